@@ -1,0 +1,426 @@
+"""SQL that turns raw rows of any supported format into canonical events or quarantine rows.
+
+Stage 1 (per source kind) yields one row per input row with string fields ``f_*``;
+stage 2 (shared) parses, validates and derives the canonical columns. Everything runs
+vectorised in an in-process DuckDB, whatever engine stores the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from kundresa.schema import CALL_TYPES, MAX_EVENT_BYTES
+
+__all__ = ["FIELDS", "IdentifierRule", "canonical_stage", "flat_stage", "json_stage"]
+
+
+@dataclass(frozen=True)
+class IdentifierRule:
+    """An identifier that joins a person's records (e-mail, loyalty card, customer number).
+
+    ``pii`` identifiers are stored only as a salted hash; ``normalise`` is ``lower`` (trim and
+    lower-case, for e-mails), ``digits`` (keep digits and a leading +, for phone numbers) or
+    ``trim``.
+
+    >>> IdentifierRule("email", pii=True, normalise="lower").name
+    'email'
+    """
+
+    name: str
+    pii: bool = False
+    normalise: str = "trim"
+    aliases: tuple[str, ...] = field(default=())
+
+
+DEFAULT_IDENTIFIERS = (
+    IdentifierRule("email", pii=True, normalise="lower"),
+    IdentifierRule("phone", pii=True, normalise="digits"),
+    IdentifierRule("loyalty_card"),
+    IdentifierRule("customer_number"),
+)
+
+# canonical field -> JSON paths, first non-null wins (Segment spec first, flat names after)
+FIELDS: dict[str, tuple[str, ...]] = {
+    "event_id": ("$.messageId", "$.message_id", "$.event_id"),
+    "ts": ("$.timestamp", "$.originalTimestamp", "$.ts", "$.time"),
+    "type": ("$.type",),
+    "event": ("$.event",),
+    "name": ("$.name", "$.properties.name"),
+    "anonymous_id": ("$.anonymousId", "$.anonymous_id"),
+    "user_id": ("$.userId", "$.user_id"),
+    "previous_id": ("$.previousId", "$.previous_id"),
+    "channel": ("$.channel", "$.properties.channel", "$.context.channel"),
+    "library": ("$.context.library.name",),
+    "touchpoint": ("$.touchpoint", "$.properties.touchpoint"),
+    "page_path": ("$.context.page.path", "$.properties.path"),
+    "campaign": ("$.campaign", "$.utm_campaign", "$.context.campaign.name"),
+    "utm_source": ("$.utm_source", "$.context.campaign.source"),
+    "utm_medium": ("$.utm_medium", "$.context.campaign.medium"),
+    "utm_content": ("$.utm_content", "$.context.campaign.content"),
+    "utm_term": ("$.utm_term", "$.context.campaign.term"),
+    "revenue": ("$.revenue", "$.properties.revenue", "$.properties.total"),
+    "currency": ("$.currency", "$.properties.currency"),
+}
+
+# Columns of a flat file that are canonical (anything else goes into ``properties``).
+FLAT_ALIASES: dict[str, tuple[str, ...]] = {
+    "event_id": ("event_id", "message_id", "messageId", "id"),
+    "ts": ("ts", "timestamp", "time", "event_time", "originalTimestamp"),
+    "type": ("type",),
+    "event": ("event", "event_name"),
+    "name": ("name",),
+    "anonymous_id": ("anonymous_id", "anonymousId", "device_id"),
+    "user_id": ("user_id", "userId", "customer_id"),
+    "previous_id": ("previous_id", "previousId"),
+    "channel": ("channel",),
+    "library": (),
+    "touchpoint": ("touchpoint",),
+    "page_path": ("page_path", "path"),
+    "campaign": ("campaign", "utm_campaign"),
+    "utm_source": ("utm_source",),
+    "utm_medium": ("utm_medium",),
+    "utm_content": ("utm_content",),
+    "utm_term": ("utm_term",),
+    "revenue": ("revenue",),
+    "currency": ("currency",),
+    "properties": ("properties",),
+}
+
+
+def q(name: str) -> str:
+    """Quote an identifier for DuckDB."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    """Quote a string literal for DuckDB."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _id_paths(rule: IdentifierRule) -> tuple[str, ...]:
+    names = (rule.name, *rule.aliases)
+    paths: list[str] = []
+    for prefix in ("$.", "$.traits.", "$.context.traits.", "$.properties."):
+        paths.extend(prefix + n for n in names)
+    return tuple(paths)
+
+
+def json_stage(source_table: str, identifiers: Sequence[IdentifierRule]) -> str:
+    """Stage 1 for JSON text rows (``_row``, ``_line``): extract every field in one parse."""
+    all_fields = dict(FIELDS)
+    for rule in identifiers:
+        all_fields["id_" + rule.name] = _id_paths(rule)
+    paths: list[str] = []
+    slots: dict[str, list[int]] = {}
+    for name, ps in all_fields.items():
+        slots[name] = []
+        for p in ps:
+            slots[name].append(len(paths) + 1)
+            paths.append(p)
+    path_list = "[" + ", ".join(lit(p) for p in paths) + "]"
+    cols = []
+    for name, idx in slots.items():
+        parts = ", ".join(f"nullif(trim(_x[{i}]), '')" for i in idx)
+        cols.append(f"coalesce({parts}) AS f_{name}" if len(idx) > 1 else f"{parts} AS f_{name}")
+    props = (
+        "CASE WHEN json_type(_j, '$.properties') = 'OBJECT' THEN json_extract(_j, '$.properties')"
+        " WHEN json_type(_j, '$.traits') = 'OBJECT' THEN json_extract(_j, '$.traits')"
+        " WHEN json_type(_j, '$.context.traits') = 'OBJECT'"
+        " THEN json_extract(_j, '$.context.traits') END::VARCHAR"
+    )
+    props_bad = (
+        "(json_type(_j, '$.properties') IS NOT NULL"
+        " AND json_type(_j, '$.properties') NOT IN ('OBJECT', 'NULL'))"
+    )
+    return f"""
+    WITH lines AS (
+        SELECT _row, _line, json_valid(_line) AS _valid FROM {source_table}
+    ), parsed AS (
+        SELECT _row, _line, _valid,
+               CASE WHEN _valid THEN json(_line) END AS _j
+        FROM lines
+    )
+    SELECT _row, _line AS _raw, strlen(_line) AS _bytes,
+           CASE WHEN NOT _valid THEN 'invalid_json'
+                WHEN json_type(_j) <> 'OBJECT' THEN 'not_a_json_object' END AS _shape,
+           NULL::TIMESTAMP AS f_ts_typed,
+           {props} AS f_properties,
+           {props_bad} AS f_properties_bad,
+           {", ".join(cols)}
+    FROM (
+        SELECT *, CASE WHEN _valid AND json_type(_j) = 'OBJECT'
+                       THEN json_extract_string(_j, {path_list}) END AS _x
+        FROM parsed
+    )
+    """
+
+
+def flat_stage(
+    source_table: str,
+    columns: dict[str, str],
+    mapping: dict[str, str],
+    identifiers: Sequence[IdentifierRule],
+) -> str:
+    """Stage 1 for a flat table (CSV, Parquet). ``columns`` maps column name -> DuckDB type;
+    ``mapping`` maps canonical field -> the user's column name."""
+    lower = {c.lower(): c for c in columns}
+    used: set[str] = set()
+
+    def pick(name: str, aliases: Sequence[str]) -> str | None:
+        if name in mapping:
+            used.add(mapping[name])
+            return mapping[name]
+        for a in aliases:
+            if a.lower() in lower:
+                used.add(lower[a.lower()])
+                return lower[a.lower()]
+        return None
+
+    cols: list[str] = []
+    ts_typed = "NULL::TIMESTAMP"
+    for name, aliases in FLAT_ALIASES.items():
+        col = pick(name, aliases)
+        if name == "properties":
+            continue
+        if col is None:
+            cols.append(f"NULL::VARCHAR AS f_{name}")
+            continue
+        if name == "ts" and columns[col].upper().startswith("TIMESTAMP"):
+            zone = " AT TIME ZONE 'UTC'" if "TIME ZONE" in columns[col].upper() else ""
+            ts_typed = f"({q(col)}{zone})::TIMESTAMP"
+        cols.append(f"nullif(trim(CAST({q(col)} AS VARCHAR)), '') AS f_{name}")
+    for rule in identifiers:
+        col = pick("id_" + rule.name, (rule.name, *rule.aliases))
+        expr = "NULL::VARCHAR" if col is None else f"nullif(trim(CAST({q(col)} AS VARCHAR)), '')"
+        cols.append(f"{expr} AS f_id_{rule.name}")
+    props_col = pick("properties", FLAT_ALIASES["properties"])
+    extras = [c for c in columns if c not in used]
+    extra_json = (
+        "to_json(struct_pack(" + ", ".join(f"{q(c)} := {q(c)}" for c in extras) + "))::VARCHAR"
+        if extras
+        else "'{}'"
+    )
+    if props_col is None:
+        props = extra_json
+        props_bad = "false"
+    else:
+        p = f"nullif(trim(CAST({q(props_col)} AS VARCHAR)), '')"
+        props_ok = f"(try(json_type({p})) = 'OBJECT')"
+        props = (
+            f"CASE WHEN {props_ok} THEN json_merge_patch({extra_json}, {p}) ELSE {extra_json} END"
+        )
+        props_bad = f"({p} IS NOT NULL AND NOT coalesce({props_ok}, false))"
+    raw = "to_json(struct_pack(" + ", ".join(f"{q(c)} := {q(c)}" for c in columns) + "))::VARCHAR"
+    size = " + ".join(f"coalesce(strlen(CAST({q(c)} AS VARCHAR)), 0)" for c in columns)
+    return f"""
+    SELECT _row, {raw} AS _raw, ({size or "0"}) AS _bytes, NULL::VARCHAR AS _shape,
+           {ts_typed} AS f_ts_typed,
+           ({props})::VARCHAR AS f_properties, {props_bad} AS f_properties_bad,
+           {", ".join(cols)}
+    FROM {source_table}
+    """
+
+
+def _normalise(rule: IdentifierRule, expr: str, salt: str) -> str:
+    if rule.normalise == "lower":
+        v = f"lower(trim({expr}))"
+    elif rule.normalise == "digits":
+        v = f"regexp_replace(trim({expr}), '[^0-9+]', '', 'g')"
+    else:
+        v = f"trim({expr})"
+    if rule.pii:
+        v = f"substr(sha256({lit(salt + ':' + rule.name + ':')} || {v}), 1, 32)"
+    return f"nullif({v}, '')"
+
+
+CHANNEL_SQL = """
+coalesce(
+  CASE lower(f_channel) WHEN 'browser' THEN 'web' WHEN 'mobile' THEN 'app'
+       WHEN 'server' THEN NULL ELSE lower(f_channel) END,
+  CASE lower(f_utm_medium)
+       WHEN 'cpc' THEN 'ads' WHEN 'ppc' THEN 'ads' WHEN 'paid' THEN 'ads' WHEN 'display' THEN 'ads'
+       WHEN 'paid_social' THEN 'ads' WHEN 'paidsocial' THEN 'ads'
+       WHEN 'email' THEN 'email' WHEN 'e-mail' THEN 'email' WHEN 'newsletter' THEN 'email'
+       WHEN 'social' THEN 'social' WHEN 'organic' THEN 'search' WHEN 'seo' THEN 'search'
+       WHEN 'referral' THEN 'referral' WHEN 'affiliate' THEN 'referral'
+       WHEN 'review' THEN 'review' WHEN 'comparison' THEN 'review'
+       WHEN 'sms' THEN 'sms' WHEN 'push' THEN 'push' END,
+  CASE WHEN f_library = 'analytics.js' OR f_library LIKE 'analytics-next%' THEN 'web'
+       WHEN f_library SIMILAR TO 'analytics-(ios|android|react-native|flutter|swift|kotlin).*'
+       THEN 'app' END,
+  'unknown')
+"""
+
+
+def canonical_stage(
+    staged: str,
+    *,
+    source: str,
+    identifiers: Sequence[IdentifierRule],
+    salt: str,
+    now_sql: str = "now()::TIMESTAMP",
+) -> str:
+    """Stage 2: validate and derive canonical columns. Yields every input row with
+    ``_reason`` (NULL when accepted), ``_field`` and ``_detail`` for rejected rows."""
+    id_exprs = {r.name: _normalise(r, f"f_id_{r.name}", salt) for r in identifiers}
+    types = ", ".join(lit(t) for t in CALL_TYPES)
+    ts_parse = """
+      coalesce(f_ts_typed, CASE
+        WHEN f_ts IS NULL THEN NULL
+        WHEN regexp_full_match(f_ts, '[0-9]{9,10}([.][0-9]+)?')
+          THEN make_timestamp(CAST(CAST(f_ts AS DOUBLE) * 1000000 AS BIGINT))
+        WHEN regexp_full_match(f_ts, '[0-9]{12,13}')
+          THEN make_timestamp(CAST(f_ts AS BIGINT) * 1000)
+        WHEN regexp_full_match(f_ts, '[0-9]{15,16}') THEN make_timestamp(CAST(f_ts AS BIGINT))
+        ELSE (TRY_CAST(f_ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC')::TIMESTAMP END)"""
+    any_id = " OR ".join(
+        ["g_anonymous_id IS NOT NULL", "g_user_id IS NOT NULL"]
+        + [f"g_id_{n} IS NOT NULL" for n in id_exprs]
+    )
+    key_parts = ["CASE WHEN g_user_id IS NOT NULL THEN 'user_id:' || g_user_id END"]
+    for n in ("customer_number", "loyalty_card", "email", "phone"):
+        if n in id_exprs:
+            key_parts.append(f"CASE WHEN g_id_{n} IS NOT NULL THEN '{n}:' || g_id_{n} END")
+    for n in id_exprs:
+        if n not in ("customer_number", "loyalty_card", "email", "phone"):
+            key_parts.append(f"CASE WHEN g_id_{n} IS NOT NULL THEN '{n}:' || g_id_{n} END")
+    key_parts.append(
+        "CASE WHEN g_anonymous_id IS NOT NULL THEN 'anonymous_id:' || g_anonymous_id END"
+    )
+    id_keys = ", ".join(
+        ["CASE WHEN g_user_id IS NOT NULL THEN 'user_id:' || g_user_id END"]
+        + [f"CASE WHEN g_id_{n} IS NOT NULL THEN '{n}:' || g_id_{n} END" for n in id_exprs]
+        + ["CASE WHEN g_anonymous_id IS NOT NULL THEN 'anonymous_id:' || g_anonymous_id END"]
+    )
+    # (reason, field, condition, detail) - the first that holds wins
+    checks = [
+        (
+            "invalid_json",
+            "row",
+            "_shape = 'invalid_json'",
+            "'the row is not valid JSON; fix the syntax or export one JSON object per line'",
+        ),
+        (
+            "not_a_json_object",
+            "row",
+            "_shape = 'not_a_json_object'",
+            "'the row is JSON but not an object; send one {...} object per event'",
+        ),
+        (
+            "event_too_large",
+            "row",
+            f"_bytes > {MAX_EVENT_BYTES}",
+            f"'the event is ' || _bytes || ' bytes; the limit is {MAX_EVENT_BYTES} "
+            "(32 KB, as Segment); move large values out of properties'",
+        ),
+        (
+            "unknown_call_type",
+            "type",
+            f"g_type NOT IN ({types})",
+            f"'type ' || g_type || ' is unknown; use one of: {', '.join(CALL_TYPES)}'",
+        ),
+        (
+            "missing_event_name",
+            "event",
+            "g_type = 'track' AND f_event IS NULL",
+            "'a track call needs an event name; set event (e.g. \"Order Completed\")'",
+        ),
+        (
+            "missing_timestamp",
+            "ts",
+            "f_ts IS NULL AND f_ts_typed IS NULL",
+            "'no timestamp; a loaded row needs ts/timestamp (ISO 8601 such as "
+            "2026-01-05T10:00:00Z, or epoch seconds/ms)'",
+        ),
+        (
+            "unparseable_timestamp",
+            "ts",
+            "g_ts IS NULL",
+            "'timestamp ' || f_ts || ' cannot be read; use ISO 8601 such as 2026-01-05T10:00:00Z'",
+        ),
+        (
+            "timestamp_out_of_range",
+            "ts",
+            f"g_ts < TIMESTAMP '1970-01-01' OR g_ts > {now_sql} + INTERVAL 1 DAY",
+            "'timestamp ' || g_ts::VARCHAR || ' is before 1970 or in the future; check the clock "
+            "or the unit (seconds vs milliseconds)'",
+        ),
+        (
+            "missing_previous_id",
+            "previous_id",
+            "g_type = 'alias' AND f_previous_id IS NULL",
+            "'an alias call needs previousId and userId'",
+        ),
+        (
+            "missing_identity",
+            "anonymous_id",
+            f"NOT ({any_id}) OR (g_type = 'alias' AND g_user_id IS NULL)",
+            f"'no identity: set anonymous_id or user_id (or one of: {', '.join(id_exprs)})'",
+        ),
+        (
+            "unparseable_revenue",
+            "revenue",
+            "f_revenue IS NOT NULL AND g_revenue IS NULL",
+            "'revenue ' || f_revenue || ' is not a number; write it like 1299.00'",
+        ),
+        (
+            "invalid_properties",
+            "properties",
+            "f_properties_bad",
+            "'properties must be a JSON object'",
+        ),
+    ]
+    reason = "CASE " + " ".join(f"WHEN {c} THEN {lit(r)}" for r, _, c, _ in checks) + " END"
+    fld = "CASE " + " ".join(f"WHEN {c} THEN {lit(f)}" for _, f, c, _ in checks) + " END"
+    detail = "CASE " + " ".join(f"WHEN {c} THEN {d}" for _, _, c, d in checks) + " END"
+    ids_sel = ", ".join(f"{e} AS g_id_{n}" for n, e in id_exprs.items())
+    pii_keys = [r.name for r in identifiers if r.pii]
+    props = "coalesce(f_properties, '{}')"
+    for name in pii_keys:
+        # PII inside properties is replaced by its hash (or removed when absent as identifier)
+        props = (
+            f"CASE WHEN json_exists({props}, '$.{name}') THEN json_merge_patch({props}, "
+            f"json_object('{name}', g_id_{name})) ELSE {props} END"
+        )
+    return f"""
+    WITH g AS (
+      SELECT *,
+        lower(coalesce(f_type, 'track')) AS g_type,
+        {ts_parse} AS g_ts,
+        f_anonymous_id AS g_anonymous_id,
+        f_user_id AS g_user_id,
+        TRY_CAST(f_revenue AS DOUBLE) AS g_revenue,
+        {ids_sel}
+      FROM ({staged})
+    ), v AS (
+      SELECT *, {reason} AS _reason, {fld} AS _field, {detail} AS _detail FROM g
+    )
+    SELECT
+      _row, _raw, _reason, _field, _detail,
+      coalesce(f_event_id, 'h-' || substr(sha256(concat_ws('|', g_ts::VARCHAR, g_type,
+               f_event, f_name, g_anonymous_id, g_user_id, f_channel, f_properties)), 1, 32))
+        AS event_id,
+      NULL::VARCHAR AS person_id,
+      coalesce({", ".join(key_parts)}) AS person_key,
+      g_anonymous_id AS anonymous_id,
+      g_user_id AS user_id,
+      g_ts AS ts,
+      g_type AS type,
+      CASE g_type WHEN 'track' THEN f_event WHEN 'page' THEN 'Page Viewed'
+           WHEN 'screen' THEN 'Screen Viewed' WHEN 'identify' THEN 'Identify'
+           WHEN 'alias' THEN 'Alias' WHEN 'group' THEN 'Group' END AS event,
+      {CHANNEL_SQL} AS channel,
+      coalesce(f_touchpoint, CASE WHEN g_type IN ('page', 'screen')
+               THEN coalesce(f_name, f_page_path) END, f_event) AS touchpoint,
+      NULL::VARCHAR AS session_id,
+      f_campaign AS campaign, f_utm_source AS utm_source, f_utm_medium AS utm_medium,
+      f_utm_content AS utm_content, f_utm_term AS utm_term,
+      g_revenue AS revenue, upper(f_currency) AS currency,
+      ({props})::VARCHAR AS properties,
+      {lit(source)} AS source,
+      now()::TIMESTAMP AS ingested_at,
+      list_filter([{id_keys}], x -> x IS NOT NULL) AS _keys,
+      CASE WHEN g_type = 'alias' THEN 'anonymous_id:' || f_previous_id END AS _alias_key
+    FROM v
+    """

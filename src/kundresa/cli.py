@@ -1,0 +1,264 @@
+"""The ``kundresa`` command: a thin layer over the library.
+
+Every command takes ``--db`` / ``--engine`` where it reads data and ``--json`` to print the
+result object as JSON instead of a table. User mistakes print one line ``error: ...`` with
+the fix and exit with status 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kundresa.errors import InvalidOptionError, KundresaError
+from kundresa.results import Result, jsonable
+
+app = typer.Typer(
+    name="kundresa",
+    help="Map, measure and improve the customer journey.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", envvar="KUNDRESA_DB", help="Workspace: DuckDB file or Spark folder."),
+]
+EngineOpt = Annotated[
+    str, typer.Option("--engine", envvar="KUNDRESA_ENGINE", help="duckdb (default) or spark.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def _open(db: str | None, engine: str) -> Any:
+    from kundresa.workspace import Workspace
+
+    return Workspace.open(db, engine=engine)
+
+
+def _emit(result: Result | dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        data = result.to_dict() if isinstance(result, Result) else jsonable(result)
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        typer.echo(str(result))
+
+
+def _progress() -> tuple[Any, Any]:
+    """A rich progress bar on stderr (silent when stderr is not a terminal)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    console = Console(stderr=True)
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        console=console,
+        disable=not console.is_terminal,
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(name: str, done: int, total: int) -> None:
+        if name not in tasks:
+            tasks[name] = bar.add_task(Path(name).name, total=total)
+        bar.update(tasks[name], completed=done, total=total)
+
+    return bar, update
+
+
+def _parse_mapping(pairs: list[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise InvalidOptionError(
+                "--map", pair, fix="write CANONICAL=COLUMN, e.g. --map ts=event_time"
+            )
+        key, col = pair.split("=", 1)
+        mapping[key.strip()] = col.strip()
+    return mapping
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="CSV, Parquet, JSON Lines or Segment JSON.")],
+    db: DbOpt = None,
+    engine: EngineOpt = "duckdb",
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv|parquet|jsonl|json (default: suffix).")
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Column mapping CANONICAL=COLUMN, repeatable."),
+    ] = None,
+    no_stitch: Annotated[bool, typer.Option("--no-stitch", help="Skip stitching.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load event files; bad rows go to quarantine with the reason."""
+    with _open(db, engine) as ws:
+        bar, update = _progress()
+        with bar:
+            report = ws.ingest(
+                files,
+                format=fmt,
+                mapping=_parse_mapping(map_ or []),
+                stitch=not no_stitch,
+                progress=update,
+            )
+    _emit(report, as_json)
+
+
+@app.command()
+def quarantine(
+    db: DbOpt = None,
+    engine: EngineOpt = "duckdb",
+    reason: Annotated[str | None, typer.Option(help="Only rows of this reason.")] = None,
+    limit: Annotated[int, typer.Option(help="How many rows to show.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """List quarantined rows: reason, field, fix and the raw row."""
+    with _open(db, engine) as ws:
+        _emit(ws.quarantine(limit=limit, reason=reason), as_json)
+
+
+@app.command()
+def info(db: DbOpt = None, engine: EngineOpt = "duckdb", as_json: JsonOpt = False) -> None:
+    """Counts of events, persons, sessions, channels, date range and merged persons."""
+    with _open(db, engine) as ws:
+        _emit(ws.info(), as_json)
+
+
+@app.command()
+def stitch(
+    db: DbOpt = None,
+    engine: EngineOpt = "duckdb",
+    session_gap: Annotated[str, typer.Option(help="Inactivity gap that ends a session.")] = "30m",
+    session_start: Annotated[
+        list[str] | None, typer.Option(help="Event that always starts a session, repeatable.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recompute persons (identity graph) and sessions for all events."""
+    from kundresa._util import parse_duration
+    from kundresa.stitch import SessionConfig
+
+    parse_duration(session_gap, "--session-gap")
+    with _open(db, engine) as ws:
+        cfg = SessionConfig(gap=session_gap, start_events=tuple(session_start or ()))
+        _emit(ws.stitch(cfg), as_json)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL in the engine's dialect.")],
+    db: DbOpt = None,
+    engine: EngineOpt = "duckdb",
+    limit: Annotated[int, typer.Option(help="Rows to print at most.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a SQL query on the workspace (tables: events, identities, quarantine, ...)."""
+    with _open(db, engine) as ws:
+        try:
+            table = ws.sql(query)
+        except Exception as exc:  # the engine's own message is the useful part
+            raise InvalidOptionError("query", query, fix=str(exc).splitlines()[0]) from exc
+    rows = table.slice(0, limit).to_pylist()
+    if as_json:
+        typer.echo(json.dumps(jsonable(rows), indent=2, default=str))
+        return
+    typer.echo(table.slice(0, limit).to_pandas().to_string(index=False))
+    if table.num_rows > limit:
+        typer.echo(f"... {table.num_rows - limit:,} more rows (use --limit)")
+
+
+@app.command()
+def synth(
+    persons: Annotated[int, typer.Option(help="How many persons.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
+    days: Annotated[int, typer.Option(help="Length of the period in days.")] = 56,
+    out: Annotated[Path, typer.Option(help="Folder for events.parquet and truth.json.")] = Path(
+        "synth"
+    ),
+    db: DbOpt = None,
+    engine: EngineOpt = "duckdb",
+    no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Only write the files.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generate synthetic journeys with planted truth and load them into the workspace."""
+    from kundresa.synth import synthesize
+
+    t0 = time.perf_counter()
+    result = synthesize(persons=persons, seed=seed, out=out, days=days)
+    payload: dict[str, Any] = {
+        "synth": result.to_dict(),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    if not no_ingest:
+        with _open(db, engine) as ws:
+            bar, update = _progress()
+            with bar:
+                report = ws.ingest([result.events_path], progress=update)
+            payload["ingest"] = report.to_dict()
+            summary = ws.info()
+            payload["info"] = summary.to_dict()
+    if as_json:
+        _emit(payload, True)
+        return
+    typer.echo(str(result))
+    if not no_ingest:
+        typer.echo(str(report))
+        typer.echo(str(summary))
+
+
+@app.command()
+def demo(
+    persons: Annotated[int, typer.Option(help="How many synthetic persons.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    db: DbOpt = None,
+    engine: EngineOpt = "duckdb",
+    out: Annotated[Path, typer.Option(help="Folder for the demo's files.")] = Path("demo"),
+) -> None:
+    """The main job: synthesise a shop's journeys, load them, and summarise."""
+    from kundresa.synth import synthesize
+    from kundresa.workspace import Workspace
+
+    out.mkdir(parents=True, exist_ok=True)
+    where = db or str(out / ("kundresa.duckdb" if engine == "duckdb" else "kundresa_spark"))
+    t0 = time.perf_counter()
+    result = synthesize(persons=persons, seed=seed, out=out)
+    typer.echo(f"[1/2] {result}  ({time.perf_counter() - t0:.1f} s)")
+    t1 = time.perf_counter()
+    with Workspace.open(where, engine=engine) as ws:
+        bar, update = _progress()
+        with bar:
+            report = ws.ingest([result.events_path], progress=update)
+        typer.echo(f"[2/2] loaded into {where}  ({time.perf_counter() - t1:.1f} s)")
+        typer.echo(str(report))
+        typer.echo("")
+        typer.echo(str(ws.info()))
+    typer.echo("")
+    typer.echo(
+        f"Next: kundresa info --db {where}   |   kundresa sql --db {where} "
+        '"select channel, count(*) from events group by 1"'
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning user errors into one clear line and exit code 2."""
+    try:
+        app(args=argv)
+    except KundresaError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

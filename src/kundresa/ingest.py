@@ -1,0 +1,421 @@
+"""Load event files into a workspace: validate every row, quarantine what fails, never drop.
+
+Formats: CSV, Parquet, JSON Lines (flat rows or Segment calls) and Segment-spec JSON
+(a call, a list of calls, or a ``{"batch": [...]}`` payload). Loading the same file twice
+adds nothing: events are keyed by ``event_id`` (Segment's ``messageId`` when present,
+otherwise a hash of the row's content).
+
+>>> import json, tempfile, pathlib
+>>> from kundresa import Workspace
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "e.jsonl").write_text(
+...     json.dumps({"type": "track", "event": "Signed Up", "userId": "u1",
+...                 "timestamp": "2026-01-05T10:00:00Z", "messageId": "m1"}) + "\\n"
+...     + '{"type": "track", "userId": "u1"}\\n')
+>>> ws = Workspace.open(d / "demo.duckdb")
+>>> report = ws.ingest([d / "e.jsonl"])
+>>> (report.accepted, report.duplicates, report.quarantined)
+(1, 0, 1)
+>>> ws.ingest([d / "e.jsonl"]).accepted
+0
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+
+from kundresa._ingest_sql import (
+    DEFAULT_IDENTIFIERS,
+    IdentifierRule,
+    canonical_stage,
+    flat_stage,
+    json_stage,
+    lit,
+)
+from kundresa.errors import FileFormatError, InvalidOptionError
+from kundresa.results import Result
+from kundresa.schema import EVENTS, IDENTITY_KEYS, IDENTITY_LINKS, QUARANTINE
+
+if TYPE_CHECKING:
+    from kundresa.workspace import Workspace
+
+__all__ = ["FORMATS", "IdentifierRule", "IngestReport", "ingest_files"]
+
+FORMATS = ("csv", "parquet", "jsonl", "json")
+_SUFFIX = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+}
+_BATCH_ROWS = 1_000_000
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """What happened to one file."""
+
+    path: str
+    format: str
+    rows: int
+    accepted: int
+    duplicates: int
+    quarantined: int
+    reasons: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class IngestReport(Result):
+    """Counts of one ingest run: accepted, duplicate (already stored) and quarantined rows.
+
+    >>> r = IngestReport(accepted=2, duplicates=1, quarantined=0, files=())
+    >>> r.to_dict()["accepted"]
+    2
+    """
+
+    accepted: int
+    duplicates: int
+    quarantined: int
+    files: tuple[FileReport, ...] = field(default=())
+    merged_persons: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        reasons: dict[str, int] = {}
+        for f in self.files:
+            for r, n in f.reasons:
+                reasons[r] = reasons.get(r, 0) + n
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "quarantined": self.quarantined,
+            "merged_persons": self.merged_persons,
+            "reasons": dict(sorted(reasons.items())),
+            "files": [
+                {
+                    "path": f.path,
+                    "format": f.format,
+                    "rows": f.rows,
+                    "accepted": f.accepted,
+                    "duplicates": f.duplicates,
+                    "quarantined": f.quarantined,
+                    "reasons": dict(f.reasons),
+                }
+                for f in self.files
+            ],
+        }
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(
+            [{k: v for k, v in f.items() if k != "reasons"} for f in self.to_dict()["files"]]
+        )
+
+    def __str__(self) -> str:
+        lines = [
+            f"accepted {self.accepted:,}  duplicates {self.duplicates:,}  "
+            f"quarantined {self.quarantined:,}"
+        ]
+        for reason, n in self.to_dict()["reasons"].items():
+            lines.append(f"  quarantined {n:,} x {reason}")
+        if self.quarantined:
+            lines.append("  see them with: kundresa quarantine")
+        return "\n".join(lines)
+
+
+def detect_format(path: Path, fmt: str | None = None) -> str:
+    """The format of ``path`` from ``fmt`` or its suffix (``.gz`` allowed for text formats).
+
+    >>> detect_format(Path("events.ndjson"))
+    'jsonl'
+    """
+    if fmt:
+        if fmt not in FORMATS:
+            raise InvalidOptionError("format", fmt, allowed=FORMATS)
+        return fmt
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    if suffixes and suffixes[-1] in _SUFFIX:
+        return _SUFFIX[suffixes[-1]]
+    raise FileFormatError(
+        str(path),
+        f"unsupported suffix {''.join(path.suffixes) or '(none)'!r}",
+        fix="use .csv, .parquet, .jsonl or .json, or pass --format",
+    )
+
+
+def _open_text(path: Path) -> Any:
+    if path.suffix.lower() == ".gz":
+        import gzip
+
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return path.open("r", encoding="utf-8", errors="replace")
+
+
+def _json_lines(path: Path, fmt: str) -> Iterator[pa.Table]:
+    """Yield (``_row``, ``_line``) chunks. A ``.json`` file that is one document is split
+    into its calls (Segment batch/list/single); otherwise it is read as lines."""
+    if fmt == "json":
+        with _open_text(path) as fh:
+            text = fh.read()
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError:
+            doc = None
+        if doc is not None:
+            if isinstance(doc, dict) and isinstance(doc.get("batch"), list):
+                items = doc["batch"]
+                shared = {k: doc[k] for k in ("context", "integrations") if k in doc}
+                if shared:
+                    items = [{**shared, **i} if isinstance(i, dict) else i for i in items]
+            elif isinstance(doc, list):
+                items = doc
+            else:
+                items = [doc]
+            lines = [json.dumps(i, separators=(",", ":")) for i in items]
+            yield pa.table(
+                {
+                    "_row": pa.array(range(1, len(lines) + 1), pa.int64()),
+                    "_line": pa.array(lines, pa.string()),
+                }
+            )
+            return
+    row = 0
+    buf: list[str] = []
+    nums: list[int] = []
+    with _open_text(path) as fh:
+        for line in fh:
+            row += 1
+            s = line.strip()
+            if not s:
+                continue
+            buf.append(s)
+            nums.append(row)
+            if len(buf) >= _BATCH_ROWS:
+                yield pa.table({"_row": pa.array(nums, pa.int64()), "_line": pa.array(buf)})
+                buf, nums = [], []
+    if buf or row == 0:
+        yield pa.table({"_row": pa.array(nums, pa.int64()), "_line": pa.array(buf, pa.string())})
+
+
+@dataclass
+class _Processor:
+    """An in-process DuckDB that validates rows before they reach the store."""
+
+    identifiers: Sequence[IdentifierRule]
+    salt: str
+    con: duckdb.DuckDBPyConnection = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone='UTC'")
+        self.con.execute("SET preserve_insertion_order=false")
+
+    def stage_file(self, path: Path, fmt: str, mapping: dict[str, str]) -> None:
+        """Create table ``staged`` holding every row of the file, canonicalised."""
+        con = self.con
+        source = str(path)
+        con.execute("DROP TABLE IF EXISTS staged")
+        con.execute("DROP TABLE IF EXISTS csv_rejects")
+        if fmt in ("jsonl", "json"):
+            first = True
+            for chunk in _json_lines(path, fmt):
+                con.register("lines_chunk", chunk)
+                sql = canonical_stage(
+                    json_stage("lines_chunk", self.identifiers),
+                    source=source,
+                    identifiers=self.identifiers,
+                    salt=self.salt,
+                )
+                verb = "CREATE TABLE staged AS" if first else "INSERT INTO staged"
+                con.execute(f"{verb} {sql}")
+                con.unregister("lines_chunk")
+                first = False
+            return
+        if fmt == "csv":
+            delim = "\\t" if path.suffix.lower() == ".tsv" else ","
+            reader = (
+                f"read_csv({lit(source)}, all_varchar=true, header=true, delim=E'{delim}', "
+                "store_rejects=true, rejects_table='csv_rejects', rejects_scan='csv_scans')"
+            )
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW src AS SELECT row_number() OVER () + 1 AS _row, * "
+                f"FROM {reader}"
+            )
+            # row numbers must follow the file; materialise once so the view is stable
+            con.execute("CREATE OR REPLACE TEMP TABLE src_t AS SELECT * FROM src")
+            src = "src_t"
+        else:
+            try:
+                con.execute(
+                    f"CREATE OR REPLACE TEMP VIEW src_t AS SELECT row_number() OVER () AS _row, * "
+                    f"FROM read_parquet({lit(source)})"
+                )
+            except duckdb.Error as exc:
+                raise FileFormatError(source, f"cannot be read as Parquet ({exc})") from exc
+            src = "src_t"
+        cols = {r[0]: r[1] for r in con.execute(f"DESCRIBE {src}").fetchall() if r[0] != "_row"}
+        unknown = [m for m in mapping.values() if m not in cols]
+        if unknown:
+            raise InvalidOptionError(
+                "mapping",
+                unknown[0],
+                fix=f"the file has no such column; its columns are: {', '.join(cols)}",
+            )
+        sql = canonical_stage(
+            flat_stage(src, cols, mapping, self.identifiers),
+            source=source,
+            identifiers=self.identifiers,
+            salt=self.salt,
+        )
+        con.execute(f"CREATE TABLE staged AS {sql}")
+        if fmt == "csv":
+            self._csv_rejects(source)
+
+    def _csv_rejects(self, source: str) -> None:
+        try:
+            rejects = self.con.execute(
+                "SELECT line, csv_line, error_type, error_message FROM csv_rejects"
+            ).fetchall()
+        except duckdb.Error:
+            return
+        for line, csv_line, error_type, message in rejects:
+            self.con.execute(
+                "INSERT INTO staged (_row, _raw, _reason, _field, _detail, source) "
+                "VALUES (?, ?, 'malformed_csv_row', 'row', ?, ?)",
+                [int(line), csv_line, f"{error_type}: {message}; fix the row's columns", source],
+            )
+
+    def counts(self) -> tuple[int, dict[str, int]]:
+        rows = self.con.execute("SELECT count(*) FROM staged").fetchone()
+        reasons = dict(
+            self.con.execute(
+                "SELECT _reason, count(*) FROM staged WHERE _reason IS NOT NULL GROUP BY 1"
+            ).fetchall()
+        )
+        return (int(rows[0]) if rows else 0), {str(k): int(v) for k, v in reasons.items()}
+
+    def accepted(self) -> Iterator[pa.Table]:
+        cols = ", ".join(f'"{n}"' for n in EVENTS.names)
+        # first occurrence of an event_id in the file wins
+        rel = self.con.execute(
+            f"SELECT {cols} FROM staged WHERE _reason IS NULL "
+            "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _row) = 1"
+        )
+        reader = rel.to_arrow_reader(_BATCH_ROWS)
+        for batch in reader:
+            yield pa.Table.from_batches([batch]).cast(EVENTS)
+
+    def quarantine(self) -> pa.Table:
+        t = self.con.execute(
+            "SELECT substr(sha256(concat_ws('|', coalesce(_raw, ''), _reason)), 1, 32) "
+            "AS quarantine_id, source, _row::BIGINT AS row_number, _reason AS reason, "
+            "_field AS field, _detail AS detail, _raw AS raw, "
+            "now()::TIMESTAMP AS quarantined_at FROM staged WHERE _reason IS NOT NULL "
+            "QUALIFY row_number() OVER (PARTITION BY quarantine_id ORDER BY _row) = 1"
+        ).to_arrow_table()
+        return t.cast(QUARANTINE)
+
+    def identity(self) -> tuple[pa.Table, pa.Table]:
+        keys = (
+            self.con.execute(
+                "SELECT k AS key, min(ts) AS first_seen, max(ts) AS last_seen FROM "
+                "(SELECT unnest(list_concat(_keys, CASE WHEN _alias_key IS NULL THEN [] "
+                "ELSE [_alias_key] END)) AS k, ts FROM staged WHERE _reason IS NULL) GROUP BY k"
+            )
+            .to_arrow_table()
+            .cast(IDENTITY_KEYS)
+        )
+        links = (
+            self.con.execute(
+                """
+            SELECT key_a, key_b, min(ts) AS first_seen, via FROM (
+              SELECT person_key AS key_a, unnest(_keys) AS key_b, ts,
+                     CASE WHEN type = 'identify' THEN 'identify' ELSE 'event' END AS via
+              FROM staged WHERE _reason IS NULL AND len(_keys) > 1
+              UNION ALL
+              SELECT 'user_id:' || user_id, _alias_key, ts, 'alias'
+              FROM staged WHERE _reason IS NULL AND _alias_key IS NOT NULL
+            ) WHERE key_a <> key_b GROUP BY key_a, key_b, via
+            """
+            )
+            .to_arrow_table()
+            .cast(IDENTITY_LINKS)
+        )
+        return keys, links
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def ingest_files(
+    ws: Workspace,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    fmt: str | None = None,
+    mapping: dict[str, str] | None = None,
+    identifiers: Sequence[IdentifierRule] = DEFAULT_IDENTIFIERS,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[FileReport]:
+    """Load files into ``ws`` (without stitching; :meth:`Workspace.ingest` stitches after).
+
+    ``progress(stage, done, total)`` is called as rows are written.
+    """
+    mapping = dict(mapping or {})
+    store = ws.store
+    store.ensure("events", EVENTS)
+    store.ensure("quarantine", QUARANTINE)
+    store.ensure("identity_keys", IDENTITY_KEYS)
+    store.ensure("identity_links", IDENTITY_LINKS)
+    files = [Path(p) for p in paths]
+    for p in files:
+        if not p.exists():
+            raise FileFormatError(str(p), "no such file", fix="check the path")
+    formats = [detect_format(p, fmt) for p in files]
+    proc = _Processor(identifiers=identifiers, salt=ws.salt)
+    reports: list[FileReport] = []
+    try:
+        for path, f in zip(files, formats, strict=True):
+            proc.stage_file(path, f, mapping)
+            rows, reasons = proc.counts()
+            quarantined = sum(reasons.values())
+            valid = rows - quarantined
+            accepted = 0
+            for batch in proc.accepted():
+                accepted += store.insert_new("events", batch, "event_id")
+                if progress:
+                    progress(str(path), accepted, valid)
+            q = proc.quarantine()
+            if q.num_rows:
+                store.insert_new("quarantine", q, "quarantine_id")
+            keys, links = proc.identity()
+            if keys.num_rows:
+                store.append("identity_keys", keys)
+            if links.num_rows:
+                store.append("identity_links", links)
+            reports.append(
+                FileReport(
+                    path=str(path),
+                    format=f,
+                    rows=rows,
+                    accepted=accepted,
+                    duplicates=valid - accepted,
+                    quarantined=quarantined,
+                    reasons=tuple(sorted(reasons.items())),
+                )
+            )
+    finally:
+        proc.close()
+    return reports

@@ -1,0 +1,359 @@
+"""The workspace: an event store on DuckDB (default) or Spark, and its front door.
+
+>>> import tempfile, pathlib
+>>> ws = Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "k.duckdb")
+>>> ws.engine
+'duckdb'
+>>> ws.info().events
+0
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from kundresa._ingest_sql import DEFAULT_IDENTIFIERS, IdentifierRule
+from kundresa._store import ENGINES, Store, open_store
+from kundresa.errors import InvalidOptionError, NotFoundError
+from kundresa.ingest import IngestReport, ingest_files
+from kundresa.results import Result
+from kundresa.schema import EVENTS, QUARANTINE, TOUCHPOINT_TYPES
+from kundresa.stitch import SessionConfig, StitchReport, stitch_store
+
+__all__ = ["DEFAULT_DB", "InfoResult", "QuarantineResult", "Workspace"]
+
+DEFAULT_DB = "kundresa.duckdb"
+DEFAULT_SPARK_DIR = "kundresa_spark"
+SCHEMA_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class InfoResult(Result):
+    """Counts that describe a workspace.
+
+    >>> InfoResult(events=0, touchpoint_events=0, persons=0, sessions=0, channels={},
+    ...            first_ts=None, last_ts=None, merged_persons=0, identifiers=0,
+    ...            quarantined=0, engine="duckdb").to_dict()["persons"]
+    0
+    """
+
+    events: int
+    touchpoint_events: int
+    persons: int
+    sessions: int
+    channels: dict[str, int]
+    first_ts: str | None
+    last_ts: str | None
+    merged_persons: int
+    identifiers: int
+    quarantined: int
+    engine: str
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(
+            [{"channel": c, "events": n} for c, n in self.channels.items()],
+            columns=["channel", "events"],
+        )
+
+    def plot(self) -> Any:
+        import plotly.express as px
+
+        return px.bar(self.to_frame(), x="channel", y="events", title="Events by channel")
+
+    def __str__(self) -> str:
+        width = max((len(c) for c in self.channels), default=7)
+        top = max(self.channels.values(), default=1)
+        lines = [
+            f"engine        {self.engine}",
+            f"events        {self.events:,} ({self.touchpoint_events:,} touchpoints)",
+            f"persons       {self.persons:,} ({self.merged_persons:,} merged from several ids)",
+            f"identifiers   {self.identifiers:,}",
+            f"sessions      {self.sessions:,}",
+            f"date range    {self.first_ts or '-'} .. {self.last_ts or '-'}",
+            f"quarantined   {self.quarantined:,}",
+            f"channels      {len(self.channels)}",
+        ]
+        for c, n in self.channels.items():
+            bar = "#" * max(1, round(30 * n / top))
+            lines.append(f"  {c:<{width}}  {n:>10,}  {bar}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class QuarantineResult(Result):
+    """Rejected rows with their reason, field, fix and the raw row."""
+
+    total: int
+    by_reason: dict[str, int]
+    rows: tuple[dict[str, Any], ...]
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(list(self.rows), columns=QUARANTINE.names)
+
+    def __str__(self) -> str:
+        lines = [f"{self.total:,} quarantined rows"]
+        lines += [f"  {n:>8,}  {r}" for r, n in self.by_reason.items()]
+        for r in self.rows:
+            raw = (r.get("raw") or "")[:80]
+            lines.append(f"- {r['source']}:{r['row_number']}  {r['reason']}  {r['detail']}")
+            lines.append(f"    {raw}")
+        return "\n".join(lines)
+
+
+class Workspace:
+    """An event store on one engine, with ingest, stitching and summaries.
+
+    Open with :meth:`open`; DuckDB by default (``./kundresa.duckdb`` or ``$KUNDRESA_DB``),
+    Spark with ``engine="spark"`` (a folder of Parquet tables; pass ``spark=`` to use an
+    existing ``SparkSession``, e.g. on a cluster).
+    """
+
+    def __init__(self, store: Store, *, hash_pii: bool = True) -> None:
+        self.store = store
+        self._meta = self._load_meta()
+        self.hash_pii = hash_pii and self._meta.get("hash_pii", "true") == "true"
+
+    # -- opening -------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        engine: str | None = None,
+        spark: Any = None,
+        hash_pii: bool = True,
+    ) -> Workspace:
+        """Open (creating if needed) the workspace at ``path`` on ``engine``.
+
+        >>> import tempfile, pathlib
+        >>> Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "x.duckdb").engine
+        'duckdb'
+        """
+        engine = engine or os.environ.get("KUNDRESA_ENGINE", "duckdb")
+        if engine not in ENGINES:
+            raise InvalidOptionError("engine", engine, allowed=ENGINES)
+        default = DEFAULT_DB if engine == "duckdb" else DEFAULT_SPARK_DIR
+        where = str(path) if path is not None else os.environ.get("KUNDRESA_DB", default)
+        return cls(open_store(engine, where, spark=spark), hash_pii=hash_pii)
+
+    @property
+    def engine(self) -> str:
+        """``duckdb`` or ``spark``."""
+        return self.store.engine
+
+    def close(self) -> None:
+        """Close the connection (DuckDB releases its file lock)."""
+        self.store.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- metadata ------------------------------------------------------------------------
+    def _load_meta(self) -> dict[str, str]:
+        schema = pa.schema([("key", pa.string()), ("value", pa.string())])
+        self.store.ensure("meta", schema)
+        meta = {
+            r["key"]: r["value"] for r in self.store.to_arrow(self.store.table("meta")).to_pylist()
+        }
+        fresh = {}
+        if "salt" not in meta:
+            fresh["salt"] = secrets.token_hex(16)
+        if "schema_version" not in meta:
+            fresh["schema_version"] = SCHEMA_VERSION
+        if fresh:
+            self.store.append(
+                "meta",
+                pa.table({"key": list(fresh), "value": list(fresh.values())}, schema=schema),
+            )
+            meta.update(fresh)
+        return meta
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._meta[key] = value
+        schema = pa.schema([("key", pa.string()), ("value", pa.string())])
+        self.store.replace(
+            "meta",
+            pa.table({"key": list(self._meta), "value": list(self._meta.values())}, schema=schema),
+        )
+
+    @property
+    def salt(self) -> str:
+        """The salt for hashing PII identifiers (``$KUNDRESA_SALT`` overrides the stored one)."""
+        return os.environ.get("KUNDRESA_SALT") or self._meta["salt"]
+
+    @property
+    def session_config(self) -> SessionConfig:
+        """The session rules in force (set with :meth:`stitch`)."""
+        raw = self._meta.get("sessions")
+        if not raw:
+            return SessionConfig()
+        d = json.loads(raw)
+        return SessionConfig(
+            gap=d["gap"],
+            start_events=tuple(d["start_events"]),
+            separate_channels=tuple(d["separate_channels"]),
+        )
+
+    def identifier_rules(self) -> tuple[IdentifierRule, ...]:
+        """Identifier rules in force; PII hashing switched off when ``hash_pii=False``."""
+        if self.hash_pii:
+            return DEFAULT_IDENTIFIERS
+        return tuple(replace(r, pii=False) for r in DEFAULT_IDENTIFIERS)
+
+    # -- tables --------------------------------------------------------------------------
+    def table(self, name: str) -> ibis.Table:
+        """An Ibis table of the store (``events``, ``identities``, ``quarantine``, ...)."""
+        return self.store.table(name)
+
+    def events(self, *, touchpoints_only: bool = True) -> ibis.Table:
+        """The events table; by default only touchpoints (track, page, screen calls)."""
+        if not self.store.exists("events"):
+            self.store.ensure("events", EVENTS)
+        t = self.store.table("events")
+        return t.filter(t.type.isin(list(TOUCHPOINT_TYPES))) if touchpoints_only else t
+
+    def event_names(self) -> list[str]:
+        """Distinct event names, most frequent first."""
+        t = self.events()
+        counts = t.group_by("event").aggregate(n=t.count()).order_by(ibis.desc("n"))
+        return [str(e) for e in self.store.to_arrow(counts).column("event").to_pylist()]
+
+    def require_event(self, name: str) -> None:
+        """Raise :class:`NotFoundError` with the closest names when ``name`` never occurs."""
+        names = self.event_names()
+        if name not in names:
+            raise NotFoundError("event", name, candidates=names)
+
+    def sql(self, query: str) -> pa.Table:
+        """Run SQL on the workspace's engine (DuckDB SQL or Spark SQL) and return Arrow."""
+        if self.engine == "duckdb":
+            out: pa.Table = self.store.con.con.execute(query).to_arrow_table()
+            return out
+        spark_out: pa.Table = self.store.con._session.sql(query).toArrow()
+        return spark_out
+
+    # -- loading -------------------------------------------------------------------------
+    def ingest(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        format: str | None = None,
+        mapping: dict[str, str] | None = None,
+        stitch: bool = True,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> IngestReport:
+        """Load files (see :mod:`kundresa.ingest`), then stitch identities and sessions."""
+        files = ingest_files(
+            self,
+            paths,
+            fmt=format,
+            mapping=mapping,
+            identifiers=self.identifier_rules(),
+            progress=progress,
+        )
+        merged = self.stitch().merged_persons if stitch else 0
+        return IngestReport(
+            accepted=sum(f.accepted for f in files),
+            duplicates=sum(f.duplicates for f in files),
+            quarantined=sum(f.quarantined for f in files),
+            files=tuple(files),
+            merged_persons=merged,
+        )
+
+    def stitch(self, sessions: SessionConfig | None = None) -> StitchReport:
+        """Recompute persons and sessions for every event (replay).
+
+        ``sessions`` is remembered for later ingests.
+        """
+        if sessions is not None:
+            self._set_meta(
+                "sessions",
+                json.dumps(
+                    {
+                        "gap": sessions.gap,
+                        "start_events": list(sessions.start_events),
+                        "separate_channels": list(sessions.separate_channels),
+                    }
+                ),
+            )
+        report = stitch_store(self.store, self.session_config)
+        self._set_meta("last_stitch", report.to_json())
+        return report
+
+    # -- summaries -----------------------------------------------------------------------
+    def info(self) -> InfoResult:
+        """Counts of events, persons, sessions and channels, the date range and merges."""
+        ev = self.events(touchpoints_only=False)
+        agg = self.store.to_arrow(
+            ev.aggregate(
+                events=ev.count(),
+                touchpoint_events=ev.type.isin(list(TOUCHPOINT_TYPES)).sum(),
+                persons=ev.person_id.nunique(),
+                sessions=ev.session_id.nunique(),
+                first_ts=ev.ts.min(),
+                last_ts=ev.ts.max(),
+            )
+        ).to_pylist()[0]
+        tp = self.events()
+        by_channel = self.store.to_arrow(
+            tp.group_by("channel").aggregate(n=tp.count()).order_by([ibis.desc("n"), "channel"])
+        ).to_pylist()
+        merged = identifiers = 0
+        if self.store.exists("identities"):
+            ids = self.store.table("identities")
+            per = ids.group_by("person_id").aggregate(n=ids.count())
+            row = self.store.to_arrow(
+                per.aggregate(identifiers=per.n.sum(), merged=(per.n > 1).sum())
+            ).to_pylist()[0]
+            identifiers, merged = int(row["identifiers"] or 0), int(row["merged"] or 0)
+        first, last = agg["first_ts"], agg["last_ts"]
+        return InfoResult(
+            events=int(agg["events"] or 0),
+            touchpoint_events=int(agg["touchpoint_events"] or 0),
+            persons=int(agg["persons"] or 0),
+            sessions=int(agg["sessions"] or 0),
+            channels={str(r["channel"]): int(r["n"]) for r in by_channel},
+            first_ts=first.isoformat() if first is not None else None,
+            last_ts=last.isoformat() if last is not None else None,
+            merged_persons=merged,
+            identifiers=identifiers,
+            quarantined=self.store.count("quarantine"),
+            engine=self.engine,
+        )
+
+    def quarantine(self, *, limit: int = 20, reason: str | None = None) -> QuarantineResult:
+        """The quarantined rows (newest source first), optionally of one ``reason``."""
+        self.store.ensure("quarantine", QUARANTINE)
+        q = self.store.table("quarantine")
+        by = self.store.to_arrow(
+            q.group_by("reason").aggregate(n=q.count()).order_by([ibis.desc("n"), "reason"])
+        ).to_pylist()
+        by_reason = {str(r["reason"]): int(r["n"]) for r in by}
+        if reason is not None and reason not in by_reason:
+            raise NotFoundError("reason", reason, candidates=by_reason)
+        sel = q if reason is None else q.filter(q.reason == reason)
+        rows = self.store.to_arrow(sel.order_by(["source", "row_number"]).limit(limit)).to_pylist()
+        for r in rows:
+            r["quarantined_at"] = r["quarantined_at"].isoformat() if r["quarantined_at"] else None
+        return QuarantineResult(
+            total=sum(by_reason.values()), by_reason=by_reason, rows=tuple(rows)
+        )
+
+    def __repr__(self) -> str:
+        where = getattr(self.store, "path", "?")
+        return f"Workspace(engine={self.engine!r}, path={str(where)!r})"
