@@ -126,12 +126,33 @@ def test_malformed_rows_are_quarantined_with_specific_reasons(
 
 def _rows() -> list[dict[str, Any]]:
     return [
-        {"ts": "2026-01-05T10:00:00Z", "event": "Product Viewed", "anonymous_id": "a1",
-         "user_id": None, "channel": "web", "revenue": None, "event_id": "e1"},
-        {"ts": "2026-01-05T10:10:00Z", "event": "Product Added", "anonymous_id": "a1",
-         "user_id": "u1", "channel": "web", "revenue": None, "event_id": "e2"},
-        {"ts": "2026-01-06T12:00:00Z", "event": "Order Completed", "anonymous_id": "a2",
-         "user_id": "u1", "channel": "app", "revenue": 499.5, "event_id": "e3"},
+        {
+            "ts": "2026-01-05T10:00:00Z",
+            "event": "Product Viewed",
+            "anonymous_id": "a1",
+            "user_id": None,
+            "channel": "web",
+            "revenue": None,
+            "event_id": "e1",
+        },
+        {
+            "ts": "2026-01-05T10:10:00Z",
+            "event": "Product Added",
+            "anonymous_id": "a1",
+            "user_id": "u1",
+            "channel": "web",
+            "revenue": None,
+            "event_id": "e2",
+        },
+        {
+            "ts": "2026-01-06T12:00:00Z",
+            "event": "Order Completed",
+            "anonymous_id": "a2",
+            "user_id": "u1",
+            "channel": "app",
+            "revenue": 499.5,
+            "event_id": "e3",
+        },
     ]
 
 
@@ -149,10 +170,16 @@ def test_formats_load_the_same_events(tmp_path: Path) -> None:
         fh.write("\n".join(json.dumps(r) for r in rows) + "\n")
     batch = {
         "batch": [
-            {"type": "track", "event": r["event"], "anonymousId": r["anonymous_id"],
-             "userId": r["user_id"], "timestamp": r["ts"], "messageId": r["event_id"],
-             "channel": r["channel"],
-             "properties": {} if r["revenue"] is None else {"revenue": r["revenue"]}}
+            {
+                "type": "track",
+                "event": r["event"],
+                "anonymousId": r["anonymous_id"],
+                "userId": r["user_id"],
+                "timestamp": r["ts"],
+                "messageId": r["event_id"],
+                "channel": r["channel"],
+                "properties": {} if r["revenue"] is None else {"revenue": r["revenue"]},
+            }
             for r in rows
         ]
     }
@@ -173,18 +200,41 @@ def test_formats_load_the_same_events(tmp_path: Path) -> None:
 def test_segment_client_differences_are_normalised(tmp_path: Path) -> None:
     """Traits in context.traits, originalTimestamp, +00:00 vs Z, ms epoch, null ids."""
     calls = [
-        {"type": "identify", "anonymousId": "dev1", "userId": None,
-         "context": {"traits": {"email": "A@x.se"}}, "originalTimestamp": "2026-01-05T10:00:00+00:00",
-         "messageId": "c1"},
-        {"type": "identify", "userId": "u9", "traits": {"email": " a@x.se "},
-         "timestamp": "2026-01-05T11:00:00.123456Z", "messageId": "c2"},
-        {"type": "page", "anonymousId": "dev1", "name": "Home", "timestamp": 1767610800000,
-         "messageId": "c3", "context": {"library": {"name": "analytics.js"},
-                                        "campaign": {"source": "google", "medium": "cpc",
-                                                     "name": "winter"}}},
-        {"type": "screen", "anonymousId": "dev2", "userId": "u9", "name": "Cart",
-         "timestamp": "2026-01-05T12:00:00Z", "messageId": "c4",
-         "context": {"library": {"name": "analytics-ios"}}},
+        {
+            "type": "identify",
+            "anonymousId": "dev1",
+            "userId": None,
+            "context": {"traits": {"email": "A@x.se"}},
+            "originalTimestamp": "2026-01-05T10:00:00+00:00",
+            "messageId": "c1",
+        },
+        {
+            "type": "identify",
+            "userId": "u9",
+            "traits": {"email": " a@x.se "},
+            "timestamp": "2026-01-05T11:00:00.123456Z",
+            "messageId": "c2",
+        },
+        {
+            "type": "page",
+            "anonymousId": "dev1",
+            "name": "Home",
+            "timestamp": 1767610800000,
+            "messageId": "c3",
+            "context": {
+                "library": {"name": "analytics.js"},
+                "campaign": {"source": "google", "medium": "cpc", "name": "winter"},
+            },
+        },
+        {
+            "type": "screen",
+            "anonymousId": "dev2",
+            "userId": "u9",
+            "name": "Cart",
+            "timestamp": "2026-01-05T12:00:00Z",
+            "messageId": "c4",
+            "context": {"library": {"name": "analytics-ios"}},
+        },
     ]
     f = tmp_path / "s.jsonl"
     f.write_text("\n".join(json.dumps(c) for c in calls))
@@ -196,9 +246,15 @@ def test_segment_client_differences_are_normalised(tmp_path: Path) -> None:
         assert ev["c3"]["ts"].isoformat() == "2026-01-05T11:00:00"  # ms epoch
         # channel rule: explicit channel > UTM medium (cpc -> ads) > library (analytics.js -> web)
         assert (ev["c3"]["event"], ev["c3"]["touchpoint"], ev["c3"]["channel"]) == (
-            "Page Viewed", "Home", "ads")
+            "Page Viewed",
+            "Home",
+            "ads",
+        )
         assert (ev["c3"]["utm_source"], ev["c3"]["utm_medium"], ev["c3"]["campaign"]) == (
-            "google", "cpc", "winter")
+            "google",
+            "cpc",
+            "winter",
+        )
         assert (ev["c4"]["event"], ev["c4"]["channel"]) == ("Screen Viewed", "app")
         # the same e-mail (case, spaces) joins dev1 to u9; dev2 joins via userId
         assert len({r["person_id"] for r in ev.values()}) == 1
@@ -207,8 +263,17 @@ def test_segment_client_differences_are_normalised(tmp_path: Path) -> None:
 def test_pii_is_hashed_unless_opted_out(tmp_path: Path) -> None:
     """The raw e-mail is nowhere in the store (only in quarantine, which keeps raw rows)."""
     f = tmp_path / "p.jsonl"
-    f.write_text(json.dumps({"type": "identify", "userId": "u1", "timestamp": T0,
-                             "traits": {"email": "secret@example.com"}, "messageId": "x"}))
+    f.write_text(
+        json.dumps(
+            {
+                "type": "identify",
+                "userId": "u1",
+                "timestamp": T0,
+                "traits": {"email": "secret@example.com"},
+                "messageId": "x",
+            }
+        )
+    )
     with Workspace.open(tmp_path / "h.duckdb") as ws:
         ws.ingest([f])
         dump = json.dumps(
@@ -223,6 +288,10 @@ def test_pii_is_hashed_unless_opted_out(tmp_path: Path) -> None:
         ws.ingest([f])
         ids = ws.store.to_arrow(ws.table("identities")).to_pylist()
         assert {"email", "secret@example.com"} <= {v for r in ids for v in r.values()}
+    with pytest.raises(InvalidOptionError, match="created with hash_pii=False"):
+        Workspace.open(tmp_path / "raw.duckdb", hash_pii=True)
+    with Workspace.open(tmp_path / "raw.duckdb") as ws:
+        assert ws.hash_pii is False
 
 
 def test_column_mapping_and_its_errors(tmp_path: Path) -> None:
@@ -256,10 +325,21 @@ def test_identify_and_track_with_both_ids_link_them(tmp_path: Path) -> None:
     """Segment rule: any call that carries both userId and anonymousId links them."""
     calls = [
         {"type": "track", "event": "A", "anonymousId": "d1", "timestamp": T0, "messageId": "1"},
-        {"type": "track", "event": "B", "anonymousId": "d1", "userId": "u1",
-         "timestamp": "2026-01-05T10:01:00Z", "messageId": "2"},
-        {"type": "page", "anonymousId": "d2", "userId": "u1",
-         "timestamp": "2026-01-05T10:02:00Z", "messageId": "3"},
+        {
+            "type": "track",
+            "event": "B",
+            "anonymousId": "d1",
+            "userId": "u1",
+            "timestamp": "2026-01-05T10:01:00Z",
+            "messageId": "2",
+        },
+        {
+            "type": "page",
+            "anonymousId": "d2",
+            "userId": "u1",
+            "timestamp": "2026-01-05T10:02:00Z",
+            "messageId": "3",
+        },
     ]
     f = tmp_path / "l.jsonl"
     f.write_text("\n".join(json.dumps(c) for c in calls))

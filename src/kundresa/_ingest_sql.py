@@ -156,6 +156,12 @@ def json_stage(source_table: str, identifiers: Sequence[IdentifierRule]) -> str:
     """
 
 
+def raw_row_sql(columns: Sequence[str], alias: str) -> str:
+    """The raw row as JSON text, for quarantine (built only for rejected rows)."""
+    parts = ", ".join(f"{q(c)} := {alias}.{q(c)}" for c in columns)
+    return f"to_json(struct_pack({parts}))::VARCHAR"
+
+
 def flat_stage(
     source_table: str,
     columns: dict[str, str],
@@ -211,10 +217,9 @@ def flat_stage(
             f"CASE WHEN {props_ok} THEN json_merge_patch({extra_json}, {p}) ELSE {extra_json} END"
         )
         props_bad = f"({p} IS NOT NULL AND NOT coalesce({props_ok}, false))"
-    raw = "to_json(struct_pack(" + ", ".join(f"{q(c)} := {q(c)}" for c in columns) + "))::VARCHAR"
     size = " + ".join(f"coalesce(strlen(CAST({q(c)} AS VARCHAR)), 0)" for c in columns)
     return f"""
-    SELECT _row, {raw} AS _raw, ({size or "0"}) AS _bytes, NULL::VARCHAR AS _shape,
+    SELECT _row, NULL::VARCHAR AS _raw, ({size or "0"}) AS _bytes, NULL::VARCHAR AS _shape,
            {ts_typed} AS f_ts_typed,
            ({props})::VARCHAR AS f_properties, {props_bad} AS f_properties_bad,
            {", ".join(cols)}

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from kundresa._ingest_sql import (
     DEFAULT_IDENTIFIERS,
@@ -39,6 +41,7 @@ from kundresa._ingest_sql import (
     flat_stage,
     json_stage,
     lit,
+    raw_row_sql,
 )
 from kundresa.errors import FileFormatError, InvalidOptionError
 from kundresa.results import Result
@@ -212,61 +215,31 @@ def _json_lines(path: Path, fmt: str) -> Iterator[pa.Table]:
 
 @dataclass
 class _Processor:
-    """An in-process DuckDB that validates rows before they reach the store."""
+    """An in-process DuckDB that validates rows before they reach the store.
+
+    Files are staged in chunks of at most a million rows (CSV: whole file, so that DuckDB's
+    rejects table sees every line); each chunk is written before the next is read, which
+    bounds memory and lets the store's anti-join catch duplicates across chunks.
+    """
 
     identifiers: Sequence[IdentifierRule]
     salt: str
     con: duckdb.DuckDBPyConnection = field(init=False)
+    _raw_sql: str | None = field(init=False, default=None)
+    _src: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone='UTC'")
         self.con.execute("SET preserve_insertion_order=false")
 
-    def stage_file(self, path: Path, fmt: str, mapping: dict[str, str]) -> None:
-        """Create table ``staged`` holding every row of the file, canonicalised."""
-        con = self.con
-        source = str(path)
-        con.execute("DROP TABLE IF EXISTS staged")
-        con.execute("DROP TABLE IF EXISTS csv_rejects")
-        if fmt in ("jsonl", "json"):
-            first = True
-            for chunk in _json_lines(path, fmt):
-                con.register("lines_chunk", chunk)
-                sql = canonical_stage(
-                    json_stage("lines_chunk", self.identifiers),
-                    source=source,
-                    identifiers=self.identifiers,
-                    salt=self.salt,
-                )
-                verb = "CREATE TABLE staged AS" if first else "INSERT INTO staged"
-                con.execute(f"{verb} {sql}")
-                con.unregister("lines_chunk")
-                first = False
-            return
-        if fmt == "csv":
-            delim = "\\t" if path.suffix.lower() == ".tsv" else ","
-            reader = (
-                f"read_csv({lit(source)}, all_varchar=true, header=true, delim=E'{delim}', "
-                "store_rejects=true, rejects_table='csv_rejects', rejects_scan='csv_scans')"
-            )
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW src AS SELECT row_number() OVER () + 1 AS _row, * "
-                f"FROM {reader}"
-            )
-            # row numbers must follow the file; materialise once so the view is stable
-            con.execute("CREATE OR REPLACE TEMP TABLE src_t AS SELECT * FROM src")
-            src = "src_t"
-        else:
-            try:
-                con.execute(
-                    f"CREATE OR REPLACE TEMP VIEW src_t AS SELECT row_number() OVER () AS _row, * "
-                    f"FROM read_parquet({lit(source)})"
-                )
-            except duckdb.Error as exc:
-                raise FileFormatError(source, f"cannot be read as Parquet ({exc})") from exc
-            src = "src_t"
-        cols = {r[0]: r[1] for r in con.execute(f"DESCRIBE {src}").fetchall() if r[0] != "_row"}
+    def _stage(self, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TABLE staged AS {sql}")
+
+    def _flat(self, src: str, mapping: dict[str, str], source: str) -> None:
+        cols = {
+            r[0]: r[1] for r in self.con.execute(f"DESCRIBE {src}").fetchall() if r[0] != "_row"
+        }
         unknown = [m for m in mapping.values() if m not in cols]
         if unknown:
             raise InvalidOptionError(
@@ -274,15 +247,66 @@ class _Processor:
                 unknown[0],
                 fix=f"the file has no such column; its columns are: {', '.join(cols)}",
             )
-        sql = canonical_stage(
-            flat_stage(src, cols, mapping, self.identifiers),
-            source=source,
-            identifiers=self.identifiers,
-            salt=self.salt,
+        self._raw_sql = raw_row_sql(list(cols), "src")
+        self._src = src
+        self._stage(
+            canonical_stage(
+                flat_stage(src, cols, mapping, self.identifiers),
+                source=source,
+                identifiers=self.identifiers,
+                salt=self.salt,
+            )
         )
-        con.execute(f"CREATE TABLE staged AS {sql}")
-        if fmt == "csv":
-            self._csv_rejects(source)
+
+    def chunks(self, path: Path, fmt: str, mapping: dict[str, str]) -> Iterator[None]:
+        """Stage the file chunk by chunk into table ``staged``; yield after each chunk."""
+        con = self.con
+        source = str(path)
+        if fmt in ("jsonl", "json"):
+            self._raw_sql = None
+            for chunk in _json_lines(path, fmt):
+                con.register("lines_chunk", chunk)
+                self._stage(
+                    canonical_stage(
+                        json_stage("lines_chunk", self.identifiers),
+                        source=source,
+                        identifiers=self.identifiers,
+                        salt=self.salt,
+                    )
+                )
+                con.unregister("lines_chunk")
+                yield
+            return
+        if fmt == "parquet":
+            try:
+                pf = pq.ParquetFile(path)
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise FileFormatError(source, f"cannot be read as Parquet ({exc})") from exc
+            offset = 0
+            for batch in pf.iter_batches(batch_size=_BATCH_ROWS):
+                rows = pa.array(range(offset + 1, offset + batch.num_rows + 1), pa.int64())
+                chunk = pa.Table.from_batches([batch]).append_column("_row", rows)
+                offset += batch.num_rows
+                con.register("parquet_chunk", chunk)
+                con.execute("CREATE OR REPLACE TEMP VIEW src_chunk AS SELECT * FROM parquet_chunk")
+                self._flat("src_chunk", mapping, source)
+                yield
+                con.unregister("parquet_chunk")
+            return
+        con.execute("DROP TABLE IF EXISTS csv_rejects")
+        delim = "\\t" if path.suffix.lower() == ".tsv" else ","
+        reader = (
+            f"read_csv({lit(source)}, all_varchar=true, header=true, delim=E'{delim}', "
+            "store_rejects=true, rejects_table='csv_rejects', rejects_scan='csv_scans')"
+        )
+        # row numbers follow the file (line 1 is the header); materialise once
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE src_csv AS "
+            f"SELECT row_number() OVER () + 1 AS _row, * FROM {reader}"
+        )
+        self._flat("src_csv", mapping, source)
+        self._csv_rejects(source)
+        yield
 
     def _csv_rejects(self, source: str) -> None:
         try:
@@ -309,22 +333,24 @@ class _Processor:
 
     def accepted(self) -> Iterator[pa.Table]:
         cols = ", ".join(f'"{n}"' for n in EVENTS.names)
-        # first occurrence of an event_id in the file wins
+        # first occurrence of an event_id in the chunk wins; later chunks meet the anti-join
         rel = self.con.execute(
             f"SELECT {cols} FROM staged WHERE _reason IS NULL "
             "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _row) = 1"
         )
-        reader = rel.to_arrow_reader(_BATCH_ROWS)
-        for batch in reader:
+        for batch in rel.to_arrow_reader(_BATCH_ROWS):
             yield pa.Table.from_batches([batch]).cast(EVENTS)
 
     def quarantine(self) -> pa.Table:
+        raw = "s._raw" if self._raw_sql is None else f"coalesce(s._raw, {self._raw_sql})"
+        join = "" if self._raw_sql is None else f"LEFT JOIN {self._src} src ON src._row = s._row"
         t = self.con.execute(
-            "SELECT substr(sha256(concat_ws('|', coalesce(_raw, ''), _reason)), 1, 32) "
-            "AS quarantine_id, source, _row::BIGINT AS row_number, _reason AS reason, "
-            "_field AS field, _detail AS detail, _raw AS raw, "
-            "now()::TIMESTAMP AS quarantined_at FROM staged WHERE _reason IS NOT NULL "
-            "QUALIFY row_number() OVER (PARTITION BY quarantine_id ORDER BY _row) = 1"
+            f"SELECT substr(sha256(concat_ws('|', coalesce({raw}, ''), s._reason)), 1, 32) "
+            "AS quarantine_id, s.source, s._row::BIGINT AS row_number, s._reason AS reason, "
+            f"s._field AS field, s._detail AS detail, {raw} AS raw, "
+            f"now()::TIMESTAMP AS quarantined_at FROM staged s {join} "
+            "WHERE s._reason IS NOT NULL "
+            "QUALIFY row_number() OVER (PARTITION BY quarantine_id ORDER BY s._row) = 1"
         ).to_arrow_table()
         return t.cast(QUARANTINE)
 
@@ -348,6 +374,10 @@ class _Processor:
               UNION ALL
               SELECT 'user_id:' || user_id, _alias_key, ts, 'alias'
               FROM staged WHERE _reason IS NULL AND _alias_key IS NOT NULL
+              UNION ALL
+              -- previousId may be an earlier user id: the link counts only if that key exists
+              SELECT 'user_id:' || user_id, 'user_id:' || substr(_alias_key, 14), ts, 'alias'
+              FROM staged WHERE _reason IS NULL AND _alias_key IS NOT NULL
             ) WHERE key_a <> key_b GROUP BY key_a, key_b, via
             """
             )
@@ -358,6 +388,16 @@ class _Processor:
 
     def close(self) -> None:
         self.con.close()
+
+
+def _estimate_rows(path: Path, fmt: str) -> int:
+    """Rows expected (for the progress bar): exact for Parquet, 0 (unknown) otherwise."""
+    if fmt == "parquet":
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except (pa.ArrowInvalid, OSError):
+            return 0
+    return 0
 
 
 def ingest_files(
@@ -388,30 +428,33 @@ def ingest_files(
     reports: list[FileReport] = []
     try:
         for path, f in zip(files, formats, strict=True):
-            proc.stage_file(path, f, mapping)
-            rows, reasons = proc.counts()
+            total = _estimate_rows(path, f)
+            rows = accepted = 0
+            reasons: Counter[str] = Counter()
+            for _ in proc.chunks(path, f, mapping):
+                n, chunk_reasons = proc.counts()
+                rows += n
+                reasons.update(chunk_reasons)
+                for batch in proc.accepted():
+                    accepted += store.insert_new("events", batch, "event_id")
+                    if progress:
+                        progress(str(path), rows, max(total, rows))
+                q = proc.quarantine()
+                if q.num_rows:
+                    store.insert_new("quarantine", q, "quarantine_id")
+                keys, links = proc.identity()
+                if keys.num_rows:
+                    store.append("identity_keys", keys)
+                if links.num_rows:
+                    store.append("identity_links", links)
             quarantined = sum(reasons.values())
-            valid = rows - quarantined
-            accepted = 0
-            for batch in proc.accepted():
-                accepted += store.insert_new("events", batch, "event_id")
-                if progress:
-                    progress(str(path), accepted, valid)
-            q = proc.quarantine()
-            if q.num_rows:
-                store.insert_new("quarantine", q, "quarantine_id")
-            keys, links = proc.identity()
-            if keys.num_rows:
-                store.append("identity_keys", keys)
-            if links.num_rows:
-                store.append("identity_links", links)
             reports.append(
                 FileReport(
                     path=str(path),
                     format=f,
                     rows=rows,
                     accepted=accepted,
-                    duplicates=valid - accepted,
+                    duplicates=rows - quarantined - accepted,
                     quarantined=quarantined,
                     reasons=tuple(sorted(reasons.items())),
                 )

@@ -5,7 +5,7 @@ See ``docs/event-model.md`` for the prose version.
 
 >>> from kundresa.schema import EVENTS
 >>> EVENTS.names[:4]
-('event_id', 'person_id', 'person_key', 'anonymous_id')
+['event_id', 'person_id', 'person_key', 'anonymous_id']
 >>> str(EVENTS.field("ts").type)
 'timestamp[us]'
 """

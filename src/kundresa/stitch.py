@@ -53,6 +53,11 @@ class StitchReport(Result):
     ``merged_persons`` counts persons built from more than one identifier (e.g. a phone,
     a laptop and a loyalty card); ``identifiers_merged`` how many identifiers were folded
     into another one; ``refused_links`` links that would have joined two user ids.
+
+    >>> print(StitchReport(identifiers=5, persons=2, merged_persons=1, identifiers_merged=3,
+    ...                    refused_links=0))
+    5 identifiers -> 2 persons (1 merged from several identifiers;
+    0 links refused as joining two user ids)
     """
 
     identifiers: int

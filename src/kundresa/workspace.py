@@ -91,7 +91,11 @@ class InfoResult(Result):
 
 @dataclass(frozen=True)
 class QuarantineResult(Result):
-    """Rejected rows with their reason, field, fix and the raw row."""
+    """Rejected rows with their reason, field, fix and the raw row.
+
+    >>> QuarantineResult(total=0, by_reason={}, rows=()).to_dict()
+    {'total': 0, 'by_reason': {}, 'rows': []}
+    """
 
     total: int
     by_reason: dict[str, int]
@@ -120,10 +124,19 @@ class Workspace:
     existing ``SparkSession``, e.g. on a cluster).
     """
 
-    def __init__(self, store: Store, *, hash_pii: bool = True) -> None:
+    def __init__(self, store: Store, *, hash_pii: bool | None = None) -> None:
         self.store = store
-        self._meta = self._load_meta()
-        self.hash_pii = hash_pii and self._meta.get("hash_pii", "true") == "true"
+        self._meta = self._load_meta(hash_pii)
+        #: whether PII identifiers (e-mail, phone) are stored as salted hashes; fixed when the
+        #: workspace is created, so that one person's identifiers always compare equal
+        self.hash_pii = self._meta["hash_pii"] == "true"
+        if hash_pii is not None and hash_pii != self.hash_pii:
+            raise InvalidOptionError(
+                "hash_pii",
+                hash_pii,
+                fix=f"this workspace was created with hash_pii={self.hash_pii}; "
+                "open it without hash_pii or create a new workspace",
+            )
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
@@ -133,9 +146,11 @@ class Workspace:
         *,
         engine: str | None = None,
         spark: Any = None,
-        hash_pii: bool = True,
+        hash_pii: bool | None = None,
     ) -> Workspace:
         """Open (creating if needed) the workspace at ``path`` on ``engine``.
+
+        ``hash_pii`` (default True for a new workspace) is fixed at creation.
 
         >>> import tempfile, pathlib
         >>> Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "x.duckdb").engine
@@ -164,7 +179,7 @@ class Workspace:
         self.close()
 
     # -- metadata ------------------------------------------------------------------------
-    def _load_meta(self) -> dict[str, str]:
+    def _load_meta(self, hash_pii: bool | None) -> dict[str, str]:
         schema = pa.schema([("key", pa.string()), ("value", pa.string())])
         self.store.ensure("meta", schema)
         meta = {
@@ -175,6 +190,8 @@ class Workspace:
             fresh["salt"] = secrets.token_hex(16)
         if "schema_version" not in meta:
             fresh["schema_version"] = SCHEMA_VERSION
+        if "hash_pii" not in meta:
+            fresh["hash_pii"] = "false" if hash_pii is False else "true"
         if fresh:
             self.store.append(
                 "meta",

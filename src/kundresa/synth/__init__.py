@@ -73,8 +73,6 @@ def synthesize(
     """Generate journeys and write ``events.parquet`` + ``truth.json`` into ``out``."""
     if persons < 1:
         raise InvalidOptionError("persons", persons, fix="use a positive number such as 20000")
-    if days < 7:
-        raise InvalidOptionError("days", days, fix="use at least 7 days")
     table, truth = generate_events(persons, seed, start=start, days=days)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
