@@ -251,6 +251,21 @@ def demo(
     )
 
 
+# Analysis modules add their commands here, one line each: a module with
+# ``register(app: typer.Typer) -> None`` that imports its heavy dependencies lazily.
+_EXTENSIONS: tuple[str, ...] = ()
+
+
+def _register_extensions() -> None:
+    import importlib
+
+    for name in _EXTENSIONS:
+        importlib.import_module(name).register(app)
+
+
+_register_extensions()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning user errors into one clear line and exit code 2."""
     try:
