@@ -124,9 +124,14 @@ class DuckDBStore(Store):
     def insert_new(self, name: str, data: pa.Table, key: str) -> int:
         self.raw.register("__kundresa_new", data)
         try:
+            # Probe the table with the batch's keys (hash built on the small batch, one
+            # column scanned), then anti-join the batch: a NOT EXISTS would build its hash
+            # table over the whole growing table for every batch.
             row = self.raw.execute(
-                f'INSERT INTO "{name}" BY NAME SELECT * FROM __kundresa_new n '
-                f'WHERE NOT EXISTS (SELECT 1 FROM "{name}" t WHERE t."{key}" = n."{key}")'
+                f'INSERT INTO "{name}" BY NAME '
+                f'WITH seen AS (SELECT "{key}" FROM "{name}" '
+                f'WHERE "{key}" IN (SELECT "{key}" FROM __kundresa_new)) '
+                f'SELECT * FROM __kundresa_new ANTI JOIN seen USING ("{key}")'
             ).fetchone()
         finally:
             self.raw.unregister("__kundresa_new")
