@@ -273,3 +273,44 @@ def test_engines_agree_on_the_whole_event_table(tmp_path: Path, spark_session: A
     assert out["duckdb"][1] == out["spark"][1]
     assert out["duckdb"][2] == out["spark"][2]
     assert out["duckdb"][2]["persons"] == 3
+
+
+def test_forget_deletes_one_person_everywhere(
+    make_workspace: Callable[..., Workspace], tmp_path: Path
+) -> None:
+    """Right to erasure: every event, identifier, link and quarantined row of the person goes;
+    nobody else's data changes."""
+    calls = [
+        _call(1, 0, anonymousId="phone-ann"),
+        {
+            "type": "identify",
+            "anonymousId": "phone-ann",
+            "userId": "ann",
+            "messageId": "m2",
+            "timestamp": "2026-01-05T09:00:00Z",
+            "traits": {"email": "ann@example.com"},
+        },
+        _call(3, 5, userId="ann", event="Order Completed"),
+        _call(4, 6, userId="bob"),
+        {
+            "type": "track",
+            "userId": "ann",
+            "timestamp": "not a time",
+            "event": "X",
+            "messageId": "bad",
+        },
+    ]
+    f = tmp_path / "f.jsonl"
+    f.write_text("\n".join(json.dumps(c) for c in calls))
+    ws = make_workspace()
+    assert ws.ingest([f]).quarantined == 1
+    before = _persons(ws)
+    result = ws.forget("ann@example.com", id_type="email")
+    assert (result.events, result.identifiers, result.quarantined) == (3, 3, 1)
+    assert _persons(ws) == {"m4": before["m4"]}
+    ids = ws.store.to_arrow(ws.table("identities")).to_pylist()
+    assert [r["identifier"] for r in ids] == ["bob"]
+    assert ws.quarantine().total == 0
+    keys = ws.store.to_arrow(ws.table("identity_links")).to_pylist()
+    assert keys == []
+    assert ws.forget("nobody").person_id is None

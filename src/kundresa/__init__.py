@@ -18,13 +18,14 @@ from kundresa.errors import (
 from kundresa.ingest import IngestReport
 from kundresa.results import Result
 from kundresa.stitch import SessionConfig, StitchReport
-from kundresa.workspace import InfoResult, QuarantineResult, Workspace
+from kundresa.workspace import ForgetResult, InfoResult, QuarantineResult, Workspace
 
 __version__ = "0.1.0"
 
 __all__ = [
     "EngineUnavailableError",
     "FileFormatError",
+    "ForgetResult",
     "IdentifierRule",
     "InfoResult",
     "IngestReport",

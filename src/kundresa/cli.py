@@ -180,6 +180,21 @@ def sql(
 
 
 @app.command()
+def forget(
+    identifier: Annotated[str, typer.Argument(help="One of the person's identifiers.")],
+    id_type: Annotated[
+        str, typer.Option("--id-type", help="user_id, anonymous_id, email, loyalty_card, ...")
+    ] = "user_id",
+    db: DbOpt = None,
+    engine: EngineOpt = "duckdb",
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete one person everywhere: events, identities, links, quarantined rows."""
+    with _open(db, engine) as ws:
+        _emit(ws.forget(identifier, id_type=id_type), as_json)
+
+
+@app.command()
 def synth(
     persons: Annotated[int, typer.Option(help="How many persons.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,

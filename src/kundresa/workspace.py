@@ -28,7 +28,16 @@ from kundresa.results import Result
 from kundresa.schema import EVENTS, QUARANTINE, TOUCHPOINT_TYPES
 from kundresa.stitch import SessionConfig, StitchReport, stitch_store
 
-__all__ = ["DEFAULT_DB", "InfoResult", "QuarantineResult", "Workspace"]
+__all__ = ["DEFAULT_DB", "ForgetResult", "InfoResult", "QuarantineResult", "Workspace"]
+
+
+def duckdb_scalar(expr: str, value: str) -> str | None:
+    """Evaluate a one-parameter SQL expression in a scratch DuckDB (hashing identifiers)."""
+    import duckdb
+
+    row = duckdb.execute(f"SELECT {expr}", [value]).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
+
 
 DEFAULT_DB = "kundresa.duckdb"
 DEFAULT_SPARK_DIR = "kundresa_spark"
@@ -114,6 +123,28 @@ class QuarantineResult(Result):
             lines.append(f"- {r['source']}:{r['row_number']}  {r['reason']}  {r['detail']}")
             lines.append(f"    {raw}")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ForgetResult(Result):
+    """What :meth:`Workspace.forget` deleted.
+
+    >>> ForgetResult(person_id="p-1", identifiers=2, events=5, quarantined=0).to_dict()["events"]
+    5
+    """
+
+    person_id: str | None
+    identifiers: int
+    events: int
+    quarantined: int
+
+    def __str__(self) -> str:
+        if self.person_id is None:
+            return "no such person; nothing deleted"
+        return (
+            f"forgot {self.person_id}: {self.events:,} events, {self.identifiers:,} identifiers, "
+            f"{self.quarantined:,} quarantined rows"
+        )
 
 
 class Workspace:
@@ -238,26 +269,45 @@ class Workspace:
         return self.store.table(name)
 
     def events(self, *, touchpoints_only: bool = True) -> ibis.Table:
-        """The events table; by default only touchpoints (track, page, screen calls)."""
+        """The events table; by default only touchpoints (track, page, screen calls).
+
+        >>> ws = Workspace.open(":memory:")
+        >>> ws.events().columns[:3]
+        ('event_id', 'person_id', 'person_key')
+        """
         if not self.store.exists("events"):
             self.store.ensure("events", EVENTS)
         t = self.store.table("events")
         return t.filter(t.type.isin(list(TOUCHPOINT_TYPES))) if touchpoints_only else t
 
     def event_names(self) -> list[str]:
-        """Distinct event names, most frequent first."""
+        """Distinct event names, most frequent first.
+
+        >>> Workspace.open(":memory:").event_names()
+        []
+        """
         t = self.events()
         counts = t.group_by("event").aggregate(n=t.count()).order_by(ibis.desc("n"))
         return [str(e) for e in self.store.to_arrow(counts).column("event").to_pylist()]
 
     def require_event(self, name: str) -> None:
-        """Raise :class:`NotFoundError` with the closest names when ``name`` never occurs."""
+        """Raise :class:`NotFoundError` with the closest names when ``name`` never occurs.
+
+        >>> Workspace.open(":memory:").require_event("Order Completed")
+        Traceback (most recent call last):
+        ...
+        kundresa.errors.NotFoundError: event: 'Order Completed' not found
+        """
         names = self.event_names()
         if name not in names:
             raise NotFoundError("event", name, candidates=names)
 
     def sql(self, query: str) -> pa.Table:
-        """Run SQL on the workspace's engine (DuckDB SQL or Spark SQL) and return Arrow."""
+        """Run SQL on the workspace's engine (DuckDB SQL or Spark SQL) and return Arrow.
+
+        >>> Workspace.open(":memory:").sql("select 1 as one").to_pylist()
+        [{'one': 1}]
+        """
         if self.engine == "duckdb":
             out: pa.Table = self.store.con.con.execute(query).to_arrow_table()
             return out
@@ -296,6 +346,12 @@ class Workspace:
         """Recompute persons and sessions for every event (replay).
 
         ``sessions`` is remembered for later ingests.
+
+        >>> ws = Workspace.open(":memory:")
+        >>> ws.stitch(SessionConfig(gap="45m")).persons
+        0
+        >>> ws.session_config.gap
+        '45m'
         """
         if sessions is not None:
             self._set_meta(
@@ -312,9 +368,90 @@ class Workspace:
         self._set_meta("last_stitch", report.to_json())
         return report
 
+    def _count(self, table: ibis.Table) -> int:
+        out = self.store.to_arrow(table.aggregate(n=table.count()))
+        return int(out.column("n")[0].as_py() or 0)
+
+    # -- privacy -------------------------------------------------------------------------
+    def forget(self, identifier: str, *, id_type: str = "user_id") -> ForgetResult:
+        """Delete one person everywhere: events, identities, identity links, and quarantined
+        rows that mention any of their identifiers (right to erasure).
+
+        ``identifier`` is any of the person's identifiers of ``id_type`` (``user_id``,
+        ``anonymous_id``, ``email`` (raw; hashed like at ingest), ``loyalty_card``, ...), or a
+        ``person_id`` with ``id_type="person_id"``.
+
+        >>> print(Workspace.open(":memory:").forget("u-123"))
+        no such person; nothing deleted
+        """
+        from kundresa._ingest_sql import _normalise
+
+        allowed = ("person_id", "user_id", "anonymous_id", *(r.name for r in DEFAULT_IDENTIFIERS))
+        if id_type not in allowed:
+            raise InvalidOptionError("id_type", id_type, allowed=allowed)
+        if not self.store.exists("identities"):
+            return ForgetResult(person_id=None, identifiers=0, events=0, quarantined=0)
+        ids = self.store.table("identities")
+        if id_type == "person_id":
+            person = identifier
+        else:
+            value = identifier
+            rule = next((r for r in self.identifier_rules() if r.name == id_type), None)
+            if rule is not None and rule.pii:
+                expr = _normalise(rule, "?", self.salt)
+                row = duckdb_scalar(expr, identifier)
+                value = row if row is not None else identifier
+            found = (
+                self.store.to_arrow(
+                    ids.filter((ids.id_type == id_type) & (ids.identifier == value)).select(
+                        "person_id"
+                    )
+                )
+                .column("person_id")
+                .to_pylist()
+            )
+            if not found:
+                return ForgetResult(person_id=None, identifiers=0, events=0, quarantined=0)
+            person = str(found[0])
+        mine = self.store.to_arrow(ids.filter(ids.person_id == person)).to_pylist()
+        keys = [f"{r['id_type']}:{r['identifier']}" for r in mine]
+        values = [str(r["identifier"]) for r in mine]
+        if id_type not in ("person_id", "user_id", "anonymous_id"):
+            values.append(identifier)  # a raw e-mail may sit in a quarantined row
+        ev = self.store.table("events")
+        n_events = self._count(ev.filter(ev.person_id == person))
+        self.store.replace("events", ev.filter(ev.person_id != person))
+        self.store.replace("identities", ids.filter(ids.person_id != person))
+        for name, cols in (("identity_keys", ("key",)), ("identity_links", ("key_a", "key_b"))):
+            if self.store.exists(name) and keys:
+                t = self.store.table(name)
+                cond = ibis.and_(*[~t[c].isin(keys) for c in cols])
+                self.store.replace(name, t.filter(cond))
+        if self.store.exists("id_map") and keys:
+            m = self.store.table("id_map")
+            self.store.replace("id_map", m.filter(~m.key.isin(keys)))
+        n_quarantined = 0
+        if self.store.exists("quarantine") and values:
+            q = self.store.table("quarantine")
+            # JSON rows: the quoted value, any length; other raw text (CSV lines): values
+            # long enough not to match by accident
+            quoted = [q.raw.contains(f'"{v}"') for v in values]
+            plain = [q.raw.contains(v) for v in values if len(v) >= 8]
+            hit = ibis.or_(*quoted, *plain)
+            n_quarantined = self._count(q.filter(hit))
+            if n_quarantined:
+                self.store.replace("quarantine", q.filter(~hit))
+        return ForgetResult(
+            person_id=person, identifiers=len(mine), events=n_events, quarantined=n_quarantined
+        )
+
     # -- summaries -----------------------------------------------------------------------
     def info(self) -> InfoResult:
-        """Counts of events, persons, sessions and channels, the date range and merges."""
+        """Counts of events, persons, sessions and channels, the date range and merges.
+
+        >>> Workspace.open(":memory:").info().persons
+        0
+        """
         ev = self.events(touchpoints_only=False)
         agg = self.store.to_arrow(
             ev.aggregate(
@@ -354,7 +491,11 @@ class Workspace:
         )
 
     def quarantine(self, *, limit: int = 20, reason: str | None = None) -> QuarantineResult:
-        """The quarantined rows (newest source first), optionally of one ``reason``."""
+        """The quarantined rows, optionally only those of one ``reason``.
+
+        >>> Workspace.open(":memory:").quarantine().total
+        0
+        """
         self.store.ensure("quarantine", QUARANTINE)
         q = self.store.table("quarantine")
         by = self.store.to_arrow(
