@@ -35,281 +35,75 @@ import datetime as dt
 import json
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
 
 from kundresa.errors import InvalidOptionError
-
-__all__ = ["CHANNEL_EFFECTS", "EVENTS_SCHEMA", "FUNNEL_STEPS", "PERSONAS", "generate_events"]
-
-MINUTE: Final = 60.0
-HOUR: Final = 3600.0
-DAY: Final = 86400.0
-
-FUNNEL_STEPS: Final = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
-#: Probability of funnel entry with no marketing touch at all.
-ENTRY_BASE: Final = 0.15
-#: Planted effect of being exposed to a channel on funnel entry (noisy-OR, see module doc).
-CHANNEL_EFFECTS: Final[dict[str, float]] = {
-    "search": 0.30,
-    "review": 0.22,
-    "email": 0.15,
-    "social": 0.10,
-    "referral": 0.06,
-    "ads": 0.03,
-    "support": 0.0,
-    "web": 0.0,
-    "app": 0.0,
-    "store": 0.0,
-}
-CLOSING_CHANNELS: Final = ("web", "app")
-REMINDER_PROBABILITY: Final = 0.5
-ALIAS_PROBABILITY: Final = 0.08
-MIN_DAYS: Final = 14
-# Marketing channels a person can be exposed to in the awareness phase (email = newsletter).
-_MARKETING: Final = ("search", "review", "social", "ads", "referral", "support")
-_NEWSLETTER_WEEKDAY_OFFSET: Final = 3 * DAY + 7 * HOUR  # Thursdays 07:00 from a Monday start
-
-# Identity flags packed into one int per event.
-_USER: Final = 1
-_CARD: Final = 2
-_EMAIL: Final = 4
-_PREV: Final = 8
-
-# Session kinds.
-(
-    _K_DIRECT,
-    _K_EXPO,
-    _K_ENTRY,
-    _K_RESEARCH,
+from kundresa.synth._truth import (
+    _Arrays,
+    _truth,
+)
+from kundresa.synth._world import (
+    _CARD,
+    _CATEGORIES,
+    _CSAT_DOWN,
+    _CSAT_OF_NPS,
+    _CSAT_UP,
+    _EMAIL,
+    _EMAILS,
+    _FEATURES,
+    _FIRST,
     _K_ADD,
-    _K_RETURN,
-    _K_REPEAT,
-    _K_STORE,
+    _K_DIRECT,
     _K_EMAIL,
+    _K_ENTRY,
+    _K_EXPO,
     _K_NEWS_CLICK,
-    _K_SURVEY,
+    _K_REPEAT,
+    _K_RESEARCH,
+    _K_RETURN,
+    _K_STORE,
+    _K_SUB_START,
     _K_SUPPORT,
+    _K_SURVEY,
     _K_TRIAL_START,
     _K_TRIAL_USE,
-    _K_SUB_START,
-) = range(15)
-_VIEW_ONLY: Final = 3  # "flow" code: entry without a cart; 0/1/2 = add, +checkout, +order
-_NO_ENTRY: Final = -1
-
-
-# Persona parameters, one column per persona. "a/b" values are tuples; see _Persona for meaning.
-_PERSONA_TABLE: Final = """
-name                 wheel_kicker       impulse            loyal              trial_churner
-share                0.30               0.30               0.25               0.15
-devices              .2/.45/.35         .6/.3/.1           .3/.45/.25         .3/.5/.2
-app_first            0.2                0.3                0.6                1.0
-account              0.55               0.35               0.97               1.0
-subscriber           0.45               0.4                0.85               0.5
-card                 0.8                0.2                0.7                0.3
-card_link            0.6                0.4                0.8                0.5
-expose_search        0.85               0.15               0.3                0.3
-expose_review        0.7                0.05               0.15               0.2
-expose_social        0.15               0.85               0.25               0.35
-expose_ads           0.35               0.6                0.3                0.4
-expose_referral      0.2                0.15               0.1                0.3
-expose_support       0.08               0.02               0.1                0.05
-more_touches         0.45               0.3                0.35               0.3
-aware_start          0.2                0.6                0.3                0.3
-aware_days           2/12               0/3                1/10               1/8
-entry_delay_hours    3/60               0.2/6              1/48               2/72
-continue_entry       0                  1                  0                  0
-research_sessions    4/10               0/0                0/2                0/2
-research_days        5/21               0/0                0.5/4              1/6
-add_in_entry_session 0.0                1.0                0.5                0.3
-store_visit          0.6                0.0                0.3                0.2
-add                  0.55               0.6                0.7                0.3
-checkout             0.35               0.75               0.7                0.5
-order                0.6                0.85               0.9                0.7
-return_reminded      0.5                0.3                0.6                0.25
-return_not_reminded  0.3                0.12               0.4                0.1
-store_return         0.65               0.05               0.3                0.1
-store_no_cart        0.35               0.02               0.2                0.03
-store_offline        0.05               0.03               0.15               0.03
-repeat               0.15               0.3                2.5                0.1
-repeat_store         0.5                0.1                0.25               0.1
-direct_visits        1.5                1.2                3.0                1.0
-survey               0.35               0.15               0.55               0.3
-support              0.12               0.08               0.1                0.15
-"""
-# Relative weights of NPS answers 0..10.
-_NPS_WEIGHTS: Final = {
-    "wheel_kicker": (1, 1, 1, 2, 2, 4, 6, 12, 20, 28, 23),
-    "impulse": (3, 2, 3, 4, 5, 8, 10, 14, 18, 18, 15),
-    "loyal": (0.5, 0.5, 0.5, 1, 1, 2, 3, 8, 17, 30, 37),
-    "trial_churner": (8, 7, 9, 10, 11, 12, 11, 10, 9, 7, 6),
-}
-_DESCRIPTIONS: Final = {
-    "wheel_kicker": "Long, research-heavy journey over weeks: search and comparison sites, many"
-    " product views on web and app, a store visit; often buys in the store with the loyalty card"
-    " after researching online (ROPO).",
-    "impulse": "Short, spontaneous journey: one social-media or ad touch, a product view and a"
-    " purchase within the hour.",
-    "loyal": "Repeat buyer: reads the newsletter, uses the app, buys several times over the weeks"
-    " and answers surveys.",
-    "trial_churner": "Starts a trial of the shop's membership app (Trial Started, Feature Used with"
-    " decreasing frequency); most stop using it (churn), a few start a subscription.",
-}
-
-
-@dataclass(frozen=True)
-class _Persona:
-    name: str
-    share: float
-    devices: tuple[float, ...]  # P(1, 2, 3 devices)
-    app_first: float  # P(the first device is the app)
-    account: float  # P(has a customer account from the start)
-    subscriber: float  # P(newsletter subscriber | account)
-    card: float  # P(loyalty-card holder)
-    card_link: float  # P(card linked online at sign-in | card)
-    expose_search: float  # P(touched in the awareness phase), per channel
-    expose_review: float
-    expose_social: float
-    expose_ads: float
-    expose_referral: float
-    expose_support: float
-    more_touches: float  # P(one more touch of an exposed channel), geometric
-    aware_start: float  # awareness starts at U(0, aware_start * window)
-    aware_days: tuple[float, ...]
-    entry_delay_hours: tuple[float, ...]
-    continue_entry: float  # 1: the entry continues the last click session (impulse)
-    research_sessions: tuple[float, ...]
-    research_days: tuple[float, ...]
-    add_in_entry_session: float
-    store_visit: float  # P(store visit while researching | card)
-    add: float
-    checkout: float  # P(checkout in the add session)
-    order: float  # P(order in the add session | checkout there)
-    return_reminded: float  # P(return and purchase | abandoned, reminded)
-    return_not_reminded: float
-    store_return: float  # P(the return is a store purchase | card)
-    store_no_cart: float  # P(store purchase after research without a cart | card)
-    store_offline: float  # P(store purchase without the online funnel | card, no entry)
-    repeat: float  # expected further purchases after the first (only after a checkout)
-    repeat_store: float
-    direct_visits: float
-    survey: float  # P(answers the feedback survey)
-    support: float  # P(support ticket after an order)
-
-    @property
-    def exposure(self) -> tuple[float, ...]:
-        """P(exposed) per channel, in the order of ``_MARKETING``."""
-        return tuple(getattr(self, f"expose_{ch}") for ch in _MARKETING)
-
-    @property
-    def nps_weights(self) -> tuple[float, ...]:
-        return _NPS_WEIGHTS[self.name]
-
-    @property
-    def description(self) -> str:
-        return _DESCRIPTIONS[self.name]
-
-    def funnel(self) -> list[float]:
-        """Planted P(step k | step k-1) for the four funnel steps (see module doc)."""
-        c, o = self.checkout, self.order
-        ret = 0.5 * self.return_reminded + 0.5 * self.return_not_reminded
-        online = 1.0 - self.store_return * self.card
-        p3 = c + (1.0 - c) * ret * online
-        p4 = (c * o + c * (1.0 - o) * ret + (1.0 - c) * ret * online) / p3
-        return [1.0, self.add, p3, p4]
-
-
-def _parse_personas(text: str) -> tuple[_Persona, ...]:
-    rows = [line.split() for line in text.strip().splitlines()]
-    names = rows[0][1:]
-    fields: list[dict[str, Any]] = [{"name": n} for n in names]
-    for key, *values in rows[1:]:
-        for f, v in zip(fields, values, strict=True):
-            f[key] = tuple(float(x) for x in v.split("/")) if "/" in v else float(v)
-    return tuple(_Persona(**f) for f in fields)
-
-
-_PERSONA_LIST: Final = _parse_personas(_PERSONA_TABLE)
-PERSONAS: Final = tuple(p.name for p in _PERSONA_LIST)
-
-_TRIAL_DAYS: Final = 14
-_TRIAL_SUBSCRIBE: Final = 0.15
-_TRIAL_DECAY_DAYS: Final = (1.5, 5.0)
-_TRIAL_SUBSCRIBED_USE: Final = 0.5
-_CSAT_OF_NPS: Final = (1, 1, 2, 2, 3, 3, 3, 4, 4, 5, 5)
-_CSAT_UP, _CSAT_DOWN = 0.25, 0.15
-_SURVEY_CSAT: Final = 0.6
-
-_STORES: Final = (
-    ("S01", "Stockholm Kungsgatan"),
-    ("S02", "Göteborg Nordstan"),
-    ("S03", "Malmö Triangeln"),
-    ("S04", "Uppsala Forumgallerian"),
-    ("S05", "Linköping Tornby"),
+    _LAST,
+    _MARKETING,
+    _NEWSLETTER_WEEKDAY_OFFSET,
+    _NO_ENTRY,
+    _NPS_CUM,
+    _PERSONA_LIST,
+    _PREV,
+    _PRODUCTS_PER_CATEGORY,
+    _STORES,
+    _SUPPORT_TOUCHPOINTS,
+    _SURVEY_CSAT,
+    _TRIAL_DAYS,
+    _TRIAL_DECAY_DAYS,
+    _TRIAL_SUBSCRIBE,
+    _TRIAL_SUBSCRIBED_USE,
+    _USER,
+    _VARIANTS,
+    _VIEW_ONLY,
+    ALIAS_PROBABILITY,
+    CHANNEL_EFFECTS,
+    DAY,
+    ENTRY_BASE,
+    FUNNEL_STEPS,
+    HOUR,
+    MIN_DAYS,
+    MINUTE,
+    PERSONAS,
+    REMINDER_PROBABILITY,
+    _Event,
+    _Plan,
+    _Row,
 )
-_CATEGORIES: Final = (
-    ("tv", 3990, 24990),
-    ("laptop", 5990, 21990),
-    ("phone", 2490, 15990),
-    ("headphones", 490, 4990),
-    ("robot-vacuum", 1990, 9990),
-    ("coffee-machine", 990, 12990),
-    ("kitchen", 290, 3990),
-    ("gaming", 490, 7990),
-    ("smart-home", 190, 2990),
-    ("camera", 2990, 19990),
-)
-_PRODUCTS_PER_CATEGORY: Final = 24
-_FEATURES: Final = ("price_alerts", "free_delivery", "extended_warranty", "member_prices")
-_FIRST = ("anna", "erik", "maria", "lars", "karin", "johan", "sara", "nils", "emma", "oskar")
-_LAST = ("andersson", "johansson", "karlsson", "nilsson", "eriksson", "larsson", "olsson")
 
-# (channel, event, touchpoint, campaign, utm_source, utm_medium, utm_content, utm_term)
-# Marketing touches: channel | event | touchpoint | campaign | utm_source | utm_medium |
-# utm_content | utm_term ("-" = null). Each is followed by a landing page with the same UTM.
-_VARIANT_TABLE: Final = """
-ads|Ad Clicked|Google Ads: TV week|tv_week|google|cpc|text_a|köpa tv
-ads|Ad Clicked|Google Ads: laptops|back_to_work|google|cpc|text_b|bärbar dator
-ads|Ad Clicked|Meta: spring sale|spring_sale|meta|cpc|carousel_1|-
-ads|Ad Clicked|Meta: robot vacuums|spring_sale|meta|cpc|video_2|-
-ads|Ad Clicked|YouTube: headphones|sound_month|youtube|cpc|bumper|-
-social|Social Post Clicked|Instagram: unboxing|influencer_unboxing|instagram|social|reel_1|-
-social|Social Post Clicked|Instagram: spring sale|spring_sale|instagram|social|story_2|-
-social|Social Post Clicked|Facebook: store opening|store_opening|facebook|social|post_1|-
-social|Social Post Clicked|TikTok: gadget tips|gadget_tips|tiktok|social|video_3|-
-search|Search Result Clicked|Google|-|google|organic|-|bästa tv 2026
-search|Search Result Clicked|Google|-|google|organic|-|robotdammsugare test
-search|Search Result Clicked|Google|-|google|organic|-|hörlurar brusreducerande
-search|Search Result Clicked|Google|-|google|organic|-|kaffemaskin bäst i test
-search|Search Result Clicked|Bing|-|bing|organic|-|tv 55 tum
-review|Comparison Site Visited|PriceRunner|-|pricerunner|review|-|-
-review|Comparison Site Visited|Prisjakt|-|prisjakt|review|-|-
-review|Comparison Site Visited|Råd & Rön test|-|radron|review|-|-
-referral|Referral Link Clicked|Teknikbloggen|-|blog|referral|article_tv|-
-referral|Referral Link Clicked|Friend invite|refer_a_friend|friend|referral|-|-
-referral|Referral Link Clicked|Partner: bank offers|partner_bank|partner|referral|-|-
-"""
-_VARIANTS: Final = [
-    [None if cell.strip() == "-" else cell.strip() for cell in line.split("|")]
-    for line in _VARIANT_TABLE.strip().splitlines()
-]
-
-_EMAILS: Final = (
-    ("cart_reminder", "Cart reminder"),
-    ("thank_you", "Thank you"),
-    ("how_to", "How-to guide"),
-    ("feedback_request", "Feedback request"),
-    ("trial_welcome", "Trial welcome"),
-    ("trial_feedback", "Trial feedback"),
-)
-_SUPPORT_TOUCHPOINTS: Final = ("Chat", "Phone", "Contact form")
-
-_Row = tuple[str | None, ...]
-_Event = tuple[float, int, int, int, int]  # (seconds, template, properties, device, flags)
-_Plan = tuple[float, int, int, int, int, int]  # (seconds, seq, kind, device, a, b)
+__all__ = ["CHANNEL_EFFECTS", "EVENTS_SCHEMA", "FUNNEL_STEPS", "PERSONAS", "generate_events"]
 
 
 def _uniform_stream(rng: np.random.Generator, chunk: int = 1 << 16) -> Callable[[], float]:
@@ -964,18 +758,6 @@ class _Sim:
         return min(5, max(1, _CSAT_OF_NPS[nps] + shift))
 
 
-def _cumulative(weights: tuple[float, ...]) -> list[float]:
-    total = sum(weights)
-    out, acc = [], 0.0
-    for w in weights:
-        acc += w
-        out.append(acc / total)
-    return out
-
-
-_NPS_CUM: Final = [_cumulative(p.nps_weights) for p in _PERSONA_LIST]
-
-
 _COLUMNS: Final = (
     ("event_id", pa.string()),
     ("ts", pa.timestamp("us")),
@@ -1091,199 +873,3 @@ def _build(sim: _Sim, start: dt.date, days: int) -> tuple[pa.Table, dict[str, An
     table = pa.table([cols[name] for name, _ in _COLUMNS], schema=EVENTS_SCHEMA)
     arrays = _Arrays(ts - start_us, tmpl, dev, anon, prev, person, has_user, has_card)
     return table, _truth(sim, arrays, start, days)
-
-
-@dataclass(frozen=True)
-class _Arrays:
-    ts: np.ndarray[Any, np.dtype[np.int64]]  # microseconds since the window start
-    tmpl: np.ndarray[Any, np.dtype[np.int64]]
-    dev: np.ndarray[Any, np.dtype[np.int64]]
-    anon: np.ndarray[Any, np.dtype[np.int64]]
-    prev: np.ndarray[Any, np.dtype[np.int64]]
-    person: np.ndarray[Any, np.dtype[np.int64]]
-    has_user: np.ndarray[Any, np.dtype[np.bool_]]
-    has_card: np.ndarray[Any, np.dtype[np.bool_]]
-
-
-def _truth(sim: _Sim, ev: _Arrays, start: dt.date, days: int) -> dict[str, Any]:
-    tb = sim.tables
-    pid = [f"P{i + 1:06d}" for i in range(sim.persons)]
-    persona = np.asarray(sim.persona, dtype=np.int64)
-    reach = np.asarray(sim.reach, dtype=np.int64)
-    abandon = np.asarray(sim.abandon, dtype=np.int64)
-    dev_person = np.asarray(sim.device_person, dtype=np.int64)
-
-    users = np.unique(ev.person[ev.has_user])
-    devices = np.unique(np.concatenate([ev.anon[ev.anon >= 0], ev.prev[ev.prev >= 0]]))
-    linked_devs = np.concatenate([ev.anon[ev.has_user & (ev.anon >= 0)], ev.prev[ev.prev >= 0]])
-    cards = np.unique(ev.person[ev.has_card])
-    linked_cards = np.unique(ev.person[ev.has_card & (ev.has_user | (ev.anon >= 0))])
-
-    # funnel: planted per persona, "overall" weighted by the realised persona mix at step k-1
-    def mixed(values: list[float], who: np.ndarray[Any, np.dtype[np.bool_]]) -> float:
-        """Mean of per-persona values over the realised persona mix of ``who``."""
-        counts = np.bincount(persona[who], minlength=len(_PERSONA_LIST)).tolist()
-        if not sum(counts):  # nobody there: fall back to the planted shares
-            counts = [p.share for p in _PERSONA_LIST]
-        return float(sum(c * v for c, v in zip(counts, values, strict=True)) / sum(counts))
-
-    planted = [p.funnel() for p in _PERSONA_LIST]
-    overall = [1.0] + [mixed([f[k] for f in planted], reach >= k) for k in (1, 2, 3)]
-    p_rem = mixed([p.return_reminded for p in _PERSONA_LIST], abandon == 1)
-    p_norem = mixed([p.return_not_reminded for p in _PERSONA_LIST], abandon == 2)
-
-    return {
-        "seed": sim.seed,
-        "persons": sim.persons,
-        "start": start.isoformat(),
-        "days": days,
-        "personas": {
-            p.name: {
-                "share": p.share,
-                "description": p.description,
-                "persons": int((persona == j).sum()),
-            }
-            for j, p in enumerate(_PERSONA_LIST)
-        },
-        "persona_of_person": {pid[i]: PERSONAS[j] for i, j in enumerate(sim.persona)},
-        "person_of_user_id": {sim.user_ids[i]: pid[i] for i in users.tolist()},
-        "person_of_anonymous_id": {
-            sim.device_ids[d]: pid[int(dev_person[d])] for d in devices.tolist()
-        },
-        "identifiable_anonymous_ids": sorted(sim.device_ids[d] for d in set(linked_devs.tolist())),
-        "person_of_loyalty_card": {sim.cards[i]: pid[i] for i in cards.tolist()},
-        "identifiable_loyalty_cards": sorted(sim.cards[i] for i in linked_cards.tolist()),
-        "channel_effects": dict(CHANNEL_EFFECTS),
-        "channel_effects_model": {
-            "conversion_event": FUNNEL_STEPS[0],
-            "base": ENTRY_BASE,
-            "formula": "P(first Product Viewed) = 1 - (1 - base) * prod_c (1 - effect_c) over"
-            " the distinct channels with any event of the person before the first Product"
-            " Viewed; persons who never enter get no new marketing channel after the decision",
-        },
-        "closing_channels": list(CLOSING_CHANNELS),
-        "funnel": {
-            "steps": list(FUNNEL_STEPS),
-            "step_probabilities": {
-                "overall": overall,
-                **{p.name: planted[j] for j, p in enumerate(_PERSONA_LIST)},
-            },
-            "definition": "P(a person who first reached step k-1 has step k later in the"
-            " window, any channel incl. store orders)",
-            "parameters": {
-                p.name: {
-                    "add": p.add,
-                    "checkout_in_session": p.checkout,
-                    "order_in_session": p.order,
-                    "return_reminded": p.return_reminded,
-                    "return_not_reminded": p.return_not_reminded,
-                    "store_return_given_card": p.store_return,
-                    "loyalty_card": p.card,
-                }
-                for p in _PERSONA_LIST
-            },
-        },
-        "reminder_email": {
-            "assignment_probability": REMINDER_PROBABILITY,
-            "p_purchase_reminded": p_rem,
-            "p_purchase_not_reminded": p_norem,
-            "lift": p_rem - p_norem,
-            "by_persona": {
-                p.name: {
-                    "p_purchase_reminded": p.return_reminded,
-                    "p_purchase_not_reminded": p.return_not_reminded,
-                    "lift": p.return_reminded - p.return_not_reminded,
-                }
-                for p in _PERSONA_LIST
-            },
-            "definition": "abandoner: has Product Added and no Order Completed within 60 min of"
-            " the first one; purchase: any later Order Completed (online or store)",
-            "abandoners": {
-                "reminded": int((abandon == 1).sum()),
-                "not_reminded": int((abandon == 2).sum()),
-            },
-        },
-        "ropo": _ropo(ev, tb),
-        "journey_length": _journey_length(sim, ev, persona),
-        "surveys": _survey_truth(),
-        "trial": {
-            "trial_days": _TRIAL_DAYS,
-            "subscription_probability": _TRIAL_SUBSCRIBE,
-            "feature_use_decay_days": list(_TRIAL_DECAY_DAYS),
-        },
-        "events": len(ev.ts),
-    }
-
-
-def _ropo(ev: _Arrays, tb: _Tables) -> dict[str, Any]:
-    """Store purchases and how many had a web/app product view of the person in 30 days."""
-    store_orders = np.isin(ev.tmpl, tb.store_order)
-    views = np.isin(ev.tmpl, tb.viewed)
-    order = np.lexsort((ev.ts[views], ev.person[views]))
-    v_person, v_ts = ev.person[views][order], ev.ts[views][order]
-    window = int(30 * DAY * 1_000_000)
-    researched = 0
-    for p, t in zip(ev.person[store_orders].tolist(), ev.ts[store_orders].tolist(), strict=True):
-        lo, hi = np.searchsorted(v_person, p, "left"), np.searchsorted(v_person, p, "right")
-        k = int(np.searchsorted(v_ts[lo:hi], t, "right"))  # views at or before the order
-        if k and t - int(v_ts[lo + k - 1]) <= window:
-            researched += 1
-    total = int(store_orders.sum())
-    return {
-        "store_purchases": total,
-        "store_purchases_with_online_research": researched,
-        "share": researched / total if total else 0.0,
-        "definition": "store Order Completed preceded by a Product Viewed (web/app) of the same"
-        " person within 30 days",
-    }
-
-
-def _journey_length(sim: _Sim, ev: _Arrays, persona: np.ndarray[Any, Any]) -> dict[str, Any]:
-    """Realised journeys to the first purchase: touches and days, median per persona."""
-    touch_types = {"track", "page", "screen"}
-    is_touch = np.array([row[0] in touch_types for row in sim.tables.rows])[ev.tmpl]
-    is_order = np.isin(ev.tmpl, [*sim.tables.ordered, *sim.tables.store_order])
-    big = np.iinfo(np.int64).max
-    first = np.full(sim.persons, big)
-    first_order = np.full(sim.persons, big)
-    np.minimum.at(first, ev.person, ev.ts)
-    np.minimum.at(first_order, ev.person[is_order], ev.ts[is_order])
-    upto = is_touch & (ev.ts <= first_order[ev.person])
-    touches = np.bincount(ev.person[upto], minlength=sim.persons)
-    buyers = first_order < big
-    days = (first_order - first) / (DAY * 1e6)
-    out: dict[str, Any] = {}
-    for j, p in enumerate(_PERSONA_LIST):
-        mine = buyers & (persona == j)
-        any_ = bool(mine.any())
-        out[p.name] = {
-            "buyers": int(mine.sum()),
-            "median_touches": float(np.median(touches[mine])) if any_ else 0.0,
-            "median_days": round(float(np.median(days[mine])), 3) if any_ else 0.0,
-        }
-    out["definition"] = (
-        "realised, persons with an Order Completed: touches = track/page/screen events up to"
-        " and including the first order; days = first event to first order"
-    )
-    return out
-
-
-def _survey_truth() -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for p, cum in zip(_PERSONA_LIST, _NPS_CUM, strict=True):
-        prob = [cum[0]] + [cum[k] - cum[k - 1] for k in range(1, 11)]
-        csat = 0.0
-        for nps, q in enumerate(prob):
-            base = _CSAT_OF_NPS[nps]
-            csat += q * (
-                _CSAT_UP * min(5, base + 1)
-                + _CSAT_DOWN * max(1, base - 1)
-                + (1 - _CSAT_UP - _CSAT_DOWN) * base
-            )
-        out[p.name] = {
-            "nps_score": 100 * (sum(prob[9:]) - sum(prob[:7])),
-            "mean_nps": sum(k * q for k, q in enumerate(prob)),
-            "mean_csat": csat,
-            "p_answer_feedback_survey": p.survey,
-        }
-    return out
