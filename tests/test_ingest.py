@@ -312,13 +312,22 @@ def test_column_mapping_and_its_errors(tmp_path: Path) -> None:
 
 def test_malformed_csv_lines_are_quarantined_not_dropped(tmp_path: Path) -> None:
     f = tmp_path / "bad.csv"
-    f.write_text("ts,event,anonymous_id\n2026-01-05,a,x\n2026-01-05,b\n2026-01-05,c,z,extra\n")
+    f.write_text(
+        "ts,event,anonymous_id\n"  # line 1
+        "2026-01-05,a,x\n"  # 2 ok
+        "2026-01-05,b\n"  # 3 too few columns
+        "2026-01-05,c,z,extra\n"  # 4 too many columns
+        "2026-01-06,d,y\n"  # 5 ok
+        "someday,e,y\n"  # 6 unparseable timestamp: its line number must survive the rejects
+    )
     with Workspace.open(tmp_path / "c.duckdb") as ws:
         r = ws.ingest([f])
-        assert (r.accepted, r.quarantined) == (1, 2)
+        assert (r.accepted, r.quarantined) == (2, 3)
         q = ws.quarantine()
-        assert q.by_reason == {"malformed_csv_row": 2}
-        assert sorted(row["row_number"] for row in q.rows) == [3, 4]
+        assert q.by_reason == {"malformed_csv_row": 2, "unparseable_timestamp": 1}
+        lines = {row["row_number"]: row["reason"] for row in q.rows}
+        assert lines == {3: "malformed_csv_row", 4: "malformed_csv_row", 6: "unparseable_timestamp"}
+        assert "someday" in next(row["raw"] for row in q.rows if row["row_number"] == 6)
 
 
 def test_identify_and_track_with_both_ids_link_them(tmp_path: Path) -> None:
@@ -347,3 +356,42 @@ def test_identify_and_track_with_both_ids_link_them(tmp_path: Path) -> None:
         report = ws.ingest([f])
         assert report.merged_persons == 1
         assert ws.info().persons == 1
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet", "jsonl"])
+def test_chunk_boundaries_lose_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    """With 3-row chunks: a duplicate in a later chunk is a duplicate, row numbers stay the
+    file's, and every row is accounted for (accepted + duplicates + quarantined = rows)."""
+    import kundresa.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "_BATCH_ROWS", 3)
+    rows = [
+        {
+            "event_id": f"e{i}",
+            "ts": f"2026-01-05T10:0{i}:00Z" if i != 7 else "bad",
+            "event": "View",
+            "anonymous_id": "a1",
+        }
+        for i in range(10)
+    ]
+    rows.append(dict(rows[1]))  # a duplicate of row 2, in the last chunk
+    path = tmp_path / f"c.{suffix}"
+    if suffix == "csv":
+        path.write_text(
+            "event_id,ts,event,anonymous_id\n"
+            + "".join(f"{r['event_id']},{r['ts']},{r['event']},{r['anonymous_id']}\n" for r in rows)
+        )
+        bad_line = 9  # header is line 1
+    elif suffix == "parquet":
+        pq.write_table(pa.Table.from_pylist(rows), path)
+        bad_line = 8
+    else:
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        bad_line = 8
+    with Workspace.open(tmp_path / "w.duckdb") as ws:
+        report = ws.ingest([path])
+        assert (report.accepted, report.duplicates, report.quarantined) == (9, 1, 1)
+        assert report.files[0].rows == 11
+        assert [r["row_number"] for r in ws.quarantine().rows] == [bad_line]

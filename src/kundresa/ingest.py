@@ -299,14 +299,36 @@ class _Processor:
             f"read_csv({lit(source)}, all_varchar=true, header=true, delim=E'{delim}', "
             "store_rejects=true, rejects_table='csv_rejects', rejects_scan='csv_scans')"
         )
-        # row numbers follow the file (line 1 is the header); materialise once
+        # Row numbers must follow the file (line 1 is the header): read with insertion order
+        # preserved, materialise once, then stage in chunks like the other formats.
+        con.execute("SET preserve_insertion_order=true")
+        try:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE src_csv AS "
+                f"SELECT row_number() OVER () + 1 AS _row, * FROM {reader}"
+            )
+        finally:
+            con.execute("SET preserve_insertion_order=false")
+        # lines DuckDB rejected are not in src_csv: shift later rows past them so that
+        # _row is the real line number (the i-th rejected line r shifts rows >= r - i)
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE src_csv AS "
-            f"SELECT row_number() OVER () + 1 AS _row, * FROM {reader}"
+            "UPDATE src_csv SET _row = _row + (SELECT count(*) FROM (SELECT line - "
+            "(row_number() OVER (ORDER BY line) - 1) AS t FROM csv_rejects) r "
+            "WHERE r.t <= src_csv._row) "
+            "WHERE EXISTS (SELECT 1 FROM csv_rejects)"
         )
-        self._flat("src_csv", mapping, source)
-        self._csv_rejects(source)
-        yield
+        last = con.execute("SELECT coalesce(max(_row), 1) FROM src_csv").fetchone()
+        end = int(last[0]) if last else 1
+        for lo in range(2, max(end, 2) + 1, _BATCH_ROWS):
+            con.execute(
+                "CREATE OR REPLACE TEMP VIEW src_chunk AS SELECT * FROM src_csv "
+                f"WHERE _row BETWEEN {lo} AND {lo + _BATCH_ROWS - 1}"
+            )
+            self._flat("src_chunk", mapping, source)
+            if lo == 2:
+                self._csv_rejects(source)
+            yield
+        con.execute("DROP TABLE IF EXISTS src_csv")
 
     def _csv_rejects(self, source: str) -> None:
         try:
