@@ -53,14 +53,23 @@ def _emit(result: Result | dict[str, Any], as_json: bool) -> None:
 def _progress() -> tuple[Any, Any]:
     """A rich progress bar on stderr (silent when stderr is not a terminal)."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     console = Console(stderr=True)
     bar = Progress(
+        SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("rows"),
+        TimeElapsedColumn(),
         console=console,
         disable=not console.is_terminal,
         transient=True,
@@ -68,9 +77,9 @@ def _progress() -> tuple[Any, Any]:
     tasks: dict[str, Any] = {}
 
     def update(name: str, done: int, total: int) -> None:
-        if name not in tasks:
-            tasks[name] = bar.add_task(Path(name).name, total=total)
-        bar.update(tasks[name], completed=done, total=total)
+        if name not in tasks:  # total 0 = unknown (CSV, JSON): rich shows a pulsing bar
+            tasks[name] = bar.add_task(Path(name).name, total=total or None)
+        bar.update(tasks[name], completed=done, total=total or None)
 
     return bar, update
 

@@ -453,14 +453,16 @@ def ingest_files(
             total = _estimate_rows(path, f)
             rows = accepted = 0
             reasons: Counter[str] = Counter()
+            if progress:
+                progress(str(path), 0, total)
             for _ in proc.chunks(path, f, mapping):
                 n, chunk_reasons = proc.counts()
                 rows += n
                 reasons.update(chunk_reasons)
                 for batch in proc.accepted():
                     accepted += store.insert_new("events", batch, "event_id")
-                    if progress:
-                        progress(str(path), rows, max(total, rows))
+                if progress:
+                    progress(str(path), rows, max(total, rows))
                 q = proc.quarantine()
                 if q.num_rows:
                     store.insert_new("quarantine", q, "quarantine_id")
