@@ -166,7 +166,7 @@ def attribute(
     >>> from kundresa.attribution import Journeys, attribute
     >>> j = Journeys.from_paths([["a", "b"], ["b"]], conversions=[1, 0])
     >>> attribute(j, model="markov").credits["markov"]
-    {'a': 0.666..., 'b': 0.333...}
+    {'a': 0.333..., 'b': 0.666...}
     """
     models = _models(model)
     if coalition not in COALITIONS:

@@ -89,7 +89,7 @@ def markov(j: Journeys, order: int = 1) -> MarkovChain:
     >>> from kundresa.attribution._journeys import Journeys
     >>> m = markov(Journeys.from_paths([["a", "b"], ["b"]], conversions=[1, 0]))
     >>> round(m.p_conversion, 3), m.credits.round(3).tolist()
-    (0.5, [0.667, 0.333])
+    (0.5, [0.333, 0.667])
     """
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
         raise InvalidOptionError("order", order, fix="pass a whole number >= 1")
