@@ -137,9 +137,7 @@ def test_markov_merges_repeats_and_values() -> None:
 
 
 _paths = st.lists(
-    st.tuples(
-        st.lists(st.sampled_from("abcd"), min_size=1, max_size=5), st.integers(0, 1)
-    ),
+    st.tuples(st.lists(st.sampled_from("abcd"), min_size=1, max_size=5), st.integers(0, 1)),
     min_size=1,
     max_size=25,
 )
@@ -228,7 +226,9 @@ def test_rule_models_credits_sum_to_conversions(
 def test_rule_models_by_hand() -> None:
     day = 86400.0
     j = Journeys.from_paths(
-        [["a", "b", "c", "direct"]], conversions=[1], seconds_before=[[21 * day, 14 * day, 7 * day, 0]]
+        [["a", "b", "c", "direct"]],
+        conversions=[1],
+        seconds_before=[[21 * day, 14 * day, 7 * day, 0]],
     )
 
     def credit(model: str, **kw: object) -> list[float]:

@@ -8,6 +8,16 @@ True
 """
 
 from kundresa._ingest_sql import IdentifierRule
+from kundresa.attribution import (
+    AttributionResult,
+    ChannelReport,
+    Journeys,
+    RopoReport,
+    attribute,
+    build_journeys,
+    channel_report,
+    ropo_report,
+)
 from kundresa.errors import (
     EngineUnavailableError,
     FileFormatError,
@@ -23,18 +33,26 @@ from kundresa.workspace import InfoResult, QuarantineResult, Workspace
 __version__ = "0.1.0"
 
 __all__ = [
+    "AttributionResult",
+    "ChannelReport",
     "EngineUnavailableError",
     "FileFormatError",
     "IdentifierRule",
     "InfoResult",
     "IngestReport",
     "InvalidOptionError",
+    "Journeys",
     "KundresaError",
     "NotFoundError",
     "QuarantineResult",
     "Result",
+    "RopoReport",
     "SessionConfig",
     "StitchReport",
     "Workspace",
     "__version__",
+    "attribute",
+    "build_journeys",
+    "channel_report",
+    "ropo_report",
 ]

@@ -97,7 +97,9 @@ class AttributionResult(Result):
 
         fig = go.Figure()
         for m in self.models:
-            fig.add_bar(name=m, x=list(self.channels), y=[self.credits[m][c] for c in self.channels])
+            fig.add_bar(
+                name=m, x=list(self.channels), y=[self.credits[m][c] for c in self.channels]
+            )
         fig.update_layout(
             barmode="group",
             title=f"Attributed conversions of {self.conversion_event or 'conversion'} by model",
@@ -281,8 +283,8 @@ def exclude(j: Journeys, channels: Sequence[str]) -> Journeys:
     lost = float(j.conversions.sum() - j.conversions[idx].sum()) if len(idx) else 0.0
     out = Journeys.from_paths(
         new_paths,
-        conversions=j.conversions[idx],
-        value=j.value[idx],
+        conversions=j.conversions[idx].tolist(),
+        value=j.value[idx].tolist(),
         seconds_before=new_secs,
     )
     return Journeys(

@@ -1,6 +1,8 @@
-"""CLI: ``kundresa channels``, ``kundresa attribution`` and ``kundresa ropo``."""
+"""CLI: ``kundresa channels``, ``kundresa attribution`` and ``kundresa ropo``.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: Typer reads the option annotations, which
+are local names of :func:`register`, so they must be evaluated when the commands are defined.
+"""
 
 from typing import Annotated
 

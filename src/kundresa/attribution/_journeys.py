@@ -96,9 +96,7 @@ class Journeys(Result):
         secs: list[float] = []
         offsets = [0]
         for k, p in enumerate(paths):
-            times = (
-                list(seconds_before[k]) if seconds_before is not None else [0.0] * len(p)
-            )
+            times = list(seconds_before[k]) if seconds_before is not None else [0.0] * len(p)
             prev = None
             for c, s in zip(p, times, strict=True):
                 if merge_repeats and c == prev:

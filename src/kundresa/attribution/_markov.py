@@ -108,9 +108,11 @@ def markov(j: Journeys, order: int = 1) -> MarkovChain:
     pos = np.arange(len(j.codes)) - j.offsets[:-1][jot]
     prev = np.where(pos == 0, 0, np.concatenate([[0], state[:-1]]))
     # transient transitions (counts), then terminal ones per journey's last touch
-    counts = np.bincount(prev * n_states + state, minlength=n_states * n_states).astype(
-        np.float64
-    ).reshape(n_states, n_states)
+    counts = (
+        np.bincount(prev * n_states + state, minlength=n_states * n_states)
+        .astype(np.float64)
+        .reshape(n_states, n_states)
+    )
     last_state = state[j.offsets[1:][has] - 1]
     conv = j.conversions[has]
     value = j.value[has]

@@ -195,9 +195,7 @@ class RopoReport(Result):
         """Bars: share of offline conversions preceded by each online channel."""
         import plotly.express as px
 
-        return px.bar(
-            self.to_frame(), x="channel", y="share", title=f"ROPO share {self.share:.1%}"
-        )
+        return px.bar(self.to_frame(), x="channel", y="share", title=f"ROPO share {self.share:.1%}")
 
     def __str__(self) -> str:
         lines = [

@@ -88,11 +88,12 @@ def touch_weights(
     lengths = j.lengths
     pos = np.arange(len(j.codes)) - j.offsets[:-1][jot]
     if model == "first":
-        return (pos == 0).astype(np.float64)
+        return np.asarray(pos == 0, dtype=np.float64)
     if model == "last":
-        return (pos == lengths[jot] - 1).astype(np.float64)
+        return np.asarray(pos == lengths[jot] - 1, dtype=np.float64)
     if model == "linear":
-        return 1.0 / lengths[jot]
+        out: Array = 1.0 / lengths[jot]
+        return out
     if model == "time_decay":
         if not half_life_seconds > 0:
             raise InvalidOptionError("half_life", half_life_seconds, fix="use a positive duration")
@@ -100,7 +101,8 @@ def touch_weights(
         total = np.bincount(jot, raw, minlength=j.n_journeys)
         return np.asarray(raw / total[jot])
     if model in POSITION_WEIGHTS:
-        return _position_weights(j, *POSITION_WEIGHTS[model])
+        first_w, last_w = POSITION_WEIGHTS[model]
+        return _position_weights(j, first_w, last_w)
     if model == "custom":
         first, last = custom
         if min(first, last) < 0 or first + last > 1:
@@ -114,8 +116,8 @@ def touch_weights(
         candidate = np.where(np.isin(j.codes, direct), -1, idx)
         best = np.full(j.n_journeys, -1, dtype=np.int64)
         np.maximum.at(best, jot, candidate)
-        last = j.offsets[1:] - 1
-        best = np.where(best < 0, last, best)
+        final = j.offsets[1:] - 1
+        best = np.where(best < 0, final, best)
         w = np.zeros(len(j.codes))
         has = lengths > 0
         w[best[has]] = 1.0
@@ -146,8 +148,11 @@ def rule_credits(
     jot = j.journey_of_touch()
     n_ch = len(j.channels)
     if model == "participation":
-        key = np.unique(jot * max(n_ch, 1) + j.codes)
-        return np.bincount(key % max(n_ch, 1), credit[key // max(n_ch, 1)], minlength=n_ch)
+        if n_ch <= 62:
+            masks = j.channel_sets()
+            return np.array([float(credit[(masks >> i) & 1 == 1].sum()) for i in range(n_ch)])
+        key = np.unique(jot * n_ch + j.codes)
+        return np.bincount(key % n_ch, credit[key // n_ch], minlength=n_ch)
     w = touch_weights(
         j,
         model,
