@@ -8,6 +8,16 @@ True
 """
 
 from kundresa._ingest_sql import IdentifierRule
+from kundresa.attribution import (
+    AttributionResult,
+    ChannelReport,
+    Journeys,
+    RopoReport,
+    attribute,
+    build_journeys,
+    channel_report,
+    ropo_report,
+)
 from kundresa.errors import (
     EngineUnavailableError,
     FileFormatError,
@@ -23,6 +33,8 @@ from kundresa.workspace import ForgetResult, InfoResult, QuarantineResult, Works
 __version__ = "0.1.0"
 
 __all__ = [
+    "AttributionResult",
+    "ChannelReport",
     "EngineUnavailableError",
     "FileFormatError",
     "ForgetResult",
@@ -30,12 +42,18 @@ __all__ = [
     "InfoResult",
     "IngestReport",
     "InvalidOptionError",
+    "Journeys",
     "KundresaError",
     "NotFoundError",
     "QuarantineResult",
     "Result",
+    "RopoReport",
     "SessionConfig",
     "StitchReport",
     "Workspace",
     "__version__",
+    "attribute",
+    "build_journeys",
+    "channel_report",
+    "ropo_report",
 ]

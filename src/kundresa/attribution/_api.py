@@ -1,0 +1,302 @@
+"""Attribution front door: every model on one journey table, side by side.
+
+>>> from kundresa.attribution import Journeys, attribute
+>>> j = Journeys.from_paths([["search", "web"], ["social", "web"], ["social"]],
+...                         conversions=[1, 1, 0])
+>>> r = attribute(j, model=["first", "last", "markov"])
+>>> r.credits["first"]
+{'search': 1.0, 'social': 1.0, 'web': 0.0}
+>>> r.credits["last"]["web"]
+2.0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from kundresa._util import parse_duration
+from kundresa.attribution._journeys import Journeys, build_journeys
+from kundresa.attribution._markov import markov
+from kundresa.attribution._rules import RULE_MODELS, rule_credits
+from kundresa.attribution._shapley import COALITIONS, shapley
+from kundresa.errors import InvalidOptionError
+from kundresa.results import Result
+
+if TYPE_CHECKING:
+    from kundresa.workspace import Workspace
+
+__all__ = ["MODELS", "AttributionResult", "attribute"]
+
+#: Every model name ``attribute`` accepts (``all`` = every one of them).
+MODELS: Final = (*RULE_MODELS, "markov", "shapley", "shapley_ordered")
+#: The models the CLI offers by short name; ``all`` runs :data:`MODELS`.
+CLI_MODELS: Final = ("first", "last", "linear", "time_decay", "position", "markov", "shapley")
+
+
+@dataclass(frozen=True)
+class AttributionResult(Result):
+    """Credits per model and channel for one conversion event.
+
+    ``credits[model][channel]`` are attributed conversions (``value_credits`` the same for
+    revenue); every model except ``participation`` sums to ``conversions`` (the converting
+    journeys with at least one touch; ``unattributed`` had none in the lookback).
+    ``removal_effects`` are Markov's; ``ordered`` are the ordered Shapley credits
+    (channel -> credit by position of the channel's first touch).
+
+    >>> from kundresa.attribution import Journeys, attribute
+    >>> r = attribute(Journeys.from_paths([["a", "b"]], conversions=[1]), model="linear")
+    >>> r.to_frame()
+      channel  linear
+    0       a     0.5
+    1       b     0.5
+    """
+
+    conversion_event: str
+    models: tuple[str, ...]
+    channels: tuple[str, ...]
+    credits: dict[str, dict[str, float]]
+    value_credits: dict[str, dict[str, float]]
+    conversions: float
+    value: float
+    unattributed: float
+    journeys: int
+    converting_journeys: int
+    reach: dict[str, int]
+    removal_effects: dict[str, float]
+    ordered: dict[str, list[float]]
+    settings: dict[str, Any]
+
+    def shares(self, model: str) -> dict[str, float]:
+        """A model's credits as shares of its total.
+
+        >>> from kundresa.attribution import Journeys, attribute
+        >>> attribute(Journeys.from_paths([["a"]], conversions=[2]), model="last").shares("last")
+        {'a': 1.0}
+        """
+        c = self.credits[model]
+        total = sum(c.values())
+        return {k: (v / total if total else 0.0) for k, v in c.items()}
+
+    def to_frame(self) -> Any:
+        """One row per channel, one column per model (attributed conversions)."""
+        import pandas as pd
+
+        data: dict[str, Any] = {"channel": list(self.channels)}
+        for m in self.models:
+            data[m] = [self.credits[m][c] for c in self.channels]
+        return pd.DataFrame(data)
+
+    def plot(self) -> Any:
+        """Grouped bars: attributed conversions per channel, one colour per model."""
+        import plotly.graph_objects as go
+
+        fig = go.Figure()
+        for m in self.models:
+            fig.add_bar(
+                name=m, x=list(self.channels), y=[self.credits[m][c] for c in self.channels]
+            )
+        fig.update_layout(
+            barmode="group",
+            title=f"Attributed conversions of {self.conversion_event or 'conversion'} by model",
+            xaxis_title="channel",
+            yaxis_title="conversions",
+        )
+        return fig
+
+    def __str__(self) -> str:
+        width = max([len(c) for c in self.channels] + [7])
+        cols = [m[:12] for m in self.models]
+        head = f"{'channel':<{width}}" + "".join(f"{c:>13}" for c in cols)
+        lines = [
+            f"attribution of {self.conversion_event or 'conversions'}: "
+            f"{self.conversions:,.0f} conversions in {self.journeys:,} journeys"
+            + (f" ({self.unattributed:,.0f} without a touch)" if self.unattributed else ""),
+            head,
+        ]
+        for ch in self.channels:
+            lines.append(
+                f"{ch:<{width}}" + "".join(f"{self.credits[m][ch]:>13,.1f}" for m in self.models)
+            )
+        return "\n".join(lines)
+
+
+def _models(model: str | Sequence[str]) -> tuple[str, ...]:
+    names = [model] if isinstance(model, str) else list(model)
+    out: list[str] = []
+    for name in names:
+        if name == "all":
+            out += [m for m in MODELS if m not in out]
+        elif name in MODELS:
+            if name not in out:
+                out.append(name)
+        else:
+            raise InvalidOptionError("model", name, allowed=(*MODELS, "all"))
+    return tuple(out)
+
+
+def attribute(
+    source: Workspace | Journeys,
+    conversion: str | None = None,
+    *,
+    model: str | Sequence[str] = "all",
+    lookback: str | dt.timedelta = "30d",
+    lookback_scope: str = "person",
+    first_only: bool = False,
+    channel_column: str = "channel",
+    exclude_channels: Sequence[str] = (),
+    order: int = 1,
+    half_life: str | dt.timedelta = "7d",
+    direct_channels: Sequence[str] = ("direct",),
+    custom: tuple[float, float] = (0.3, 0.3),
+    coalition: str = "rate",
+) -> AttributionResult:
+    """Attribute conversions to channels with one or more models.
+
+    ``source`` is a workspace (journeys to ``conversion`` are built on its engine, see
+    :func:`build_journeys`) or prebuilt :class:`Journeys`. ``model``: a name from
+    :data:`MODELS`, a list of them, or ``"all"``. ``exclude_channels`` drops channels from
+    every path first (e.g. direct visits); ``order`` is the Markov order; ``half_life`` the
+    time-decay half-life; ``direct_channels`` what ``last_non_direct`` skips; ``custom`` the
+    ``(first, last)`` shares of the custom position model; ``coalition`` the Shapley value
+    (``rate`` uses non-converting journeys; ``conversions`` is the classic set game).
+
+    >>> from kundresa.attribution import Journeys, attribute
+    >>> j = Journeys.from_paths([["a", "b"], ["b"]], conversions=[1, 0])
+    >>> attribute(j, model="markov").credits["markov"]
+    {'a': 0.333..., 'b': 0.666...}
+    """
+    models = _models(model)
+    if coalition not in COALITIONS:
+        raise InvalidOptionError("coalition", coalition, allowed=COALITIONS)
+    half = parse_duration(half_life, "half_life").total_seconds()
+    if isinstance(source, Journeys):
+        j = source
+    else:
+        if conversion is None:
+            raise InvalidOptionError("conversion", None, fix="name the conversion event")
+        j = build_journeys(
+            source,
+            conversion,
+            lookback=lookback,
+            lookback_scope=lookback_scope,
+            first_only=first_only,
+            channel_column=channel_column,
+        )
+    if exclude_channels:
+        j = exclude(j, exclude_channels)
+    credits: dict[str, dict[str, float]] = {}
+    value_credits: dict[str, dict[str, float]] = {}
+    ordered: dict[str, list[float]] = {}
+    removal: dict[str, float] = {}
+    settings: dict[str, Any] = {
+        "lookback_seconds": j.lookback_seconds,
+        "half_life_seconds": half,
+        "markov_order": order,
+        "shapley_coalition": coalition,
+        "exclude_channels": list(exclude_channels),
+    }
+    ch = j.channels
+
+    def named(values: np.ndarray[Any, Any]) -> dict[str, float]:
+        return {c: float(v) for c, v in zip(ch, values, strict=True)}
+
+    for m in models:
+        if m in RULE_MODELS:
+            kw: dict[str, Any] = {
+                "half_life_seconds": half,
+                "direct_channels": direct_channels,
+                "custom": custom,
+            }
+            credits[m] = named(rule_credits(j, m, **kw))
+            value_credits[m] = named(rule_credits(j, m, weight=j.value, **kw))
+        elif m == "markov":
+            chain = markov(j, order)
+            credits[m] = named(chain.credits)
+            value_credits[m] = named(chain.value_credits)
+            removal = named(chain.removal_effects)
+            settings["markov_states"] = chain.states
+            settings["markov_p_conversion"] = chain.p_conversion
+        elif m == "shapley":
+            sv = shapley(j, coalition=coalition)
+            credits[m] = named(sv.credits)
+            settings["shapley_method"] = sv.method
+            if j.value.any():
+                value_credits[m] = named(shapley(j, coalition=coalition, weight=j.value).credits)
+            else:
+                value_credits[m] = named(np.zeros(len(ch)))
+        else:  # shapley_ordered: the conversions game, credited by position
+            sv = shapley(j, coalition="conversions")
+            credits[m] = named(sv.ordered.sum(axis=1))
+            value_credits[m] = named(
+                shapley(j, coalition="conversions", weight=j.value).ordered.sum(axis=1)
+            )
+            ordered = {c: [float(x) for x in row] for c, row in zip(ch, sv.ordered, strict=True)}
+    masks = j.channel_sets() if len(ch) <= 62 else np.zeros(j.n_journeys, dtype=np.int64)
+    has = j.lengths > 0
+    reach = {c: int(((masks >> i) & 1).sum()) for i, c in enumerate(ch)}
+    return AttributionResult(
+        conversion_event=j.conversion_event or (conversion or ""),
+        models=models,
+        channels=ch,
+        credits=credits,
+        value_credits=value_credits,
+        conversions=float(j.conversions[has].sum()),
+        value=float(j.value[has].sum()),
+        unattributed=j.unattributed_conversions,
+        journeys=j.n_journeys,
+        converting_journeys=int((j.conversions > 0).sum()),
+        reach=reach,
+        removal_effects=removal,
+        ordered=ordered,
+        settings=settings,
+    )
+
+
+def exclude(j: Journeys, channels: Sequence[str]) -> Journeys:
+    """Drop ``channels`` from every path (repeats merged again); empty journeys drop out,
+    their conversions count as unattributed.
+
+    >>> exclude(Journeys.from_paths([["a", "web", "a"], ["web"]], [1, 1]), ["web"]).paths()
+    [('a',)]
+    """
+    drop = set(channels)
+    paths = j.paths()
+    keep = [i for i, p in enumerate(paths) if any(c not in drop for c in p)]
+    secs = j.seconds_before.tolist()
+    off = j.offsets.tolist()
+    new_paths = []
+    new_secs = []
+    for i in keep:
+        pairs = [
+            (c, s)
+            for c, s in zip(paths[i], secs[off[i] : off[i + 1]], strict=True)
+            if c not in drop
+        ]
+        new_paths.append([c for c, _ in pairs])
+        new_secs.append([s for _, s in pairs])
+    idx = np.asarray(keep, dtype=np.int64)
+    lost = float(j.conversions.sum() - j.conversions[idx].sum()) if len(idx) else 0.0
+    out = Journeys.from_paths(
+        new_paths,
+        conversions=j.conversions[idx].tolist(),
+        value=j.value[idx].tolist(),
+        seconds_before=new_secs,
+    )
+    return Journeys(
+        channels=out.channels,
+        offsets=out.offsets,
+        codes=out.codes,
+        seconds_before=out.seconds_before,
+        conversions=out.conversions,
+        value=out.value,
+        person_id=tuple(j.person_id[i] for i in keep) if j.person_id else (),
+        end_channel=tuple(j.end_channel[i] for i in keep) if j.end_channel else (),
+        conversion_event=j.conversion_event,
+        lookback_seconds=j.lookback_seconds,
+        unattributed_conversions=lost,
+    )
