@@ -60,6 +60,26 @@ def make_workspace(
                 ws.store.drop(name)
 
 
+@pytest.fixture(scope="session")
+def synthetic_shop(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Workspace, dict[str, Any]]]:
+    """`kundresa synth --persons 20000 --seed 7` loaded into one DuckDB workspace, shared by
+    every planted-truth test of the session (read-only: do not ingest or stitch into it)."""
+    import json
+
+    from kundresa.synth import synthesize
+
+    folder = tmp_path_factory.mktemp("synthetic_shop")
+    result = synthesize(persons=20_000, seed=7, out=folder)
+    truth = json.loads(result.truth_path.read_text())
+    ws = Workspace.open(folder / "shop.duckdb")
+    report = ws.ingest([result.events_path])
+    assert report.quarantined == 0
+    yield ws, truth
+    ws.close()
+
+
 def normalise(table: pa.Table, sort_by: list[str]) -> list[dict[str, Any]]:
     """Rows as dicts, sorted, with timestamps made naive UTC (Spark returns them tz-aware)."""
     rows = table.to_pylist()

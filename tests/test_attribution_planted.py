@@ -21,8 +21,6 @@ Tolerances (measured values in comments):
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -30,7 +28,6 @@ import pytest
 
 from kundresa import Workspace
 from kundresa.attribution import attribute, build_journeys, ropo_report
-from kundresa.synth import synthesize
 
 MARKETING = ["search", "review", "email", "social", "referral", "ads"]
 
@@ -42,15 +39,10 @@ def spearman(a: list[float], b: list[float]) -> float:
     return float(1 - 6 * ((ra - rb) ** 2).sum() / (n * (n * n - 1)))
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, dict[str, Any]]]:
-    folder = tmp_path_factory.mktemp("shop7")
-    result = synthesize(persons=20_000, seed=7, out=folder)
-    truth = json.loads(result.truth_path.read_text())
-    ws = Workspace.open(folder / "shop.duckdb")
-    ws.ingest([result.events_path])
-    yield ws, truth
-    ws.close()
+@pytest.fixture
+def shop(synthetic_shop: tuple[Workspace, dict[str, Any]]) -> tuple[Workspace, dict[str, Any]]:
+    """The session's shared 20,000-person synthetic shop (see conftest)."""
+    return synthetic_shop
 
 
 def test_models_rank_planted_channel_effects(shop: tuple[Workspace, dict[str, Any]]) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +14,10 @@ from kundresa.synth import synthesize
 from .conftest import normalise
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, dict[str, Any]]]:
-    """`kundresa synth --persons 20000 --seed 7`, loaded into DuckDB."""
-    folder = tmp_path_factory.mktemp("shop")
-    result = synthesize(persons=20_000, seed=7, out=folder)
-    truth = json.loads(result.truth_path.read_text())
-    ws = Workspace.open(folder / "shop.duckdb")
-    report = ws.ingest([result.events_path])
-    assert report.quarantined == 0
-    yield ws, truth
-    ws.close()
+@pytest.fixture
+def shop(synthetic_shop: tuple[Workspace, dict[str, Any]]) -> tuple[Workspace, dict[str, Any]]:
+    """The session's shared 20,000-person synthetic shop (see conftest)."""
+    return synthetic_shop
 
 
 def test_scale_channels_and_personas(shop: tuple[Workspace, dict[str, Any]]) -> None:
