@@ -290,7 +290,7 @@ def general(c: Coded, spec: FunnelSpec) -> Outcome:
                 dropped = has_drop and reach(f) < reach(run(e, stop)[0])
                 if dropped:
                     excluded += 1
-                else:
+                elif f[0]:
                     rows_u.append(g)
                     rows_e.append(u.t[e])
                     rows_f.append(f)
