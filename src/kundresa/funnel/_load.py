@@ -39,6 +39,7 @@ class Loaded:
     unit_ids: list[Any]
     event: list[str] | None
     by_value: list[str | None] | None
+    names_present: frozenset[str] = frozenset()
 
 
 def _lowest_bit(mask: I64, k: int) -> I64:
@@ -182,7 +183,13 @@ def code(table: pa.Table, spec: FunnelSpec, by: str | None, need_props: bool) ->
         ev = np.asarray([names[i] for i in ecode.tolist()], dtype=object) if n else []
         event = list(np.asarray(ev, dtype=object)[pick]) if n else []
     coded = Coded(gid=gid, t=t, mask=mask, xmask=xmask, hold=hold, n_units=len(unit_ids))
-    return Loaded(coded=coded, unit_ids=unit_ids, event=event, by_value=by_value)
+    return Loaded(
+        coded=coded,
+        unit_ids=unit_ids,
+        event=event,
+        by_value=by_value,
+        names_present=frozenset(names),
+    )
 
 
 def properties_needed(keys: Sequence[str] | Mapping[str, Any]) -> bool:

@@ -56,11 +56,12 @@ def run_kernel(loaded: Loaded, spec: FunnelSpec, *, force_general: bool = False)
     return general(loaded.coded, spec)
 
 
-def _validate_names(ws: Any, spec: FunnelSpec) -> None:
-    known = set(ws.event_names())
+def _validate_names(ws: Any, spec: FunnelSpec, present: frozenset[str]) -> None:
+    """A name absent from the loaded rows is checked against the whole store (one query
+    only then): ``require_event`` raises NotFoundError with the closest names."""
     for name in spec.event_names:
-        if name not in known:
-            ws.require_event(name)  # raises NotFoundError with the closest names
+        if name not in present:
+            ws.require_event(name)
 
 
 def _prev_required(spec: FunnelSpec, k: int) -> int:
@@ -217,8 +218,8 @@ def funnel(
         raise InvalidOptionError(
             "attribution", attribution, fix=f"use first, last, all or step:N (1..{spec.k})"
         )
-    _validate_names(ws, spec)
     loaded = load(ws, spec, by)
+    _validate_names(ws, spec, loaded.names_present)
     out = run_kernel(loaded, spec)
     units_all = out_entered = int(out.filled[:, 0].sum())
     if spec.denominator == "all":
