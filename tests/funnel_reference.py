@@ -172,7 +172,9 @@ def reference(events: list[Ev], spec: FunnelSpec) -> tuple[list[Item], int]:
                 if f[k - 1]:
                     end = max(mp[k - 1], p)
                 else:
-                    end = max(q for q in range(p, len(seq)) if seq[q].t - seq[p].t <= spec.window_us)
+                    end = max(
+                        q for q in range(p, len(seq)) if seq[q].t - seq[p].t <= spec.window_us
+                    )
                 later = [q for q in starts if q > end]
                 if not later:
                     break

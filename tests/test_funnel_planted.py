@@ -62,7 +62,9 @@ def _check(counts: dict[str, list[int]], truth: dict[str, Any], steps: range) ->
             p, n = planted[group][k], c[k - 1]
             got = c[k] / n
             tol = 4 * math.sqrt(p * (1 - p) / n)
-            print(f"{group:>14} step {k + 1}: {got:.4f} planted {p:.4f} dev {got - p:+.4f} tol {tol:.4f}")
+            print(
+                f"{group:>14} step {k + 1}: {got:.4f} vs {p:.4f} ({got - p:+.4f}, tol {tol:.4f})"
+            )
             if abs(got - p) > tol:
                 bad.append(f"{group} step {k + 1}: {got:.4f} vs {p:.4f} (tol {tol:.4f})")
     return bad
@@ -109,13 +111,9 @@ def test_stitched_person_recovers_later_steps(shop: tuple[Workspace, dict[str, A
         p = key_map.get(f"{x['id_type']}:{x['identifier']}")
         if p is not None:
             votes[x["person_id"]][p] += 1
-    persona_of = {
-        s: truth["persona_of_person"][c.most_common(1)[0][0]] for s, c in votes.items()
-    }
+    persona_of = {s: truth["persona_of_person"][c.most_common(1)[0][0]] for s, c in votes.items()}
     r = funnel(ws, STEPS, window="56d", by="person_id", next_events=0)
     counts = _by_persona(r, persona_of)
     assert _check(counts, truth, range(2, 4)) == []
     planted = truth["funnel"]["step_probabilities"]["overall"][1]
     assert counts["overall"][1] / counts["overall"][0] < planted  # fragments dilute step 2
-
-

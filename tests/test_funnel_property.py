@@ -48,7 +48,9 @@ def _table(events: list[Ev]) -> pa.Table:
         {
             "event_id": [e.event_id for e in events],
             "person_id": [e.unit for e in events],
-            "ts": pa.array([T0 + dt.timedelta(microseconds=e.t) for e in events], pa.timestamp("us")),
+            "ts": pa.array(
+                [T0 + dt.timedelta(microseconds=e.t) for e in events], pa.timestamp("us")
+            ),
             "type": ["track"] * len(events),
             "event": [e.name for e in events],
             "properties": [json.dumps(e.props) for e in events],
@@ -59,13 +61,23 @@ def _table(events: list[Ev]) -> pa.Table:
 def _kernel_items(events: list[Ev], spec: FunnelSpec, fast: bool = False) -> tuple[list[Any], int]:
     needs_props = bool(spec.hold_constant) or any(s.where for s in spec.steps)
     loaded = code(_table(events), spec, None, needs_props)
-    out = fast_best(loaded.coded, k=spec.k, window_us=spec.window_us) if fast else general(
-        loaded.coded, spec
+    out = (
+        fast_best(loaded.coded, k=spec.k, window_us=spec.window_us)
+        if fast
+        else general(loaded.coded, spec)
     )
     items = [
-        (str(loaded.unit_ids[g]), int(e) - T0_US, tuple(bool(x) for x in f), tuple(int(x) for x in d))
+        (
+            str(loaded.unit_ids[g]),
+            int(e) - T0_US,
+            tuple(bool(x) for x in f),
+            tuple(int(x) for x in d),
+        )
         for g, e, f, d in zip(
-            out.unit.tolist(), out.entry_t.tolist(), out.filled.tolist(), out.ttc.tolist(),
+            out.unit.tolist(),
+            out.entry_t.tolist(),
+            out.filled.tolist(),
+            out.ttc.tolist(),
             strict=True,
         )
     ]
@@ -131,7 +143,9 @@ def test_general_kernel_equals_reference(events: list[Ev], spec: FunnelSpec) -> 
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(
     events=logs(),
-    steps=st.sampled_from([["A", "B", "C"], ["A", "B"], ["A", Step(("B", "C")), "C"], ["A", "B", "A"]]),
+    steps=st.sampled_from(
+        [["A", "B", "C"], ["A", "B"], ["A", Step(("B", "C")), "C"], ["A", "B", "A"]]
+    ),
     window=st.sampled_from(["1s", "1m", "1h"]),
 )
 def test_fast_kernel_equals_general_and_reference(

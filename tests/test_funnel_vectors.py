@@ -81,7 +81,9 @@ def _table() -> pa.Table:
 
 
 @pytest.fixture(scope="module", params=["duckdb", "spark"])
-def vws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+def vws(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workspace]:
     folder: Path = tmp_path_factory.mktemp("vectors")
     if request.param == "spark":
         session = request.getfixturevalue("spark_session")

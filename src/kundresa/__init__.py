@@ -15,6 +15,7 @@ from kundresa.errors import (
     KundresaError,
     NotFoundError,
 )
+from kundresa.funnel import Exclusion, FunnelResult, Step, funnel
 from kundresa.ingest import IngestReport
 from kundresa.results import Result
 from kundresa.stitch import SessionConfig, StitchReport
@@ -24,7 +25,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "EngineUnavailableError",
+    "Exclusion",
     "FileFormatError",
+    "FunnelResult",
     "IdentifierRule",
     "InfoResult",
     "IngestReport",
@@ -34,7 +37,9 @@ __all__ = [
     "QuarantineResult",
     "Result",
     "SessionConfig",
+    "Step",
     "StitchReport",
     "Workspace",
     "__version__",
+    "funnel",
 ]

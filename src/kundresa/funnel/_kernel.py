@@ -147,7 +147,7 @@ class _Unit:
 
     def excluded_between(self, x: int, i: int, j: int) -> bool:
         lo, hi = (i, j) if i < j else (j, i)
-        return self.xcum[x][hi] - self.xcum[x][lo + 1] > 0
+        return bool(self.xcum[x][hi] - self.xcum[x][lo + 1] > 0)
 
 
 def _ordered_from(
@@ -263,10 +263,7 @@ def general(c: Coded, spec: FunnelSpec) -> Outcome:
 
     for g, a, b in c.bounds():
         u = _Unit(c, a, b, spec)
-        if unordered:
-            starts = [i for i in range(u.n) if u.mask[i] & any_mask]
-        else:
-            starts = list(u.cand[0])
+        starts = [i for i in range(u.n) if u.mask[i] & any_mask] if unordered else list(u.cand[0])
         if u.hold is not None:
             starts = [i for i in starts if u.hold[i] != NONE]
         if not starts:

@@ -180,8 +180,8 @@ def code(table: pa.Table, spec: FunnelSpec, by: str | None, need_props: bool) ->
             raw = _values(table, by, props)
             arr = np.asarray([None if v is None else str(v) for v in raw], dtype=object)
             by_value = list(arr[pick]) if n else []
-        ev = np.asarray([names[i] for i in ecode.tolist()], dtype=object) if n else []
-        event = list(np.asarray(ev, dtype=object)[pick]) if n else []
+        ev_names = np.asarray([names[i] for i in ecode.tolist()], dtype=object)
+        event = list(ev_names[pick]) if n else []
     coded = Coded(gid=gid, t=t, mask=mask, xmask=xmask, hold=hold, n_units=len(unit_ids))
     return Loaded(
         coded=coded,

@@ -242,9 +242,7 @@ def funnel(
         next_events=next_events,
     )
     del out_entered
-    return FunnelResult(
-        **{**result, "seconds": round(time.perf_counter() - t_start, 4)}  # type: ignore[arg-type]
-    )
+    return FunnelResult(**{**result, "seconds": round(time.perf_counter() - t_start, 4)})
 
 
 def summarise(

@@ -130,7 +130,7 @@ def register(app: typer.Typer) -> None:
                 trend=trend,
             )
         if dropoff_ids is not None and not as_json:
-            for i in result.dropoff_ids(dropoff_ids):
-                typer.echo(i)
+            for unit_id in result.dropoff_ids(dropoff_ids):
+                typer.echo(unit_id)
             return
         _emit(result, as_json)

@@ -45,7 +45,7 @@ _US = 1_000_000
 
 
 def _us(value: str | dt.timedelta, name: str) -> int:
-    return int(round(parse_duration(value, name).total_seconds() * _US))
+    return round(parse_duration(value, name).total_seconds() * _US)
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ class FunnelSpec:
                 st[0].label if st[0].optional else st[-1].label,
                 fix="only steps between the first and the last can be optional",
             )
-        tie_us = 0 if tie in (None, 0, "0", "0s") else _us(tie, "tie")  # type: ignore[arg-type]
+        tie_us = 0 if tie in (None, 0, "0", "0s") else _us(tie, "tie")
         within = tuple(None if s.within is None else _us(s.within, "within") for s in st)
         strict = tuple(
             i > 0 and (order == "strict" or s.directly_followed) for i, s in enumerate(st)
