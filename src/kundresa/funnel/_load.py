@@ -103,7 +103,13 @@ def load(ws: Any, spec: FunnelSpec, by: str | None = None) -> Loaded:
     if not spec.needs_all_events:
         expr = expr.filter(ev.event.isin(list(spec.event_names)))
     expr = expr.select(sorted(cols)).order_by([unit_col, "ts", "event_id"])
-    table = ws.store.to_arrow(expr)
+    if ws.engine == "duckdb":
+        # Same SQL (compiled by Ibis), executed on the DuckDB connection: Ibis' own Arrow
+        # fetch costs 2.4x here (1.1 s vs 0.46 s for 480k rows, measured; bench/funnel.py).
+        sql = str(ws.store.con.compile(expr))
+        table = ws.store.raw.execute(sql).to_arrow_table()
+    else:
+        table = ws.store.to_arrow(expr)
     return code(table, spec, by, need_props)
 
 
