@@ -49,8 +49,11 @@ def build(path: Path, n: int, persons: int) -> None:
             "event": "CASE WHEN r < 0.30 THEN 'Product Viewed' WHEN r < 0.40 THEN 'Product Added'"
             " WHEN r < 0.45 THEN 'Checkout Started' WHEN r < 0.48 THEN 'Order Completed'"
             " ELSE 'Page Viewed' END AS event",
-        }.get(f.name, f"NULL::{'TIMESTAMP' if f.name == 'ingested_at' else 'VARCHAR'}"
-              f"{'' if f.name != 'revenue' else ''} AS {f.name}")
+        }.get(
+            f.name,
+            f"NULL::{'TIMESTAMP' if f.name == 'ingested_at' else 'VARCHAR'}"
+            f"{'' if f.name != 'revenue' else ''} AS {f.name}",
+        )
         if f.name != "revenue"
         else "NULL::DOUBLE AS revenue"
         for f in EVENTS
@@ -136,7 +139,9 @@ def main() -> None:
     db = folder / "bench.duckdb"
     t = time.perf_counter()
     build(db, args.events, args.persons)
-    print(f"data: {args.events:,} events, {args.persons:,} persons ({time.perf_counter() - t:.1f} s)")
+    print(
+        f"data: {args.events:,} events, {args.persons:,} persons ({time.perf_counter() - t:.1f} s)"
+    )
     ws = Workspace.open(db)
     spec = FunnelSpec.build(STEPS, window="7d")
     rows: list[tuple[str, float | None, Any]] = []
@@ -153,17 +158,23 @@ def main() -> None:
         )
     )
     raw = ws.store.raw
-    rows.append(("DuckDB ASOF-join SQL chain", *timed(lambda: raw.execute(ASOF_SQL).fetchone(), args.repeat)))
-    parquet = folder / "events.parquet"
-    raw.execute(
-        f"COPY (SELECT person_id, event, ts FROM events) TO '{parquet}' (FORMAT parquet)"
+    rows.append(
+        (
+            "DuckDB ASOF-join SQL chain",
+            *timed(lambda: raw.execute(ASOF_SQL).fetchone(), args.repeat),
+        )
     )
+    parquet = folder / "events.parquet"
+    raw.execute(f"COPY (SELECT person_id, event, ts FROM events) TO '{parquet}' (FORMAT parquet)")
     ws.close()
     peers_py = args.peers_python or sys.executable
     try:
         proc = subprocess.run(
             [peers_py, "-c", PEER_SCRIPT, str(parquet), str(args.repeat)],
-            capture_output=True, text=True, timeout=1800, check=False,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
         )
         peers = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
         if not peers:

@@ -62,9 +62,7 @@ def _check(counts: dict[str, list[int]], truth: dict[str, Any], steps: range) ->
             p, n = planted[group][k], c[k - 1]
             got = c[k] / n
             tol = 4 * math.sqrt(p * (1 - p) / n)
-            print(
-                f"{group:>14} step {k + 1}: {got:.4f} vs {p:.4f} ({got - p:+.4f}, tol {tol:.4f})"
-            )
+            print(f"{group:>14} step {k + 1}: {got:.4f} vs {p:.4f} ({got - p:+.4f}, tol {tol:.4f})")
             if abs(got - p) > tol:
                 bad.append(f"{group} step {k + 1}: {got:.4f} vs {p:.4f} (tol {tol:.4f})")
     return bad

@@ -62,7 +62,9 @@ def wilson(successes: int, trials: int, z: float = 1.959963984540054) -> Rate:
     den = 1 + z * z / trials
     mid = (p + z * z / (2 * trials)) / den
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / den
-    return Rate(p, max(0.0, mid - half), min(1.0, mid + half))
+    low = 0.0 if successes == 0 else max(0.0, mid - half)
+    high = 1.0 if successes == trials else min(1.0, mid + half)
+    return Rate(p, low, high)
 
 
 @dataclass(frozen=True)
