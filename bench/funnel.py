@@ -95,7 +95,9 @@ try:
          f"WHERE event != 'Page Viewed' GROUP BY person_id) GROUP BY level ORDER BY level")
     best = 1e9
     for _ in range(repeat):
-        t = time.perf_counter(); res = chdb.query(q, "CSV"); best = min(best, time.perf_counter() - t)
+        t = time.perf_counter()
+        res = chdb.query(q, "CSV")
+        best = min(best, time.perf_counter() - t)
     levels = {int(a): int(b) for a, b in (l.split(",") for l in str(res).strip().splitlines())}
     counts = [sum(v for k, v in levels.items() if k >= s) for s in range(1, 5)]
     out["chdb windowFunnel"] = {"seconds": best, "counts": counts}
@@ -190,7 +192,8 @@ def main() -> None:
     base = rows[0][1]
     print(f"{'engine':<38} {'seconds':>8} {'ratio':>7}  counts")
     for name, secs, counts in rows:
-        assert secs is not None and base is not None
+        assert secs is not None
+        assert base is not None
         print(f"{name:<38} {secs:>8.3f} {secs / base:>7.2f}  {tuple(counts) if counts else ''}")
 
 

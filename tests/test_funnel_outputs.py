@@ -99,7 +99,8 @@ def test_denominator_histogram_and_figure(tmp_path: Any) -> None:
     assert json.loads(r.to_json())["steps"][1]["count"] == 2
     assert list(r.to_frame()["count"]) == [3, 2]
     text = str(r)
-    assert "█" in text and "2. Add" in text
+    assert "█" in text
+    assert "2. Add" in text
 
 
 def test_wilson_interval_solves_its_defining_equation() -> None:
@@ -107,7 +108,8 @@ def test_wilson_interval_solves_its_defining_equation() -> None:
     z = 1.959963984540054
     for s, n in ((81, 263), (1, 10), (10, 10), (0, 5)):
         r = wilson(s, n)
-        assert r.low is not None and r.high is not None
+        assert r.low is not None
+        assert r.high is not None
         for bound in (r.low, r.high):
             assert (s / n - bound) ** 2 == pytest.approx(z * z * bound * (1 - bound) / n, abs=1e-12)
         assert r.low <= s / n <= r.high
@@ -143,7 +145,8 @@ def test_cli_table_json_ids_and_bad_step(tmp_path: Any, capsys: pytest.CaptureFi
     db = str(tmp_path / "c.duckdb")
     assert _cli(["funnel", "View", "Add", "Buy", "--window", "7d", "--db", db]) == 0
     out = capsys.readouterr().out
-    assert "3. Buy" in out and "█" in out
+    assert "3. Buy" in out
+    assert "█" in out
     assert _cli(["funnel", "View", "Add|Buy", "--db", db, "--json", "--order", "strict"]) == 0
     assert json.loads(capsys.readouterr().out)["parameters"]["order"] == "strict"
     assert _cli(["funnel", "View", "Add", "Buy", "--db", db, "--dropoff-ids", "3"]) == 0
