@@ -51,8 +51,7 @@ def build(path: Path, n: int, persons: int) -> None:
             " ELSE 'Page Viewed' END AS event",
         }.get(
             f.name,
-            f"NULL::{'TIMESTAMP' if f.name == 'ingested_at' else 'VARCHAR'}"
-            f"{'' if f.name != 'revenue' else ''} AS {f.name}",
+            f"NULL::{'TIMESTAMP' if f.name == 'ingested_at' else 'VARCHAR'} AS {f.name}",
         )
         if f.name != "revenue"
         else "NULL::DOUBLE AS revenue"
