@@ -25,6 +25,7 @@ from kundresa.errors import (
     KundresaError,
     NotFoundError,
 )
+from kundresa.funnel import Exclusion, FunnelResult, Step, funnel
 from kundresa.ingest import IngestReport
 from kundresa.results import Result
 from kundresa.stitch import SessionConfig, StitchReport
@@ -36,8 +37,10 @@ __all__ = [
     "AttributionResult",
     "ChannelReport",
     "EngineUnavailableError",
+    "Exclusion",
     "FileFormatError",
     "ForgetResult",
+    "FunnelResult",
     "IdentifierRule",
     "InfoResult",
     "IngestReport",
@@ -49,11 +52,13 @@ __all__ = [
     "Result",
     "RopoReport",
     "SessionConfig",
+    "Step",
     "StitchReport",
     "Workspace",
     "__version__",
     "attribute",
     "build_journeys",
     "channel_report",
+    "funnel",
     "ropo_report",
 ]

@@ -277,7 +277,10 @@ def demo(
 
 # Analysis modules add their commands here, one line each: a module with
 # ``register(app: typer.Typer) -> None`` that imports its heavy dependencies lazily.
-_EXTENSIONS: tuple[str, ...] = ("kundresa.attribution._cli",)
+_EXTENSIONS: tuple[str, ...] = (
+    "kundresa.attribution._cli",
+    "kundresa.funnel.cli",
+)
 
 
 def _register_extensions() -> None:

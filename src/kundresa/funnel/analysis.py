@@ -1,0 +1,344 @@
+"""``funnel()``: configure, read, run a kernel, summarise into a :class:`FunnelResult`.
+
+>>> import tempfile, pathlib, datetime as dt
+>>> import pyarrow as pa
+>>> from kundresa import Workspace
+>>> ws = Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "f.duckdb")
+>>> t0 = dt.datetime(2026, 1, 5, 13, 0)
+>>> rows = [("p1", "A", 0), ("p1", "B", 15), ("p2", "A", 0)]
+>>> ws.store.append("events", pa.table({
+...     "event_id": [f"e{i}" for i in range(3)], "person_id": [r[0] for r in rows],
+...     "ts": [t0 + dt.timedelta(minutes=r[2]) for r in rows], "type": ["track"] * 3,
+...     "event": [r[1] for r in rows]})) if ws.events() is not None else None
+>>> funnel(ws, ["A", "B"], window="1h").counts
+(2, 1)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from kundresa.errors import InvalidOptionError
+from kundresa.funnel._kernel import Outcome, fast_best, general
+from kundresa.funnel._load import Loaded, load
+from kundresa.funnel.result import (
+    HIST_EDGES,
+    BreakdownRow,
+    DropOff,
+    FunnelResult,
+    FunnelStep,
+    TrendRow,
+    wilson,
+)
+from kundresa.funnel.spec import TREND_PERIODS, Exclusion, FunnelSpec, Step
+
+__all__ = ["funnel", "run_kernel"]
+
+_US = 1_000_000
+
+
+def run_kernel(loaded: Loaded, spec: FunnelSpec, *, force_general: bool = False) -> Outcome:
+    """Run the fast kernel when the semantics allow it, else the general one.
+
+    >>> from kundresa.funnel._kernel import Coded
+    >>> c = Coded(np.array([0]), np.array([0]), np.array([1]), np.array([0]), None, 1)
+    >>> run_kernel(Loaded(c, ["p"], None, None), FunnelSpec.build(["A", "B"])).filled.tolist()
+    [[True, False]]
+    """
+    if spec.fast and not force_general:
+        return fast_best(loaded.coded, k=spec.k, window_us=spec.window_us)
+    return general(loaded.coded, spec)
+
+
+def _validate_names(ws: Any, spec: FunnelSpec, present: frozenset[str]) -> None:
+    """A name absent from the loaded rows is checked against the whole store (one query
+    only then): ``require_event`` raises NotFoundError with the closest names."""
+    for name in spec.event_names:
+        if name not in present:
+            ws.require_event(name)
+
+
+def _prev_required(spec: FunnelSpec, k: int) -> int:
+    j = k - 1
+    while j > 0 and spec.steps[j].optional:
+        j -= 1
+    return j
+
+
+def _period(us: int, period: str) -> str:
+    d = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=us)
+    day = d.date()
+    if period == "week":
+        day -= dt.timedelta(days=day.weekday())
+    elif period == "month":
+        day = day.replace(day=1)
+    return day.isoformat()
+
+
+def _attributed(loaded: Loaded, spec: FunnelSpec, attribution: str) -> dict[int, set[str]]:
+    """Breakdown value(s) of each unit, by ``attribution`` (see :func:`funnel`)."""
+    assert loaded.by_value is not None
+    c = loaded.coded
+    any_mask = (1 << spec.k) - 1
+    if attribution == "first":
+        sel = (c.mask & (any_mask if spec.order == "unordered" else 1)) != 0
+        rows = np.flatnonzero(sel)
+        pick = {}
+        for r in rows[::-1].tolist():
+            pick[int(c.gid[r])] = r
+    elif attribution == "last":
+        rows = np.flatnonzero((c.mask & any_mask) != 0)
+        pick = {int(c.gid[r]): r for r in rows.tolist()}
+    elif attribution == "all":
+        out: dict[int, set[str]] = defaultdict(set)
+        for r in np.flatnonzero((c.mask & any_mask) != 0).tolist():
+            out[int(c.gid[r])].add(_label(loaded.by_value[r]))
+        return dict(out)
+    else:
+        n = int(attribution.split(":", 1)[1])
+        rows = np.flatnonzero((c.mask & (1 << (n - 1))) != 0)
+        pick = {}
+        for r in rows[::-1].tolist():
+            pick[int(c.gid[r])] = r
+    return {g: {_label(loaded.by_value[r])} for g, r in pick.items()}
+
+
+def _label(v: str | None) -> str:
+    return "(none)" if v is None else v
+
+
+def _next_events(
+    ws: Any, spec: FunnelSpec, refs: list[tuple[Any, int, int]], top: int
+) -> dict[int, tuple[tuple[str, int], ...]]:
+    """Top first events strictly after each drop-off's last reached step (engine query)."""
+    if not refs:
+        return {}
+    import ibis
+    import pyarrow as pa
+
+    ucol = spec.unit_column
+    mem = ibis.memtable(
+        pa.table(
+            {
+                "__unit": pa.array([str(r[0]) for r in refs], pa.string()),
+                "__step": pa.array([r[1] for r in refs], pa.int64()),
+                "__ref": pa.array([r[2] for r in refs], pa.int64()).cast(pa.timestamp("us")),
+            }
+        )
+    )
+    ev = ws.events()
+    j = ev.join(mem, ev[ucol] == mem["__unit"]).filter(lambda t: t.ts > t["__ref"])
+    w = ibis.window(group_by=["__unit", "__step"], order_by=["ts", "event_id"])
+    ranked = j.select("__step", "event", rn=ibis.row_number().over(w))
+    firsts = ranked.filter(ranked.rn == 0)
+    agg = firsts.group_by(["__step", "event"]).aggregate(n=firsts.count())
+    rows = ws.store.to_arrow(agg).to_pylist()
+    by: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for r in rows:
+        by[int(r["__step"])].append((str(r["event"]), int(r["n"])))
+    return {s: tuple(sorted(v, key=lambda x: (-x[1], x[0]))[:top]) for s, v in by.items()}
+
+
+def funnel(
+    ws: Any,
+    steps: Sequence[str | Step],
+    *,
+    window: str | dt.timedelta = "7d",
+    order: str = "ordered",
+    entry: str = "best",
+    exclusions: Sequence[Exclusion] = (),
+    hold_constant: Sequence[str] = (),
+    unit: str = "person",
+    tie: str | dt.timedelta | None = None,
+    tie_order: str = "event_id",
+    denominator: str = "entered",
+    by: str | None = None,
+    attribution: str = "first",
+    trend: str = "week",
+    next_events: int = 5,
+) -> FunnelResult:
+    """Count how units move through ``steps``; every semantic choice is a parameter.
+
+    * ``order``: ``ordered`` (other events may come between steps; default), ``strict`` (no
+      other event of the unit between consecutive steps), ``unordered`` (all steps in the
+      window, any order). Per step: ``Step(..., directly_followed=True)``.
+    * ``window``: conversion window from the entry, inclusive (``"7d"``, ``"30m"``); per
+      step ``Step(..., within="1h")`` from the previous step.
+    * ``entry``: ``best`` (furthest step of any attempt; ClickHouse windowFunnel, PostHog,
+      Amplitude; default), ``first`` (only the first entry, never reset; Mixpanel),
+      ``totals`` (every attempt counts; re-entry after conversion or time-out).
+    * ``exclusions``: :class:`Exclusion` events between two steps, ``drop`` or ``stop``.
+    * ``Step(events=(...), where={...}, optional=True)``: OR of events, predicates, optional.
+    * ``hold_constant``: columns or properties equal on every step (same product, order).
+    * ``unit``: ``person``, ``session`` or any id column of the events.
+    * ``tie``: tolerance for near-simultaneous events (``"1s"`` Amplitude, ``"2s"``
+      Mixpanel); ``tie_order``: identical timestamps ordered by ``event_id`` or in
+      ``funnel`` step order.
+    * ``denominator``: ``entered`` (units at step 1) or ``all`` (every unit with events).
+    * ``by`` a column or property, ``attribution`` ``first`` | ``last`` | ``step:N`` |
+      ``all``; ``trend`` ``day`` | ``week`` | ``month`` by entry date.
+
+    >>> import tempfile, pathlib
+    >>> from kundresa import Workspace
+    >>> ws = Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "e.duckdb")
+    >>> funnel(ws, ["A", "B"])
+    Traceback (most recent call last):
+    ...
+    kundresa.errors.NotFoundError: event: 'A' not found
+    """
+    t_start = time.perf_counter()
+    spec = FunnelSpec.build(
+        steps,
+        window=window,
+        order=order,
+        entry=entry,
+        exclusions=exclusions,
+        hold_constant=hold_constant,
+        unit=unit,
+        tie=tie,
+        tie_order=tie_order,
+        denominator=denominator,
+    )
+    if trend not in TREND_PERIODS:
+        raise InvalidOptionError("trend", trend, allowed=TREND_PERIODS)
+    if not (
+        attribution in ("first", "last", "all")
+        or (
+            attribution.startswith("step:")
+            and attribution[5:].isdigit()
+            and 1 <= int(attribution[5:]) <= spec.k
+        )
+    ):
+        raise InvalidOptionError(
+            "attribution", attribution, fix=f"use first, last, all or step:N (1..{spec.k})"
+        )
+    loaded = load(ws, spec, by)
+    _validate_names(ws, spec, loaded.names_present)
+    out = run_kernel(loaded, spec)
+    units_all = out_entered = int(out.filled[:, 0].sum())
+    if spec.denominator == "all":
+        ev = ws.events()
+        ucol = spec.unit_column
+        units_all = int(
+            ws.store.to_arrow(ev.filter(ev[ucol].notnull()).aggregate(n=ev[ucol].nunique()))
+            .column("n")[0]
+            .as_py()
+        )
+    result = summarise(
+        ws,
+        spec,
+        loaded,
+        out,
+        units=units_all,
+        by=by,
+        attribution=attribution,
+        trend=trend,
+        next_events=next_events,
+    )
+    del out_entered
+    return FunnelResult(**{**result, "seconds": round(time.perf_counter() - t_start, 4)})
+
+
+def summarise(
+    ws: Any,
+    spec: FunnelSpec,
+    loaded: Loaded,
+    out: Outcome,
+    *,
+    units: int,
+    by: str | None,
+    attribution: str,
+    trend: str,
+    next_events: int,
+) -> dict[str, Any]:
+    """The outputs of a kernel run as the fields of a :class:`FunnelResult`."""
+    k = spec.k
+    f = out.filled
+    counts = [int(f[:, s].sum()) for s in range(k)]
+    entered = counts[0]
+    den = entered if spec.denominator == "entered" else units
+    steps = []
+    dropoffs = []
+    refs: list[tuple[Any, int, int]] = []
+    for s, st in enumerate(spec.steps):
+        prev = _prev_required(spec, s) if s else 0
+        secs = out.ttc[f[:, s], s] / _US if s else np.zeros(0)
+        hist: tuple[tuple[str, int], ...] = ()
+        med = p90 = None
+        if s and len(secs):
+            med = float(np.median(secs))
+            p90 = float(np.quantile(secs, 0.9))
+            edges = [e for _, e in HIST_EDGES]
+            idx = np.searchsorted(np.asarray(edges), secs, side="left")
+            hc = np.bincount(idx, minlength=len(edges))
+            hist = tuple((lbl, int(n)) for (lbl, _), n in zip(HIST_EDGES, hc, strict=True))
+        steps.append(
+            FunnelStep(
+                number=s + 1,
+                label=st.label,
+                events=st.names,
+                optional=st.optional,
+                count=counts[s],
+                from_start=wilson(counts[s], den),
+                from_previous=wilson(counts[s], counts[prev] if s else den),
+                dropoff=(counts[prev] - counts[s]) if s else 0,
+                median_seconds=med,
+                p90_seconds=p90,
+                histogram=hist,
+            )
+        )
+        if s and not st.optional:
+            lost = f[:, prev] & ~f[:, s]
+            ref: dict[int, int] = {}
+            for g, a in zip(out.unit[lost].tolist(), out.at[lost, prev].tolist(), strict=True):
+                ref[g] = min(a, ref.get(g, a))
+            ids = sorted((loaded.unit_ids[g] for g in ref), key=str)
+            refs.extend((loaded.unit_ids[g], s + 1, a) for g, a in ref.items())
+            dropoffs.append((s + 1, len(ids), tuple(str(i) for i in ids)))
+    nxt = _next_events(ws, spec, refs, next_events) if next_events > 0 else {}
+    drops = tuple(DropOff(s, n, ids, nxt.get(s, ())) for s, n, ids in dropoffs)
+    # trend by entry period
+    tr: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for e, conv in zip(out.entry_t.tolist(), f[:, k - 1].tolist(), strict=True):
+        cell = tr[_period(e, trend)]
+        cell[0] += 1
+        cell[1] += int(conv)
+    trend_rows = tuple(TrendRow(p, n, c, wilson(c, n)) for p, (n, c) in sorted(tr.items()))
+    breakdown: tuple[BreakdownRow, ...] = ()
+    if by is not None:
+        vals = _attributed(loaded, spec, attribution)
+        per: dict[str, np.ndarray[Any, Any]] = {}
+        for i, g in enumerate(out.unit.tolist()):
+            for v in vals.get(g, {"(none)"}):
+                if v not in per:
+                    per[v] = np.zeros(k, np.int64)
+                per[v] += f[i]
+        breakdown = tuple(
+            BreakdownRow(v, tuple(int(x) for x in c), wilson(int(c[-1]), int(c[0])))
+            for v, c in sorted(per.items(), key=lambda kv: (-int(kv[1][0]), kv[0]))
+        )
+    notes: list[str] = []
+    if Counter(str(x) for x in loaded.unit_ids) and entered == 0:
+        notes.append("no unit entered the funnel (no step-1 event matched)")
+    return {
+        "parameters": spec.describe(),
+        "steps": tuple(steps),
+        "units": units,
+        "entered": entered,
+        "excluded": out.excluded,
+        "trend_period": trend,
+        "trend": trend_rows,
+        "breakdown_by": by,
+        "attribution": attribution,
+        "breakdown": breakdown,
+        "dropoffs": drops,
+        "engine": ws.engine,
+        "kernel": "fast" if spec.fast else "general",
+        "notes": tuple(notes),
+    }
