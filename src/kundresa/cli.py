@@ -244,6 +244,11 @@ def demo(
         typer.echo(str(report))
         typer.echo("")
         typer.echo(str(ws.info()))
+        typer.echo("")
+        from kundresa.maps._demo import demo_map
+
+        for line in demo_map(ws, out):
+            typer.echo(line)
     typer.echo("")
     typer.echo(
         f"Next: kundresa info --db {where}   |   kundresa sql --db {where} "
@@ -253,7 +258,7 @@ def demo(
 
 # Analysis modules add their commands here, one line each: a module with
 # ``register(app: typer.Typer) -> None`` that imports its heavy dependencies lazily.
-_EXTENSIONS: tuple[str, ...] = ()
+_EXTENSIONS: tuple[str, ...] = ("kundresa.maps.cli",)
 
 
 def _register_extensions() -> None:
