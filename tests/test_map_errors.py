@@ -50,29 +50,53 @@ CASES: list[tuple[str, Mut | tuple[str, str], str]] = [
     ("newer-version", _set(("kundresa_map",), 99), "version 99 is newer"),
     ("version-text", _set(("kundresa_map",), "two"), "must be a whole number"),
     ("version-zero", _set(("kundresa_map",), 0), "version 0 is not a known format version"),
-    ("old-unknown-version", lambda d: (d.pop("kundresa_map"), d.__setitem__("version", 0)),
-     "version 0 cannot be migrated"),
+    (
+        "old-unknown-version",
+        lambda d: (d.pop("kundresa_map"), d.__setitem__("version", 0)),
+        "version 0 cannot be migrated",
+    ),
     ("unknown-top-key", lambda d: d.__setitem__("stgaes", []), "did you mean 'stages'"),
     ("missing-goal", _del(("goal",)), "goal is missing"),
     ("empty-goal", _set(("goal",), "  "), "goal is empty"),
     ("goal-list", _set(("goal",), ["a"]), "goal must be text"),
     ("missing-owner", _del(("owner",)), "owner is missing"),
-    ("bad-type", _set(("type",), "currnet"), "'currnet' is not a map type (did you mean 'current'?)"),
+    (
+        "bad-type",
+        _set(("type",), "currnet"),
+        "'currnet' is not a map type (did you mean 'current'?)",
+    ),
     ("missing-type", _del(("type",)), "type is missing"),
     ("bad-language", _set(("language",), "de"), "'de' is not a supported language"),
     ("bad-status", _set(("status",), "done"), "'done' is not a map status"),
     ("bad-date", _set(("last_validated",), "yesterday"), "'yesterday' is not a date"),
     ("bad-month", _set(("last_validated",), "2026-13-01"), "'2026-13-01' is not a date"),
     ("compare-on-current", _set(("compare_to",), "x.yaml"), "compare_to is only for future maps"),
-    ("compare-missing", lambda d: (d.__setitem__("type", "future"), d.__setitem__("compare_to", "nope.yaml")),
-     "'nope.yaml' does not exist"),
+    (
+        "compare-missing",
+        lambda d: (d.__setitem__("type", "future"), d.__setitem__("compare_to", "nope.yaml")),
+        "'nope.yaml' does not exist",
+    ),
     ("no-personas", _del(("personas",)), "personas are missing"),
     ("empty-personas", _set(("personas",), []), "personas must be a non-empty list"),
-    ("one-persona", lambda d: (d.__setitem__("personas", d["personas"][:1]),
-                               [s["cells"].clear() for s in d["stages"]]), "only one persona"),
+    (
+        "one-persona",
+        lambda d: (
+            d.__setitem__("personas", d["personas"][:1]),
+            [s["cells"].clear() for s in d["stages"]],
+        ),
+        "only one persona",
+    ),
     ("persona-no-id", _del(("personas", 0, "id")), "id is missing"),
-    ("persona-dup-id", _set(("personas", 1, "id"), "wheel_kicker"), "persona id 'wheel_kicker' is used twice"),
-    ("persona-id-space", _set(("personas", 0, "id"), "wheel kicker"), "persona id 'wheel kicker' has spaces"),
+    (
+        "persona-dup-id",
+        _set(("personas", 1, "id"), "wheel_kicker"),
+        "persona id 'wheel_kicker' is used twice",
+    ),
+    (
+        "persona-id-space",
+        _set(("personas", 0, "id"), "wheel kicker"),
+        "persona id 'wheel kicker' has spaces",
+    ),
     ("persona-no-name", _del(("personas", 0, "name")), "name is missing"),
     ("persona-bad-age", _set(("personas", 0, "age_range"), "old"), "age range 'old' is not like"),
     ("persona-needs-text", _set(("personas", 0, "needs"), "cheap"), "needs must be a list"),
@@ -82,25 +106,67 @@ CASES: list[tuple[str, Mut | tuple[str, str], str]] = [
     ("empty-stages", _set(("stages",), []), "stages must be a non-empty list"),
     ("stage-dup-id", _set(("stages", 1, "id"), "awareness"), "stage id 'awareness' is used twice"),
     ("stage-no-name", _del(("stages", 0, "name")), "name is missing"),
-    ("unknown-persona-cell", lambda d: d["stages"][0]["cells"].__setitem__("impuls", {}),
-     "unknown persona 'impuls' in a cell; did you mean 'impulse'?"),
-    ("emotion-out-of-range", _set((*CELL, "emotion", "score"), 3), "emotion score 3 is outside -2..+2"),
-    ("emotion-not-number", _set((*CELL, "emotion", "score"), "happy"), "emotion score 'happy' is not a whole number"),
+    (
+        "unknown-persona-cell",
+        lambda d: d["stages"][0]["cells"].__setitem__("impuls", {}),
+        "unknown persona 'impuls' in a cell; did you mean 'impulse'?",
+    ),
+    (
+        "emotion-out-of-range",
+        _set((*CELL, "emotion", "score"), 3),
+        "emotion score 3 is outside -2..+2",
+    ),
+    (
+        "emotion-not-number",
+        _set((*CELL, "emotion", "score"), "happy"),
+        "emotion score 'happy' is not a whole number",
+    ),
     ("emotion-no-score", _del((*CELL, "emotion", "score")), "emotion score is missing"),
-    ("emotion-emoji-words", _set((*CELL, "emotion", "emoji"), "very happy indeed"), "is not one emoji"),
+    (
+        "emotion-emoji-words",
+        _set((*CELL, "emotion", "emoji"), "very happy indeed"),
+        "is not one emoji",
+    ),
     ("touchpoint-no-channel", _del((*CELL, "touchpoints", 0, "channel")), "channel is missing"),
-    ("opportunity-bad-status", _set((*CELL, "opportunities", 0, "status"), "maybe"), "'maybe' is not an opportunity status"),
+    (
+        "opportunity-bad-status",
+        _set((*CELL, "opportunities", 0, "status"), "maybe"),
+        "'maybe' is not an opportunity status",
+    ),
     ("opportunity-no-text", _del((*CELL, "opportunities", 0, "text")), "text is missing"),
     ("lane-typo", _set((*CELL, "pain_point"), ["x"]), "did you mean 'pain_points'"),
-    ("pain-point-mapping", _set((*CELL, "pain_points"), [{"a": 1}]), "pain_points item must be text"),
-    ("rule-event-number", _set(("stages", 0, "match", "events"), [42]), "events item 42 is not a name"),
-    ("rule-where-list", _set(("stages", 1, "match", "where"), {"segment": ["a", "b"]}), "must equal one text or number value"),
+    (
+        "pain-point-mapping",
+        _set((*CELL, "pain_points"), [{"a": 1}]),
+        "pain_points item must be text",
+    ),
+    (
+        "rule-event-number",
+        _set(("stages", 0, "match", "events"), [42]),
+        "events item 42 is not a name",
+    ),
+    (
+        "rule-where-list",
+        _set(("stages", 1, "match", "where"), {"segment": ["a", "b"]}),
+        "must equal one text or number value",
+    ),
     ("rule-empty", _set(("stages", 1, "match"), {}), "the rule is empty"),
-    ("event-two-stages", _set(("stages", 2, "match"), {"events": ["Product Viewed"]}), "already marks stage 'consideration'"),
-    ("conversion-stage-missing", _set(("measurement", "conversion", "stage"), "purchse"), "stage 'purchse' is referenced but missing"),
+    (
+        "event-two-stages",
+        _set(("stages", 2, "match"), {"events": ["Product Viewed"]}),
+        "already marks stage 'consideration'",
+    ),
+    (
+        "conversion-stage-missing",
+        _set(("measurement", "conversion", "stage"), "purchse"),
+        "stage 'purchse' is referenced but missing",
+    ),
     ("measurement-unknown-key", _set(("measurement", "funnel"), {}), "unknown key 'funnel'"),
-    ("survey-no-props", _set(("measurement", "survey"), {"events": ["Survey Answered"], "csat": "", "nps": ""}),
-     "names neither csat nor nps"),
+    (
+        "survey-no-props",
+        _set(("measurement", "survey"), {"events": ["Survey Answered"], "csat": "", "nps": ""}),
+        "names neither csat nor nps",
+    ),
     ("day-no-period", lambda d: d.__setitem__("type", "day_in_the_life"), "needs a period"),
     ("duplicate-key", ("kundresa_map: 2\ngoal: a\ngoal: b\n", ".yaml"), "duplicate key 'goal'"),
 ]
@@ -147,7 +213,9 @@ def test_malformed_map(
     assert "Traceback" not in capsys.readouterr().err
 
 
-def test_line_numbers_point_at_the_mistake(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_line_numbers_point_at_the_mistake(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     p = tmp_path / "m.yaml"
     text = yaml.safe_dump(BASE, allow_unicode=True, sort_keys=False)
     text = text.replace("score: 2", "score: 7", 1)

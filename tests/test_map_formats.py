@@ -136,10 +136,12 @@ def test_version_1_file_migrates(tmp_path: Path) -> None:
         "phases:\n  - id: buy\n    name: Buy\n    cells:\n      a: {emotion: 5, painpoints: [slow]}\n"
     )
     report = validate_file(p)
-    assert report.ok and report.migrated_from == 1
+    assert report.ok
+    assert report.migrated_from == 1
     jm = load_map(p)
     cell = jm.stages[0].cell("a")
-    assert cell.emotion is not None and cell.emotion.score == 2
+    assert cell.emotion is not None
+    assert cell.emotion.score == 2
     assert cell.pain_points == ("slow",)
 
 
@@ -182,17 +184,21 @@ def test_future_map_overlays_current() -> None:
     cur, fut = new_map(lang="en"), new_map(lang="en", type="future")
     svg = render_svg(fut, compare=cur)
     assert svg.count('class="emotion-line"') == 4
-    assert "as-is" in svg and "to-be" in svg and 'stroke-dasharray="8 6"' in svg
+    assert "as-is" in svg
+    assert "to-be" in svg
+    assert 'stroke-dasharray="8 6"' in svg
 
 
 def test_html_is_self_contained_with_persona_switch() -> None:
     jm = new_map("need-to-experience", lang="nb")
     page = render_html(jm)
-    assert page.startswith("<!DOCTYPE html>") and 'lang="nb"' in page
+    assert page.startswith("<!DOCTYPE html>")
+    assert 'lang="nb"' in page
     assert not re.search(r'(src|href)="(https?:)?//', page)  # no network
     assert page.count('<button data-persona="') == len(jm.personas) + 1
     assert page.count('class="persona-view"') == len(jm.personas)
-    assert "Smertepunkter" in page and "Alle personas" in page
+    assert "Smertepunkter" in page
+    assert "Alle personas" in page
 
 
 @pytest.mark.parametrize("template", SEED_MODELS)
@@ -204,7 +210,8 @@ def test_seed_templates_render_to_every_format(template: str, tmp_path: Path) ->
     # PNG and PDF through headless chromium (one language per model keeps CI fast)
     jm = new_map(template, lang=LANGS[SEED_MODELS.index(template) % 3])
     png = render_map(jm, tmp_path / "m.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(png) > 20_000
     width = int.from_bytes(png[16:20], "big")
     assert width == 1800
     pdf = render_map(jm, tmp_path / "m.pdf").read_bytes()

@@ -12,7 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from kundresa.maps._io import MapFileError, write_text
+from kundresa.maps.cjml import to_cjml
 from kundresa.maps.measure import MapMeasurement, StageMeasure, TouchpointMeasure, measure_map
+from kundresa.maps.mermaid import from_mermaid, to_mermaid, to_timeline
 from kundresa.maps.model import (
     Cell,
     Emotion,
@@ -25,8 +27,6 @@ from kundresa.maps.model import (
     SurveyRule,
     Touchpoint,
 )
-from kundresa.maps.mermaid import from_mermaid, to_mermaid, to_timeline
-from kundresa.maps.cjml import to_cjml
 from kundresa.maps.render import render_html, render_map, render_svg
 from kundresa.maps.templates import TEMPLATES, new_map
 from kundresa.maps.validate import (

@@ -142,9 +142,8 @@ def migrate(raw: RawMap) -> None:
     new: dict[str, Any] = {"kundresa_map": 2}
     renames = {"phases": "stages"}
     for key, value in d.items():
-        if key == "version":
-            continue
-        new[renames.get(key, key)] = value
+        if key != "version":
+            new[renames.get(str(key), str(key))] = value
     raw.lines = {
         (renames.get(str(k[0]), k[0]), *k[1:]) if k else k: v for k, v in raw.lines.items()
     }

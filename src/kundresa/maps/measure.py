@@ -265,7 +265,8 @@ def measure_map(jm: JourneyMap, workspace: Any) -> MapMeasurement:
                 lc = last_conv[i] if last_conv else None
                 if lc is not None and lc >= t:
                     converted += 1
-                after = [c for c in later if entries[c][i] is not None and entries[c][i] >= t]
+                after_t = [(c, e) for c in later if (e := entries[c][i]) is not None and e >= t]
+                after = [c for c, _ in after_t]
                 t_next = entries[nxt][i] if nxt is not None else None
                 if t_next is not None and t_next >= t:
                     progressed += 1
@@ -274,7 +275,7 @@ def measure_map(jm: JourneyMap, workspace: Any) -> MapMeasurement:
                 else:
                     went[jm.stages[stage_ix[after[0]]].id if after else "(left)"] += 1
                 if after:
-                    durations.append(min(entries[c][i] for c in after) - t)
+                    durations.append(min(e for _, e in after_t) - t)
             med, p90 = _quantiles(durations)
             sv = surveys.get((k, g), (None, None, 0))
             out.append(

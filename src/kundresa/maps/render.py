@@ -14,7 +14,6 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import Any
 
 from kundresa.errors import InvalidOptionError
 from kundresa.maps._i18n import label
@@ -165,9 +164,9 @@ def _emotion_chart(svg: _Svg, jm: JourneyMap, y0: float, xs: list[float],
             color = PALETTE[pi % len(PALETTE)]
             pts = []
             for si, stage in enumerate(m.stages[: len(xs)]):
-                emo = stage.cell(p.id).emotion
-                if emo is not None:
-                    pts.append((xs[si], yof(emo.score)))
+                feel = stage.cell(p.id).emotion
+                if feel is not None:
+                    pts.append((xs[si], yof(feel.score)))
             if not pts:
                 continue
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
@@ -263,7 +262,7 @@ def _persona_section(svg: _Svg, jm: JourneyMap, p: Persona, pi: int, y0: float,
             )
         tp_rows.append(col(items, prefix="◆ "))
     lanes.append(("touchpoints", "#ffffff", tp_rows))
-    emo_rows = []
+    emo_rows: list[list[tuple[str, str, str]]] = []
     for c in cells:
         if c.emotion is None:
             emo_rows.append([])
@@ -364,17 +363,17 @@ def render_svg(jm: JourneyMap, measurement: MapMeasurement | None = None, *,
     return head + f'<rect width="{W}" height="{h}" fill="#ffffff"/>' + "".join(svg.parts) + "</svg>"
 
 
-_CSS = """
-body{margin:0;font-family:%s;background:#f3f5f9;color:%s}
-nav{position:sticky;top:0;z-index:2;background:#fff;border-bottom:1px solid %s;padding:10px 24px;display:flex;gap:8px;flex-wrap:wrap;align-items:center}
-nav button{border:1px solid %s;background:#fff;border-radius:18px;padding:6px 14px;font:inherit;cursor:pointer}
-nav button.on{background:%s;color:#fff;border-color:%s}
-main{padding:16px;overflow-x:auto} main svg{max-width:100%%;height:auto;box-shadow:0 1px 4px #0002;background:#fff}
-.persona-view{display:none} .persona-view.on{display:block}
-table{border-collapse:collapse;margin:16px;background:#fff;font-size:13px}
-td,th{border:1px solid %s;padding:4px 8px;text-align:right} th:first-child,td:first-child,td:nth-child(2){text-align:left}
-@media print{nav{display:none}.persona-view{display:block}}
-""" % (FONT, INK, LINE, LINE, INK, INK, LINE)  # fmt: skip
+_CSS = f"""
+body{{margin:0;font-family:{FONT};background:#f3f5f9;color:{INK}}}
+nav{{position:sticky;top:0;z-index:2;background:#fff;border-bottom:1px solid {LINE};padding:10px 24px;display:flex;gap:8px;flex-wrap:wrap;align-items:center}}
+nav button{{border:1px solid {LINE};background:#fff;border-radius:18px;padding:6px 14px;font:inherit;cursor:pointer}}
+nav button.on{{background:{INK};color:#fff;border-color:{INK}}}
+main{{padding:16px;overflow-x:auto}} main svg{{max-width:100%;height:auto;box-shadow:0 1px 4px #0002;background:#fff}}
+.persona-view{{display:none}} .persona-view.on{{display:block}}
+table{{border-collapse:collapse;margin:16px;background:#fff;font-size:13px}}
+td,th{{border:1px solid {LINE};padding:4px 8px;text-align:right}} th:first-child,td:first-child,td:nth-child(2){{text-align:left}}
+@media print{{nav{{display:none}}.persona-view{{display:block}}}}
+"""  # fmt: skip
 
 _JS = """
 (function(){var b=document.querySelectorAll('nav button');function show(id){

@@ -361,7 +361,7 @@ def new_map(template: str = "awareness-to-post-purchase", *, lang: str = "en",
             "sv": "Elektronikbutiken: kundresan",
             "nb": "Elektronikkbutikken: kundereisen",
             "en": "The electronics shop: customer journey",
-        }[lang],  # fmt: skip
+        }[lang],
         "goal": _GOALS[kind][li],
         "type": kind,
         "owner": _OWNER[li],

@@ -492,8 +492,8 @@ def _event_warnings(jm: JourneyMap, raw: RawMap, names: list[str]) -> list[Probl
             if ev not in known:
                 near = closest(ev, names)
                 fix = f"did you mean: {', '.join(near)}" if near else "check the event name"
-                p = (*path, "events", k)
-                out.append(Problem("warning", raw.file, raw.line(p), _fmt(p),
+                where = (*path, "events", k)
+                out.append(Problem("warning", raw.file, raw.line(where), _fmt(where),
                                    f"event {ev!r} never occurs in the data", fix))  # fmt: skip
     return out
 
