@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,7 +13,28 @@ map_app = typer.Typer(name="map", help="Journey maps as code: create, validate, 
                       no_args_is_help=True)  # fmt: skip
 
 
-from kundresa.cli import DbOpt, EngineOpt, JsonOpt, _emit, _open  # noqa: E402
+# The option types repeat cli.py's: importing kundresa.cli here would be circular when the CLI
+# runs as ``python -m kundresa.cli`` (the extension is imported while cli.py is loading).
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", envvar="KUNDRESA_DB", help="Workspace: DuckDB file or Spark folder."),
+]
+EngineOpt = Annotated[
+    str, typer.Option("--engine", envvar="KUNDRESA_ENGINE", help="duckdb (default) or spark.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def _open(db: str | None, engine: str) -> Any:
+    from kundresa.workspace import Workspace
+
+    return Workspace.open(db, engine=engine)
+
+
+def _emit(result: Any, as_json: bool) -> None:
+    from kundresa.cli import _emit as emit
+
+    emit(result, as_json)
 
 
 @map_app.command("new")

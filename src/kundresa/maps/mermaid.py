@@ -203,7 +203,7 @@ def to_timeline(jm: JourneyMap) -> str:
 
     >>> from kundresa.maps.templates import new_map
     >>> print(to_timeline(new_map("day-in-the-life")).splitlines()[3])
-        section Anna, the researcher
+        section Anna， the researcher
     """
     lines = ["timeline", f"    title {_esc(jm.title or jm.goal)}"]
     lines.insert(0, "%% " + _esc(jm.goal))

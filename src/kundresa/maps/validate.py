@@ -2,12 +2,12 @@
 
 >>> import tempfile, pathlib
 >>> p = pathlib.Path(tempfile.mkdtemp()) / "m.yaml"
->>> _ = p.write_text("kundresa_map: 2\\ngoal: Fewer abandoned carts\\ntype: currnet\\n")
+>>> _ = p.write_text("kundresa_map: 2\\ngoal: Fewer carts\\nowner: CX\\ntype: currnet\\n")
 >>> report = validate_file(p)
 >>> report.ok
 False
 >>> print(report.problems[0])
-error m.yaml:3 type: 'currnet' is not a map type; use one of: current, future, day_in_the_life
+error m.yaml:4 type: 'currnet' is not a map type; use one of: current, future, day_in_the_life
 """
 
 from __future__ import annotations
