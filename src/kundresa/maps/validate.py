@@ -7,7 +7,7 @@
 >>> report.ok
 False
 >>> print(report.problems[0])
-error m.yaml:4 type: 'currnet' is not a map type; use one of: current, future, day_in_the_life
+error m.yaml:4 type: 'currnet' is not a map type (did you mean 'current'?); use one of: current, future, day_in_the_life
 """
 
 from __future__ import annotations
