@@ -268,6 +268,11 @@ def demo(
         typer.echo(str(report))
         typer.echo("")
         typer.echo(str(ws.info()))
+        typer.echo("")
+        from kundresa.maps._demo import demo_map
+
+        for line in demo_map(ws, out):
+            typer.echo(line)
     typer.echo("")
     typer.echo(
         f"Next: kundresa info --db {where}   |   kundresa sql --db {where} "
@@ -280,6 +285,7 @@ def demo(
 _EXTENSIONS: tuple[str, ...] = (
     "kundresa.attribution._cli",
     "kundresa.funnel.cli",
+    "kundresa.maps.cli",
 )
 
 

@@ -1,0 +1,218 @@
+"""Templates, file format, schema, migration, Mermaid/CJML round trips and rendering."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from kundresa.maps import (
+    TEMPLATES,
+    JourneyMap,
+    from_mermaid,
+    load_map,
+    new_map,
+    render_html,
+    render_map,
+    render_svg,
+    save_map,
+    schema_path,
+    to_cjml,
+    to_mermaid,
+    to_timeline,
+    validate_file,
+)
+from kundresa.maps.templates import _NAMES
+
+SEED_MODELS = ("need-to-experience", "awareness-to-loyalty", "awareness-to-conversion",
+               "awareness-to-post-purchase")  # fmt: skip
+LANGS = ("sv", "nb", "en")
+ALL = [(t, lang, kind) for t in TEMPLATES for lang in LANGS
+       for kind in (("day_in_the_life",) if t == "day-in-the-life" else ("current", "future"))]  # fmt: skip
+SCHEMA = json.loads(schema_path().read_text())
+
+
+def test_seed_stage_models_in_every_language() -> None:
+    """The four stage models of the seeds (DOMAIN.md), word for word."""
+    assert [s.name for s in new_map("need-to-experience", lang="sv").stages] == [
+        "Behov", "Informationssökning", "Utvärdering av alternativ", "Köp", "Upplevelse efter köp"]  # fmt: skip
+    assert [s.name for s in new_map("awareness-to-loyalty", lang="nb").stages] == [
+        "Bevissthet", "Vurdering", "Kjøp", "Etterkjøp", "Lojalitet"]  # fmt: skip
+    assert [s.name for s in new_map("awareness-to-conversion", lang="sv").stages] == [
+        "Medvetenhet", "Övervägande", "Beslut", "Konvertering"]  # fmt: skip
+    assert [s.name.lower() for s in new_map("awareness-to-post-purchase", lang="sv").stages] == [
+        "medvetenhet", "övervägande", "utvärdering", "köp", "upplevelser efter köpet"]  # fmt: skip
+    assert all(len(v) == 3 for v in _NAMES.values())
+
+
+@pytest.mark.parametrize(("template", "lang", "kind"), ALL)
+def test_template_validates_roundtrips_and_matches_schema(
+    template: str, lang: str, kind: str, tmp_path: Path
+) -> None:
+    jm = new_map(template, lang=lang, type=kind)
+    assert len(jm.personas) >= 2
+    for suffix in (".yaml", ".json"):
+        p = tmp_path / f"m{suffix}"
+        save_map(jm, p)
+        report = validate_file(p)
+        assert report.ok, str(report)
+        assert load_map(p) == jm
+    jsonschema.validate(jm.to_dict(), SCHEMA)
+    # Mermaid journey: lossless round trip, and only grammar-legal lines
+    text = to_mermaid(jm)
+    assert from_mermaid(text) == jm
+    _assert_mermaid_grammar(text)
+    if kind == "day_in_the_life":
+        tl = to_timeline(jm)
+        assert tl.splitlines()[1] == "timeline"
+        assert all(s.period.replace(":", "：") in tl for s in jm.stages)
+    else:
+        root = ET.fromstring(to_cjml(jm))
+        assert root.get("version") == "2.0"
+        assert len(root.findall("{*}journey")) == len(jm.personas)
+
+
+def _assert_mermaid_grammar(text: str) -> None:
+    """Mermaid journey grammar (jison): title [^#\\n;]+, section [^#:\\n;]+, task [^#:\\n;]+
+    followed by ':' data [^#\\n;]+; comments are '%%' lines not starting a directive."""
+    lines = text.splitlines()
+    assert "journey" in lines
+    for ln in lines:
+        s = ln.strip()
+        if s.startswith("%%"):
+            assert not s.startswith("%%{")
+            continue
+        if s == "journey":
+            continue
+        if s.startswith("title "):
+            assert re.fullmatch(r"title [^#\n;]+", s), s
+        elif s.startswith("section "):
+            assert re.fullmatch(r"section [^#:\n;]+", s), s
+        else:
+            assert re.fullmatch(r"[^#:\n;]+: [1-5]: [^#:\n;,]+(, [^#:\n;,]+)*", s), s
+
+
+def test_mermaid_escapes_forbidden_characters() -> None:
+    jm = new_map("awareness-to-conversion")
+    d = jm.to_dict()
+    d["stages"][0]["name"] = "Steg 1: #hashtag; kolon"
+    d["stages"][0]["cells"]["anna"]["activities"] = ["Reads: reviews; #1"]
+    odd = JourneyMap.from_dict(d)
+    text = to_mermaid(odd)
+    _assert_mermaid_grammar(text)
+    assert from_mermaid(text) == odd
+
+
+def test_import_plain_mermaid(tmp_path: Path) -> None:
+    text = "journey\n  title My day\n  section Go to work\n    Make tea: 5: Me, Cat\n    Go upstairs: 1: Me\n"
+    jm = from_mermaid(text)
+    assert [s.name for s in jm.stages] == ["Go to work"]
+    assert {p.name for p in jm.personas} == {"Me", "Cat"}
+    assert jm.stages[0].cell("me").emotion is not None
+    assert jm.stages[0].cell("me").emotion.score == -2  # the last task of Me wins: 1 -> -2
+    p = tmp_path / "m.yaml"
+    save_map(jm, p)
+    assert validate_file(p).ok
+
+
+def test_mermaid_edit_in_mermaid_wins() -> None:
+    jm = new_map("awareness-to-loyalty", lang="nb")
+    text = to_mermaid(jm).replace("section Bevissthet", "section Oppmerksomhet")
+    text = re.sub(r": 4: Jonas", ": 1: Jonas", text, count=1)
+    back = from_mermaid(text)
+    assert back.stages[0].name == "Oppmerksomhet"
+    assert back.stages[0].cell("jonas").emotion.score == -2  # type: ignore[union-attr]
+
+
+def test_version_1_file_migrates(tmp_path: Path) -> None:
+    p = tmp_path / "old.yaml"
+    p.write_text(
+        "version: 1\ngoal: old map\ntype: current\nowner: CX\nlanguage: en\n"
+        "personas: [{id: a, name: A}, {id: b, name: B}]\n"
+        "phases:\n  - id: buy\n    name: Buy\n    cells:\n      a: {emotion: 5, painpoints: [slow]}\n"
+    )
+    report = validate_file(p)
+    assert report.ok
+    assert report.migrated_from == 1
+    jm = load_map(p)
+    cell = jm.stages[0].cell("a")
+    assert cell.emotion is not None
+    assert cell.emotion.score == 2
+    assert cell.pain_points == ("slow",)
+
+
+def test_schema_published_in_docs_equals_package_data() -> None:
+    docs = Path(__file__).parents[1] / "docs" / "map.schema.json"
+    assert json.loads(docs.read_text()) == SCHEMA
+    bad = new_map().to_dict()
+    bad["stages"][0]["cells"]["anna"]["emotion"]["score"] = 5
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, SCHEMA)
+
+
+# -- rendering: structure snapshots ------------------------------------------------------
+
+
+def _structure(svg: str) -> dict[str, int]:
+    return {k: svg.count(f'class="{k}') for k in (
+        "kundresa-map", "map-title", "emotion-chart", "emotion-line", "persona-section",
+        "persona-name", "stage-name", "lane lane-activities", "lane lane-touchpoints",
+        "lane lane-emotion", "lane lane-pain_points", "lane lane-opportunities",
+        "lane lane-measured", "dropoff-marker")}  # fmt: skip
+
+
+def test_svg_structure_snapshot() -> None:
+    jm = new_map("awareness-to-post-purchase", lang="sv")
+    svg = render_svg(jm)
+    ET.fromstring(svg)  # well-formed XML
+    assert _structure(svg) == {
+        "kundresa-map": 1, "map-title": 1, "emotion-chart": 1, "emotion-line": 2,
+        "persona-section": 2, "persona-name": 2, "stage-name": 10,
+        "lane lane-activities": 2, "lane lane-touchpoints": 2, "lane lane-emotion": 2,
+        "lane lane-pain_points": 2, "lane lane-opportunities": 2, "lane lane-measured": 0,
+        "dropoff-marker": 0,
+    }  # fmt: skip
+    for word in ("Smärtpunkter", "Möjligheter", "Känslokurva", "Aktiviteter", "Kontaktpunkter"):
+        assert word in svg
+
+
+def test_future_map_overlays_current() -> None:
+    cur, fut = new_map(lang="en"), new_map(lang="en", type="future")
+    svg = render_svg(fut, compare=cur)
+    assert svg.count('class="emotion-line"') == 4
+    assert "as-is" in svg
+    assert "to-be" in svg
+    assert 'stroke-dasharray="8 6"' in svg
+
+
+def test_html_is_self_contained_with_persona_switch() -> None:
+    jm = new_map("need-to-experience", lang="nb")
+    page = render_html(jm)
+    assert page.startswith("<!DOCTYPE html>")
+    assert 'lang="nb"' in page
+    assert not re.search(r'(src|href)="(https?:)?//', page)  # no network
+    assert page.count('<button data-persona="') == len(jm.personas) + 1
+    assert page.count('class="persona-view"') == len(jm.personas)
+    assert "Smertepunkter" in page
+    assert "Alle personas" in page
+
+
+@pytest.mark.parametrize("template", SEED_MODELS)
+def test_seed_templates_render_to_every_format(template: str, tmp_path: Path) -> None:
+    for lang in LANGS:
+        jm = new_map(template, lang=lang)
+        for suffix in (".html", ".svg"):
+            assert render_map(jm, tmp_path / f"{lang}{suffix}").stat().st_size > 5000
+    # PNG and PDF through headless chromium (one language per model keeps CI fast)
+    jm = new_map(template, lang=LANGS[SEED_MODELS.index(template) % 3])
+    png = render_map(jm, tmp_path / "m.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(png) > 20_000
+    width = int.from_bytes(png[16:20], "big")
+    assert width == 1800
+    pdf = render_map(jm, tmp_path / "m.pdf").read_bytes()
+    assert pdf[:5] == b"%PDF-"
