@@ -85,10 +85,11 @@ class PathRules:
 
     * ``rename``: rules tried in order; the first that matches gives the label (merge
       ``/product/1`` and ``/product/2`` into ``Product page``, or two event names into one).
-    * ``hide``: labels (exact names or regular expressions matching the whole label) that
-      are dropped from paths (noise such as ``Email Sent``).
+    * ``hide``: event names or labels (exact, or regular expressions matching the whole
+      name) that are dropped from paths (noise such as ``Email Sent``).
     * ``group_by``: a field whose value refines the label, ``"Page Viewed: Product"``
-      (e.g. ``touchpoint`` for the page type); events without a value keep their name.
+      (e.g. ``touchpoint`` for the page type); events without a value (or whose value is
+      their own name) keep their name.
     * ``only``: keep only these labels (after renaming), everything else is hidden.
 
     >>> PathRules(group_by="touchpoint").label("Page Viewed", {"touchpoint": "Cart"})
@@ -127,10 +128,13 @@ class PathRules:
                 break
         if out is None:
             extra = values.get(self.group_by) if self.group_by else None
-            out = f"{event}: {extra}" if extra not in (None, "") else event
+            out = f"{event}: {extra}" if extra not in (None, "", event) else event
 
         def hit(patterns: tuple[str, ...]) -> bool:
-            return any(p == out or _compiled(p).fullmatch(out) for p in patterns)
+            return any(
+                p in (out, event) or _compiled(p).fullmatch(out) or _compiled(p).fullmatch(event)
+                for p in patterns
+            )
 
         if hit(self.hide) or (self.only and not hit(self.only)):
             return None

@@ -151,11 +151,13 @@ def page_stats(
     page_field: str = "touchpoint",
     conversion: str = "Order Completed",
     session_gap: str = "30m",
+    page_events: tuple[str, ...] = (),
 ) -> PageStats:
     """Web pages and time: page/screen calls named by ``page_field``; time on page is the
     time to the next touchpoint of the same session (none for a session's last event);
     entries/exits are the first/last page of a session; ``conversion_rate_after`` is the
-    share of persons who viewed the page and had ``conversion`` later.
+    share of persons who viewed the page and had ``conversion`` later. ``page_events``
+    (event names) replaces the default page test (``type`` page or screen).
 
     >>> import tempfile, pathlib
     >>> from kundresa import Workspace
@@ -173,6 +175,8 @@ def page_stats(
     type_codes, type_names = seq.extra["type"]
     page_types = [i for i, t in enumerate(type_names) if t in ("page", "screen")]
     is_page = np.isin(type_codes, page_types)
+    if page_events:
+        is_page = np.isin(seq.label, [seq.code(e) for e in page_events if seq.code(e) >= 0])
     f_codes, f_names = seq.extra[page_field]
     names = [*(str(v) for v in f_names), "(none)"]
     page = np.where(f_codes >= 0, f_codes, len(f_names))

@@ -242,7 +242,7 @@ def group_slices(
         [np.median(ds[x:y]) for x, y in zip(bstart.tolist(), bend.tolist(), strict=True)],
         dtype=np.float64,
     )
-    rank = np.lexsort((np.arange(g), -persons, -units))
+    rank = np.lexsort((first, -persons, -units))  # ties: the earliest path first
     paths: list[tuple[int, ...]] = []
     truncs: list[bool] = []
     for gi in rank.tolist():

@@ -196,8 +196,10 @@ def _path_rows(u: K.Units, groups: K.SliceGroups, top: int | None, key: str) -> 
     labels = u.labels
     denom = groups.total_persons if key == "path" else groups.total_units
     out = []
-    stop = len(groups.paths) if top is None else min(top, len(groups.paths))
-    for i in range(stop):
+    order = list(range(len(groups.paths)))
+    if key == "path":  # ranked by the share of persons
+        order.sort(key=lambda i: (-int(groups.persons[i]), -int(groups.units[i]), i))
+    for i in order if top is None else order[:top]:
         path = [ELLIPSIS if c < 0 else labels[c] for c in groups.paths[i]]
         count, persons = int(groups.units[i]), int(groups.persons[i])
         out.append(
