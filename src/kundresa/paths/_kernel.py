@@ -99,8 +99,16 @@ class Graph:
 
 
 def _persons_per_group(group: Ints, person: Ints, groups: int) -> Ints:
+    """Distinct persons per group; ``person`` must be non-decreasing (rows are person-major)
+    when ``groups <= 65536`` (then a stable radix sort by group keeps persons ascending)."""
     if group.size == 0:
         return np.zeros(groups, dtype=np.int64)
+    if groups <= 65536 and bool(np.all(person[1:] >= person[:-1])):
+        order = np.argsort(group.astype(np.uint16), kind="stable")
+        g, p = group[order], person[order]
+        new = np.ones(g.size, dtype=bool)
+        new[1:] = (g[1:] != g[:-1]) | (p[1:] != p[:-1])
+        return np.bincount(g[new], minlength=groups).astype(np.int64)
     key = np.unique(group * (int(person.max()) + 1) + person)
     return np.bincount(key // (int(person.max()) + 1), minlength=groups).astype(np.int64)
 
@@ -164,8 +172,10 @@ def first_in_unit(u: Units, code: int, after: Ints | None = None) -> Ints:
     if after is not None:
         ok = rows > after[units]
         rows, units = rows[ok], units[ok]
-    uniq, idx = np.unique(units, return_index=True)
-    out[uniq] = rows[idx]
+    if rows.size:
+        first = np.ones(rows.size, dtype=bool)
+        first[1:] = units[1:] != units[:-1]  # rows ascending, so units non-decreasing
+        out[units[first]] = rows[first]
     return out
 
 
@@ -180,6 +190,7 @@ class SliceGroups:
     median_us: np.ndarray[Any, np.dtype[np.float64]]
     total_units: int
     total_persons: int
+    distinct: int
 
 
 def _powers(n: int, base: np.uint64) -> np.ndarray[Any, np.dtype[np.uint64]]:
@@ -200,19 +211,23 @@ def group_slices(
     tail: Ints | None = None,
     dur_lo: Ints | None = None,
     dur_hi: Ints | None = None,
+    top: int | None = None,
+    by_persons: bool = False,
 ) -> SliceGroups:
     """Group the slices ``rows lo[i]..hi[i]`` (inclusive) by their label sequence.
 
     ``truncated[i]`` marks a slice cut short (shown with ``…``), followed by the row
     ``tail[i]``; durations run from ``dur_lo`` to ``dur_hi`` (default ``lo``/``hi``). Sequences
     are grouped by two independent 64-bit polynomial hashes plus length (a false merge has
-    probability about 2**-128), and each group is decoded from one member.
+    a single 64-bit key mixing two independent polynomial hashes and the length (a false
+    merge among a million distinct paths has probability about 3e-8), and only the ``top``
+    groups (ranked by paths, or by persons with ``by_persons``) are decoded from one member.
     """
     m = int(lo.shape[0])
     total_persons = int(np.unique(u.person[lo]).size) if m else 0
     if m == 0:
         z = np.zeros(0, dtype=np.int64)
-        return SliceGroups([], [], z, z, np.zeros(0), 0, 0)
+        return SliceGroups([], [], z, z, np.zeros(0), 0, 0, 0)
     trunc = truncated if truncated is not None else np.zeros(m, dtype=bool)
     tl = tail if tail is not None else np.full(m, -1, dtype=np.int64)
     length = (hi - lo + 1).astype(np.int64)
@@ -226,8 +241,8 @@ def group_slices(
     h1 = np.add.reduceat(sym * p1[pos], offsets)
     h2 = np.add.reduceat(sym * p2[pos], offsets)
     tail_sym = np.where(trunc, u.label[np.maximum(tl, 0)] + 2, 0).astype(np.uint64)
-    keys = np.stack([h1, h2, length.astype(np.uint64), tail_sym], axis=1)
-    _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    key = h1 ^ (h2 * _B1 + length.astype(np.uint64) * _B2 + tail_sym)
+    _, first, group = np.unique(key, return_index=True, return_inverse=True)
     group = group.reshape(-1).astype(np.int64)
     g = int(first.shape[0])
     units = np.bincount(group, minlength=g).astype(np.int64)
@@ -239,12 +254,14 @@ def group_slices(
     gs = group[order]
     bstart = np.searchsorted(gs, np.arange(g), side="left")
     bend = np.searchsorted(gs, np.arange(g), side="right")
-    ds = dur[order]
-    med = np.array(
-        [np.median(ds[x:y]) for x, y in zip(bstart.tolist(), bend.tolist(), strict=True)],
-        dtype=np.float64,
-    )
-    rank = np.lexsort((first, -persons, -units))  # ties: the earliest path first
+    ds = dur[order].astype(np.float64)
+    med = (ds[bstart + (bend - bstart - 1) // 2] + ds[bstart + (bend - bstart) // 2]) / 2
+    if by_persons:
+        rank = np.lexsort((first, -units, -persons))
+    else:
+        rank = np.lexsort((first, -persons, -units))  # ties: the earliest path first
+    if top is not None:
+        rank = rank[:top]
     paths: list[tuple[int, ...]] = []
     truncs: list[bool] = []
     for gi in rank.tolist():
@@ -262,6 +279,7 @@ def group_slices(
         median_us=med[rank],
         total_units=m,
         total_persons=total_persons,
+        distinct=g,
     )
 
 

@@ -192,14 +192,11 @@ def _graph_result(u: K.Units, grain: str) -> TransitionGraph:
     )
 
 
-def _path_rows(u: K.Units, groups: K.SliceGroups, top: int | None, key: str) -> list[dict[str, Any]]:
+def _path_rows(u: K.Units, groups: K.SliceGroups, key: str) -> list[dict[str, Any]]:
     labels = u.labels
     denom = groups.total_persons if key == "path" else groups.total_units
     out = []
-    order = list(range(len(groups.paths)))
-    if key == "path":  # ranked by the share of persons
-        order.sort(key=lambda i: (-int(groups.persons[i]), -int(groups.units[i]), i))
-    for i in order if top is None else order[:top]:
+    for i in range(len(groups.paths)):
         path = [ELLIPSIS if c < 0 else labels[c] for c in groups.paths[i]]
         count, persons = int(groups.units[i]), int(groups.persons[i])
         out.append(
@@ -234,8 +231,8 @@ def variants(
     [(['x', 'y'], 2), (['y'], 1)]
     """
     u = _units(ws, rules, grain, session_gap, collapse_repeats)
-    groups = K.group_slices(u, u.start, u.end - 1)
-    rows = _path_rows(u, groups, top, "variant")
+    groups = K.group_slices(u, u.start, u.end - 1, top=top)
+    rows = _path_rows(u, groups, "variant")
     return Variants(
         grain=grain, units=u.count, persons=groups.total_persons, variants=tuple(rows)
     )
@@ -280,14 +277,14 @@ def top_paths(
         sel = np.flatnonzero(hit < 0)
         hi = u.end[sel] - 1
     lo = np.maximum(u.start[sel], hi - (steps - 1))
-    groups = K.group_slices(u, lo, hi)
+    groups = K.group_slices(u, lo, hi, top=top, by_persons=True)
     return TopPaths(
         kind=outcome,
         grain=grain,
         events=(conversion,),
         units=groups.total_units,
         persons=groups.total_persons,
-        paths=tuple(_path_rows(u, groups, top, "path")),
+        paths=tuple(_path_rows(u, groups, "path")),
     )
 
 
@@ -322,14 +319,16 @@ def paths_between(
     lo, end = a[sel], b[sel]
     long = (end - lo - 1) > steps
     hi = np.where(long, lo + steps, end)
-    groups = K.group_slices(u, lo, hi, truncated=long, tail=end, dur_hi=end)
+    groups = K.group_slices(
+        u, lo, hi, truncated=long, tail=end, dur_hi=end, top=top, by_persons=True
+    )
     return TopPaths(
         kind="between",
         grain=grain,
         events=(first, second),
         units=groups.total_units,
         persons=groups.total_persons,
-        paths=tuple(_path_rows(u, groups, top, "path")),
+        paths=tuple(_path_rows(u, groups, "path")),
     )
 
 
@@ -366,14 +365,14 @@ def paths_after_drop_off(
     sel = np.flatnonzero((a >= 0) & (b < 0))
     lo = a[sel]
     hi = np.minimum(u.end[sel] - 1, lo + steps)
-    groups = K.group_slices(u, lo, hi)
+    groups = K.group_slices(u, lo, hi, top=top, by_persons=True)
     return TopPaths(
         kind="after_drop_off",
         grain=grain,
         events=(step, next_step),
         units=groups.total_units,
         persons=groups.total_persons,
-        paths=tuple(_path_rows(u, groups, top, "path")),
+        paths=tuple(_path_rows(u, groups, "path")),
     )
 
 
@@ -503,8 +502,8 @@ def paths(
     """
     u = _units(ws, rules, grain, session_gap, collapse_repeats)
     graph = _graph_result(u, grain)
-    groups = K.group_slices(u, u.start, u.end - 1)
-    var = Variants(grain, u.count, groups.total_persons, tuple(_path_rows(u, groups, top, "variant")))
+    groups = K.group_slices(u, u.start, u.end - 1, top=top)
+    var = Variants(grain, u.count, groups.total_persons, tuple(_path_rows(u, groups, "variant")))
     conv = drop = None
     if conversion is not None:
         kw: dict[str, Any] = {

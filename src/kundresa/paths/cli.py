@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kundresa.cli import DbOpt, EngineOpt, JsonOpt, _emit, _open
 from kundresa.errors import InvalidOptionError
+
+if TYPE_CHECKING:
+    from kundresa.cli import DbOpt, EngineOpt, JsonOpt
 
 GrainOpt = Annotated[str, typer.Option("--grain", help="session (default) or person.")]
 GapOpt = Annotated[str, typer.Option("--session-gap", help="Inactivity that ends a session.")]
@@ -43,6 +45,12 @@ def _rules(rename: list[str] | None, rename_url: list[str] | None, hide: list[st
 
 def register(app: typer.Typer) -> None:
     """Add the path commands to the ``kundresa`` app."""
+    # imported here: kundresa.cli imports this module while it registers extensions; the
+    # option types go into this module's globals because typer resolves the annotations there
+    from kundresa import cli
+
+    globals().update(DbOpt=cli.DbOpt, EngineOpt=cli.EngineOpt, JsonOpt=cli.JsonOpt)
+    _emit, _open = cli._emit, cli._open
 
     @app.command("paths")
     def paths_cmd(
