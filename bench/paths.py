@@ -17,12 +17,21 @@ from pathlib import Path
 
 import numpy as np
 
-from kundresa.paths import _kernel as K
+from kundresa.paths import _kernel as kn
 from kundresa.paths._index import Sequences
 
-LABELS = ("Page Viewed", "Product Viewed", "Product Added", "Checkout Started",
-          "Order Completed", "Search", "Email Opened", "Ad Clicked", "Store Visited",
-          "App Opened")
+LABELS = (
+    "Page Viewed",
+    "Product Viewed",
+    "Product Added",
+    "Checkout Started",
+    "Order Completed",
+    "Search",
+    "Email Opened",
+    "Ad Clicked",
+    "Store Visited",
+    "App Opened",
+)
 P = (0.3, 0.25, 0.1, 0.05, 0.03, 0.1, 0.07, 0.05, 0.03, 0.02)
 
 
@@ -51,24 +60,24 @@ def clock(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
 
 def ours(seq: Sequences) -> dict[str, float]:
     out = {}
-    units = K.make_units(seq, grain="session")
-    out["units (sessions 30m)"] = clock(lambda: K.make_units(seq, grain="session"))
-    out["transitions (DFG: count, persons, median)"] = clock(lambda: K.transition_graph(units))
+    units = kn.make_units(seq, grain="session")
+    out["units (sessions 30m)"] = clock(lambda: kn.make_units(seq, grain="session"))
+    out["transitions (DFG: count, persons, median)"] = clock(lambda: kn.transition_graph(units))
 
     def sankey() -> None:
-        rows, sel = K.sankey_positions(units, start=1, end=None, steps=5)
+        rows, sel = kn.sankey_positions(units, start=1, end=None, steps=5)
         lab = np.where(rows >= 0, units.label[np.maximum(rows, 0)], -1)[sel]
         for k in range(4):
             ok = (lab[:, k] >= 0) & (lab[:, k + 1] >= 0)
             np.bincount(lab[ok, k] * 11 + lab[ok, k + 1], minlength=121)
 
     out["sankey (from Product Viewed, 5 steps)"] = clock(sankey)
-    out["variants"] = clock(lambda: K.group_slices(units, units.start, units.end - 1))
+    out["variants"] = clock(lambda: kn.group_slices(units, units.start, units.end - 1))
     out["DFG + variants"] = out["transitions (DFG: count, persons, median)"] + out["variants"]
     return out
 
 
-def pm4py_peer(seq: Sequences, units: K.Units) -> float | None:
+def pm4py_peer(seq: Sequences, units: kn.Units) -> float | None:
     try:
         import pm4py
     except ImportError:
@@ -76,11 +85,13 @@ def pm4py_peer(seq: Sequences, units: K.Units) -> float | None:
     import pandas as pd
 
     case = units.unit  # the same sessions as cases
-    df = pd.DataFrame({
-        "case:concept:name": case.astype(str),
-        "concept:name": np.array(LABELS, dtype=object)[seq.label],
-        "time:timestamp": pd.to_datetime(seq.ts, unit="us", utc=True),
-    })
+    df = pd.DataFrame(
+        {
+            "case:concept:name": case.astype(str),
+            "concept:name": np.array(LABELS, dtype=object)[seq.label],
+            "time:timestamp": pd.to_datetime(seq.ts, unit="us", utc=True),
+        }
+    )
 
     def run() -> None:
         pm4py.discover_dfg(df)
@@ -101,13 +112,16 @@ def fetch_from_duckdb(n: int) -> float:
     ws = Workspace.open(folder / "b.duckdb")
     con: duckdb.DuckDBPyConnection = ws.store.raw
     con.execute("DROP TABLE IF EXISTS events")
-    con.register("src", {
-        "event_id": np.char.add("e", np.arange(n).astype(str)),
-        "person_id": np.char.add("p", seq.person.astype(str)),
-        "ts": seq.ts.astype("datetime64[us]"),
-        "type": np.full(n, "track"),
-        "event": np.array(LABELS)[seq.label],
-    })
+    con.register(
+        "src",
+        {
+            "event_id": np.char.add("e", np.arange(n).astype(str)),
+            "person_id": np.char.add("p", seq.person.astype(str)),
+            "ts": seq.ts.astype("datetime64[us]"),
+            "type": np.full(n, "track"),
+            "event": np.array(LABELS)[seq.label],
+        },
+    )
     con.execute("CREATE TABLE events AS SELECT *, NULL::VARCHAR AS properties FROM src")
     load_sequences(ws)  # warm-up: Ibis/sqlglot parse their type strings once per process
     con.execute("CREATE OR REPLACE TABLE events AS SELECT * FROM events")  # defeat nothing cached
@@ -129,12 +143,14 @@ def main() -> None:
         for k, v in res.items():
             print(f"  {k:<45} {v:8.3f} s")
         if n == args.peer_events:
-            peer = pm4py_peer(seq, K.make_units(seq, grain="session"))
+            peer = pm4py_peer(seq, kn.make_units(seq, grain="session"))
             if peer is None:
                 print("  pm4py: not installed (peer skipped)")
             else:
-                print(f"  {'pm4py DFG + variants (same cases)':<45} {peer:8.3f} s"
-                      f"   ratio {peer / res['DFG + variants']:.1f}x")
+                print(
+                    f"  {'pm4py DFG + variants (same cases)':<45} {peer:8.3f} s"
+                    f"   ratio {peer / res['DFG + variants']:.1f}x"
+                )
     try:
         import retentioneering  # noqa: F401
 
@@ -142,8 +158,10 @@ def main() -> None:
     except ImportError:
         print("  retentioneering: not installed (peer skipped)")
     t = fetch_from_duckdb(args.fetch_events)
-    print(f"\n== one-off index build from DuckDB, {args.fetch_events:,} events: {t:.2f} s"
-          " (cached per workspace and rules until the events change)")
+    print(
+        f"\n== one-off index build from DuckDB, {args.fetch_events:,} events: {t:.2f} s"
+        " (cached per workspace and rules until the events change)"
+    )
 
 
 if __name__ == "__main__":

@@ -6,15 +6,15 @@ sessions at gaps, and counts with dicts and ``statistics.median``.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections import Counter, defaultdict
-
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kundresa.paths import _kernel as K
+from kundresa.paths import _kernel as kn
 from kundresa.paths._index import Sequences
 
 GAP = 10
@@ -24,11 +24,14 @@ rows_st = st.lists(
     min_size=0,
     max_size=60,
 )
-SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
-def reference_units(rows: list[tuple[str, int, str]], grain: str, collapse: bool) -> list[list[tuple[str, int, str]]]:
+def reference_units(
+    rows: list[tuple[str, int, str]], grain: str, collapse: bool
+) -> list[list[tuple[str, int, str]]]:
     by_person: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
     for i, (p, t, e) in enumerate(rows):
         by_person[p].append((t, i, e))
@@ -49,18 +52,20 @@ def reference_units(rows: list[tuple[str, int, str]], grain: str, collapse: bool
     return units
 
 
-def reference_graph(units: list[list[tuple[str, int, str]]]) -> dict[tuple[str, str], tuple[int, int, float]]:
+def reference_graph(
+    units: list[list[tuple[str, int, str]]],
+) -> dict[tuple[str, str], tuple[int, int, float]]:
     times: dict[tuple[str, str], list[int]] = defaultdict(list)
     who: dict[tuple[str, str], set[str]] = defaultdict(set)
     for u in units:
-        for (p, t0, a), (_, t1, b) in zip(u, u[1:], strict=False):
+        for (p, t0, a), (_, t1, b) in itertools.pairwise(u):
             times[(a, b)].append(t1 - t0)
             who[(a, b)].add(p)
     return {k: (len(v), len(who[k]), float(statistics.median(v))) for k, v in times.items()}
 
 
-def kernel_graph(u: K.Units) -> dict[tuple[str, str], tuple[int, int, float]]:
-    g = K.transition_graph(u)
+def kernel_graph(u: kn.Units) -> dict[tuple[str, str], tuple[int, int, float]]:
+    g = kn.transition_graph(u)
     lab = u.labels
     return {
         (lab[a], lab[b]): (int(c), int(p), float(m))
@@ -70,13 +75,15 @@ def kernel_graph(u: K.Units) -> dict[tuple[str, str], tuple[int, int, float]]:
 
 @SETTINGS
 @given(rows=rows_st, grain=st.sampled_from(["session", "person"]), collapse=st.booleans())
-def test_transition_graph_matches_reference(rows: list[tuple[str, int, str]], grain: str, collapse: bool) -> None:
+def test_transition_graph_matches_reference(
+    rows: list[tuple[str, int, str]], grain: str, collapse: bool
+) -> None:
     seq = Sequences.from_rows(rows)
-    u = K.make_units(seq, grain=grain, session_gap_us=GAP, collapse_repeats=collapse)
+    u = kn.make_units(seq, grain=grain, session_gap_us=GAP, collapse_repeats=collapse)
     ref_units = reference_units(rows, grain, collapse)
     assert kernel_graph(u) == reference_graph(ref_units)
     assert u.count == len([x for x in ref_units if x])
-    g = K.transition_graph(u)
+    g = kn.transition_graph(u)
     starts = Counter(x[0][2] for x in ref_units if x)
     assert {u.labels[i]: int(c) for i, c in enumerate(g.starts) if c} == dict(starts)
 
@@ -85,16 +92,22 @@ def test_transition_graph_matches_reference(rows: list[tuple[str, int, str]], gr
 @given(rows=rows_st, grain=st.sampled_from(["session", "person"]))
 def test_variants_match_reference(rows: list[tuple[str, int, str]], grain: str) -> None:
     seq = Sequences.from_rows(rows)
-    u = K.make_units(seq, grain=grain, session_gap_us=GAP)
-    groups = K.group_slices(u, u.start, u.end - 1)
-    got = {tuple(u.labels[c] for c in path): int(n) for path, n in zip(groups.paths, groups.units, strict=True)}
+    u = kn.make_units(seq, grain=grain, session_gap_us=GAP)
+    groups = kn.group_slices(u, u.start, u.end - 1)
+    got = {
+        tuple(u.labels[c] for c in path): int(n)
+        for path, n in zip(groups.paths, groups.units, strict=True)
+    }
     ref_units = [x for x in reference_units(rows, grain, False) if x]
     ref = Counter(tuple(e for _, _, e in x) for x in ref_units)
     assert got == dict(ref)
     durations: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for x in ref_units:
         durations[tuple(e for _, _, e in x)].append(x[-1][1] - x[0][1])
-    got_med = {tuple(u.labels[c] for c in path): float(m) for path, m in zip(groups.paths, groups.median_us, strict=True)}
+    got_med = {
+        tuple(u.labels[c] for c in path): float(m)
+        for path, m in zip(groups.paths, groups.median_us, strict=True)
+    }
     assert got_med == {k: float(statistics.median(v)) for k, v in durations.items()}
 
 
@@ -109,21 +122,22 @@ def test_pm4py_agrees_on_dfg_and_variants() -> None:
         for k in range(n):
             rows.append((f"c{p:02d}", p * 1000 + k * (1 + p % 3), "abcde"[(p * k + k // 2) % 5]))
     seq = Sequences.from_rows(rows)
-    u = K.make_units(seq, grain="person")
+    u = kn.make_units(seq, grain="person")
     df = pd.DataFrame(rows, columns=["case:concept:name", "ts", "concept:name"])
     df["time:timestamp"] = pd.to_datetime(df["ts"], unit="s", utc=True)
     dfg, start, end = pm4py.discover_dfg(df)
     assert kernel_graph_counts(u) == {k: int(v) for k, v in dfg.items()}
-    g = K.transition_graph(u)
+    g = kn.transition_graph(u)
     assert {u.labels[i]: int(c) for i, c in enumerate(g.starts) if c} == dict(start)
     assert {u.labels[i]: int(c) for i, c in enumerate(g.ends) if c} == dict(end)
     pm_vars = {tuple(k): int(v) for k, v in pm4py.get_variants(df).items()}
-    groups = K.group_slices(u, u.start, u.end - 1)
-    ours = {tuple(u.labels[c] for c in path): int(n) for path, n in zip(groups.paths, groups.units, strict=True)}
+    groups = kn.group_slices(u, u.start, u.end - 1)
+    ours = {
+        tuple(u.labels[c] for c in path): int(n)
+        for path, n in zip(groups.paths, groups.units, strict=True)
+    }
     assert ours == pm_vars
 
 
-def kernel_graph_counts(u: K.Units) -> dict[tuple[str, str], int]:
+def kernel_graph_counts(u: kn.Units) -> dict[tuple[str, str], int]:
     return {k: v[0] for k, v in kernel_graph(u).items()}
-
-

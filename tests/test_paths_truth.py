@@ -13,7 +13,9 @@ from kundresa.paths import journey_archetypes
 from kundresa.synth import synthesize
 
 
-def test_archetypes_recover_planted_journey_lengths(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_archetypes_recover_planted_journey_lengths(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     """truth["journey_length"]: median touches and days to the first order per persona.
     Recovered on stitched persons whose user_id names one planted person."""
     folder = tmp_path_factory.mktemp("truth")

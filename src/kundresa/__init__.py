@@ -16,6 +16,17 @@ from kundresa.errors import (
     NotFoundError,
 )
 from kundresa.ingest import IngestReport
+from kundresa.paths import (
+    Flows,
+    JourneyArchetypes,
+    PageStats,
+    PathRule,
+    PathRules,
+    PathsReport,
+    TopPaths,
+    TransitionGraph,
+    Variants,
+)
 from kundresa.results import Result
 from kundresa.stitch import SessionConfig, StitchReport
 from kundresa.workspace import InfoResult, QuarantineResult, Workspace
@@ -25,16 +36,25 @@ __version__ = "0.1.0"
 __all__ = [
     "EngineUnavailableError",
     "FileFormatError",
+    "Flows",
     "IdentifierRule",
     "InfoResult",
     "IngestReport",
     "InvalidOptionError",
+    "JourneyArchetypes",
     "KundresaError",
     "NotFoundError",
+    "PageStats",
+    "PathRule",
+    "PathRules",
+    "PathsReport",
     "QuarantineResult",
     "Result",
     "SessionConfig",
     "StitchReport",
+    "TopPaths",
+    "TransitionGraph",
+    "Variants",
     "Workspace",
     "__version__",
 ]

@@ -6,7 +6,8 @@ or Spark, through one Ibis expression) filters, orders and returns the few colum
 cleaning rules are applied to the *distinct* values in Python (regexes never run per row), so
 both engines give the same arrays and every analysis after that is plain numpy.
 
->>> rules = PathRules(rename=(PathRule(r"^/product/", "Product page", field="url"),), hide=("Email Sent",))
+>>> product = PathRule(r"^/product/", "Product page", field="url")
+>>> rules = PathRules(rename=(product,), hide=("Email Sent",))
 >>> rules.label("Page Viewed", {"url": "/product/42"})
 'Product page'
 >>> rules.label("Email Sent", {}) is None
@@ -27,7 +28,7 @@ import pyarrow.compute as pc
 
 from kundresa.errors import InvalidOptionError
 
-__all__ = ["FIELDS", "PathRules", "PathRule", "Sequences", "load_sequences"]
+__all__ = ["FIELDS", "PathRule", "PathRules", "Sequences", "load_sequences"]
 
 #: Fields a rule can read: columns of the events table, ``url`` (``properties.path`` or
 #: ``properties.url``) and any ``properties.NAME``.
@@ -41,9 +42,7 @@ Bools = np.ndarray[Any, np.dtype[np.bool_]]
 def _check_field(name: str) -> str:
     if name in FIELDS or (name.startswith("properties.") and len(name) > 11):
         return name
-    raise InvalidOptionError(
-        "field", name, allowed=(*FIELDS, "properties.NAME"), fix=""
-    )
+    raise InvalidOptionError("field", name, allowed=(*FIELDS, "properties.NAME"), fix="")
 
 
 @dataclass(frozen=True)
@@ -154,7 +153,7 @@ class Sequences:
     person: Ints
     labels: tuple[str, ...]
     persons: tuple[str, ...]
-    extra: dict[str, tuple[Ints, tuple[str, ...]]] = field(default_factory=dict)
+    extra: dict[str, tuple[Ints, tuple[str | None, ...]]] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -203,8 +202,10 @@ def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[Ints, list[Any]]:
     """Dictionary codes (nulls -> -1) and the dictionary values of a column."""
     enc = pc.dictionary_encode(col)
     if isinstance(enc, pa.ChunkedArray):
-        enc = enc.unify_dictionaries().combine_chunks() if enc.num_chunks else pa.array(
-            [], pa.dictionary(pa.int32(), pa.string())
+        enc = (
+            enc.unify_dictionaries().combine_chunks()
+            if enc.num_chunks
+            else pa.array([], pa.dictionary(pa.int32(), pa.string()))
         )
     idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     return idx, enc.dictionary.to_pylist()
@@ -219,10 +220,7 @@ def _json_value(text: str | None, key: str) -> str | None:
         return None
     if not isinstance(data, dict):
         return None
-    if key == "url":
-        value = data.get("path", data.get("url"))
-    else:
-        value = data.get(key)
+    value = data.get("path", data.get("url")) if key == "url" else data.get(key)
     return None if value is None else str(value)
 
 
@@ -236,7 +234,10 @@ def load_sequences(
     t = ws.events()
     needed = sorted(set(rules.fields) | set(extra))
     cols: dict[str, Any] = {
-        "person_id": t.person_id, "ts": t.ts, "event": t.event, "event_id": t.event_id
+        "person_id": t.person_id,
+        "ts": t.ts,
+        "event": t.event,
+        "event_id": t.event_id,
     }
     for f in needed:
         source = "properties" if f == "url" or f.startswith("properties.") else f

@@ -7,7 +7,8 @@
 >>> rows = [("a", 0, "ad"), ("a", 60, "buy"), ("b", 0, "ad"), ("b", 9 * 86400, "x"),
 ...         ("b", 20 * 86400, "buy")]
 >>> _ = ws.ingest([_demo_log(rows, pathlib.Path(tempfile.mkdtemp()))])
->>> sorted((j["touches"], j["archetype"]) for j in journey_archetypes(ws, conversion="buy").journeys)
+>>> result = journey_archetypes(ws, conversion="buy")
+>>> sorted((j["touches"], j["archetype"]) for j in result.journeys)
 [(2, 'short'), (3, 'long')]
 """
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from kundresa._util import parse_duration
 from kundresa.errors import InvalidOptionError, NotFoundError
-from kundresa.paths import _kernel as K
+from kundresa.paths import _kernel as kn
 from kundresa.paths._index import PathRules
 from kundresa.paths.results import JourneyArchetypes, PageStats
 
@@ -33,8 +34,12 @@ def _two_means(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """Deterministic 2-means on standardised features: True = cluster of the larger values."""
     z = (x - x.mean(axis=0)) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
     score = z.sum(axis=1)
-    c = np.stack([z[score <= np.quantile(score, 0.1)].mean(axis=0),
-                  z[score >= np.quantile(score, 0.9)].mean(axis=0)])
+    c = np.stack(
+        [
+            z[score <= np.quantile(score, 0.1)].mean(axis=0),
+            z[score >= np.quantile(score, 0.9)].mean(axis=0),
+        ]
+    )
     assign = np.zeros(len(z), dtype=bool)
     for _ in range(100):
         d0 = ((z - c[0]) ** 2).sum(axis=1)
@@ -67,11 +72,11 @@ def journey_archetypes(
         raise InvalidOptionError("method", method, allowed=METHODS)
     cutoff = parse_duration(long_after, "long_after").total_seconds() / 86400
     seq = sequences(ws, PathRules(), extra=("channel",))
-    u = K.make_units(seq, grain="person")
+    u = kn.make_units(seq, grain="person")
     code = seq.code(conversion)
     if code < 0:
         raise NotFoundError("conversion", conversion, candidates=seq.labels)
-    hit = K.first_in_unit(u, code)
+    hit = kn.first_in_unit(u, code)
     conv = np.flatnonzero(hit >= 0)
     touches = hit[conv] - u.start[conv] + 1
     days = (u.ts[hit[conv]] - u.ts[u.start[conv]]) / DAY_US
@@ -132,7 +137,11 @@ def journey_archetypes(
             "archetype": "long" if lg else "short",
         }
         for p, t, d, c, lg in zip(
-            persons.tolist(), touches.tolist(), days.tolist(), channels.tolist(), long.tolist(),
+            persons.tolist(),
+            touches.tolist(),
+            days.tolist(),
+            channels.tolist(),
+            long.tolist(),
             strict=True,
         )
     )
@@ -171,7 +180,7 @@ def page_stats(
     seq = sequences(ws, PathRules(), extra=("type", page_field))
     if seq.n == 0:
         return PageStats(page_field, conversion, {"sessions": 0}, ())
-    u = K.make_units(seq, grain="session", session_gap_us=gap_us)
+    u = kn.make_units(seq, grain="session", session_gap_us=gap_us)
     type_codes, type_names = seq.extra["type"]
     page_types = [i for i, t in enumerate(type_names) if t in ("page", "screen")]
     is_page = np.isin(type_codes, page_types)
@@ -184,7 +193,7 @@ def page_stats(
     rows = np.flatnonzero(is_page)
     pg = page[rows]
     views = np.bincount(pg, minlength=v)
-    persons = K._persons_per_group(pg, seq.person[rows], v)
+    persons = kn._persons_per_group(pg, seq.person[rows], v)
     nxt_same = np.zeros(seq.n, dtype=bool)
     nxt_same[:-1] = u.unit[1:] == u.unit[:-1]
     timed = rows[nxt_same[rows]]
@@ -208,8 +217,8 @@ def page_stats(
         conv_rows = np.flatnonzero(seq.label == code)
         np.maximum.at(last_conv, seq.person[conv_rows], conv_rows)
     after = rows < last_conv[seq.person[rows]]
-    conv_after = K._persons_per_group(pg[after], seq.person[rows][after], v)
-    out = []
+    conv_after = kn._persons_per_group(pg[after], seq.person[rows][after], v)
+    out: list[dict[str, Any]] = []
     for c in np.flatnonzero(views).tolist():
         out.append(
             {

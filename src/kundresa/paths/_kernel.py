@@ -76,9 +76,7 @@ def make_units(
         keep[1:] = first[1:] | (label[1:] != label[:-1])
         label, ts, person, first = label[keep], ts[keep], person[keep], first[keep]
     start = np.flatnonzero(first).astype(np.int64)
-    end = (np.append(start[1:], np.int64(label.shape[0])) if start.size else start).astype(
-        np.int64
-    )
+    end = (np.append(start[1:], np.int64(label.shape[0])) if start.size else start).astype(np.int64)
     unit = np.cumsum(first, dtype=np.int64) - 1
     return Units(seq, label, ts, person, start, end, unit)
 

@@ -27,12 +27,10 @@ import numpy as np
 
 from kundresa._util import parse_duration
 from kundresa.errors import InvalidOptionError, NotFoundError
-from kundresa.paths import _kernel as K
+from kundresa.paths import _kernel as kn
 from kundresa.paths._index import PathRules, Sequences, load_sequences
 from kundresa.paths.results import (
     Flows,
-    JourneyArchetypes,
-    PageStats,
     PathsReport,
     TopPaths,
     TransitionGraph,
@@ -76,9 +74,7 @@ def _fingerprint(ws: Any) -> tuple[Any, ...]:
     return (row["n"], str(row["last"]), str(row["ts"]))
 
 
-def sequences(
-    ws: Any, rules: PathRules | None = None, *, extra: tuple[str, ...] = ()
-) -> Sequences:
+def sequences(ws: Any, rules: PathRules | None = None, *, extra: tuple[str, ...] = ()) -> Sequences:
     """The encoded, ordered touchpoints under ``rules`` (cached until the events change).
 
     >>> import tempfile, pathlib
@@ -106,12 +102,12 @@ def _units(
     session_gap: str,
     collapse_repeats: bool,
     extra: tuple[str, ...] = (),
-) -> K.Units:
+) -> kn.Units:
     if grain not in GRAINS:
         raise InvalidOptionError("grain", grain, allowed=GRAINS)
     gap = parse_duration(session_gap, "session_gap")
     seq = sequences(ws, rules, extra=extra)
-    return K.make_units(
+    return kn.make_units(
         seq,
         grain=grain,
         session_gap_us=int(gap.total_seconds() * 1_000_000),
@@ -119,7 +115,7 @@ def _units(
     )
 
 
-def _code(u: K.Units, name: str, field: str) -> int:
+def _code(u: kn.Units, name: str, field: str) -> int:
     code = u.seq.code(name)
     if code < 0:
         raise NotFoundError(field, name, candidates=u.labels)
@@ -153,8 +149,8 @@ def transition_graph(
     return _graph_result(u, grain)
 
 
-def _graph_result(u: K.Units, grain: str) -> TransitionGraph:
-    g = K.transition_graph(u)
+def _graph_result(u: kn.Units, grain: str) -> TransitionGraph:
+    g = kn.transition_graph(u)
     labels = u.labels
     edges = [
         {
@@ -165,12 +161,16 @@ def _graph_result(u: K.Units, grain: str) -> TransitionGraph:
             "median_seconds": _seconds(m),
         }
         for a, b, c, p, m in zip(
-            g.source.tolist(), g.target.tolist(), g.count.tolist(), g.persons.tolist(),
-            g.median_us.tolist(), strict=True,
+            g.source.tolist(),
+            g.target.tolist(),
+            g.count.tolist(),
+            g.persons.tolist(),
+            g.median_us.tolist(),
+            strict=True,
         )
     ]
     edges.sort(key=lambda e: (-e["count"], e["source"], e["target"]))
-    nodes = [
+    nodes: list[dict[str, Any]] = [
         {
             "label": labels[i],
             "events": int(g.node_events[i]),
@@ -192,7 +192,7 @@ def _graph_result(u: K.Units, grain: str) -> TransitionGraph:
     )
 
 
-def _path_rows(u: K.Units, groups: K.SliceGroups, key: str) -> list[dict[str, Any]]:
+def _path_rows(u: kn.Units, groups: kn.SliceGroups, key: str) -> list[dict[str, Any]]:
     labels = u.labels
     denom = groups.total_persons if key == "path" else groups.total_units
     out = []
@@ -231,11 +231,9 @@ def variants(
     [(['x', 'y'], 2), (['y'], 1)]
     """
     u = _units(ws, rules, grain, session_gap, collapse_repeats)
-    groups = K.group_slices(u, u.start, u.end - 1, top=top)
+    groups = kn.group_slices(u, u.start, u.end - 1, top=top)
     rows = _path_rows(u, groups, "variant")
-    return Variants(
-        grain=grain, units=u.count, persons=groups.total_persons, variants=tuple(rows)
-    )
+    return Variants(grain=grain, units=u.count, persons=groups.total_persons, variants=tuple(rows))
 
 
 # -- top paths -----------------------------------------------------------------------------
@@ -269,7 +267,7 @@ def top_paths(
     steps = _positive(steps, "steps")
     u = _units(ws, rules, grain, session_gap, collapse_repeats)
     code = _code(u, conversion, "conversion")
-    hit = K.first_in_unit(u, code)
+    hit = kn.first_in_unit(u, code)
     if outcome == "conversion":
         sel = np.flatnonzero(hit >= 0)
         hi = hit[sel]
@@ -277,7 +275,7 @@ def top_paths(
         sel = np.flatnonzero(hit < 0)
         hi = u.end[sel] - 1
     lo = np.maximum(u.start[sel], hi - (steps - 1))
-    groups = K.group_slices(u, lo, hi, top=top, by_persons=True)
+    groups = kn.group_slices(u, lo, hi, top=top, by_persons=True)
     return TopPaths(
         kind=outcome,
         grain=grain,
@@ -313,13 +311,13 @@ def paths_between(
     """
     steps = _positive(steps, "steps")
     u = _units(ws, rules, grain, session_gap, collapse_repeats)
-    a = K.first_in_unit(u, _code(u, first, "first"))
-    b = K.first_in_unit(u, _code(u, second, "second"), after=a)
+    a = kn.first_in_unit(u, _code(u, first, "first"))
+    b = kn.first_in_unit(u, _code(u, second, "second"), after=a)
     sel = np.flatnonzero((a >= 0) & (b >= 0))
     lo, end = a[sel], b[sel]
     long = (end - lo - 1) > steps
     hi = np.where(long, lo + steps, end)
-    groups = K.group_slices(
+    groups = kn.group_slices(
         u, lo, hi, truncated=long, tail=end, dur_hi=end, top=top, by_persons=True
     )
     return TopPaths(
@@ -357,15 +355,15 @@ def paths_after_drop_off(
     """
     steps = _positive(steps, "steps")
     u = _units(ws, rules, grain, session_gap, collapse_repeats)
-    a = K.first_in_unit(u, _code(u, step, "step"))
+    a = kn.first_in_unit(u, _code(u, step, "step"))
     nxt = u.seq.code(next_step)
     if nxt < 0:
         raise NotFoundError("next_step", next_step, candidates=u.labels)
-    b = K.first_in_unit(u, nxt, after=a)
+    b = kn.first_in_unit(u, nxt, after=a)
     sel = np.flatnonzero((a >= 0) & (b < 0))
     lo = a[sel]
     hi = np.minimum(u.end[sel] - 1, lo + steps)
-    groups = K.group_slices(u, lo, hi, top=top, by_persons=True)
+    groups = kn.group_slices(u, lo, hi, top=top, by_persons=True)
     return TopPaths(
         kind="after_drop_off",
         grain=grain,
@@ -405,9 +403,16 @@ def flows(
     u = _units(ws, rules, grain, session_gap, collapse_repeats)
     s = _code(u, start, "start") if start is not None else None
     e = _code(u, end, "end") if end is not None else None
-    mode = "all" if s is None and e is None else "between" if s is not None and e is not None \
-        else "start" if s is not None else "end"
-    rows, sel = K.sankey_positions(u, start=s, end=e, steps=steps)
+    mode = (
+        "all"
+        if s is None and e is None
+        else "between"
+        if s is not None and e is not None
+        else "start"
+        if s is not None
+        else "end"
+    )
+    rows, sel = kn.sankey_positions(u, start=s, end=e, steps=steps)
     rows = rows[sel]
     persons = u.person[u.start[np.flatnonzero(sel)]]
     labels = list(u.labels)
@@ -432,7 +437,7 @@ def flows(
         col = lab[:, k]
         ok = col >= 0
         cnt = np.bincount(col[ok], minlength=v)
-        ppl = K._persons_per_group(col[ok], persons[ok], v)
+        ppl = kn._persons_per_group(col[ok], persons[ok], v)
         if k + 1 < steps:
             cont = ok & (lab[:, k + 1] >= 0)
             nxt = np.bincount(col[cont], minlength=v)
@@ -452,8 +457,10 @@ def flows(
             cont = ok & (lab[:, k + 1] >= 0)
             pair = col[cont] * v + lab[cont, k + 1]
             pc_ = np.bincount(pair, minlength=v * v)
-            pp = K._persons_per_group(pair, persons[cont], v * v)
-            for c in sorted(np.flatnonzero(pc_).tolist(), key=lambda c: (-pc_[c], names[c // v], names[c % v])):
+            pp = kn._persons_per_group(pair, persons[cont], v * v)
+            for c in sorted(
+                np.flatnonzero(pc_).tolist(), key=lambda c: (-pc_[c], names[c // v], names[c % v])
+            ):
                 links.append(
                     {
                         "step": k,
@@ -502,13 +509,17 @@ def paths(
     """
     u = _units(ws, rules, grain, session_gap, collapse_repeats)
     graph = _graph_result(u, grain)
-    groups = K.group_slices(u, u.start, u.end - 1, top=top)
+    groups = kn.group_slices(u, u.start, u.end - 1, top=top)
     var = Variants(grain, u.count, groups.total_persons, tuple(_path_rows(u, groups, "variant")))
     conv = drop = None
     if conversion is not None:
         kw: dict[str, Any] = {
-            "steps": steps, "top": top, "grain": grain, "session_gap": session_gap,
-            "rules": rules, "collapse_repeats": collapse_repeats,
+            "steps": steps,
+            "top": top,
+            "grain": grain,
+            "session_gap": session_gap,
+            "rules": rules,
+            "collapse_repeats": collapse_repeats,
         }
         conv = top_paths(ws, conversion, **kw)
         drop = top_paths(ws, conversion, outcome="drop_off", **kw)

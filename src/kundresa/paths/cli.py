@@ -27,8 +27,12 @@ GroupOpt = Annotated[
 ]
 
 
-def _rules(rename: list[str] | None, rename_url: list[str] | None, hide: list[str] | None,
-           group_by: str | None) -> Any:
+def _rules(
+    rename: list[str] | None,
+    rename_url: list[str] | None,
+    hide: list[str] | None,
+    group_by: str | None,
+) -> Any:
     from kundresa.paths import PathRule, PathRules
 
     out = []
@@ -79,8 +83,16 @@ def register(app: typer.Typer) -> None:
         rules = _rules(rename, rename_url, hide, group_by)
         with _open(db, engine) as ws:
             _emit(
-                paths(ws, conversion=conversion, grain=grain, session_gap=session_gap,
-                      collapse_repeats=collapse, rules=rules, steps=steps, top=top),
+                paths(
+                    ws,
+                    conversion=conversion,
+                    grain=grain,
+                    session_gap=session_gap,
+                    collapse_repeats=collapse,
+                    rules=rules,
+                    steps=steps,
+                    top=top,
+                ),
                 as_json,
             )
 
@@ -110,8 +122,17 @@ def register(app: typer.Typer) -> None:
         rules = _rules(rename, rename_url, hide, group_by)
         with _open(db, engine) as ws:
             _emit(
-                flows(ws, start=start, end=end, steps=steps, top=top, grain=grain,
-                      session_gap=session_gap, collapse_repeats=collapse, rules=rules),
+                flows(
+                    ws,
+                    start=start,
+                    end=end,
+                    steps=steps,
+                    top=top,
+                    grain=grain,
+                    session_gap=session_gap,
+                    collapse_repeats=collapse,
+                    rules=rules,
+                ),
                 as_json,
             )
 
@@ -130,8 +151,10 @@ def register(app: typer.Typer) -> None:
         from kundresa.paths import journey_archetypes
 
         with _open(db, engine) as ws:
-            _emit(journey_archetypes(ws, conversion=conversion, method=method,
-                                     long_after=long_after), as_json)
+            _emit(
+                journey_archetypes(ws, conversion=conversion, method=method, long_after=long_after),
+                as_json,
+            )
 
     @app.command("pages")
     def pages_cmd(
@@ -148,5 +171,9 @@ def register(app: typer.Typer) -> None:
         from kundresa.paths import page_stats
 
         with _open(db, engine) as ws:
-            _emit(page_stats(ws, page_field=page_field, conversion=conversion,
-                             session_gap=session_gap), as_json)
+            _emit(
+                page_stats(
+                    ws, page_field=page_field, conversion=conversion, session_gap=session_gap
+                ),
+                as_json,
+            )

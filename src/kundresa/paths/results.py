@@ -94,8 +94,10 @@ class TransitionGraph(Result):
         measure = _check_measure(measure)
         labels = [n["label"] for n in self.nodes]
         pos = {
-            lab: (math.cos(2 * math.pi * i / max(len(labels), 1)),
-                  math.sin(2 * math.pi * i / max(len(labels), 1)))
+            lab: (
+                math.cos(2 * math.pi * i / max(len(labels), 1)),
+                math.sin(2 * math.pi * i / max(len(labels), 1)),
+            )
             for i, lab in enumerate(labels)
         }
         edges = sorted(self.transitions, key=lambda e: -e[measure])[:top]
@@ -105,18 +107,25 @@ class TransitionGraph(Result):
             (x0, y0), (x1, y1) = pos[e["source"]], pos[e["target"]]
             fig.add_trace(
                 go.Scatter(
-                    x=[x0, x1], y=[y0, y1], mode="lines",
+                    x=[x0, x1],
+                    y=[y0, y1],
+                    mode="lines",
                     line={"width": 1 + 9 * e[measure] / widest},
                     hovertext=f"{e['source']} → {e['target']}: {e[measure]:,} {measure}"
                     f", median {_fmt_seconds(e['median_seconds'])}",
-                    hoverinfo="text", showlegend=False,
+                    hoverinfo="text",
+                    showlegend=False,
                 )
             )
         fig.add_trace(
             go.Scatter(
-                x=[pos[x][0] for x in labels], y=[pos[x][1] for x in labels],
-                mode="markers+text", text=labels, textposition="top center",
-                marker={"size": 12}, showlegend=False,
+                x=[pos[x][0] for x in labels],
+                y=[pos[x][1] for x in labels],
+                mode="markers+text",
+                text=labels,
+                textposition="top center",
+                marker={"size": 12},
+                showlegend=False,
             )
         )
         unit = "transitions" if measure == "count" else "unique persons"
@@ -247,9 +256,7 @@ class Flows(Result):
     links: tuple[dict[str, Any], ...]
 
     def to_frame(self) -> Any:
-        return _frame(
-            self.links, ["step", "source", "target", "count", "persons"]
-        )
+        return _frame(self.links, ["step", "source", "target", "count", "persons"])
 
     def plot(self, measure: str = "persons") -> Any:
         """A Plotly Sankey; ``measure`` is ``persons`` (unique persons) or ``count``
@@ -271,8 +278,12 @@ class Flows(Result):
                 "value": [lk[measure] for lk in self.links],
             },
         )
-        what = {"start": f"from {self.start}", "end": f"to {self.end}",
-                "between": f"from {self.start} to {self.end}", "all": "from the start"}
+        what = {
+            "start": f"from {self.start}",
+            "end": f"to {self.end}",
+            "between": f"from {self.start} to {self.end}",
+            "all": "from the start",
+        }
         return go.Figure(
             sankey,
             layout={"title": f"Flows {what[self.mode]} ({unit}, grain {self.grain})"},
@@ -314,12 +325,20 @@ class JourneyArchetypes(Result):
             rows = [j for j in self.journeys if j["archetype"] == name]
             fig.add_trace(
                 go.Scattergl(
-                    x=[r["touches"] for r in rows], y=[max(r["days"], 1e-3) for r in rows],
-                    mode="markers", name=name, marker={"size": 4, "opacity": 0.5},
+                    x=[r["touches"] for r in rows],
+                    y=[max(r["days"], 1e-3) for r in rows],
+                    mode="markers",
+                    name=name,
+                    marker={"size": 4, "opacity": 0.5},
                 )
             )
-        fig.update_layout(title=f"Journeys to {self.conversion}", xaxis_type="log",
-                          yaxis_type="log", xaxis_title="touches", yaxis_title="days")
+        fig.update_layout(
+            title=f"Journeys to {self.conversion}",
+            xaxis_type="log",
+            yaxis_type="log",
+            xaxis_title="touches",
+            yaxis_title="days",
+        )
         return fig
 
     def __str__(self) -> str:
@@ -351,8 +370,17 @@ class PageStats(Result):
     def to_frame(self) -> Any:
         return _frame(
             self.pages,
-            ["page", "views", "persons", "median_seconds_on_page", "entries", "exits",
-             "exit_rate", "converted_after", "conversion_rate_after"],
+            [
+                "page",
+                "views",
+                "persons",
+                "median_seconds_on_page",
+                "entries",
+                "exits",
+                "exit_rate",
+                "converted_after",
+                "conversion_rate_after",
+            ],
         )
 
     def plot(self) -> Any:
@@ -361,8 +389,11 @@ class PageStats(Result):
 
         rows = sorted(self.pages, key=lambda r: r["conversion_rate_after"])
         return go.Figure(
-            go.Bar(x=[r["conversion_rate_after"] for r in rows], y=[r["page"] for r in rows],
-                   orientation="h"),
+            go.Bar(
+                x=[r["conversion_rate_after"] for r in rows],
+                y=[r["page"] for r in rows],
+                orientation="h",
+            ),
             layout={"title": f"Persons converting ({self.conversion}) after viewing the page"},
         )
 
