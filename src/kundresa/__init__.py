@@ -27,6 +27,17 @@ from kundresa.errors import (
 )
 from kundresa.funnel import Exclusion, FunnelResult, Step, funnel
 from kundresa.ingest import IngestReport
+from kundresa.paths import (
+    Flows,
+    JourneyArchetypes,
+    PageStats,
+    PathRule,
+    PathRules,
+    PathsReport,
+    TopPaths,
+    TransitionGraph,
+    Variants,
+)
 from kundresa.results import Result
 from kundresa.stitch import SessionConfig, StitchReport
 from kundresa.workspace import ForgetResult, InfoResult, QuarantineResult, Workspace
@@ -39,21 +50,30 @@ __all__ = [
     "EngineUnavailableError",
     "Exclusion",
     "FileFormatError",
+    "Flows",
     "ForgetResult",
     "FunnelResult",
     "IdentifierRule",
     "InfoResult",
     "IngestReport",
     "InvalidOptionError",
+    "JourneyArchetypes",
     "Journeys",
     "KundresaError",
     "NotFoundError",
+    "PageStats",
+    "PathRule",
+    "PathRules",
+    "PathsReport",
     "QuarantineResult",
     "Result",
     "RopoReport",
     "SessionConfig",
     "Step",
     "StitchReport",
+    "TopPaths",
+    "TransitionGraph",
+    "Variants",
     "Workspace",
     "__version__",
     "attribute",

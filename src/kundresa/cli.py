@@ -286,6 +286,7 @@ _EXTENSIONS: tuple[str, ...] = (
     "kundresa.attribution._cli",
     "kundresa.funnel.cli",
     "kundresa.maps.cli",
+    "kundresa.paths.cli",
 )
 
 

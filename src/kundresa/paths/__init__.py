@@ -1,0 +1,55 @@
+"""Paths, flows and journey discovery: what customers actually do.
+
+Flows (Sankey), path cleaning rules, top paths to conversion and drop-off, the transition
+graph (directly-follows graph) with variants, journey archetypes and web pages and time.
+Every analysis takes a :class:`~kundresa.Workspace` and returns an immutable result.
+
+>>> from kundresa.paths import PathRules, PathRule
+>>> PathRules(rename=(PathRule("^/product/", "Product page", field="url"),)).fields
+('url',)
+"""
+
+from kundresa.paths._index import PathRule, PathRules
+from kundresa.paths.analysis import (
+    flows,
+    journey_archetypes,
+    page_stats,
+    paths,
+    paths_after_drop_off,
+    paths_between,
+    sequences,
+    top_paths,
+    transition_graph,
+    variants,
+)
+from kundresa.paths.results import (
+    Flows,
+    JourneyArchetypes,
+    PageStats,
+    PathsReport,
+    TopPaths,
+    TransitionGraph,
+    Variants,
+)
+
+__all__ = [
+    "Flows",
+    "JourneyArchetypes",
+    "PageStats",
+    "PathRule",
+    "PathRules",
+    "PathsReport",
+    "TopPaths",
+    "TransitionGraph",
+    "Variants",
+    "flows",
+    "journey_archetypes",
+    "page_stats",
+    "paths",
+    "paths_after_drop_off",
+    "paths_between",
+    "sequences",
+    "top_paths",
+    "transition_graph",
+    "variants",
+]

@@ -1,0 +1,530 @@
+"""The path analyses: flows, transition graph, variants, top paths, archetypes, pages.
+
+Every function takes a :class:`~kundresa.Workspace` and returns a frozen result. The engine
+selects, orders and encodes the touchpoints once per set of cleaning rules (cached on the
+workspace until the events change); the rest is numpy (see ADR 0008).
+
+>>> import tempfile, pathlib, datetime as dt
+>>> import pyarrow as pa
+>>> from kundresa import Workspace
+>>> ws = Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "p.duckdb")
+>>> t0 = dt.datetime(2026, 1, 5, 10)
+>>> rows = [("a", 0, "Home"), ("a", 60, "Product Viewed"), ("a", 120, "Order Completed"),
+...         ("b", 0, "Home"), ("b", 30, "Product Viewed")]
+>>> _ = ws.ingest([_demo_log(rows, pathlib.Path(tempfile.mkdtemp()))])
+>>> g = transition_graph(ws, grain="person")
+>>> [(e["source"], e["target"], e["count"], e["persons"]) for e in g.transitions]
+[('Home', 'Product Viewed', 2, 2), ('Product Viewed', 'Order Completed', 1, 1)]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kundresa._util import parse_duration
+from kundresa.errors import InvalidOptionError, NotFoundError
+from kundresa.paths import _kernel as kn
+from kundresa.paths._index import PathRules, Sequences, load_sequences
+from kundresa.paths.results import (
+    Flows,
+    PathsReport,
+    TopPaths,
+    TransitionGraph,
+    Variants,
+)
+
+__all__ = [
+    "flows",
+    "journey_archetypes",
+    "page_stats",
+    "paths",
+    "paths_after_drop_off",
+    "paths_between",
+    "sequences",
+    "top_paths",
+    "transition_graph",
+    "variants",
+]
+
+GRAINS = ("session", "person")
+OTHER = "other"
+ELLIPSIS = "…"
+
+
+def _demo_log(rows: list[tuple[str, int, str]], folder: Path) -> Path:
+    """Write ``(person, seconds, event)`` rows as a CSV log (for examples)."""
+    t0 = dt.datetime(2026, 1, 5, 10)
+    lines = ["event_id,user_id,ts,type,event,channel"]
+    for i, (p, s, e) in enumerate(rows):
+        lines.append(f"e{i},{p},{(t0 + dt.timedelta(seconds=s)).isoformat()},track,{e},web")
+    path = folder / "log.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _fingerprint(ws: Any) -> tuple[Any, ...]:
+    t = ws.events()
+    row = ws.store.to_arrow(
+        t.aggregate(n=t.count(), last=t.ingested_at.max(), ts=t.ts.max())
+    ).to_pylist()[0]
+    return (row["n"], str(row["last"]), str(row["ts"]))
+
+
+def sequences(ws: Any, rules: PathRules | None = None, *, extra: tuple[str, ...] = ()) -> Sequences:
+    """The encoded, ordered touchpoints under ``rules`` (cached until the events change).
+
+    >>> import tempfile, pathlib
+    >>> from kundresa import Workspace
+    >>> sequences(Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "e.duckdb")).n
+    0
+    """
+    rules = rules or PathRules()
+    cache: dict[Any, Any] = ws.__dict__.setdefault("_paths_cache", {})
+    key = (rules, tuple(sorted(extra)))
+    fp = _fingerprint(ws)
+    hit = cache.get(key)
+    if hit is not None and hit[0] == fp:
+        return hit[1]  # type: ignore[no-any-return]
+    seq = load_sequences(ws, rules, extra=extra)
+    cache.clear()  # one index at a time keeps memory bounded
+    cache[key] = (fp, seq)
+    return seq
+
+
+def _units(
+    ws: Any,
+    rules: PathRules | None,
+    grain: str,
+    session_gap: str,
+    collapse_repeats: bool,
+    extra: tuple[str, ...] = (),
+) -> kn.Units:
+    if grain not in GRAINS:
+        raise InvalidOptionError("grain", grain, allowed=GRAINS)
+    gap = parse_duration(session_gap, "session_gap")
+    seq = sequences(ws, rules, extra=extra)
+    return kn.make_units(
+        seq,
+        grain=grain,
+        session_gap_us=int(gap.total_seconds() * 1_000_000),
+        collapse_repeats=collapse_repeats,
+    )
+
+
+def _code(u: kn.Units, name: str, field: str) -> int:
+    code = u.seq.code(name)
+    if code < 0:
+        raise NotFoundError(field, name, candidates=u.labels)
+    return code
+
+
+def _positive(value: int, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidOptionError(field, value, fix="pass a whole number >= 1")
+    return value
+
+
+def _seconds(us: float) -> float:
+    return round(float(us) / 1e6, 3)
+
+
+# -- transition graph and variants ---------------------------------------------------------
+def transition_graph(
+    ws: Any,
+    *,
+    grain: str = "session",
+    session_gap: str = "30m",
+    collapse_repeats: bool = False,
+    rules: PathRules | None = None,
+) -> TransitionGraph:
+    """Directly-follows graph with frequency, unique persons and median time on each edge.
+
+    See the module example.
+    """
+    u = _units(ws, rules, grain, session_gap, collapse_repeats)
+    return _graph_result(u, grain)
+
+
+def _graph_result(u: kn.Units, grain: str) -> TransitionGraph:
+    g = kn.transition_graph(u)
+    labels = u.labels
+    edges = [
+        {
+            "source": labels[a],
+            "target": labels[b],
+            "count": int(c),
+            "persons": int(p),
+            "median_seconds": _seconds(m),
+        }
+        for a, b, c, p, m in zip(
+            g.source.tolist(),
+            g.target.tolist(),
+            g.count.tolist(),
+            g.persons.tolist(),
+            g.median_us.tolist(),
+            strict=True,
+        )
+    ]
+    edges.sort(key=lambda e: (-e["count"], e["source"], e["target"]))
+    nodes: list[dict[str, Any]] = [
+        {
+            "label": labels[i],
+            "events": int(g.node_events[i]),
+            "persons": int(g.node_persons[i]),
+            "starts": int(g.starts[i]),
+            "ends": int(g.ends[i]),
+        }
+        for i in range(len(labels))
+        if g.node_events[i]
+    ]
+    nodes.sort(key=lambda n: (-n["events"], n["label"]))
+    return TransitionGraph(
+        grain=grain,
+        units=u.count,
+        persons=int(np.unique(u.person).size),
+        transitions=tuple(edges),
+        nodes=tuple(nodes),
+        loops=tuple(e for e in edges if e["source"] == e["target"]),
+    )
+
+
+def _path_rows(u: kn.Units, groups: kn.SliceGroups, key: str) -> list[dict[str, Any]]:
+    labels = u.labels
+    denom = groups.total_persons if key == "path" else groups.total_units
+    out = []
+    for i in range(len(groups.paths)):
+        path = [ELLIPSIS if c < 0 else labels[c] for c in groups.paths[i]]
+        count, persons = int(groups.units[i]), int(groups.persons[i])
+        out.append(
+            {
+                key: path,
+                "count": count,
+                "persons": persons,
+                "share": round((persons if key == "path" else count) / denom, 6) if denom else 0.0,
+                "median_seconds": _seconds(groups.median_us[i]),
+            }
+        )
+    return out
+
+
+def variants(
+    ws: Any,
+    *,
+    grain: str = "session",
+    session_gap: str = "30m",
+    collapse_repeats: bool = False,
+    rules: PathRules | None = None,
+    top: int | None = 20,
+) -> Variants:
+    """Process variants: distinct whole-path sequences with counts (share of paths).
+
+    >>> import tempfile, pathlib
+    >>> from kundresa import Workspace
+    >>> ws = Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "v.duckdb")
+    >>> rows = [("a", 0, "x"), ("a", 9, "y"), ("b", 0, "x"), ("b", 9, "y"), ("c", 0, "y")]
+    >>> _ = ws.ingest([_demo_log(rows, pathlib.Path(tempfile.mkdtemp()))])
+    >>> [(v["variant"], v["count"]) for v in variants(ws).variants]
+    [(['x', 'y'], 2), (['y'], 1)]
+    """
+    u = _units(ws, rules, grain, session_gap, collapse_repeats)
+    groups = kn.group_slices(u, u.start, u.end - 1, top=top)
+    rows = _path_rows(u, groups, "variant")
+    return Variants(grain=grain, units=u.count, persons=groups.total_persons, variants=tuple(rows))
+
+
+# -- top paths -----------------------------------------------------------------------------
+def top_paths(
+    ws: Any,
+    conversion: str,
+    *,
+    outcome: str = "conversion",
+    steps: int = 5,
+    top: int = 10,
+    grain: str = "person",
+    session_gap: str = "30m",
+    collapse_repeats: bool = True,
+    rules: PathRules | None = None,
+) -> TopPaths:
+    """Top paths to ``conversion`` (the last ``steps`` events up to its first occurrence in
+    a path) or, with ``outcome="drop_off"``, the last ``steps`` events of paths that never
+    reach it; share = share of persons, duration from the first shown step to the last.
+
+    >>> import tempfile, pathlib
+    >>> from kundresa import Workspace
+    >>> ws = Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "t.duckdb")
+    >>> rows = [("a", 0, "x"), ("a", 9, "buy"), ("b", 0, "x"), ("b", 5, "y")]
+    >>> _ = ws.ingest([_demo_log(rows, pathlib.Path(tempfile.mkdtemp()))])
+    >>> top_paths(ws, "buy").paths[0]["path"]
+    ['x', 'buy']
+    """
+    outcomes = ("conversion", "drop_off")
+    if outcome not in outcomes:
+        raise InvalidOptionError("outcome", outcome, allowed=outcomes)
+    steps = _positive(steps, "steps")
+    u = _units(ws, rules, grain, session_gap, collapse_repeats)
+    code = _code(u, conversion, "conversion")
+    hit = kn.first_in_unit(u, code)
+    if outcome == "conversion":
+        sel = np.flatnonzero(hit >= 0)
+        hi = hit[sel]
+    else:
+        sel = np.flatnonzero(hit < 0)
+        hi = u.end[sel] - 1
+    lo = np.maximum(u.start[sel], hi - (steps - 1))
+    groups = kn.group_slices(u, lo, hi, top=top, by_persons=True)
+    return TopPaths(
+        kind=outcome,
+        grain=grain,
+        events=(conversion,),
+        units=groups.total_units,
+        persons=groups.total_persons,
+        paths=tuple(_path_rows(u, groups, "path")),
+    )
+
+
+def paths_between(
+    ws: Any,
+    first: str,
+    second: str,
+    *,
+    steps: int = 5,
+    top: int = 10,
+    grain: str = "person",
+    session_gap: str = "30m",
+    collapse_repeats: bool = True,
+    rules: PathRules | None = None,
+) -> TopPaths:
+    """Paths from the first ``first`` to the next ``second`` (two funnel steps); paths with
+    more than ``steps`` events in between show the first ``steps``, ``…`` and ``second``.
+
+    >>> import tempfile, pathlib
+    >>> from kundresa import Workspace
+    >>> ws = Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "b.duckdb")
+    >>> rows = [("a", 0, "add"), ("a", 5, "faq"), ("a", 9, "buy")]
+    >>> _ = ws.ingest([_demo_log(rows, pathlib.Path(tempfile.mkdtemp()))])
+    >>> paths_between(ws, "add", "buy").paths[0]["path"]
+    ['add', 'faq', 'buy']
+    """
+    steps = _positive(steps, "steps")
+    u = _units(ws, rules, grain, session_gap, collapse_repeats)
+    a = kn.first_in_unit(u, _code(u, first, "first"))
+    b = kn.first_in_unit(u, _code(u, second, "second"), after=a)
+    sel = np.flatnonzero((a >= 0) & (b >= 0))
+    lo, end = a[sel], b[sel]
+    long = (end - lo - 1) > steps
+    hi = np.where(long, lo + steps, end)
+    groups = kn.group_slices(
+        u, lo, hi, truncated=long, tail=end, dur_hi=end, top=top, by_persons=True
+    )
+    return TopPaths(
+        kind="between",
+        grain=grain,
+        events=(first, second),
+        units=groups.total_units,
+        persons=groups.total_persons,
+        paths=tuple(_path_rows(u, groups, "path")),
+    )
+
+
+def paths_after_drop_off(
+    ws: Any,
+    step: str,
+    next_step: str,
+    *,
+    steps: int = 5,
+    top: int = 10,
+    grain: str = "person",
+    session_gap: str = "30m",
+    collapse_repeats: bool = True,
+    rules: PathRules | None = None,
+) -> TopPaths:
+    """What happened after ``step`` in paths that never reached ``next_step`` after it:
+    ``step`` and up to ``steps`` following events (hand-over from a funnel's drop-off).
+
+    >>> import tempfile, pathlib
+    >>> from kundresa import Workspace
+    >>> ws = Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "d.duckdb")
+    >>> rows = [("a", 0, "add"), ("a", 5, "faq"), ("b", 0, "add"), ("b", 3, "buy")]
+    >>> _ = ws.ingest([_demo_log(rows, pathlib.Path(tempfile.mkdtemp()))])
+    >>> [p["path"] for p in paths_after_drop_off(ws, "add", "buy").paths]
+    [['add', 'faq']]
+    """
+    steps = _positive(steps, "steps")
+    u = _units(ws, rules, grain, session_gap, collapse_repeats)
+    a = kn.first_in_unit(u, _code(u, step, "step"))
+    nxt = u.seq.code(next_step)
+    if nxt < 0:
+        raise NotFoundError("next_step", next_step, candidates=u.labels)
+    b = kn.first_in_unit(u, nxt, after=a)
+    sel = np.flatnonzero((a >= 0) & (b < 0))
+    lo = a[sel]
+    hi = np.minimum(u.end[sel] - 1, lo + steps)
+    groups = kn.group_slices(u, lo, hi, top=top, by_persons=True)
+    return TopPaths(
+        kind="after_drop_off",
+        grain=grain,
+        events=(step, next_step),
+        units=groups.total_units,
+        persons=groups.total_persons,
+        paths=tuple(_path_rows(u, groups, "path")),
+    )
+
+
+# -- flows (Sankey) ------------------------------------------------------------------------
+def flows(
+    ws: Any,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    steps: int = 5,
+    top: int = 5,
+    grain: str = "session",
+    session_gap: str = "30m",
+    collapse_repeats: bool = True,
+    rules: PathRules | None = None,
+) -> Flows:
+    """Paths starting at ``start``, ending at ``end`` (backwards), between both, or from the
+    first event: ``steps`` steps, per step the ``top`` labels and the rest as ``other``.
+
+    >>> import tempfile, pathlib
+    >>> from kundresa import Workspace
+    >>> ws = Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "f.duckdb")
+    >>> rows = [("a", 0, "x"), ("a", 9, "y"), ("b", 0, "x"), ("b", 5, "z")]
+    >>> _ = ws.ingest([_demo_log(rows, pathlib.Path(tempfile.mkdtemp()))])
+    >>> [(lk["source"], lk["target"], lk["persons"]) for lk in flows(ws, start="x").links]
+    [('x', 'y', 1), ('x', 'z', 1)]
+    """
+    steps = _positive(steps, "steps")
+    top = _positive(top, "top")
+    u = _units(ws, rules, grain, session_gap, collapse_repeats)
+    s = _code(u, start, "start") if start is not None else None
+    e = _code(u, end, "end") if end is not None else None
+    mode = (
+        "all"
+        if s is None and e is None
+        else "between"
+        if s is not None and e is not None
+        else "start"
+        if s is not None
+        else "end"
+    )
+    rows, sel = kn.sankey_positions(u, start=s, end=e, steps=steps)
+    rows = rows[sel]
+    persons = u.person[u.start[np.flatnonzero(sel)]]
+    labels = list(u.labels)
+    other = len(labels)
+    names = [*labels, OTHER]
+    lab = np.where(rows >= 0, u.label[np.maximum(rows, 0)], -1)
+    # top-K labels per step by paths; the rest become "other"
+    for k in range(steps):
+        col = lab[:, k]
+        present = col[col >= 0]
+        if present.size == 0:
+            continue
+        counts = np.bincount(present, minlength=other)
+        ranked = sorted(np.flatnonzero(counts).tolist(), key=lambda c: (-counts[c], labels[c]))
+        keep = np.zeros(other + 1, dtype=bool)
+        keep[ranked[:top]] = True
+        lab[:, k] = np.where((col >= 0) & ~keep[np.maximum(col, 0)], other, col)
+    v = other + 1
+    nodes: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+    for k in range(steps):
+        col = lab[:, k]
+        ok = col >= 0
+        cnt = np.bincount(col[ok], minlength=v)
+        ppl = kn._persons_per_group(col[ok], persons[ok], v)
+        if k + 1 < steps:
+            cont = ok & (lab[:, k + 1] >= 0)
+            nxt = np.bincount(col[cont], minlength=v)
+        else:
+            nxt = np.zeros(v, dtype=np.int64)
+        for c in sorted(np.flatnonzero(cnt).tolist(), key=lambda c: (-cnt[c], names[c])):
+            nodes.append(
+                {
+                    "step": k,
+                    "label": names[c],
+                    "count": int(cnt[c]),
+                    "persons": int(ppl[c]),
+                    "drop_off": int(cnt[c] - nxt[c]) if k + 1 < steps else 0,
+                }
+            )
+        if k + 1 < steps:
+            cont = ok & (lab[:, k + 1] >= 0)
+            pair = col[cont] * v + lab[cont, k + 1]
+            pc_ = np.bincount(pair, minlength=v * v)
+            pp = kn._persons_per_group(pair, persons[cont], v * v)
+            for c in sorted(
+                np.flatnonzero(pc_).tolist(), key=lambda c: (-pc_[c], names[c // v], names[c % v])
+            ):
+                links.append(
+                    {
+                        "step": k,
+                        "source": names[c // v],
+                        "target": names[c % v],
+                        "count": int(pc_[c]),
+                        "persons": int(pp[c]),
+                    }
+                )
+    return Flows(
+        mode=mode,
+        start=start,
+        end=end,
+        steps=steps,
+        top=top,
+        grain=grain,
+        paths=int(rows.shape[0]),
+        persons=int(np.unique(persons).size),
+        nodes=tuple(nodes),
+        links=tuple(links),
+    )
+
+
+# -- the CLI's report ----------------------------------------------------------------------
+def paths(
+    ws: Any,
+    *,
+    conversion: str | None = None,
+    grain: str = "session",
+    session_gap: str = "30m",
+    collapse_repeats: bool = False,
+    rules: PathRules | None = None,
+    steps: int = 5,
+    top: int = 10,
+) -> PathsReport:
+    """Transition graph + variants, and with ``conversion`` the top paths to it and to
+    drop-off (what ``kundresa paths`` prints).
+
+    >>> import tempfile, pathlib
+    >>> from kundresa import Workspace
+    >>> ws = Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "r.duckdb")
+    >>> rows = [("a", 0, "x"), ("a", 9, "buy")]
+    >>> _ = ws.ingest([_demo_log(rows, pathlib.Path(tempfile.mkdtemp()))])
+    >>> paths(ws, conversion="buy").graph.transitions[0]["count"]
+    1
+    """
+    u = _units(ws, rules, grain, session_gap, collapse_repeats)
+    graph = _graph_result(u, grain)
+    groups = kn.group_slices(u, u.start, u.end - 1, top=top)
+    var = Variants(grain, u.count, groups.total_persons, tuple(_path_rows(u, groups, "variant")))
+    conv = drop = None
+    if conversion is not None:
+        kw: dict[str, Any] = {
+            "steps": steps,
+            "top": top,
+            "grain": grain,
+            "session_gap": session_gap,
+            "rules": rules,
+            "collapse_repeats": collapse_repeats,
+        }
+        conv = top_paths(ws, conversion, **kw)
+        drop = top_paths(ws, conversion, outcome="drop_off", **kw)
+    return PathsReport(graph=graph, variants=var, conversion=conv, drop_off=drop)
+
+
+# archetypes and pages live in their own module (size); re-exported here
+from kundresa.paths._journeys import journey_archetypes, page_stats  # noqa: E402

@@ -1,0 +1,441 @@
+"""Result objects of the path analyses (frozen, JSON-ready, with a table and a figure).
+
+Counts are always labelled: ``count`` is a number of *transitions* (or paths) and
+``persons`` a number of unique persons; the two are never mixed in one figure.
+
+>>> g = TransitionGraph(grain="person", units=1, persons=1, transitions=(
+...     {"source": "a", "target": "b", "count": 1, "persons": 1, "median_seconds": 60.0},),
+...     nodes=(), loops=())
+>>> g.to_frame()[["source", "target", "count"]].values.tolist()
+[['a', 'b', 1]]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from kundresa.errors import InvalidOptionError
+from kundresa.results import Result
+
+__all__ = [
+    "Flows",
+    "JourneyArchetypes",
+    "PageStats",
+    "PathsReport",
+    "TopPaths",
+    "TransitionGraph",
+    "Variants",
+]
+
+_MEASURES = ("persons", "count")
+
+
+def _frame(rows: tuple[dict[str, Any], ...], columns: list[str]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(list(rows), columns=columns)
+
+
+def _fmt_seconds(s: float | None) -> str:
+    if s is None or (isinstance(s, float) and math.isnan(s)):
+        return "-"
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.1f} min"
+    if s < 172800:
+        return f"{s / 3600:.1f} h"
+    return f"{s / 86400:.1f} d"
+
+
+def _check_measure(measure: str) -> str:
+    if measure not in _MEASURES:
+        raise InvalidOptionError("measure", measure, allowed=_MEASURES)
+    return measure
+
+
+@dataclass(frozen=True)
+class TransitionGraph(Result):
+    """Directly-follows graph: ``transitions`` records ``source -> target`` with ``count``
+    (transitions), ``persons`` (unique persons) and ``median_seconds``; ``nodes`` with events,
+    persons, ``starts`` and ``ends`` (start/end activities); ``loops`` are the self-loops.
+
+    >>> TransitionGraph("session", 0, 0, (), (), ()).count_of
+    'transitions'
+    """
+
+    grain: str
+    units: int
+    persons: int
+    transitions: tuple[dict[str, Any], ...]
+    nodes: tuple[dict[str, Any], ...]
+    loops: tuple[dict[str, Any], ...]
+    count_of: str = "transitions"
+
+    @property
+    def start_activities(self) -> dict[str, int]:
+        """Units starting with each label."""
+        return {n["label"]: n["starts"] for n in self.nodes if n["starts"]}
+
+    @property
+    def end_activities(self) -> dict[str, int]:
+        """Units ending with each label."""
+        return {n["label"]: n["ends"] for n in self.nodes if n["ends"]}
+
+    def to_frame(self) -> Any:
+        return _frame(self.transitions, ["source", "target", "count", "persons", "median_seconds"])
+
+    def plot(self, measure: str = "count", top: int = 40) -> Any:
+        """A graph figure: nodes on a circle, edge width by ``measure`` (top edges only)."""
+        import plotly.graph_objects as go
+
+        measure = _check_measure(measure)
+        labels = [n["label"] for n in self.nodes]
+        pos = {
+            lab: (
+                math.cos(2 * math.pi * i / max(len(labels), 1)),
+                math.sin(2 * math.pi * i / max(len(labels), 1)),
+            )
+            for i, lab in enumerate(labels)
+        }
+        edges = sorted(self.transitions, key=lambda e: -e[measure])[:top]
+        widest = max((e[measure] for e in edges), default=1) or 1
+        fig = go.Figure()
+        for e in edges:
+            (x0, y0), (x1, y1) = pos[e["source"]], pos[e["target"]]
+            fig.add_trace(
+                go.Scatter(
+                    x=[x0, x1],
+                    y=[y0, y1],
+                    mode="lines",
+                    line={"width": 1 + 9 * e[measure] / widest},
+                    hovertext=f"{e['source']} → {e['target']}: {e[measure]:,} {measure}"
+                    f", median {_fmt_seconds(e['median_seconds'])}",
+                    hoverinfo="text",
+                    showlegend=False,
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=[pos[x][0] for x in labels],
+                y=[pos[x][1] for x in labels],
+                mode="markers+text",
+                text=labels,
+                textposition="top center",
+                marker={"size": 12},
+                showlegend=False,
+            )
+        )
+        unit = "transitions" if measure == "count" else "unique persons"
+        fig.update_layout(title=f"Transition graph ({unit}, grain {self.grain})")
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        return fig
+
+    def __str__(self) -> str:
+        lines = [
+            f"transition graph (grain {self.grain}): {len(self.transitions):,} edges, "
+            f"{self.units:,} paths, {self.persons:,} persons; count = transitions"
+        ]
+        for e in sorted(self.transitions, key=lambda e: -e["count"])[:15]:
+            lines.append(
+                f"  {e['count']:>9,}  {e['persons']:>8,} persons  "
+                f"{_fmt_seconds(e['median_seconds']):>9}  {e['source']} -> {e['target']}"
+            )
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Variants(Result):
+    """Process variants: distinct label sequences of whole paths, ``count`` paths each.
+
+    >>> Variants("session", 0, 0, ()).to_frame().shape
+    (0, 5)
+    """
+
+    grain: str
+    units: int
+    persons: int
+    variants: tuple[dict[str, Any], ...]
+
+    def to_frame(self) -> Any:
+        return _frame(self.variants, ["variant", "count", "persons", "share", "median_seconds"])
+
+    def plot(self) -> Any:
+        """Bar chart of the most frequent variants (count of paths)."""
+        import plotly.graph_objects as go
+
+        rows = self.variants[:20]
+        return go.Figure(
+            go.Bar(
+                x=[r["count"] for r in rows][::-1],
+                y=[" → ".join(r["variant"]) for r in rows][::-1],
+                orientation="h",
+            ),
+            layout={"title": f"Top variants (paths, grain {self.grain})"},
+        )
+
+    def __str__(self) -> str:
+        lines = [f"{len(self.variants):,} variants shown of {self.units:,} paths"]
+        for r in self.variants[:15]:
+            lines.append(f"  {r['count']:>9,}  {r['share']:6.1%}  " + " -> ".join(r["variant"]))
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class TopPaths(Result):
+    """The most common paths of one kind, with the share of persons and median duration.
+
+    ``kind`` is ``conversion`` (the last steps up to the first conversion), ``drop_off`` (the
+    last steps of paths that never convert), ``between`` (from one step to the next) or
+    ``after_drop_off`` (what persons did after a step when they never reached the next).
+    ``…`` marks a path cut short.
+
+    >>> TopPaths("conversion", "person", ("Order Completed",), 0, 0, ()).to_frame().shape
+    (0, 5)
+    """
+
+    kind: str
+    grain: str
+    events: tuple[str, ...]
+    units: int
+    persons: int
+    paths: tuple[dict[str, Any], ...]
+
+    def to_frame(self) -> Any:
+        return _frame(self.paths, ["path", "persons", "share", "count", "median_seconds"])
+
+    def plot(self) -> Any:
+        """Bar chart of the share of persons per path."""
+        import plotly.graph_objects as go
+
+        rows = self.paths[:15]
+        return go.Figure(
+            go.Bar(
+                x=[r["share"] for r in rows][::-1],
+                y=[" → ".join(r["path"]) for r in rows][::-1],
+                orientation="h",
+            ),
+            layout={"title": f"Top paths ({self.kind}), share of persons"},
+        )
+
+    def __str__(self) -> str:
+        lines = [
+            f"top paths, {self.kind} ({', '.join(self.events)}; grain {self.grain}): "
+            f"{self.persons:,} persons, {self.units:,} paths"
+        ]
+        for r in self.paths[:15]:
+            lines.append(
+                f"  {r['share']:6.1%} of persons  {r['count']:>8,} paths  "
+                f"{_fmt_seconds(r['median_seconds']):>9}  " + " -> ".join(r["path"])
+            )
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Flows(Result):
+    """A Sankey of paths: ``nodes`` per step (top labels, the rest as ``other``) and ``links``
+    between consecutive steps, each with ``count`` (paths, i.e. transitions) and ``persons``
+    (unique persons); ``drop_off`` counts paths that end at a node.
+
+    >>> Flows("start", "Product Viewed", None, 5, 5, "session", 0, 0, (), ()).plot().data[0].type
+    'sankey'
+    """
+
+    mode: str
+    start: str | None
+    end: str | None
+    steps: int
+    top: int
+    grain: str
+    paths: int
+    persons: int
+    nodes: tuple[dict[str, Any], ...]
+    links: tuple[dict[str, Any], ...]
+
+    def to_frame(self) -> Any:
+        return _frame(self.links, ["step", "source", "target", "count", "persons"])
+
+    def plot(self, measure: str = "persons") -> Any:
+        """A Plotly Sankey; ``measure`` is ``persons`` (unique persons) or ``count``
+        (transitions); the title says which."""
+        import plotly.graph_objects as go
+
+        measure = _check_measure(measure)
+        index = {(n["step"], n["label"]): i for i, n in enumerate(self.nodes)}
+        unit = "unique persons" if measure == "persons" else "transitions"
+        sankey = go.Sankey(
+            node={
+                "label": [f"{n['step']}. {n['label']}" for n in self.nodes],
+                "customdata": [n[measure] for n in self.nodes],
+                "hovertemplate": "%{label}: %{customdata:,} " + unit + "<extra></extra>",
+            },
+            link={
+                "source": [index[(lk["step"], lk["source"])] for lk in self.links],
+                "target": [index[(lk["step"] + 1, lk["target"])] for lk in self.links],
+                "value": [lk[measure] for lk in self.links],
+            },
+        )
+        what = {
+            "start": f"from {self.start}",
+            "end": f"to {self.end}",
+            "between": f"from {self.start} to {self.end}",
+            "all": "from the start",
+        }
+        return go.Figure(
+            sankey,
+            layout={"title": f"Flows {what[self.mode]} ({unit}, grain {self.grain})"},
+        )
+
+    def __str__(self) -> str:
+        lines = [f"flows ({self.mode}; {self.paths:,} paths, {self.persons:,} persons)"]
+        for step in range(self.steps):
+            nodes = [n for n in self.nodes if n["step"] == step]
+            cells = ", ".join(f"{n['label']} {n['count']:,}" for n in nodes)
+            lines.append(f"  step {step}: {cells}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class JourneyArchetypes(Result):
+    """Journeys to the first conversion per person (touches, days, channels), split into
+    ``long`` and ``short`` archetypes, compared in ``summary``.
+
+    >>> JourneyArchetypes("Order Completed", "kmeans", {}, (), ()).to_frame().shape
+    (0, 5)
+    """
+
+    conversion: str
+    method: str
+    boundary: dict[str, float]
+    summary: tuple[dict[str, Any], ...]
+    journeys: tuple[dict[str, Any], ...]
+
+    def to_frame(self) -> Any:
+        return _frame(self.journeys, ["person_id", "touches", "days", "channels", "archetype"])
+
+    def plot(self) -> Any:
+        """Scatter of journeys: touches vs days, coloured by archetype (log axes)."""
+        import plotly.graph_objects as go
+
+        fig = go.Figure()
+        for name in ("short", "long"):
+            rows = [j for j in self.journeys if j["archetype"] == name]
+            fig.add_trace(
+                go.Scattergl(
+                    x=[r["touches"] for r in rows],
+                    y=[max(r["days"], 1e-3) for r in rows],
+                    mode="markers",
+                    name=name,
+                    marker={"size": 4, "opacity": 0.5},
+                )
+            )
+        fig.update_layout(
+            title=f"Journeys to {self.conversion}",
+            xaxis_type="log",
+            yaxis_type="log",
+            xaxis_title="touches",
+            yaxis_title="days",
+        )
+        return fig
+
+    def __str__(self) -> str:
+        lines = [f"journey archetypes to {self.conversion} ({self.method})"]
+        for s in self.summary:
+            lines.append(
+                f"  {s['archetype']:<6} {s['persons']:>8,} persons ({s['share']:.0%})  "
+                f"median {s['median_touches']:.0f} touches, {s['median_days']:.2f} days, "
+                f"{s['median_channels']:.0f} channels; top: {', '.join(s['top_channels'])}"
+            )
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class PageStats(Result):
+    """Web pages and time: per page views, persons, median seconds on page (time to the next
+    event of the session; the last event of a session has none), entries, exits, exit rate
+    and the share of viewing persons who convert afterwards.
+
+    >>> PageStats("touchpoint", "Order Completed", {}, ()).to_frame().shape
+    (0, 9)
+    """
+
+    page_field: str
+    conversion: str
+    sessions: dict[str, float]
+    pages: tuple[dict[str, Any], ...]
+
+    def to_frame(self) -> Any:
+        return _frame(
+            self.pages,
+            [
+                "page",
+                "views",
+                "persons",
+                "median_seconds_on_page",
+                "entries",
+                "exits",
+                "exit_rate",
+                "converted_after",
+                "conversion_rate_after",
+            ],
+        )
+
+    def plot(self) -> Any:
+        """Bar chart: share of viewing persons who convert afterwards, per page."""
+        import plotly.graph_objects as go
+
+        rows = sorted(self.pages, key=lambda r: r["conversion_rate_after"])
+        return go.Figure(
+            go.Bar(
+                x=[r["conversion_rate_after"] for r in rows],
+                y=[r["page"] for r in rows],
+                orientation="h",
+            ),
+            layout={"title": f"Persons converting ({self.conversion}) after viewing the page"},
+        )
+
+    def __str__(self) -> str:
+        s = self.sessions
+        lines = [
+            f"sessions {s.get('sessions', 0):,.0f}; median {_fmt_seconds(s.get('median_seconds'))}"
+            f", {s.get('median_events', 0):.0f} events",
+            f"  {'page':<24}{'views':>9}{'on page':>10}{'entries':>9}{'exit %':>8}{'conv %':>8}",
+        ]
+        for r in self.pages[:25]:
+            lines.append(
+                f"  {str(r['page'])[:23]:<24}{r['views']:>9,}"
+                f"{_fmt_seconds(r['median_seconds_on_page']):>10}{r['entries']:>9,}"
+                f"{r['exit_rate']:>8.1%}{r['conversion_rate_after']:>8.1%}"
+            )
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class PathsReport(Result):
+    """What ``kundresa paths`` prints: the transition graph, variants and, given a
+    conversion event, the top paths to it and to drop-off.
+
+    >>> PathsReport(TransitionGraph("session", 0, 0, (), (), ()),
+    ...             Variants("session", 0, 0, ()), None, None).to_dict()["conversion"] is None
+    True
+    """
+
+    graph: TransitionGraph
+    variants: Variants
+    conversion: TopPaths | None
+    drop_off: TopPaths | None
+
+    def to_frame(self) -> Any:
+        return self.graph.to_frame()
+
+    def plot(self, measure: str = "count") -> Any:
+        """The transition graph figure."""
+        return self.graph.plot(measure)
+
+    def __str__(self) -> str:
+        parts = [str(self.graph), str(self.variants)]
+        parts += [str(p) for p in (self.conversion, self.drop_off) if p is not None]
+        return "\n\n".join(parts)
