@@ -27,6 +27,16 @@ from kundresa.errors import (
 )
 from kundresa.funnel import Exclusion, FunnelResult, Step, funnel
 from kundresa.ingest import IngestReport
+from kundresa.maps import (
+    JourneyMap,
+    MapMeasurement,
+    load_map,
+    measure_map,
+    new_map,
+    render_map,
+    save_map,
+    validate_file,
+)
 from kundresa.paths import (
     Flows,
     JourneyArchetypes,
@@ -58,8 +68,10 @@ __all__ = [
     "IngestReport",
     "InvalidOptionError",
     "JourneyArchetypes",
+    "JourneyMap",
     "Journeys",
     "KundresaError",
+    "MapMeasurement",
     "NotFoundError",
     "PageStats",
     "PathRule",
@@ -80,5 +92,11 @@ __all__ = [
     "build_journeys",
     "channel_report",
     "funnel",
+    "load_map",
+    "measure_map",
+    "new_map",
+    "render_map",
     "ropo_report",
+    "save_map",
+    "validate_file",
 ]
