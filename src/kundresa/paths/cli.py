@@ -61,7 +61,10 @@ def register(app: typer.Typer) -> None:
         db: DbOpt = None,
         engine: EngineOpt = "duckdb",
         conversion: Annotated[
-            str | None, typer.Option("--to", help="Conversion event: top paths to it/drop-off.")
+            str | None,
+            typer.Option(
+                "--conversion", "--to", help="Conversion event: top paths to it/drop-off."
+            ),
         ] = None,
         grain: GrainOpt = "session",
         session_gap: GapOpt = "30m",
@@ -140,9 +143,9 @@ def register(app: typer.Typer) -> None:
     def journeys_cmd(
         db: DbOpt = None,
         engine: EngineOpt = "duckdb",
-        conversion: Annotated[str, typer.Option("--to", help="Conversion event.")] = (
-            "Order Completed"
-        ),
+        conversion: Annotated[
+            str, typer.Option("--conversion", "--to", help="Conversion event.")
+        ] = ("Order Completed"),
         method: Annotated[str, typer.Option(help="kmeans or threshold.")] = "kmeans",
         long_after: Annotated[str, typer.Option(help="threshold: long after this.")] = "7d",
         as_json: JsonOpt = False,
@@ -161,9 +164,9 @@ def register(app: typer.Typer) -> None:
         db: DbOpt = None,
         engine: EngineOpt = "duckdb",
         page_field: Annotated[str, typer.Option(help="Field naming the page.")] = "touchpoint",
-        conversion: Annotated[str, typer.Option("--to", help="Conversion event.")] = (
-            "Order Completed"
-        ),
+        conversion: Annotated[
+            str, typer.Option("--conversion", "--to", help="Conversion event.")
+        ] = ("Order Completed"),
         session_gap: GapOpt = "30m",
         as_json: JsonOpt = False,
     ) -> None:
