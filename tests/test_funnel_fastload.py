@@ -154,3 +154,24 @@ def test_fast_load_empty_and_missing(steps: list[str]) -> None:
     fast, slow, lf, ls = _both(ws, spec)
     assert fast == slow
     assert lf.names_present == ls.names_present == frozenset({"B"})
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(
+    us=st.lists(st.integers(-(10**16), 10**16), max_size=30),
+    period=st.sampled_from(["day", "week", "month"]),
+)
+def test_vectorised_trend_equals_per_entry_loop(us: list[int], period: str) -> None:
+    """The vectorised trend (labels, entered, converted) equals the per-entry loop it
+    replaced (``_period`` on each entry), including dates before 1970."""
+    from collections import defaultdict
+
+    from kundresa.funnel.analysis import _period, _trend
+
+    conv = [i % 3 == 0 for i in range(len(us))]
+    want: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for e, c in zip(us, conv, strict=True):
+        want[_period(e, period)][0] += 1
+        want[_period(e, period)][1] += int(c)
+    got = _trend(np.array(us, np.int64), np.array(conv, bool), period)
+    assert got == [(p, n, c) for p, (n, c) in sorted(want.items())]
