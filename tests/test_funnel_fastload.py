@@ -29,6 +29,8 @@ STEP_SETS: list[list[Any]] = [
     ["A", Step(("B", "C")), "C"],
     ["A", "B", "A"],
     ["B", "A"],
+    ["A", Step(("B", "C"))],
+    [Step(("A", "Z")), "B", "C"],
 ]
 
 

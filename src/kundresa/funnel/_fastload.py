@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kundresa.funnel._kernel import Coded
+from kundresa.funnel._kernel import I64, Coded
 from kundresa.funnel.spec import FunnelSpec
 
 __all__ = ["applies", "load_fast"]
@@ -51,25 +51,52 @@ def applies(ws: Any, spec: FunnelSpec, by: str | None) -> bool:
         and spec.fast
         and by is None
         and spec.tie_order == "event_id"
-        and _name_bits(len(spec.event_names)) <= MAX_BITS
+        and _codes_fit(spec)
     )
+
+
+def _codes_fit(spec: FunnelSpec) -> bool:
+    return _codes(spec)[1] <= MAX_BITS
 
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _codes(spec: FunnelSpec) -> tuple[list[int], int, I64 | None]:
+    """(code of each event name, bits per code, code -> mask table or None).
+
+    When every name has its own step mask the mask itself is the code (no table lookup);
+    otherwise names are numbered 1.. and looked up.
+
+    >>> _codes(FunnelSpec.build(["A", "B", "A"]))[:2]
+    ([5, 2], 3)
+    >>> from kundresa.funnel.spec import Step
+    >>> c, b, table = _codes(FunnelSpec.build(["A", Step(("B", "C"))]))
+    >>> c, b, table.tolist()
+    ([1, 2, 3], 2, [0, 1, 2, 2])
+    """
+    names = spec.event_names
+    masks = [sum(1 << s for s, st in enumerate(spec.steps) if nm in st.names) for nm in names]
+    if len(set(masks)) == len(masks) and spec.k <= MAX_BITS:  # masks are the codes
+        return masks, spec.k, None
+    bits = _name_bits(len(names))
+    table = np.zeros(1 << bits, np.int64)
+    table[1 : len(names) + 1] = masks
+    return list(range(1, len(names) + 1)), bits, table
+
+
 def load_fast(ws: Any, spec: FunnelSpec, unit_col: str) -> tuple[Coded, list[Any], frozenset[str]]:
     """(coded events, unit ids, event names present); see the module doc."""
     names = list(spec.event_names)
-    bits = _name_bits(len(names))
+    codes, bits, table_mask = _codes(spec)
     ev = ws.events()
     expr = ev.filter(ev[unit_col].notnull(), ev.event.isin(names)).select(
         unit_col, "ts", "event_id", "event"
     )
     inner = str(ws.store.con.compile(expr))
     u = _quote(unit_col)
-    when = " ".join(f"WHEN ? THEN {i + 1}" for i in range(len(names)))
+    when = " ".join(f"WHEN ? THEN {c}" for c in codes)
     code_sql = f"(CASE event {when} END)"
     packed = f"epoch_us(ts) * {1 << bits} + {code_sql}"
     raw = ws.store.raw
@@ -82,28 +109,22 @@ def load_fast(ws: Any, spec: FunnelSpec, unit_col: str) -> tuple[Coded, list[Any
         return Coded(z, z, z, z, None, 0), [], frozenset()
     offsets = np.asarray(lists.offsets.to_numpy(zero_copy_only=False), np.int64)
     v = np.asarray(lists.values.to_numpy(zero_copy_only=False), np.int64)
-    lengths = np.diff(offsets)
-    gid = np.repeat(np.arange(n_units, dtype=np.int64), lengths)
-    name_code = v & ((1 << bits) - 1)
-    # code -> step bit mask (code 0 unused)
-    name_mask = np.zeros(1 << bits, np.int64)
-    for i, nm in enumerate(names):
-        for s, st in enumerate(spec.steps):
-            if nm in st.names:
-                name_mask[i + 1] |= 1 << s
-    present = np.bincount(name_code, minlength=1 << bits)
-    names_present = frozenset(nm for i, nm in enumerate(names) if present[i + 1])
+    gid = np.repeat(np.arange(n_units, dtype=np.int64), np.diff(offsets))
+    low = (1 << bits) - 1
     t = v >> bits
-    mask = name_mask[name_code]
+    code = v & low
+    present = np.bincount(code, minlength=1 << bits)
+    names_present = frozenset(nm for nm, c in zip(names, codes, strict=True) if present[c])
+    mask = code if table_mask is None else table_mask[code]
     if len(v) > 1:
         # same unit, same ts, different masks: order by event_id matters -> read exactly
-        tied = (np.diff(v >> bits) == 0) & (np.diff(mask) != 0) & (np.diff(gid) == 0)
+        tied = (np.diff(t) == 0) & (np.diff(mask) != 0) & (np.diff(gid) == 0)
         if tied.any():
             units = np.unique(gid[1:][tied])
             v = v.copy()  # the Arrow buffer is read-only
             _patch(raw, inner, u, code_sql, names, bits, table.column("u"), units, offsets, v)
             t = v >> bits
-            mask = name_mask[v & ((1 << bits) - 1)]
+            mask = v & low if table_mask is None else table_mask[v & low]
     unit_ids = table.column("u").to_pylist()
     return (
         Coded(gid, t, mask, np.zeros(len(v), np.int64), None, n_units),

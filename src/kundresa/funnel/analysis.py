@@ -83,12 +83,12 @@ def _period(us: int, period: str) -> str:
 
 def _period_days(us: np.ndarray[Any, Any], period: str) -> np.ndarray[Any, Any]:
     """Vectorised :func:`_period` as days since 1970-01-01 (floor, like ``timedelta``)."""
-    days = np.floor_divide(us, 86_400 * _US)
+    days: np.ndarray[Any, Any] = np.floor_divide(us, 86_400 * _US)
     if period == "week":
-        return days - (days + 3) % 7  # 1970-01-01 was a Thursday (weekday 3)
-    if period == "month":
+        days = days - (days + 3) % 7  # 1970-01-01 was a Thursday (weekday 3)
+    elif period == "month":
         d64 = days.astype("datetime64[D]")
-        return d64.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+        days = d64.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
     return days
 
 
