@@ -96,10 +96,8 @@ def fast_best(c: Coded, *, k: int, window_us: int) -> Outcome:
     np.not_equal(c.gid[1:], c.gid[:-1], out=newunit[1:])
     starts = np.flatnonzero(newunit)
     m = len(starts)
-    if c.gid[0] == 0 and c.gid[-1] == m - 1:  # already dense unit codes 0..m-1
-        seg = c.gid
-    else:
-        seg = np.cumsum(newunit) - 1  # row -> unit index 0..m-1
+    # row -> unit index 0..m-1 (the codes themselves when already dense)
+    seg = c.gid if c.gid[0] == 0 and c.gid[-1] == m - 1 else np.cumsum(newunit) - 1
     if m * span >= 2**62:  # pragma: no cover - ~146 years of microseconds per unit
         raise OverflowError("time span too long for the fast path")
     units = c.gid[starts]
