@@ -75,22 +75,14 @@ class Outcome:
     excluded: int
 
 
-def _segmented_prev_max(key: I64, base: I64) -> I64:
-    """Running max of ``key`` over strictly earlier rows of the same unit (``base`` = none)."""
-    run = np.maximum.accumulate(key)
-    prev = np.empty_like(run)
-    prev[0] = base[0]
-    prev[1:] = run[:-1]
-    return np.where(prev > base, prev, base)
-
-
 def fast_best(c: Coded, *, k: int, window_us: int) -> Outcome:
     """Ordered funnel, ``entry="best"``, vectorised (see module doc).
 
     For a step-j event at time t, ``e_j(t)`` is the latest entry time from which a chain of
     steps 0..j can end at t: ``e_0(t) = t``, ``e_j(t) = max e_{j-1}`` over strictly earlier
     step-(j-1) events. The unit reaches step j when some step-j event has ``t - e_j(t) <=
-    window``; the latest entry also gives the shortest time to convert.
+    window``; the latest entry also gives the shortest time to convert. Each step's pass
+    reads only the rows of steps j-1 and j (row order kept, so "earlier" is unchanged).
     """
     n = len(c.t)
     if n == 0:
@@ -99,34 +91,69 @@ def fast_best(c: Coded, *, k: int, window_us: int) -> Outcome:
     t0 = int(c.t.min())
     rel = c.t - t0 + 1  # 1.. ; 0 means "no entry"
     span = int(rel.max()) + 1
-    if c.n_units * span >= 2**62:  # pragma: no cover - ~146 years of microseconds per unit
-        raise OverflowError("time span too long for the fast path")
-    base = c.gid * span
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(c.gid)) + 1])
-    units = c.gid[starts]
+    newunit = np.empty(n, bool)
+    newunit[0] = True
+    np.not_equal(c.gid[1:], c.gid[:-1], out=newunit[1:])
+    starts = np.flatnonzero(newunit)
     m = len(starts)
+    # row -> unit index 0..m-1 (the codes themselves when already dense)
+    seg = c.gid if c.gid[0] == 0 and c.gid[-1] == m - 1 else np.cumsum(newunit) - 1
+    if m * span >= 2**62:  # pragma: no cover - ~146 years of microseconds per unit
+        raise OverflowError("time span too long for the fast path")
+    units = c.gid[starts]
     filled = np.zeros((m, k), bool)
     ttc = np.full((m, k), -1, np.int64)
     at = np.full((m, k), -1, np.int64)
-    big = np.iinfo(np.int64).max
-    is0 = (c.mask & 1) != 0
-    ent = np.where(is0, rel, 0)  # e_0 at step-0 rows
-    first_entry = np.minimum.reduceat(np.where(is0, c.t, big), starts)
-    filled[:, 0] = first_entry < big
-    ttc[:, 0] = np.where(filled[:, 0], 0, -1)
-    at[:, 0] = np.where(filled[:, 0], first_entry, -1)
+    # step 0: first entry per unit (rows are time-ordered within a unit)
+    rows = np.flatnonzero(c.mask & 1)
+    s_rows = seg[rows]
+    first = _run_starts(s_rows)
+    filled[s_rows[first], 0] = True
+    ttc[s_rows[first], 0] = 0
+    at[s_rows[first], 0] = c.t[rows[first]]
+    first_entry = at[:, 0]
+    ent = np.zeros(n, np.int64)  # e_{j-1} at rows of step j-1 (0: none)
+    ent[rows] = rel[rows]
     for j in range(1, k):
-        prev = _segmented_prev_max(base + ent, base) - base  # e_{j-1} before each row
-        isj = (c.mask & (1 << j)) != 0
-        ok = isj & (prev > 0) & (rel - prev <= window_us)
-        ent = np.where(isj & (prev > 0), prev, 0)
-        d = np.minimum.reduceat(np.where(ok, rel - prev, big), starts)
-        a = np.minimum.reduceat(np.where(ok, c.t, big), starts)
-        filled[:, j] = d < big
-        ttc[:, j] = np.where(filled[:, j], d, -1)
-        at[:, j] = np.where(filled[:, j], a, -1)
+        sel = np.flatnonzero(c.mask & ((1 << (j - 1)) | (1 << j)))
+        if len(sel) == 0:
+            ent = np.zeros(n, np.int64)
+            continue
+        base = seg[sel] * span
+        run = np.maximum.accumulate(base + ent[sel])
+        prev = np.empty_like(run)
+        prev[0] = 0
+        prev[1:] = run[:-1]
+        prev -= base  # <= 0: nothing earlier in this unit
+        isj = (c.mask[sel] & (1 << j)) != 0
+        hit = isj & (prev > 0)
+        rows = sel[hit]
+        e = prev[hit]
+        ent = np.zeros(n, np.int64)
+        ent[rows] = e
+        d = rel[rows] - e
+        ok = d <= window_us
+        rows, d = rows[ok], d[ok]
+        if len(rows) == 0:
+            continue
+        s_rows = seg[rows]
+        first = _run_starts(s_rows)
+        got = s_rows[first]
+        filled[got, j] = True
+        ttc[got, j] = np.minimum.reduceat(d, first)
+        at[got, j] = c.t[rows[first]]
     keep = filled[:, 0]
     return Outcome(units[keep], first_entry[keep], filled[keep], ttc[keep], at[keep], 0)
+
+
+def _run_starts(sorted_codes: I64) -> I64:
+    """Positions where a run of equal values starts in a sorted array."""
+    if len(sorted_codes) == 0:
+        return np.zeros(0, np.int64)
+    new = np.empty(len(sorted_codes), bool)
+    new[0] = True
+    np.not_equal(sorted_codes[1:], sorted_codes[:-1], out=new[1:])
+    return np.flatnonzero(new)
 
 
 class _Unit:

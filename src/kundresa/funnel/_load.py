@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kundresa.errors import InvalidOptionError
+from kundresa.funnel import _fastload
 from kundresa.funnel._kernel import I64, NONE, Coded
 from kundresa.funnel.spec import FunnelSpec
 from kundresa.schema import EVENTS
@@ -80,14 +81,23 @@ def _property_dicts(table: pa.Table) -> list[Any]:
     return out
 
 
-def load(ws: Any, spec: FunnelSpec, by: str | None = None) -> Loaded:
-    """Query the engine once and return the coded events (sorted, see module doc)."""
+def load(ws: Any, spec: FunnelSpec, by: str | None = None, *, fast: bool = True) -> Loaded:
+    """Query the engine once and return the coded events (sorted, see module doc).
+
+    On DuckDB the default semantics use :mod:`kundresa.funnel._fastload` (same result,
+    no global sort); ``fast=False`` forces the general path (tests compare the two).
+    """
     unit_col = spec.unit_column
     if unit_col not in COLUMNS:
         raise InvalidOptionError(
             "unit",
             spec.unit,
             fix="use person, session or an events column such as anonymous_id or user_id",
+        )
+    if fast and _fastload.applies(ws, spec, by):
+        coded, unit_ids, present = _fastload.load_fast(ws, spec, unit_col)
+        return Loaded(
+            coded=coded, unit_ids=unit_ids, event=None, by_value=None, names_present=present
         )
     keys: list[str] = [k for s in spec.steps for k in s.where] + list(spec.hold_constant)
     if by is not None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -79,6 +79,58 @@ def _period(us: int, period: str) -> str:
     elif period == "month":
         day = day.replace(day=1)
     return day.isoformat()
+
+
+def _period_days(us: np.ndarray[Any, Any], period: str) -> np.ndarray[Any, Any]:
+    """Vectorised :func:`_period` as days since 1970-01-01 (floor, like ``timedelta``)."""
+    days: np.ndarray[Any, Any] = np.floor_divide(us, 86_400 * _US)
+    if period == "week":
+        days = days - (days + 3) % 7  # 1970-01-01 was a Thursday (weekday 3)
+    elif period == "month":
+        d64 = days.astype("datetime64[D]")
+        days = d64.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    return days
+
+
+def _trend(
+    entry_t: np.ndarray[Any, Any], converted: np.ndarray[Any, Any], period: str
+) -> list[tuple[str, int, int]]:
+    """(period label, entered, converted) by entry period, labels ascending.
+
+    >>> us = np.array([0, 86_400 * _US * 10, 86_400 * _US * 11])
+    >>> _trend(us, np.array([True, False, True]), "week")
+    [('1969-12-29', 1, 1), ('1970-01-05', 1, 0), ('1970-01-12', 1, 1)]
+    >>> [_period(int(x), "week") for x in us]
+    ['1969-12-29', '1970-01-05', '1970-01-12']
+    """
+    if len(entry_t) == 0:
+        return []
+    days = _period_days(np.asarray(entry_t, np.int64), period)
+    uniq, inv = np.unique(days, return_inverse=True)
+    n = np.bincount(inv, minlength=len(uniq))
+    c = np.bincount(inv, weights=np.asarray(converted, bool), minlength=len(uniq))
+    epoch = dt.date(1970, 1, 1)
+    return [
+        ((epoch + dt.timedelta(days=int(d))).isoformat(), int(a), int(b))
+        for d, a, b in zip(uniq.tolist(), n.tolist(), c.tolist(), strict=True)
+    ]
+
+
+def _min_by_unit(
+    unit: np.ndarray[Any, Any], at: np.ndarray[Any, Any]
+) -> tuple[list[int], list[int]]:
+    """Distinct units (first-appearance order) and the minimum ``at`` of each.
+
+    >>> _min_by_unit(np.array([5, 2, 5]), np.array([9, 4, 1]))
+    ([5, 2], [1, 4])
+    """
+    if len(unit) == 0:
+        return [], []
+    uniq, first, inv = np.unique(unit, return_index=True, return_inverse=True)
+    lo = np.full(len(uniq), np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(lo, inv, at)
+    order = np.argsort(first, kind="stable")
+    return uniq[order].tolist(), lo[order].tolist()
 
 
 def _attributed(loaded: Loaded, spec: FunnelSpec, attribution: str) -> dict[int, set[str]]:
@@ -295,21 +347,19 @@ def summarise(
         )
         if s and not st.optional:
             lost = f[:, prev] & ~f[:, s]
-            ref: dict[int, int] = {}
-            for g, a in zip(out.unit[lost].tolist(), out.at[lost, prev].tolist(), strict=True):
-                ref[g] = min(a, ref.get(g, a))
-            ids = sorted((loaded.unit_ids[g] for g in ref), key=str)
-            refs.extend((loaded.unit_ids[g], s + 1, a) for g, a in ref.items())
+            gs, first_at = _min_by_unit(out.unit[lost], out.at[lost, prev])
+            ids = sorted((loaded.unit_ids[g] for g in gs), key=str)
+            if next_events > 0:
+                refs.extend(
+                    (loaded.unit_ids[g], s + 1, a) for g, a in zip(gs, first_at, strict=True)
+                )
             dropoffs.append((s + 1, len(ids), tuple(str(i) for i in ids)))
     nxt = _next_events(ws, spec, refs, next_events) if next_events > 0 else {}
     drops = tuple(DropOff(s, n, ids, nxt.get(s, ())) for s, n, ids in dropoffs)
     # trend by entry period
-    tr: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for e, conv in zip(out.entry_t.tolist(), f[:, k - 1].tolist(), strict=True):
-        cell = tr[_period(e, trend)]
-        cell[0] += 1
-        cell[1] += int(conv)
-    trend_rows = tuple(TrendRow(p, n, c, wilson(c, n)) for p, (n, c) in sorted(tr.items()))
+    trend_rows = tuple(
+        TrendRow(p, n, c, wilson(c, n)) for p, n, c in _trend(out.entry_t, f[:, k - 1], trend)
+    )
     breakdown: tuple[BreakdownRow, ...] = ()
     if by is not None:
         vals = _attributed(loaded, spec, attribution)
@@ -324,7 +374,7 @@ def summarise(
             for v, c in sorted(per.items(), key=lambda kv: (-int(kv[1][0]), kv[0]))
         )
     notes: list[str] = []
-    if Counter(str(x) for x in loaded.unit_ids) and entered == 0:
+    if len(loaded.unit_ids) > 0 and entered == 0:
         notes.append("no unit entered the funnel (no step-1 event matched)")
     return {
         "parameters": spec.describe(),

@@ -1,0 +1,169 @@
+"""DuckDB fast load for the default funnel: no global sort, no strings per event.
+
+The general loader (:func:`kundresa.funnel._load.load`) asks the engine for every funnel
+event sorted by (unit, ts, event_id) and ships unit ids and event names as strings; on 10M
+events that sort and transfer cost most of the time. For the default semantics
+(:attr:`FunnelSpec.fast`, ``tie_order="event_id"``, no breakdown) on DuckDB this module
+instead runs, on the SQL Ibis compiles for the same filter:
+
+    SELECT unit, list_sort(list(epoch_us(ts) * 2^B + name_code)) FROM (...) GROUP BY unit
+
+one hash aggregation with a small sort per unit, returning one string per *unit* and one
+int64 per event (time and a small integer for the event name, packed). Within a unit the
+list is ordered by (ts, name code); the kernels need (ts, event_id). The two orders differ
+only where one unit has events with the same timestamp and different step masks; those units
+(usually few) are read again with the exact ``ORDER BY ts, event_id`` and patched in place.
+Rows with equal (unit, ts, mask) are interchangeable for the kernels (they read only times
+and masks), so the result is identical to the general loader's (tested:
+``tests/test_funnel_fastload.py``). Measured in ``bench/funnel.py``; ADR 0006 point 7.
+
+>>> _name_bits(4), _name_bits(1)
+(3, 1)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from kundresa.funnel._kernel import I64, Coded
+from kundresa.funnel.spec import FunnelSpec
+
+__all__ = ["applies", "load_fast"]
+
+#: packed value = epoch_us * 2**B + code must stay inside int64 (DuckDB raises on overflow,
+#: never wraps): with B <= 8, timestamps up to about the year 3100.
+MAX_BITS = 8
+
+
+def _name_bits(n_names: int) -> int:
+    """Bits for codes 0..n_names (0 is unused so a code is never 0)."""
+    return max(1, int(n_names).bit_length())
+
+
+def applies(ws: Any, spec: FunnelSpec, by: str | None) -> bool:
+    """Whether :func:`load_fast` gives the general loader's result for this call."""
+    return (
+        ws.engine == "duckdb"
+        and spec.fast
+        and by is None
+        and spec.tie_order == "event_id"
+        and _codes_fit(spec)
+    )
+
+
+def _codes_fit(spec: FunnelSpec) -> bool:
+    return _codes(spec)[1] <= MAX_BITS
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _codes(spec: FunnelSpec) -> tuple[list[int], int, I64 | None]:
+    """(code of each event name, bits per code, code -> mask table or None).
+
+    When every name has its own step mask the mask itself is the code (no table lookup);
+    otherwise names are numbered 1.. and looked up.
+
+    >>> _codes(FunnelSpec.build(["A", "B", "A"]))[:2]
+    ([5, 2], 3)
+    >>> from kundresa.funnel.spec import Step
+    >>> c, b, table = _codes(FunnelSpec.build(["A", Step(("B", "C"))]))
+    >>> c, b, table.tolist()
+    ([1, 2, 3], 2, [0, 1, 2, 2])
+    """
+    names = spec.event_names
+    masks = [sum(1 << s for s, st in enumerate(spec.steps) if nm in st.names) for nm in names]
+    if len(set(masks)) == len(masks) and spec.k <= MAX_BITS:  # masks are the codes
+        return masks, spec.k, None
+    bits = _name_bits(len(names))
+    table = np.zeros(1 << bits, np.int64)
+    table[1 : len(names) + 1] = masks
+    return list(range(1, len(names) + 1)), bits, table
+
+
+def load_fast(ws: Any, spec: FunnelSpec, unit_col: str) -> tuple[Coded, list[Any], frozenset[str]]:
+    """(coded events, unit ids, event names present); see the module doc."""
+    names = list(spec.event_names)
+    codes, bits, table_mask = _codes(spec)
+    ev = ws.events()
+    expr = ev.filter(ev[unit_col].notnull(), ev.event.isin(names)).select(
+        unit_col, "ts", "event_id", "event"
+    )
+    inner = str(ws.store.con.compile(expr))
+    u = _quote(unit_col)
+    when = " ".join(f"WHEN ? THEN {c}" for c in codes)
+    code_sql = f"(CASE event {when} END)"
+    packed = f"epoch_us(ts) * {1 << bits} + {code_sql}"
+    raw = ws.store.raw
+    sql = f"SELECT {u} AS u, list_sort(list({packed})) AS l FROM ({inner}) f GROUP BY {u}"
+    table = raw.execute(sql, names).to_arrow_table()
+    lists = table.column("l").combine_chunks()
+    n_units = len(lists)
+    if n_units == 0:
+        z = np.zeros(0, np.int64)
+        return Coded(z, z, z, z, None, 0), [], frozenset()
+    offsets = np.asarray(lists.offsets.to_numpy(zero_copy_only=False), np.int64)
+    v = np.asarray(lists.values.to_numpy(zero_copy_only=False), np.int64)
+    gid = np.repeat(np.arange(n_units, dtype=np.int64), np.diff(offsets))
+    low = (1 << bits) - 1
+    t = v >> bits
+    code = v & low
+    present = np.bincount(code, minlength=1 << bits)
+    names_present = frozenset(nm for nm, c in zip(names, codes, strict=True) if present[c])
+    mask = code if table_mask is None else table_mask[code]
+    if len(v) > 1:
+        # same unit, same ts, different masks: order by event_id matters -> read exactly
+        tied = (np.diff(t) == 0) & (np.diff(mask) != 0) & (np.diff(gid) == 0)
+        if tied.any():
+            units = np.unique(gid[1:][tied])
+            v = v.copy()  # the Arrow buffer is read-only
+            _patch(raw, inner, u, code_sql, names, bits, table.column("u"), units, offsets, v)
+            t = v >> bits
+            mask = v & low if table_mask is None else table_mask[v & low]
+    unit_ids = table.column("u").to_pylist()
+    return (
+        Coded(gid, t, mask, np.zeros(len(v), np.int64), None, n_units),
+        unit_ids,
+        names_present,
+    )
+
+
+def _patch(
+    raw: Any,
+    inner: str,
+    u: str,
+    code_sql: str,
+    names: list[str],
+    bits: int,
+    unit_col: pa.ChunkedArray,
+    units: np.ndarray[Any, Any],
+    offsets: np.ndarray[Any, Any],
+    v: np.ndarray[Any, Any],
+) -> None:
+    """Overwrite the rows of ``units`` in ``v`` with their exact (ts, event_id) order."""
+    ids = unit_col.take(pa.array(units)).combine_chunks()
+    view = "__kundresa_funnel_tied_units"
+    raw.register(view, pa.table({"u": ids}))
+    try:
+        sql = (
+            f"SELECT f.{u} AS u, epoch_us(f.ts) * {1 << bits} + {code_sql} AS v FROM ({inner}) f "
+            f"SEMI JOIN {view} x ON f.{u} = x.u ORDER BY f.{u}, f.ts, f.event_id"
+        )
+        got = raw.execute(sql, names).to_arrow_table()
+    finally:
+        raw.unregister(view)
+    pos = np.asarray(
+        pc.index_in(got.column("u"), value_set=ids).to_numpy(zero_copy_only=False), np.int64
+    )
+    order = np.argsort(units[pos], kind="stable")  # rows grouped by unit, exact order kept
+    lengths = offsets[units + 1] - offsets[units]
+    if int(lengths.sum()) != len(pos):  # pragma: no cover - the data changed between queries
+        raise RuntimeError("funnel: events changed while reading; run the funnel again")
+    first = np.cumsum(lengths) - lengths
+    dest = np.repeat(offsets[units] - first, lengths) + np.arange(len(pos))
+    v[dest] = np.asarray(got.column("v").to_numpy(zero_copy_only=False), np.int64)[order]
