@@ -253,7 +253,7 @@ def demo(
 
 # Analysis modules add their commands here, one line each: a module with
 # ``register(app: typer.Typer) -> None`` that imports its heavy dependencies lazily.
-_EXTENSIONS: tuple[str, ...] = ()
+_EXTENSIONS: tuple[str, ...] = ("kundresa.server.cli",)
 
 
 def _register_extensions() -> None:

@@ -1,0 +1,143 @@
+"""The analyses the server ships with; new ones register here, one call each.
+
+Pending merges (issues 3, 4, 5, 7) add their registration below, e.g. ``map``, ``funnel``,
+``flows``, ``attribution``: see :mod:`kundresa.server.registry` for the pattern.
+
+>>> from kundresa.server.registry import ANALYSES
+>>> list(ANALYSES)[:3]
+['overview', 'info', 'quarantine']
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from kundresa.results import Result
+from kundresa.server.i18n import label
+from kundresa.server.overview import OverviewResult, overview
+from kundresa.server.registry import Analysis, register_analysis
+from kundresa.workspace import InfoResult, QuarantineResult
+
+__all__ = ["QuarantineParams", "html_table"]
+
+
+def html_table(headers: list[str], rows: list[list[Any]], *, cls: str = "") -> str:
+    """An escaped HTML table.
+
+    >>> html_table(["a"], [["<b>"]])
+    '<table class=""><thead><tr><th>a</th></tr></thead><tbody><tr><td>&lt;b&gt;</td>...'
+    """
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape('' if v is None else str(v))}</td>" for v in r) + "</tr>"
+        for r in rows
+    )
+    return (
+        f'<table class="{escape(cls)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    )
+
+
+def _info_cards(info: InfoResult, lang: str) -> str:
+    cards = [
+        ("events", f"{info.events:,}"),
+        ("touchpoints", f"{info.touchpoint_events:,}"),
+        ("persons", f"{info.persons:,}"),
+        ("merged_persons", f"{info.merged_persons:,}"),
+        ("sessions", f"{info.sessions:,}"),
+        ("quarantined", f"{info.quarantined:,}"),
+        ("date_range", f"{(info.first_ts or '-')[:10]} .. {(info.last_ts or '-')[:10]}"),
+    ]
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card" data-kpi="{k}"><div class="kpi">{escape(v)}</div>'
+            f'<div class="kpi-label">{escape(label(k, lang))}</div></div>'
+            for k, v in cards
+        )
+        + "</div>"
+    )
+
+
+def _render_info(result: Result, lang: str) -> str:
+    assert isinstance(result, InfoResult)
+    rows = [[c, f"{n:,}"] for c, n in result.channels.items()]
+    return _info_cards(result, lang) + html_table(
+        [label("channel", lang), label("events", lang)], rows
+    )
+
+
+def _render_overview(result: Result, lang: str) -> str:
+    assert isinstance(result, OverviewResult)
+    parts = [_info_cards(result.info, lang)] if result.info else []
+    if not result.days:
+        parts.append(f'<p class="empty">{escape(label("no_data", lang))}</p>')
+    parts.append(f"<h2>{escape(label('events_per_day', lang))}</h2>")
+    parts.append("<!--figure-->")
+    rows = [[d, p] for d, p in zip(result.days[-14:], result.persons[-14:], strict=True)]
+    parts.append(f"<h2>{escape(label('persons_per_day', lang))}</h2>")
+    parts.append(html_table([label("day", lang), label("persons", lang)], rows))
+    return "".join(parts)
+
+
+class QuarantineParams(BaseModel):
+    """Which quarantined rows to show."""
+
+    limit: int = Field(50, ge=1, le=1000, description="How many rows to show.")
+    reason: str | None = Field(None, max_length=100, description="Only rows of this reason.")
+
+
+def _render_quarantine(result: Result, lang: str) -> str:
+    assert isinstance(result, QuarantineResult)
+    summary = html_table(
+        [label("reason", lang), label("count", lang)],
+        [[r, f"{n:,}"] for r, n in result.by_reason.items()],
+    )
+    rows = [
+        [r["reason"], r["field"], r["detail"], f"{r['source']}:{r['row_number']}", r["raw"]]
+        for r in result.rows
+    ]
+    detail = html_table(
+        [
+            label("reason", lang),
+            label("field", lang),
+            label("detail", lang),
+            label("source", lang),
+            label("raw", lang),
+        ],
+        rows,
+        cls="wide",
+    )
+    return f"<p>{result.total:,} {escape(label('quarantined', lang).lower())}</p>{summary}{detail}"
+
+
+register_analysis(
+    Analysis(
+        name="overview",
+        titles={"en": "Overview", "sv": "Översikt", "nb": "Oversikt"},
+        run=lambda ws, p: overview(ws),
+        render=_render_overview,
+        description="Workspace counts, events per day by channel, active persons per day.",
+    )
+)
+register_analysis(
+    Analysis(
+        name="info",
+        titles={"en": "Workspace", "sv": "Arbetsyta", "nb": "Arbeidsområde"},
+        run=lambda ws, p: ws.info(),
+        render=_render_info,
+        description="Counts of events, persons, sessions, channels and merges (kundresa info).",
+    )
+)
+register_analysis(
+    Analysis(
+        name="quarantine",
+        titles={"en": "Quarantine", "sv": "Karantän", "nb": "Karantene"},
+        params=QuarantineParams,
+        run=lambda ws, p: ws.quarantine(limit=p.limit, reason=p.reason),
+        render=_render_quarantine,
+        description="Rejected rows with the reason, the field, the fix and the raw row.",
+    )
+)
