@@ -17,11 +17,11 @@ from pydantic import BaseModel, Field
 
 from kundresa.results import Result
 from kundresa.server.i18n import label
-from kundresa.server.overview import OverviewResult, overview
+from kundresa.server.overview import EventsResult, OverviewResult, overview, recent_events
 from kundresa.server.registry import Analysis, register_analysis
 from kundresa.workspace import InfoResult, QuarantineResult
 
-__all__ = ["QuarantineParams", "html_table"]
+__all__ = ["EventsParams", "QuarantineParams", "html_table"]
 
 
 def html_table(headers: list[str], rows: list[list[Any]], *, cls: str = "") -> str:
@@ -129,6 +129,42 @@ register_analysis(
         run=lambda ws, p: ws.info(),
         render=_render_info,
         description="Counts of events, persons, sessions, channels and merges (kundresa info).",
+    )
+)
+
+
+class EventsParams(BaseModel):
+    """Which stored events to show (newest first)."""
+
+    limit: int = Field(50, ge=1, le=1000, description="How many events to show.")
+    event_id: str | None = Field(None, max_length=200, description="messageId / event id.")
+    user_id: str | None = Field(None, max_length=200, description="Only this user id.")
+    anonymous_id: str | None = Field(None, max_length=200, description="Only this device.")
+    person_id: str | None = Field(None, max_length=200, description="Only this person.")
+
+
+def _render_events(result: Result, lang: str) -> str:
+    assert isinstance(result, EventsResult)
+    cols = ["ts", "type", "event", "channel", "user_id", "anonymous_id", "person_id", "source"]
+    rows = [[r[c] for c in cols] for r in result.rows]
+    return f"<p>{result.total:,}</p>" + html_table(cols, rows, cls="wide")
+
+
+register_analysis(
+    Analysis(
+        name="events",
+        titles={"en": "Live events", "sv": "Händelser just nu", "nb": "Hendelser nå"},
+        params=EventsParams,
+        run=lambda ws, p: recent_events(
+            ws,
+            limit=p.limit,
+            event_id=p.event_id,
+            user_id=p.user_id,
+            anonymous_id=p.anonymous_id,
+            person_id=p.person_id,
+        ),
+        render=_render_events,
+        description="Stored events, newest first (after validation and stitching).",
     )
 )
 register_analysis(

@@ -57,7 +57,9 @@ class ServerConfig:
     ``max_queue`` requests waiting for their commit and ``max_pending_events`` committed
     but not yet loaded events bound the backlog: beyond either the collector answers 429
     with ``Retry-After``. ``fault_5xx_after_write`` (tests only) answers 500 to that many
-    requests *after* committing them, as a crash between commit and answer would.
+    requests *after* committing them, as a crash between commit and answer would;
+    ``fault_5xx_first_attempt`` (tests only) does that to the first attempt of every
+    batch (same messageIds), so that every SDK retry is exercised.
 
     >>> ServerConfig(db="shop.duckdb").state
     'shop.duckdb.server.sqlite'
@@ -71,6 +73,7 @@ class ServerConfig:
     loader_interval: float = 0.5
     stitch_interval: float = 2.0
     fault_5xx_after_write: int = 0
+    fault_5xx_first_attempt: bool = False
     secure_cookies: bool | None = None
     retry_after: int = 1
 
@@ -99,6 +102,7 @@ class Runtime:
         )
         self.writer.on_commit.append(self.loader.wake)
         self.faults = config.fault_5xx_after_write
+        self.faulted: set[int] = set()
         self._pending = 0
         self._pending_checked = 0.0
 
@@ -205,7 +209,8 @@ def _collector_route(call: str) -> Callable[..., Any]:
                     "writeKey in the body (create one with: kundresa keys create --name NAME)",
                 )
             received = received_now()
-            lines = [normalise_call(i, received) for i in split_calls(body, kind)]
+            items = split_calls(body, kind)
+            lines = [normalise_call(i, received) for i in items]
         except CollectorError as exc:
             return json_response(exc.to_dict(), exc.status, _CORS)
         if lines:
@@ -216,6 +221,11 @@ def _collector_route(call: str) -> Callable[..., Any]:
                 return json_response(
                     {"success": False, "error": "not_stored", "detail": str(exc)}, 503, _CORS
                 )
+        if rt.config.fault_5xx_first_attempt:  # tests: fail each batch's first attempt
+            ident = hash(tuple(str(i.get("messageId")) for i in items if isinstance(i, dict)))
+            if ident not in rt.faulted:
+                rt.faulted.add(ident)
+                rt.faults += 1
         if rt.faults > 0:  # tests: the events are stored, but the client sees a failure
             rt.faults -= 1
             return json_response(

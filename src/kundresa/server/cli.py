@@ -41,6 +41,9 @@ def register(app: typer.Typer) -> None:
         fault_5xx_after_write: Annotated[
             int, typer.Option(hidden=True, help="Tests: answer 500 after storing N requests.")
         ] = 0,
+        fault_5xx_first_attempt: Annotated[
+            bool, typer.Option(hidden=True, help="Tests: answer 500 to each batch's first try.")
+        ] = False,
         max_pending_events: Annotated[
             int, typer.Option(help="Answer 429 when this many events wait to be loaded.")
         ] = 2_000_000,
@@ -56,6 +59,7 @@ def register(app: typer.Typer) -> None:
             echo=typer.echo,
             stitch_interval=stitch_interval,
             fault_5xx_after_write=fault_5xx_after_write,
+            fault_5xx_first_attempt=fault_5xx_first_attempt,
             max_pending_events=max_pending_events,
         )
 

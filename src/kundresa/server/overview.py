@@ -18,7 +18,7 @@ from kundresa.workspace import InfoResult
 if TYPE_CHECKING:
     from kundresa.workspace import Workspace
 
-__all__ = ["OverviewResult", "overview"]
+__all__ = ["EventsResult", "OverviewResult", "overview", "recent_events"]
 
 
 @dataclass(frozen=True)
@@ -84,3 +84,83 @@ def overview(ws: Workspace) -> OverviewResult:
         by_channel={c: tuple(v) for c, v in by_channel.items()},
         persons=tuple(persons.get(d, 0) for d in days),
     )
+
+
+_EVENT_COLUMNS = (
+    "event_id",
+    "person_id",
+    "anonymous_id",
+    "user_id",
+    "ts",
+    "type",
+    "event",
+    "channel",
+    "touchpoint",
+    "session_id",
+    "revenue",
+    "currency",
+    "source",
+    "ingested_at",
+)
+
+
+@dataclass(frozen=True)
+class EventsResult(Result):
+    """Events as stored (after validation and stitching), newest first: the collector's
+    live view, and a way to look one person up.
+
+    >>> EventsResult(total=0, rows=()).to_dict()
+    {'total': 0, 'rows': []}
+    """
+
+    total: int
+    rows: tuple[dict[str, Any], ...]
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(list(self.rows), columns=list(_EVENT_COLUMNS))
+
+    def __str__(self) -> str:
+        lines = [f"{self.total:,} events match; newest {len(self.rows):,}:"]
+        for r in self.rows:
+            who = r["user_id"] or r["anonymous_id"]
+            lines.append(f"  {r['ts']}  {r['type']:<8} {r['event'] or '':<24} {who}")
+        return "\n".join(lines)
+
+
+def recent_events(
+    ws: Workspace,
+    *,
+    limit: int = 50,
+    event_id: str | None = None,
+    user_id: str | None = None,
+    anonymous_id: str | None = None,
+    person_id: str | None = None,
+) -> EventsResult:
+    """Stored events of every call type, newest first, optionally filtered.
+
+    >>> import tempfile, pathlib
+    >>> from kundresa import Workspace
+    >>> ws = Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "e.duckdb")
+    >>> recent_events(ws, user_id="u1").total
+    0
+    """
+    ev = ws.events(touchpoints_only=False)
+    for col, value in (
+        ("event_id", event_id),
+        ("user_id", user_id),
+        ("anonymous_id", anonymous_id),
+        ("person_id", person_id),
+    ):
+        if value is not None:
+            ev = ev.filter(ev[col] == value)
+    total = int(ws.store.to_arrow(ev.aggregate(n=ev.count())).column("n")[0].as_py() or 0)
+    sel = ev.select(*_EVENT_COLUMNS).order_by(
+        [ev.ingested_at.desc(), ev.ts.desc(), ev.event_id.desc()]
+    )
+    rows = ws.store.to_arrow(sel.limit(limit)).to_pylist()
+    for r in rows:
+        for k in ("ts", "ingested_at"):
+            r[k] = r[k].isoformat() if r[k] is not None else None
+    return EventsResult(total=total, rows=tuple(rows))
