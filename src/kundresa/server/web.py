@@ -147,11 +147,13 @@ def _csrf_ok(sent: Any, expected: str | None) -> bool:
     )
 
 
-def _figure_json(result: Any) -> str | None:
+def _figure_json(result: Any, *, titled: bool = True) -> str | None:
     try:
         fig = result.plot()
     except (NotImplementedError, ImportError, AttributeError, TypeError, ValueError):
         return None
+    if not titled:  # the page puts its own (translated) heading above the figure
+        fig.update_layout(title=None, margin={"t": 30})
     # safe inside <script type="application/json">: no "</" can close the element
     return str(fig.to_json()).replace("</", "<\\/")
 
@@ -191,11 +193,12 @@ def _page_route(analysis: Analysis) -> Any:
             except KundresaError as exc:
                 error = str(exc)
             else:
-                figure = _figure_json(result)
                 if analysis.render is not None:
                     body = analysis.render(result, lang)
+                    figure = _figure_json(result, titled="<!--figure-->" not in body)
                     text = None
                 else:
+                    figure = _figure_json(result)
                     body, text = "", str(result)
                 fig_div = '<div id="figure"></div>'
                 if figure and "<!--figure-->" in body:
@@ -236,6 +239,10 @@ def add_web(app: FastAPI) -> None:
             headers={"Cache-Control": "public, max-age=86400"},
         )
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return FileResponse(_HERE / "static" / "favicon.svg", media_type="image/svg+xml")
+
     @app.get("/static/{name}", include_in_schema=False)
     def static_asset(name: str) -> Response:
         files = {"kundresa.js": "text/javascript", "kundresa.css": "text/css"}
@@ -255,7 +262,6 @@ def add_web(app: FastAPI) -> None:
             csrf=csrf,
             next=safe_next(next),
             failed=bool(failed),
-            status=401 if failed else 200,
         )
         resp.set_cookie(
             LOGIN_CSRF_COOKIE,
