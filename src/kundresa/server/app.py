@@ -56,7 +56,9 @@ class ServerConfig:
 
     ``max_queue`` requests waiting for their commit and ``max_pending_events`` committed
     but not yet loaded events bound the backlog: beyond either the collector answers 429
-    with ``Retry-After``. ``fault_5xx_after_write`` (tests only) answers 500 to that many
+    with ``Retry-After``. ``duckdb_threads`` bounds DuckDB's threads in the server process
+    (loading, stitching, analyses) so that one core stays free to answer requests.
+    ``fault_5xx_after_write`` (tests only) answers 500 to that many
     requests *after* committing them, as a crash between commit and answer would;
     ``fault_5xx_first_attempt`` (tests only) does that to the first attempt of every
     batch (same messageIds), so that every SDK retry is exercised.
@@ -76,6 +78,7 @@ class ServerConfig:
     fault_5xx_first_attempt: bool = False
     secure_cookies: bool | None = None
     retry_after: int = 1
+    duckdb_threads: int = 1
 
     def __post_init__(self) -> None:
         if not self.state:
@@ -91,6 +94,10 @@ class Runtime:
         self.config = config
         self.lock = threading.RLock()
         self.ws = Workspace.open(config.db, engine=config.engine)
+        from kundresa._store import DuckDBStore
+
+        if isinstance(self.ws.store, DuckDBStore) and config.duckdb_threads > 0:
+            self.ws.store.raw.execute(f"SET threads = {int(config.duckdb_threads)}")
         self.state = ServerState(config.state)
         self.writer = InboxWriter(ServerState(config.state), max_queue=config.max_queue)
         self.loader = Loader(
@@ -99,6 +106,7 @@ class Runtime:
             self.lock,
             interval=config.loader_interval,
             stitch_interval=config.stitch_interval,
+            threads=max(config.duckdb_threads, 1),
         )
         self.writer.on_commit.append(self.loader.wake)
         self.faults = config.fault_5xx_after_write
@@ -403,6 +411,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                 "pending_events": pending,
                 "queued_requests": rt.writer.backlog(),
                 "stitch_pending": rt.loader.dirty,
+                "inbox_commits": rt.writer.commit_stats(),
                 "loader": rt.loader.stats.to_dict(),
             }
         )

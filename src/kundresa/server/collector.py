@@ -25,11 +25,13 @@ quarantined with its reason instead of failing the batch.
 from __future__ import annotations
 
 import base64
+import collections
 import concurrent.futures
 import datetime as dt
 import json
 import queue
 import threading
+import time
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -199,7 +201,22 @@ class InboxWriter:
         self._q: queue.Queue[_Item | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="kundresa-inbox", daemon=True)
         self.on_commit: list[Any] = []  # callbacks (e.g. wake the loader)
+        self.commit_seconds: collections.deque[float] = collections.deque(maxlen=2_000)
+        self.group_sizes: collections.deque[int] = collections.deque(maxlen=2_000)
         self._thread.start()
+
+    def commit_stats(self) -> dict[str, float]:
+        """Recent group commits: how many, p50/p99/max milliseconds, requests per commit."""
+        xs = sorted(self.commit_seconds)
+        if not xs:
+            return {"commits": 0}
+        return {
+            "commits": len(xs),
+            "p50_ms": round(1000 * xs[len(xs) // 2], 2),
+            "p99_ms": round(1000 * xs[min(len(xs) - 1, int(len(xs) * 0.99))], 2),
+            "max_ms": round(1000 * xs[-1], 2),
+            "requests_per_commit": round(sum(self.group_sizes) / len(self.group_sizes), 2),
+        }
 
     def backlog(self) -> int:
         """Requests waiting for their commit."""
@@ -233,12 +250,15 @@ class InboxWriter:
                     stop = True
                     break
                 batch.append(nxt)
+            t0 = time.perf_counter()
             try:
                 self.state.append_inbox([row for row, _ in batch])
             except Exception as exc:  # disk full, locked, ...: fail these requests (5xx)
                 for _, fut in batch:
                     fut.set_exception(exc)
             else:
+                self.commit_seconds.append(time.perf_counter() - t0)
+                self.group_sizes.append(len(batch))
                 for _, fut in batch:
                     fut.set_result(None)
                 for cb in self.on_commit:

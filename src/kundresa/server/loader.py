@@ -63,8 +63,12 @@ class LoaderStats:
 
 
 class Loader:
-    """A thread that drains the inbox into ``ws`` every ``interval`` seconds (sooner when
-    woken), stitching at most every ``stitch_interval`` seconds while events arrive."""
+    """A thread that drains the inbox into ``ws``: woken by each commit, but at most once per
+    ``min_gap`` seconds while events stream in (bigger chunks, fewer fixed costs), and at the
+    latest every ``interval`` seconds. It stitches at most every ``stitch_interval`` seconds
+    while events arrive, and never more often than 4x the last stitch's duration (so that a
+    large store does not spend its time re-stitching). DuckDB work runs on ``threads``
+    threads, leaving the other core to answer requests."""
 
     def __init__(
         self,
@@ -75,6 +79,8 @@ class Loader:
         interval: float = 0.5,
         stitch_interval: float = 2.0,
         max_events: int = 200_000,
+        min_gap: float = 0.25,
+        threads: int = 1,
     ) -> None:
         self.ws = ws
         self.state = state
@@ -82,6 +88,10 @@ class Loader:
         self.interval = interval
         self.stitch_interval = stitch_interval
         self.max_events = max_events
+        self.min_gap = min(min_gap, interval)
+        self.threads = threads
+        self._last_stitch_seconds = 0.0
+        self._proc: Any = None
         self.stats = LoaderStats()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -120,11 +130,12 @@ class Loader:
                 stopping = self._stop.is_set()
                 try:
                     moved = self.load_once()
+                    gap = max(self.stitch_interval, 4 * self._last_stitch_seconds)
                     due = (
                         self.stats.last_stitch_at is None
-                        or time.time() - self.stats.last_stitch_at >= self.stitch_interval
+                        or time.time() - self.stats.last_stitch_at >= gap
                     )
-                    if self.dirty and (due or not moved or stopping):
+                    if self.dirty and (due or stopping):
                         self.stitch()
                 except Exception as exc:  # keep serving; the rows stay in the inbox
                     log.exception("loader failed; retrying")
@@ -133,16 +144,22 @@ class Loader:
                     time.sleep(1.0)
                 if stopping:
                     return
-                if not moved:
+                if moved:
+                    self._stop.wait(self.min_gap)  # let the next chunk accumulate
+                else:
                     self._wake.wait(self.interval)
                     self._wake.clear()
         finally:
+            if self._proc is not None:
+                self._proc.close()
             self.state.close()
 
     def stitch(self) -> None:
         """Recompute persons and sessions now."""
+        t0 = time.perf_counter()
         with self.lock:
             self.ws.stitch()
+        self._last_stitch_seconds = time.perf_counter() - t0
         self.dirty = False
         self.stats.stitches += 1
         self.stats.last_stitch_at = time.time()
@@ -161,35 +178,33 @@ class Loader:
                 nums.append(seq * _ROWS + i)
                 lines.append(line)
         store = self.ws.store
-        proc = _Processor(identifiers=self.ws.identifier_rules(), salt=self.ws.salt)
-        try:
-            with self.lock:
-                for source, (nums, lines) in by_source.items():
-                    chunk = pa.table(
-                        {"_row": pa.array(nums, pa.int64()), "_line": pa.array(lines, pa.string())}
-                    )
-                    proc.stage_json(chunk, source)
-                    n, reasons = proc.counts()
-                    accepted = sum(
-                        store.insert_new("events", b, "event_id") for b in proc.accepted()
-                    )
-                    q = proc.quarantine()
-                    if q.num_rows:
-                        store.insert_new("quarantine", q, "quarantine_id")
-                    keys, links = proc.identity()
-                    if keys.num_rows:
-                        store.append("identity_keys", keys)
-                    if links.num_rows:
-                        store.append("identity_links", links)
-                    bad = sum(reasons.values())
-                    self.stats.accepted += accepted
-                    self.stats.quarantined += bad
-                    self.stats.duplicates += n - bad - accepted
-                    for r, k in reasons.items():
-                        self.stats.reasons[r] = self.stats.reasons.get(r, 0) + k
-                    self.dirty = self.dirty or accepted > 0 or keys.num_rows > 0
-        finally:
-            proc.close()
+        if self._proc is None:
+            self._proc = _Processor(identifiers=self.ws.identifier_rules(), salt=self.ws.salt)
+            self._proc.con.execute(f"SET threads = {int(self.threads)}")
+        proc = self._proc
+        with self.lock:
+            for source, (nums, lines) in by_source.items():
+                chunk = pa.table(
+                    {"_row": pa.array(nums, pa.int64()), "_line": pa.array(lines, pa.string())}
+                )
+                proc.stage_json(chunk, source)
+                n, reasons = proc.counts()
+                accepted = sum(store.insert_new("events", b, "event_id") for b in proc.accepted())
+                q = proc.quarantine()
+                if q.num_rows:
+                    store.insert_new("quarantine", q, "quarantine_id")
+                keys, links = proc.identity()
+                if keys.num_rows:
+                    store.append("identity_keys", keys)
+                if links.num_rows:
+                    store.append("identity_links", links)
+                bad = sum(reasons.values())
+                self.stats.accepted += accepted
+                self.stats.quarantined += bad
+                self.stats.duplicates += n - bad - accepted
+                for r, k in reasons.items():
+                    self.stats.reasons[r] = self.stats.reasons.get(r, 0) + k
+                self.dirty = self.dirty or accepted > 0 or keys.num_rows > 0
         # only now: a crash before this line replays the rows, which adds nothing twice
         self.state.mark_loaded(rows[-1][0])
         self.stats.loaded_requests += len(rows)
