@@ -17,6 +17,7 @@ from kundresa.errors import (
 )
 from kundresa.ingest import IngestReport
 from kundresa.results import Result
+from kundresa.server import serve
 from kundresa.stitch import SessionConfig, StitchReport
 from kundresa.workspace import InfoResult, QuarantineResult, Workspace
 
@@ -37,4 +38,5 @@ __all__ = [
     "StitchReport",
     "Workspace",
     "__version__",
+    "serve",
 ]

@@ -4,8 +4,8 @@ Pending merges (issues 3, 4, 5, 7) add their registration below, e.g. ``map``, `
 ``flows``, ``attribution``: see :mod:`kundresa.server.registry` for the pattern.
 
 >>> from kundresa.server.registry import ANALYSES
->>> list(ANALYSES)[:3]
-['overview', 'info', 'quarantine']
+>>> list(ANALYSES)[:4]
+['overview', 'info', 'events', 'quarantine']
 """
 
 from __future__ import annotations
