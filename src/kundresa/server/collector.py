@@ -86,6 +86,31 @@ class CollectorError(Exception):
         return {"success": False, "error": self.reason, "detail": self.detail}
 
 
+try:  # the [server] extra installs orjson; the stdlib is the fallback (and for what orjson
+    # refuses: integers beyond 64 bits, NaN literals)
+    import orjson
+
+    def _loads(body: bytes) -> Any:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return json.loads(body)
+
+    def _dumps(item: Any) -> bytes:
+        try:
+            return orjson.dumps(item)
+        except TypeError:  # e.g. an integer beyond 64 bits
+            return json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
+
+except ImportError:  # pragma: no cover - without the extra
+
+    def _loads(body: bytes) -> Any:
+        return json.loads(body)
+
+    def _dumps(item: Any) -> bytes:
+        return json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def parse_body(raw: bytes, encoding: str | None, *, limit: int) -> Any:
     """Decompress (gzip) and parse ``raw`` as JSON; at most ``limit`` bytes after gunzip.
 
@@ -119,7 +144,7 @@ def parse_body(raw: bytes, encoding: str | None, *, limit: int) -> Any:
     if len(body) > limit:
         raise too_large
     try:
-        return json.loads(body)
+        return _loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CollectorError(
             400, "invalid_json", f"the body is not JSON ({exc}); send one JSON object"
@@ -171,15 +196,15 @@ def normalise_call(item: Any, received_at: str) -> str:
         item["receivedAt"] = received_at
         if item.get("timestamp") is None and item.get("originalTimestamp") is None:
             item["timestamp"] = received_at
-    line = json.dumps(item, separators=(",", ":"), ensure_ascii=False)
-    if len(line.encode()) > MAX_EVENT_BYTES:
+    raw = _dumps(item)
+    if len(raw) > MAX_EVENT_BYTES:
         raise CollectorError(
             400,
             "event_too_large",
-            f"an event is {len(line.encode()):,} bytes; Segment's limit is 32 KB per event: "
+            f"an event is {len(raw):,} bytes; Segment's limit is 32 KB per event: "
             "move large values out of properties",
         )
-    return line
+    return raw.decode()
 
 
 def received_now() -> str:
