@@ -2,6 +2,7 @@
 logs in, uses the forms, switches language, and sends events to the collector from another
 origin (CORS preflight with Authorization, and analytics.js-style text/plain with writeKey).
 
+Also analytics.js (@segment/analytics-next, a local copy: no CDN) on a test page.
 Screenshots go to artifacts/screenshots/ (CI keeps that folder).
 """
 
@@ -216,4 +217,71 @@ def test_a_web_page_on_another_origin_sends_events_to_the_collector(
         headers={"Authorization": f"Bearer {read}"},
     ).json()["rows"]
     assert sorted((r["event_id"], r["channel"]) for r in rows) == [(i, "web") for i in ids]
+    assert p.problems == []
+
+
+ANALYTICS_JS = Path(__file__).parent / "server_node" / "node_modules" / "@segment"
+ANALYTICS_JS = ANALYTICS_JS / "analytics-next" / "dist" / "umd"
+
+AJS_SITE = """<!doctype html><meta charset="utf-8"><title>shop (analytics.js)</title>
+<p id="out">loading</p>
+<script src="/analytics.js"></script>
+<script>
+const cfg = JSON.parse(decodeURIComponent(location.hash.slice(1)));
+const analytics = AnalyticsNext.AnalyticsBrowser.load({
+  writeKey: cfg.key,
+  cdnURL: location.origin,  // bundles from this local copy: no CDN
+  cdnSettings: {integrations: {"Segment.io": {apiKey: cfg.key, apiHost: cfg.apiHost,
+                                              protocol: "http"}}},
+});
+(async () => {
+  await analytics.page("Shop", "Home");
+  await analytics.track("Viewed Product", {sku: "A1", price: 199});
+  await analytics.identify(cfg.user, {email: cfg.user + "@example.se"});
+  const [a] = await analytics;
+  document.getElementById("out").textContent = "sent " + a.user().anonymousId();
+})().catch(e => document.getElementById("out").textContent = "failed " + e);
+</script>"""
+
+
+def test_analytics_js_served_locally_sends_events_to_the_collector(
+    browser: Any, live: Any, other_origin: tuple[str, Path]
+) -> None:
+    if not (ANALYTICS_JS / "index.js").exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("@segment/analytics-next missing: npm ci --prefix tests/server_node")
+        pytest.skip("@segment/analytics-next not installed (npm ci --prefix tests/server_node)")
+    srv, write, read = live
+    origin, root = other_origin
+    (root / "favicon.ico").write_bytes(b"")
+    bundles = root / "analytics-next" / "bundles"
+    bundles.mkdir(parents=True)
+    for f in ANALYTICS_JS.glob("*.js"):
+        (bundles / f.name).write_bytes(f.read_bytes())
+    (root / "analytics.js").write_bytes((ANALYTICS_JS / "index.js").read_bytes())
+    (root / "shop.html").write_text(AJS_SITE)
+    user = f"ajs-{uuid.uuid4().hex[:8]}"
+    cfg = {"key": write, "apiHost": f"127.0.0.1:{srv.port}/v1", "user": user}
+    ctx = browser.new_context()
+    p = Page(ctx.new_page())
+    p.page.goto(f"{origin}/shop.html#" + quote(json.dumps(cfg)))
+    p.page.wait_for_selector("text=/sent|failed/", timeout=30_000)
+    out = p.page.locator("#out").inner_text()
+    assert out.startswith("sent "), out
+    anon = out.split(" ", 1)[1]
+    p.shot("09-analytics-js-site")
+    ctx.close()
+    wait_loaded(srv.url, read)
+    rows = httpx.get(
+        srv.url + "/api/v1/events",
+        params={"anonymous_id": anon},
+        headers={"Authorization": f"Bearer {read}"},
+    ).json()["rows"]
+    assert sorted((r["type"], r["event"], r["channel"]) for r in rows) == [
+        ("identify", "Identify", "web"),
+        ("page", "Page Viewed", "web"),
+        ("track", "Viewed Product", "web"),
+    ]
+    assert len({r["person_id"] for r in rows}) == 1
+    assert {r["user_id"] for r in rows} == {None, user}
     assert p.problems == []
