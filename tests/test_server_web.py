@@ -121,6 +121,16 @@ def test_endpoints_return_the_library_result_objects(web: Web) -> None:
     assert quarantine["by_reason"] == {"invalid_json": 1, "missing_event_name": 1}
     # overview: per-day counts add up to the touchpoint events
     assert sum(sum(v) for v in over["by_channel"].values()) == info["touchpoint_events"]
+    # conversion trend, against plain SQL
+    with web.rt.lock:
+        sql = web.rt.ws.sql(
+            "SELECT CAST(ts AS DATE)::VARCHAR AS day, count(DISTINCT person_id) AS p, "
+            "count(DISTINCT CASE WHEN event = 'Order Completed' THEN person_id END) AS c "
+            "FROM events WHERE type IN ('track', 'page', 'screen') GROUP BY 1 ORDER BY 1"
+        ).to_pylist()
+    assert over["days"] == [r["day"] for r in sql]
+    assert over["conversion_rate"] == pytest.approx([r["c"] / r["p"] for r in sql])
+    assert max(over["conversion_rate"]) > 0
 
 
 def test_bad_parameters_are_4xx_with_the_reason(web: Web) -> None:

@@ -21,7 +21,7 @@ from kundresa.server.overview import EventsResult, OverviewResult, overview, rec
 from kundresa.server.registry import Analysis, register_analysis
 from kundresa.workspace import InfoResult, QuarantineResult
 
-__all__ = ["EventsParams", "QuarantineParams", "html_table"]
+__all__ = ["EventsParams", "OverviewParams", "QuarantineParams", "html_table"]
 
 
 def html_table(headers: list[str], rows: list[list[Any]], *, cls: str = "") -> str:
@@ -76,9 +76,25 @@ def _render_overview(result: Result, lang: str) -> str:
         parts.append(f'<p class="empty">{escape(label("no_data", lang))}</p>')
     parts.append(f"<h2>{escape(label('events_per_day', lang))}</h2>")
     parts.append("<!--figure-->")
-    rows = [[d, p] for d, p in zip(result.days[-14:], result.persons[-14:], strict=True)]
+    rate = result.conversion_rate
+    rows = [
+        [d, p, c, "" if r is None else f"{100 * r:.1f} %"]
+        for d, p, c, r in list(
+            zip(result.days, result.persons, result.converted, rate, strict=True)
+        )[-14:]
+    ]
     parts.append(f"<h2>{escape(label('persons_per_day', lang))}</h2>")
-    parts.append(html_table([label("day", lang), label("persons", lang)], rows))
+    parts.append(
+        html_table(
+            [
+                label("day", lang),
+                label("persons", lang),
+                f"{label('converted', lang)}: {result.conversion_event}",
+                label("conversion", lang),
+            ],
+            rows,
+        )
+    )
     return "".join(parts)
 
 
@@ -113,11 +129,20 @@ def _render_quarantine(result: Result, lang: str) -> str:
     return f"<p>{result.total:,} {escape(label('quarantined', lang).lower())}</p>{summary}{detail}"
 
 
+class OverviewParams(BaseModel):
+    """Which event counts as a conversion in the trend."""
+
+    conversion_event: str = Field(
+        "Order Completed", min_length=1, max_length=200, description="The conversion event."
+    )
+
+
 register_analysis(
     Analysis(
         name="overview",
         titles={"en": "Overview", "sv": "Översikt", "nb": "Oversikt"},
-        run=lambda ws, p: overview(ws),
+        params=OverviewParams,
+        run=lambda ws, p: overview(ws, p.conversion_event),
         render=_render_overview,
         description="Workspace counts, events per day by channel, active persons per day.",
     )

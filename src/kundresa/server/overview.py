@@ -23,18 +23,36 @@ __all__ = ["EventsResult", "OverviewResult", "overview", "recent_events"]
 
 @dataclass(frozen=True)
 class OverviewResult(Result):
-    """Workspace counts plus touchpoint events per day and channel and persons per day.
+    """Workspace counts plus touchpoint events per day and channel, active persons per day,
+    and the conversion trend: persons per day with ``conversion_event``, as a share of that
+    day's active persons.
 
     >>> r = OverviewResult(info=None, days=("2026-01-05",), by_channel={"web": (3,)},
-    ...                    persons=(2,))
+    ...                    persons=(2,), converted=(1,), conversion_event="Order Completed")
     >>> r.to_frame().to_dict("records")
     [{'day': '2026-01-05', 'channel': 'web', 'events': 3}]
+    >>> r.conversion_rate
+    (0.5,)
     """
 
     info: InfoResult | None
     days: tuple[str, ...]
     by_channel: dict[str, tuple[int, ...]]
     persons: tuple[int, ...]
+    converted: tuple[int, ...] = ()
+    conversion_event: str = "Order Completed"
+
+    @property
+    def conversion_rate(self) -> tuple[float | None, ...]:
+        """Converted persons / active persons, per day (None on a day without persons)."""
+        return tuple(
+            c / p if p else None for c, p in zip(self.converted, self.persons, strict=True)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["conversion_rate"] = list(self.conversion_rate)
+        return out
 
     def to_frame(self) -> Any:
         import pandas as pd
@@ -47,12 +65,25 @@ class OverviewResult(Result):
         return pd.DataFrame(rows, columns=["day", "channel", "events"])
 
     def plot(self) -> Any:
-        import plotly.graph_objects as go
+        from plotly.subplots import make_subplots
 
-        fig = go.Figure()
+        fig = make_subplots(
+            rows=2,
+            cols=1,
+            shared_xaxes=True,
+            row_heights=[0.7, 0.3],
+            vertical_spacing=0.06,
+            subplot_titles=("Events per day by channel", f"Conversion: {self.conversion_event}"),
+        )
         for c, counts in self.by_channel.items():
-            fig.add_bar(x=list(self.days), y=list(counts), name=c)
-        fig.update_layout(barmode="stack", title="Events per day by channel", height=420)
+            fig.add_bar(x=list(self.days), y=list(counts), name=c, row=1, col=1)
+        rate = [None if r is None else round(100 * r, 2) for r in self.conversion_rate]
+        fig.add_scatter(
+            x=list(self.days), y=rate, name="% of active persons", mode="lines+markers",
+            row=2, col=1,
+        )  # fmt: skip
+        fig.update_yaxes(title_text="%", row=2, col=1)
+        fig.update_layout(barmode="stack", title="Overview", height=560)
         return fig
 
     def __str__(self) -> str:
@@ -61,13 +92,16 @@ class OverviewResult(Result):
         return "\n".join(lines)
 
 
-def overview(ws: Workspace) -> OverviewResult:
+def overview(ws: Workspace, conversion_event: str = "Order Completed") -> OverviewResult:
     """Compute the overview of ``ws`` (touchpoint events only; days in UTC)."""
     ev = ws.events()
     per = ev.group_by([ev.ts.date().name("day"), "channel"]).aggregate(n=ev.count())
     rows = ws.store.to_arrow(per.order_by(["day", "channel"])).to_pylist()
     pp = ev.group_by(ev.ts.date().name("day")).aggregate(p=ev.person_id.nunique())
     persons = {str(r["day"]): int(r["p"]) for r in ws.store.to_arrow(pp).to_pylist()}
+    conv = ev.filter(ev.event == conversion_event)
+    cp = conv.group_by(conv.ts.date().name("day")).aggregate(p=conv.person_id.nunique())
+    converted = {str(r["day"]): int(r["p"]) for r in ws.store.to_arrow(cp).to_pylist()}
     days = sorted({str(r["day"]) for r in rows})
     index = {d: i for i, d in enumerate(days)}
     totals: dict[str, int] = {}
@@ -83,6 +117,8 @@ def overview(ws: Workspace) -> OverviewResult:
         days=tuple(days),
         by_channel={c: tuple(v) for c, v in by_channel.items()},
         persons=tuple(persons.get(d, 0) for d in days),
+        converted=tuple(converted.get(d, 0) for d in days),
+        conversion_event=conversion_event,
     )
 
 
