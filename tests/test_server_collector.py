@@ -410,3 +410,24 @@ def test_a_5xx_after_commit_then_a_retry_stores_the_events_once(tmp_path: Path) 
         assert e.post("/v1/batch", body).status_code == 200
         rows = e.sql("SELECT event_id FROM events")
     assert sorted(r["event_id"] for r in rows) == sorted(ids)
+
+
+def test_identity_tables_are_compacted_and_stitching_still_holds(env: Env) -> None:
+    env.rt.loader.compact_after = 1
+    try:
+        anon, user = "compact-" + mid(), "cu-" + mid()
+        for _ in range(3):  # three loads that repeat the same keys
+            env.post("/v1/track", {**call("track", mid()), "anonymousId": anon})
+            env.wait()
+        env.post("/v1/identify", {**call("identify", mid()), "anonymousId": anon, "userId": user})
+        repeated = env.sql(
+            "SELECT key, count(*) AS n FROM identity_keys GROUP BY key HAVING count(*) > 1"
+        )
+        assert repeated == []
+        persons = env.sql(
+            f"SELECT DISTINCT person_id FROM events WHERE anonymous_id = '{anon}' "
+            f"OR user_id = '{user}'"
+        )
+        assert len(persons) == 1
+    finally:
+        env.rt.loader.compact_after = 200_000

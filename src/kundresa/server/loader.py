@@ -91,6 +91,10 @@ class Loader:
         self.min_gap = min(min_gap, interval)
         self.threads = threads
         self._last_stitch_seconds = 0.0
+        self._appended_since_compact = 0
+        #: compact the identity tables after this many appended rows (each load appends the
+        #: keys and links of its chunk, so a long-running server repeats keys)
+        self.compact_after = 200_000
         self._proc: Any = None
         self.stats = LoaderStats()
         self._wake = threading.Event()
@@ -158,11 +162,33 @@ class Loader:
         """Recompute persons and sessions now."""
         t0 = time.perf_counter()
         with self.lock:
+            if self._appended_since_compact >= self.compact_after:
+                self.compact()
             self.ws.stitch()
         self._last_stitch_seconds = time.perf_counter() - t0
         self.dirty = False
         self.stats.stitches += 1
         self.stats.last_stitch_at = time.time()
+
+    def compact(self) -> None:
+        """Fold repeated identity keys and links into one row each (what stitching reads)."""
+        store = self.ws.store
+        with self.lock:
+            kt = store.table("identity_keys")
+            store.replace(
+                "identity_keys",
+                kt.group_by("key").aggregate(
+                    first_seen=kt.first_seen.min(), last_seen=kt.last_seen.max()
+                ),
+            )
+            lt = store.table("identity_links")
+            store.replace(
+                "identity_links",
+                lt.group_by(["key_a", "key_b", "via"])
+                .aggregate(first_seen=lt.first_seen.min())
+                .select("key_a", "key_b", "first_seen", "via"),
+            )
+        self._appended_since_compact = 0
 
     def load_once(self) -> int:
         """Move up to ``max_events`` committed events into the store; return requests moved."""
@@ -198,6 +224,7 @@ class Loader:
                     store.append("identity_keys", keys)
                 if links.num_rows:
                     store.append("identity_links", links)
+                self._appended_since_compact += keys.num_rows + links.num_rows
                 bad = sum(reasons.values())
                 self.stats.accepted += accepted
                 self.stats.quarantined += bad
