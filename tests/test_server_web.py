@@ -315,3 +315,18 @@ def test_one_registration_adds_an_endpoint_and_a_page(web: Web, tmp_path: Path) 
             assert "n:" in bad.text
     finally:
         ANALYSES.pop("double")
+
+
+def test_login_guessing_is_throttled(web: Web) -> None:
+    st = web.rt.state
+    st.set_user("bertil", PASSWORD)
+    with another_client(web) as c:
+        for _ in range(5):
+            r = login(c, user="bertil", password="guess " + "x" * 8)
+            assert r.status_code == 303
+        # the sixth try is refused before any password check, even the right one
+        blocked = login(c, user="bertil")
+        assert blocked.status_code == 429
+        assert int(blocked.headers["retry-after"]) > 0
+        # other users are not affected
+        assert login(c).status_code == 303

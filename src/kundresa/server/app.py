@@ -111,6 +111,7 @@ class Runtime:
         self.writer.on_commit.append(self.loader.wake)
         self.faults = config.fault_5xx_after_write
         self.faulted: set[int] = set()
+        self.login_failures: dict[str, list[float]] = {}
         self._pending = 0
         self._pending_checked = 0.0
 

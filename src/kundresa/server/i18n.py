@@ -28,6 +28,11 @@ LABELS: dict[str, dict[str, str]] = {
         "sv": "Fel användarnamn eller lösenord.",
         "nb": "Feil brukernavn eller passord.",
     },
+    "too_many_attempts": {
+        "en": "Too many failed logins for this user; try again in a few minutes.",
+        "sv": "För många misslyckade inloggningar för användaren; försök igen om några minuter.",
+        "nb": "For mange mislykkede innlogginger for brukeren; prøv igjen om noen minutter.",
+    },
     "events": {"en": "Events", "sv": "Händelser", "nb": "Hendelser"},
     "touchpoints": {"en": "Touchpoints", "sv": "Kontaktpunkter", "nb": "Kontaktpunkter"},
     "persons": {"en": "Persons", "sv": "Personer", "nb": "Personer"},

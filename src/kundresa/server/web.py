@@ -15,6 +15,7 @@ from this server (Plotly's ``plotly.min.js`` is served from the installed packag
 import hmac
 import json
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -52,6 +53,9 @@ _SECURITY_HEADERS = {
 SESSION_COOKIE = "kundresa_session"
 LOGIN_CSRF_COOKIE = "kundresa_login_csrf"
 LANG_COOKIE = "kundresa_lang"
+#: at most this many failed logins per user name within LOGIN_WINDOW seconds
+LOGIN_ATTEMPTS = 5
+LOGIN_WINDOW = 300.0
 
 
 def safe_next(target: str | None) -> str:
@@ -282,13 +286,22 @@ def add_web(app: FastAPI) -> None:
         rt = request.app.state.runtime
         import anyio.to_thread
 
-        got = await anyio.to_thread.run_sync(
-            rt.state.login, str(form.get("user") or ""), str(form.get("password") or "")
-        )
+        user = str(form.get("user") or "")
+        now = time.monotonic()
+        recent = [t for t in rt.login_failures.get(user, []) if now - t < LOGIN_WINDOW]
+        if len(recent) >= LOGIN_ATTEMPTS:  # throttle guessing: no password check at all
+            return Response(
+                label("too_many_attempts", _lang(request)),
+                status_code=429,
+                headers={"Retry-After": str(int(LOGIN_WINDOW - (now - recent[0])) + 1)},
+            )
+        got = await anyio.to_thread.run_sync(rt.state.login, user, str(form.get("password") or ""))
         if got is None:
+            rt.login_failures[user] = [*recent, now]
             return RedirectResponse(
                 "/login?" + urlencode({"failed": 1, "next": target}), status_code=303
             )
+        rt.login_failures.pop(user, None)
         resp = RedirectResponse(target, status_code=303)
         resp.set_cookie(
             SESSION_COOKIE,
