@@ -139,6 +139,13 @@ def test_bad_parameters_are_4xx_with_the_reason(web: Web) -> None:
     r = web.client.get("/api/v1/quarantine?reason=missing_evnt_name", headers=web.bearer())
     assert r.status_code == 404
     assert "missing_event_name" in r.json()["detail"]
+    # found by the fuzzer: a NUL byte must be refused before it reaches a SQL literal
+    r = web.client.get("/api/v1/overview?conversion_event=%27%29%00x", headers=web.bearer())
+    assert r.status_code == 422
+    r = web.client.get("/api/v1/overview?conversion_event=It%27s%22%29", headers=web.bearer())
+    assert r.status_code == 200
+    assert r.json()["conversion_event"] == "It's\")"
+    assert web.client.get("/api/v1/events?user_id=a%00", headers=web.bearer()).status_code == 422
 
 
 def test_openapi_document_is_committed_and_current(web: Web) -> None:

@@ -11,15 +11,20 @@ Pending merges (issues 3, 4, 5, 7) add their registration below, e.g. ``map``, `
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from kundresa.results import Result
 from kundresa.server.i18n import label
 from kundresa.server.overview import EventsResult, OverviewResult, overview, recent_events
 from kundresa.server.registry import Analysis, register_analysis
 from kundresa.workspace import InfoResult, QuarantineResult
+
+#: query parameters are names and ids: no control characters (NUL cannot reach SQL literals)
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+#: a name or id given as a query parameter
+Text = Annotated[str, StringConstraints(max_length=200, pattern=NO_CONTROL)]
 
 __all__ = ["EventsParams", "OverviewParams", "QuarantineParams", "html_table"]
 
@@ -102,7 +107,7 @@ class QuarantineParams(BaseModel):
     """Which quarantined rows to show."""
 
     limit: int = Field(50, ge=1, le=1000, description="How many rows to show.")
-    reason: str | None = Field(None, max_length=100, description="Only rows of this reason.")
+    reason: Text | None = Field(None, description="Only rows of this reason.")
 
 
 def _render_quarantine(result: Result, lang: str) -> str:
@@ -133,7 +138,11 @@ class OverviewParams(BaseModel):
     """Which event counts as a conversion in the trend."""
 
     conversion_event: str = Field(
-        "Order Completed", min_length=1, max_length=200, description="The conversion event."
+        "Order Completed",
+        min_length=1,
+        max_length=200,
+        pattern=NO_CONTROL,
+        description="The conversion event.",
     )
 
 
@@ -162,10 +171,10 @@ class EventsParams(BaseModel):
     """Which stored events to show (newest first)."""
 
     limit: int = Field(50, ge=1, le=1000, description="How many events to show.")
-    event_id: str | None = Field(None, max_length=200, description="messageId / event id.")
-    user_id: str | None = Field(None, max_length=200, description="Only this user id.")
-    anonymous_id: str | None = Field(None, max_length=200, description="Only this device.")
-    person_id: str | None = Field(None, max_length=200, description="Only this person.")
+    event_id: Text | None = Field(None, description="messageId / event id.")
+    user_id: Text | None = Field(None, description="Only this user id.")
+    anonymous_id: Text | None = Field(None, description="Only this device.")
+    person_id: Text | None = Field(None, description="Only this person.")
 
 
 def _render_events(result: Result, lang: str) -> str:
