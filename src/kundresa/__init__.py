@@ -49,6 +49,7 @@ from kundresa.paths import (
     Variants,
 )
 from kundresa.results import Result
+from kundresa.server import serve
 from kundresa.stitch import SessionConfig, StitchReport
 from kundresa.workspace import ForgetResult, InfoResult, QuarantineResult, Workspace
 
@@ -98,5 +99,6 @@ __all__ = [
     "render_map",
     "ropo_report",
     "save_map",
+    "serve",
     "validate_file",
 ]

@@ -249,8 +249,13 @@ def demo(
     db: DbOpt = None,
     engine: EngineOpt = "duckdb",
     out: Annotated[Path, typer.Option(help="Folder for the demo's files.")] = Path("demo"),
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Stop after writing the files (no web app).")
+    ] = False,
+    port: Annotated[int, typer.Option(help="Port of the web app on 127.0.0.1.")] = 8000,
 ) -> None:
-    """The main job: synthesise a shop's journeys, load them, and summarise."""
+    """The main job: synthesise a shop's journeys, load them, measure and render the journey
+    map, then serve the web app on 127.0.0.1 (unless --no-serve)."""
     from kundresa.synth import synthesize
     from kundresa.workspace import Workspace
 
@@ -278,6 +283,16 @@ def demo(
         f"Next: kundresa info --db {where}   |   kundresa sql --db {where} "
         '"select channel, count(*) from events group by 1"'
     )
+    if no_serve:
+        return
+    try:
+        from kundresa.server import serve
+    except ImportError:  # pragma: no cover - depends on the install
+        typer.echo("(web app not installed: pip install 'kundresa[server]')")
+        return
+    typer.echo("")
+    typer.echo("Web app (Ctrl-C to stop):")
+    serve(where, engine=engine, port=port, block=True, echo=typer.echo)
 
 
 # Analysis modules add their commands here, one line each: a module with
@@ -287,6 +302,7 @@ _EXTENSIONS: tuple[str, ...] = (
     "kundresa.funnel.cli",
     "kundresa.maps.cli",
     "kundresa.paths.cli",
+    "kundresa.server.cli",
 )
 
 

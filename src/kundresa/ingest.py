@@ -258,23 +258,33 @@ class _Processor:
             )
         )
 
+    def stage_json(self, chunk: pa.Table, source: str) -> None:
+        """Stage JSON text rows (columns ``_row`` int64, ``_line`` string) into ``staged``.
+
+        The one entry point for JSON events, whether they come from a file or the collector,
+        so that both meet the same rules and quarantine reasons.
+        """
+        self._raw_sql = None
+        self.con.register("lines_chunk", chunk)
+        try:
+            self._stage(
+                canonical_stage(
+                    json_stage("lines_chunk", self.identifiers),
+                    source=source,
+                    identifiers=self.identifiers,
+                    salt=self.salt,
+                )
+            )
+        finally:
+            self.con.unregister("lines_chunk")
+
     def chunks(self, path: Path, fmt: str, mapping: dict[str, str]) -> Iterator[None]:
         """Stage the file chunk by chunk into table ``staged``; yield after each chunk."""
         con = self.con
         source = str(path)
         if fmt in ("jsonl", "json"):
-            self._raw_sql = None
             for chunk in _json_lines(path, fmt):
-                con.register("lines_chunk", chunk)
-                self._stage(
-                    canonical_stage(
-                        json_stage("lines_chunk", self.identifiers),
-                        source=source,
-                        identifiers=self.identifiers,
-                        salt=self.salt,
-                    )
-                )
-                con.unregister("lines_chunk")
+                self.stage_json(chunk, source)
                 yield
             return
         if fmt == "parquet":

@@ -1,0 +1,279 @@
+"""Sustained HTTP ingest into ``kundresa serve``: batches of 100 Segment calls.
+
+    .venv/bin/python bench/collector.py [--seconds 15] [--clients 8] [--rate 10000]
+
+1. Throughput: ``--clients`` keep-alive connections send pre-built batches (unique
+   messageIds) as fast as the server acknowledges them; a 200 means fsynced in the inbox.
+   Reports durable events/s, and how long the loader then needs to have every event in the
+   event store, validated and stitched (end-to-end events/s).
+2. Latency at a fixed rate (default 10,000 events/s = 100 requests/s, open loop: latency is
+   measured from each request's scheduled time, so a stall is not hidden): p50/p99/max.
+3. Where the time goes: the server's CPU seconds per request (from /proc), the cost of one
+   group commit (fsync) and of parsing + normalising one batch, measured in this process.
+
+Peer, side by side: the same requests against a bare uvicorn app that parses the JSON and
+answers 200 without storing anything (the framework's ceiling on this machine).
+The load generator shares the 2 cores with the server: figures are a lower bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+from tests._server import LiveServer, create_key, free_port
+
+BARE_APP = """
+import json
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = b""
+    more = True
+    while more:
+        msg = await receive()
+        body += msg.get("body", b"")
+        more = msg.get("more_body", False)
+    if body:
+        json.loads(body)
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": b'{"success": true}'})
+"""
+
+
+def batch_body(n: int = 100) -> bytes:
+    now = "2026-01-05T10:00:00.000Z"
+    calls = [
+        {
+            "type": "track",
+            "event": "Viewed Product",
+            "messageId": str(uuid.uuid4()),
+            "anonymousId": f"bench-{i % 500}",
+            "timestamp": now,
+            "properties": {"sku": f"SKU-{i}", "price": 199.0, "category": "shoes"},
+            "context": {"library": {"name": "analytics.js", "version": "2.0"}},
+        }
+        for i in range(n)
+    ]
+    return json.dumps({"batch": calls, "sentAt": now}).encode()
+
+
+class Sender:
+    def __init__(self, port: int, key: str) -> None:
+        self.port = port
+        self.auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def send(self, body: bytes) -> int:
+        for _ in range(3):
+            try:
+                self.conn.request(
+                    "POST",
+                    "/v1/batch",
+                    body,
+                    {"Authorization": self.auth, "Content-Type": "application/json"},
+                )
+                r = self.conn.getresponse()
+                r.read()
+                return r.status
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput(port: int, key: str, bodies: list[bytes], clients: int, seconds: float) -> dict:
+    acked = [0] * clients
+    statuses: dict[int, int] = {}
+    stop = time.monotonic() + seconds
+    lock = threading.Lock()
+
+    def worker(w: int) -> None:
+        s = Sender(port, key)
+        i = w
+        while time.monotonic() < stop and i < len(bodies):
+            st = s.send(bodies[i])
+            with lock:
+                statuses[st] = statuses.get(st, 0) + 1
+            if st == 200:
+                acked[w] += 1
+            i += clients
+
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - t0
+    return {"requests": sum(acked), "events": 100 * sum(acked), "wall": wall, "statuses": statuses}
+
+
+def latency(port: int, key: str, bodies: list[bytes], rate: int, seconds: float) -> dict:
+    per_second = rate / 100
+    n = int(per_second * seconds)
+    interval = 1 / per_second
+    lat: list[float] = []
+    lock = threading.Lock()
+    t0 = time.monotonic() + 0.2
+    nxt = iter(range(n))
+
+    def worker() -> None:
+        s = Sender(port, key)
+        while True:
+            with lock:
+                i = next(nxt, None)
+            if i is None:
+                return
+            due = t0 + i * interval
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            st = s.send(bodies[i])
+            done = time.monotonic()
+            if st == 200:
+                with lock:
+                    lat.append(done - due)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    lat.sort()
+    q = statistics.quantiles(lat, n=100) if len(lat) > 2 else [float("nan")] * 99
+    return {
+        "requests": n,
+        "ok": len(lat),
+        "p50_ms": 1000 * q[49],
+        "p99_ms": 1000 * q[98],
+        "max_ms": 1000 * lat[-1] if lat else float("nan"),
+    }
+
+
+def micro(tmp: Path) -> dict:
+    from kundresa.server.collector import normalise_call, received_now, split_calls
+    from kundresa.server.state import ServerState
+
+    body = batch_body()
+    t0 = time.perf_counter()
+    for _ in range(200):
+        items = split_calls(json.loads(body), "batch")
+        r = received_now()
+        lines = [normalise_call(i, r) for i in items]
+    parse_ms = (time.perf_counter() - t0) / 200 * 1000
+    st = ServerState(tmp / "micro.sqlite")
+    row = (received_now(), "bench", 100, "\n".join(lines))
+    t0 = time.perf_counter()
+    for _ in range(100):
+        st.append_inbox([row])
+    commit_ms = (time.perf_counter() - t0) / 100 * 1000
+    return {"parse_normalise_ms_per_batch": parse_ms, "group_commit_ms": commit_ms}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=15)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--rate", type=int, default=10_000, help="events/s for the latency run")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="kundresa-bench-"))
+    db = tmp / "bench.duckdb"
+    key = create_key(db, "bench")
+    read = create_key(db, "bench-read", "read")
+    need = int(args.seconds * 1500) + int(args.rate / 100 * 10) + 100
+    print(f"building {need:,} batches of 100 calls ...", flush=True)
+    bodies = [batch_body() for _ in range(need)]
+    print(f"one batch: {len(bodies[0]):,} bytes of JSON")
+
+    srv = LiveServer(db, extra=("--max-pending-events", "100000000")).start()
+    try:
+        assert srv.proc is not None
+        cpu0 = cpu_seconds(srv.proc.pid)
+        tp = throughput(srv.port, key, bodies, args.clients, args.seconds)
+        cpu1 = cpu_seconds(srv.proc.pid)
+        durable = tp["events"] / tp["wall"]
+        print(
+            f"durable ingest: {durable:,.0f} events/s ({tp['requests']:,} batches in "
+            f"{tp['wall']:.1f} s, statuses {tp['statuses']}); server CPU "
+            f"{1000 * (cpu1 - cpu0) / max(tp['requests'], 1):.2f} ms per batch"
+        )
+        t_load = time.monotonic()
+        from tests._server import wait_loaded
+
+        wait_loaded(srv.url, read, timeout=600)
+        drain = time.monotonic() - t_load
+        e2e = tp["events"] / (tp["wall"] + drain)
+        print(
+            f"in the event store (validated, stitched) {drain:.1f} s after the last ack: "
+            f"end-to-end {e2e:,.0f} events/s"
+        )
+        lat = latency(srv.port, key, bodies[tp["requests"] + 10 :], args.rate, 10)
+        commits = httpx.get(
+            srv.url + "/api/v1/collector", headers={"Authorization": f"Bearer {read}"}
+        ).json()["inbox_commits"]
+        print(
+            f"at {args.rate:,} events/s for 10 s: p50 {lat['p50_ms']:.1f} ms, p99 "
+            f"{lat['p99_ms']:.1f} ms, max {lat['max_ms']:.1f} ms ({lat['ok']}/{lat['requests']} ok)"
+        )
+        print(
+            f"group commits (fsync) meanwhile: p50 {commits['p50_ms']} ms, p99 "
+            f"{commits['p99_ms']} ms, max {commits['max_ms']} ms, "
+            f"{commits['requests_per_commit']} requests per commit"
+        )
+    finally:
+        srv.stop()
+
+    bare = tmp / "bare_app.py"
+    bare.write_text(BARE_APP)
+    port = free_port()
+    peer = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(port), "--log-level",
+         "warning", "--no-access-log"],
+        cwd=tmp,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/")
+                break
+            except OSError:
+                time.sleep(0.1)
+        ptp = throughput(port, key, bodies, args.clients, min(args.seconds, 8))
+        peer_rate = ptp["events"] / ptp["wall"]
+        print(
+            f"peer (bare uvicorn, parse + 200, stores nothing): {peer_rate:,.0f} events/s; "
+            f"kundresa durable / peer = {durable / peer_rate:.2f}"
+        )
+    finally:
+        peer.terminate()
+        peer.wait()
+    m = micro(tmp)
+    print(
+        f"in-process: parse + normalise {m['parse_normalise_ms_per_batch']:.2f} ms per batch; "
+        f"one fsynced group commit {m['group_commit_ms']:.2f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""kundresa's server: a Segment-compatible collector, a REST API and a web app in one process.
+
+``kundresa serve`` (or :func:`serve`) opens the workspace, answers the Segment HTTP Tracking
+API on ``/v1/*`` (so Segment's and RudderStack's SDKs work unchanged), moves collected events
+into the event store within seconds (stitched), and serves the analyses as JSON
+(``/api/v1/*``, OpenAPI at ``/api/openapi.json``) and as pages. See ``docs/server.md``.
+
+Importing this package is cheap; FastAPI and uvicorn load when a server starts.
+
+>>> import tempfile, pathlib, urllib.request, json
+>>> srv = serve(pathlib.Path(tempfile.mkdtemp()) / "k.duckdb", port=0, block=False, echo=None)
+>>> json.load(urllib.request.urlopen(srv.url + "/healthz"))
+{'ok': True}
+>>> srv.stop()
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["RunningServer", "serve"]
+
+
+@dataclass
+class RunningServer:
+    """A server started with ``serve(..., block=False)``: its URL and a way to stop it.
+
+    >>> RunningServer("http://127.0.0.1:8000").url
+    'http://127.0.0.1:8000'
+    """
+
+    url: str
+    _server: Any = field(default=None, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    def stop(self) -> None:
+        """Stop gracefully: queued events are committed, loaded and stitched first."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=120)
+
+
+def serve(
+    db: str | os.PathLike[str] | None = None,
+    *,
+    engine: str = "duckdb",
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    block: bool = True,
+    create_login: bool = True,
+    echo: Callable[[str], None] | None = print,
+    **options: Any,
+) -> RunningServer:
+    """Serve the workspace ``db``: collector, REST API and web app on ``host:port``.
+
+    On first start (no web user yet) a user ``admin`` with a random password is created and
+    the login is printed once through ``echo``. ``block=False`` runs the server in a thread
+    and returns at once (``port=0`` picks a free port); otherwise it runs until interrupted.
+    ``options`` go to :class:`kundresa.server.app.ServerConfig`.
+    """
+    import uvicorn
+
+    from kundresa.server.app import ServerConfig, create_app
+    from kundresa.server.state import ServerState
+    from kundresa.workspace import DEFAULT_DB
+
+    where = str(db) if db is not None else os.environ.get("KUNDRESA_DB", DEFAULT_DB)
+    config = ServerConfig(db=where, engine=engine, **options)
+    login = None
+    if create_login:
+        state = ServerState(config.state)
+        if not state.users():
+            password = secrets.token_urlsafe(12)
+            state.set_user("admin", password)
+            login = ("admin", password)
+        state.close()
+    app = create_app(config)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    )
+
+    def announce(url: str) -> None:
+        if echo is None:
+            return
+        echo(f"kundresa is serving {where} at {url}")
+        echo(f"  web app    {url}/overview")
+        echo(f"  collector  {url}/v1/batch  (Segment HTTP API; kundresa keys create --name site)")
+        echo(f"  REST API   {url}/api/v1/info  (OpenAPI: {url}/api/openapi.json)")
+        if login:
+            echo(f"  login      {login[0]} / {login[1]}  (shown once)")
+
+    if block:
+        announce(f"http://{host}:{port}")
+        server.run()
+        return RunningServer(f"http://{host}:{port}")
+    thread = threading.Thread(target=server.run, name="kundresa-serve", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the server did not start (is the port in use?)")
+        time.sleep(0.02)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    url = f"http://{host}:{bound}"
+    announce(url)
+    return RunningServer(url, server, thread)

@@ -1,0 +1,465 @@
+"""The ASGI app: collector (``/v1/*``), REST API (``/api/v1/*``) and web app (pages).
+
+>>> import tempfile, pathlib
+>>> app = create_app(ServerConfig(db=str(pathlib.Path(tempfile.mkdtemp()) / "k.duckdb")))
+>>> sorted({r.path for r in app.routes if r.path.startswith("/v1/")})[:3]
+['/v1/a', '/v1/alias', '/v1/b']
+"""
+
+import asyncio
+import inspect
+import json
+import logging
+import math
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.responses import Response
+
+from kundresa.errors import KundresaError, NotFoundError
+from kundresa.server.collector import (
+    CALLS,
+    MAX_BATCH_BYTES,
+    CollectorError,
+    InboxWriter,
+    basic_auth_user,
+    normalise_call,
+    parse_body,
+    received_now,
+    split_calls,
+)
+from kundresa.server.loader import Loader
+from kundresa.server.registry import ANALYSES, Analysis
+from kundresa.server.state import ServerState, state_path
+
+__all__ = ["Runtime", "ServerConfig", "create_app"]
+
+log = logging.getLogger("kundresa.server")
+
+API_VERSION = "1"
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding",
+    "Access-Control-Expose-Headers": "Retry-After",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+@dataclass
+class ServerConfig:
+    """How ``kundresa serve`` runs.
+
+    ``max_queue`` requests waiting for their commit and ``max_pending_events`` committed
+    but not yet loaded events bound the backlog: beyond either the collector answers 429
+    with ``Retry-After``. ``duckdb_threads`` bounds DuckDB's threads in the server process
+    (loading, stitching, analyses) so that one core stays free to answer requests.
+    ``fault_5xx_after_write`` (tests only) answers 500 to that many
+    requests *after* committing them, as a crash between commit and answer would;
+    ``fault_5xx_first_attempt`` (tests only) does that to the first attempt of every
+    batch (same messageIds), so that every SDK retry is exercised.
+
+    >>> ServerConfig(db="shop.duckdb").state
+    'shop.duckdb.server.sqlite'
+    """
+
+    db: str
+    engine: str = "duckdb"
+    state: str = ""
+    max_queue: int = 2_000
+    max_pending_events: int = 2_000_000
+    loader_interval: float = 0.5
+    stitch_interval: float = 2.0
+    fault_5xx_after_write: int = 0
+    fault_5xx_first_attempt: bool = False
+    secure_cookies: bool | None = None
+    retry_after: int = 1
+    duckdb_threads: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.state:
+            self.state = str(state_path(self.db))
+
+
+class Runtime:
+    """What a running app holds: workspace (behind one lock), state, writer, loader."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        from kundresa.workspace import Workspace
+
+        self.config = config
+        self.lock = threading.RLock()
+        self.ws = Workspace.open(config.db, engine=config.engine)
+        from kundresa._store import DuckDBStore
+
+        if isinstance(self.ws.store, DuckDBStore) and config.duckdb_threads > 0:
+            self.ws.store.raw.execute(f"SET threads = {int(config.duckdb_threads)}")
+        self.state = ServerState(config.state)
+        self.writer = InboxWriter(ServerState(config.state), max_queue=config.max_queue)
+        self.loader = Loader(
+            self.ws,
+            ServerState(config.state),
+            self.lock,
+            interval=config.loader_interval,
+            stitch_interval=config.stitch_interval,
+            threads=max(config.duckdb_threads, 1),
+        )
+        self.writer.on_commit.append(self.loader.wake)
+        self.faults = config.fault_5xx_after_write
+        self.faulted: set[int] = set()
+        self.login_failures: dict[str, list[float]] = {}
+        self._pending = 0
+        self._pending_checked = 0.0
+
+    def start(self) -> None:
+        """Start the loader."""
+        self.loader.start()
+
+    def stop(self) -> None:
+        """Commit what is queued, load it, stitch, close."""
+        self.writer.close()
+        self.loader.stop()
+        with self.lock:
+            self.ws.close()
+
+    def overloaded(self) -> bool:
+        """Too many requests waiting for a commit, or too many events waiting to load."""
+        if self.writer.backlog() >= self.config.max_queue:
+            return True
+        import time
+
+        now = time.monotonic()
+        if now - self._pending_checked > 0.5:
+            self._pending = self.state.pending_events()
+            self._pending_checked = now
+        return self._pending >= self.config.max_pending_events
+
+    def run(self, analysis: Analysis, params: Any) -> Any:
+        """Run an analysis on the workspace (serialised with the loader)."""
+        with self.lock:
+            return analysis.run(self.ws, params)
+
+
+def clean_json(value: Any) -> Any:
+    """NaN and infinities -> None (JSON has no such numbers).
+
+    >>> clean_json({"a": [float("nan"), 1.5]})
+    {'a': [None, 1.5]}
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: clean_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_json(v) for v in value]
+    return value
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response that never fails on NaN."""
+    body = json.dumps(clean_json(data), ensure_ascii=False, default=str)
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def error_response(status: int, reason: str, detail: str, **extra: Any) -> Response:
+    """The API's error shape: ``{"error": reason, "detail": message}``."""
+    return json_response({"error": reason, "detail": detail, **extra}, status)
+
+
+# -- collector -----------------------------------------------------------------------------
+async def _read_body(request: Request, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit + 64 * 1024:  # compressed bodies may be a little larger than JSON
+            raise CollectorError(
+                400,
+                "batch_too_large" if limit > 32 * 1024 else "event_too_large",
+                f"the request body is over {limit // 1024} KB; Segment's limits are 32 KB per "
+                "event and 500 KB per batch: send smaller batches",
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _collector_route(call: str) -> Callable[..., Any]:
+    kind = CALLS[call]
+    limit = MAX_BATCH_BYTES if kind == "batch" else 32 * 1024
+
+    async def collect(request: Request) -> Response:
+        rt: Runtime = request.app.state.runtime
+        try:
+            if rt.overloaded():
+                return json_response(
+                    {
+                        "success": False,
+                        "error": "overloaded",
+                        "detail": "the collector is behind; retry after the given seconds",
+                    },
+                    429,
+                    {**_CORS, "Retry-After": str(rt.config.retry_after)},
+                )
+            raw = await _read_body(request, limit)
+            body = parse_body(raw, request.headers.get("content-encoding"), limit=limit)
+            token = basic_auth_user(request.headers.get("authorization"))
+            if token is None and isinstance(body, dict) and isinstance(body.get("writeKey"), str):
+                token = body["writeKey"]
+            key = rt.state.check_key(token, "write") if token else None
+            if key is None:
+                raise CollectorError(
+                    401,
+                    "unauthorized",
+                    "unknown or revoked write key: send it as the HTTP Basic user name or as "
+                    "writeKey in the body (create one with: kundresa keys create --name NAME)",
+                )
+            received = received_now()
+            items = split_calls(body, kind)
+            lines = [normalise_call(i, received) for i in items]
+        except CollectorError as exc:
+            return json_response(exc.to_dict(), exc.status, _CORS)
+        if lines:
+            try:
+                await asyncio.wrap_future(rt.writer.submit(f"collector:{key.name}", lines))
+            except Exception as exc:
+                log.exception("inbox commit failed")
+                return json_response(
+                    {"success": False, "error": "not_stored", "detail": str(exc)}, 503, _CORS
+                )
+        if rt.config.fault_5xx_first_attempt:  # tests: fail each batch's first attempt
+            ident = hash(tuple(str(i.get("messageId")) for i in items if isinstance(i, dict)))
+            if ident not in rt.faulted:
+                rt.faulted.add(ident)
+                rt.faults += 1
+        if rt.faults > 0:  # tests: the events are stored, but the client sees a failure
+            rt.faults -= 1
+            return json_response(
+                {"success": False, "error": "injected_fault", "detail": "test fault"}, 500, _CORS
+            )
+        return json_response({"success": True}, 200, _CORS)
+
+    collect.__name__ = f"collect_{call}"
+    return collect
+
+
+async def _preflight(request: Request) -> Response:
+    headers = dict(_CORS)
+    origin = request.headers.get("origin")
+    if origin:
+        headers["Vary"] = "Origin"
+    return Response(status_code=200, headers=headers)
+
+
+_COLLECTOR_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "A Segment call, or {batch: [calls]} for /v1/batch",
+                }
+            },
+            "text/plain": {"schema": {"type": "string"}},
+        },
+    },
+    "responses": {
+        "200": {"description": "Stored durably (exactly 200, as Segment)"},
+        "400": {"description": "Not JSON, or over 32 KB per event / 500 KB per batch"},
+        "401": {"description": "Unknown or revoked write key"},
+        "429": {"description": "Overloaded; see Retry-After"},
+    },
+}
+
+
+# -- REST API ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Reader:
+    """Who reads: a user (session) or a read key."""
+
+    kind: str
+    name: str
+
+
+def current_reader(request: Request) -> Reader | None:
+    """The session user or read key of a request, or None."""
+    rt: Runtime = request.app.state.runtime
+    cookie = request.cookies.get("kundresa_session")
+    if cookie:
+        got = rt.state.session(cookie)
+        if got:
+            return Reader("user", got[0])
+    auth = request.headers.get("authorization") or ""
+    token = auth[7:].strip() if auth[:7].lower() == "bearer " else basic_auth_user(auth)
+    if token:
+        key = rt.state.check_key(token, "read")
+        if key:
+            return Reader("key", key.name)
+    return None
+
+
+class AuthRequiredError(Exception):
+    """No session and no read key."""
+
+
+def require_reader(request: Request) -> Reader:
+    """Dependency: a logged-in user or a read key (``Authorization: Bearer kr_...``)."""
+    reader = current_reader(request)
+    if reader is None:
+        raise AuthRequiredError()
+    return reader
+
+
+def _api_route(analysis: Analysis) -> Callable[..., Any]:
+    def endpoint(request: Request, reader: Reader, params: Any = None) -> Response:
+        rt: Runtime = request.app.state.runtime
+        try:
+            result = rt.run(analysis, params)
+        except NotFoundError as exc:
+            return error_response(404, "not_found", str(exc))
+        except KundresaError as exc:
+            return error_response(400, "invalid_request", str(exc))
+        return json_response(result.to_dict())
+
+    sig = [
+        inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+        inspect.Parameter(
+            "reader",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=Annotated[Reader, Depends(require_reader)],
+        ),
+    ]
+    if analysis.params is not None:
+        sig.append(
+            inspect.Parameter(
+                "params",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=Annotated[analysis.params, Query()],
+            )
+        )
+    endpoint.__signature__ = inspect.Signature(sig)  # type: ignore[attr-defined]
+    endpoint.__name__ = f"api_{analysis.name.replace('-', '_')}"
+    return endpoint
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    """The app for ``config``; the workspace opens when the app starts (lifespan)."""
+    from kundresa import __version__
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = Runtime(config)
+        app.state.runtime = rt
+        rt.start()
+        try:
+            yield
+        finally:
+            await asyncio.get_running_loop().run_in_executor(None, rt.stop)
+
+    app = FastAPI(
+        title="kundresa",
+        version=__version__,
+        description=(
+            "Collector (Segment HTTP Tracking API), REST API and web app of kundresa. "
+            "Read endpoints need a read key (`Authorization: Bearer kr_...`) or a web session."
+        ),
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+
+    @app.exception_handler(AuthRequiredError)
+    async def _needs_auth(request: Request, exc: AuthRequiredError) -> Response:
+        return json_response(
+            {
+                "error": "unauthorized",
+                "detail": "send a read key (Authorization: Bearer kr_...; create one with "
+                "kundresa keys create --kind read --name NAME) or log in",
+            },
+            401,
+            {"WWW-Authenticate": 'Bearer realm="kundresa"'},
+        )
+
+    for call in CALLS:
+        app.add_api_route(
+            f"/v1/{call}",
+            _collector_route(call),
+            methods=["POST"],
+            tags=["collector"],
+            summary=f"Segment {CALLS[call]} call" + (" (short path)" if len(call) == 1 else ""),
+            openapi_extra=_COLLECTOR_BODY,
+            response_class=Response,
+        )
+        app.add_api_route(f"/v1/{call}", _preflight, methods=["OPTIONS"], include_in_schema=False)
+
+    @app.get("/healthz", tags=["meta"], summary="Liveness")
+    def healthz() -> dict[str, Any]:
+        return {"ok": True}
+
+    @app.get("/api/v1/collector", tags=["meta"], summary="Collector and loader counters")
+    def collector_stats(
+        request: Request, reader: Annotated[Reader, Depends(require_reader)]
+    ) -> Response:
+        rt: Runtime = request.app.state.runtime
+        pending = rt.state.pending_events()  # read before the flag: see Loader.load_once
+        return json_response(
+            {
+                "pending_events": pending,
+                "queued_requests": rt.writer.backlog(),
+                "stitch_pending": rt.loader.dirty,
+                "inbox_commits": rt.writer.commit_stats(),
+                "loader": rt.loader.stats.to_dict(),
+            }
+        )
+
+    @app.get("/api/v1/keys", tags=["meta"], summary="API keys (never the secrets)")
+    def list_keys(request: Request, reader: Annotated[Reader, Depends(require_reader)]) -> Response:
+        rt: Runtime = request.app.state.runtime
+        return json_response({"keys": [k.to_dict() for k in rt.state.list_keys()]})
+
+    @app.get("/api/v1/analyses", tags=["meta"], summary="The analyses this server serves")
+    def list_analyses(
+        request: Request, reader: Annotated[Reader, Depends(require_reader)]
+    ) -> Response:
+        return json_response(
+            {
+                "analyses": [
+                    {
+                        "name": a.name,
+                        "titles": dict(a.titles),
+                        "description": a.description,
+                        "api": f"/api/v1/{a.name}",
+                        "page": f"/{a.name}",
+                        "params": a.params.model_json_schema() if a.params else None,
+                    }
+                    for a in ANALYSES.values()
+                ]
+            }
+        )
+
+    for analysis in ANALYSES.values():
+        app.add_api_route(
+            f"/api/v1/{analysis.name}",
+            _api_route(analysis),
+            methods=["GET"],
+            tags=["analyses"],
+            summary=analysis.titles.get("en", analysis.name),
+            description=analysis.description,
+            response_class=Response,
+            responses={
+                200: {"description": "The result object's to_dict()"},
+                400: {"description": "Invalid parameters (field, allowed values, fix)"},
+                401: {"description": "No read key or session"},
+                404: {"description": "Something named does not exist (closest names)"},
+            },
+        )
+
+    from kundresa.server.web import add_web
+
+    add_web(app)
+    return app

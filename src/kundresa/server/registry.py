@@ -1,0 +1,94 @@
+"""The registration point: one call puts an analysis on the REST API and in the web app.
+
+An :class:`Analysis` names a function ``run(ws, params) -> Result`` and, optionally, a
+pydantic model of its query parameters. The server then serves
+
+- ``GET /api/v1/<name>?<params>``: ``result.to_dict()`` as JSON (OpenAPI documents the
+  parameters from the model), and
+- ``GET /<name>?<params>``: a page with a form for the parameters, the result's ``plot()``
+  (Plotly, served locally), its ``str()`` and a link to the JSON twin; or ``render(result,
+  lang)``'s HTML instead when given.
+
+To add an analysis (e.g. the funnel, after its branch lands), append one registration to
+:mod:`kundresa.server.analyses`::
+
+    register_analysis(Analysis(
+        name="funnel",
+        titles={"en": "Funnel", "sv": "Tratt", "nb": "Trakt"},
+        params=FunnelParams,          # pydantic BaseModel: steps: list[str], within: str = "7d"
+        run=lambda ws, p: ws.funnel(p.steps, within=p.within),
+    ))
+
+>>> from kundresa.server.registry import ANALYSES
+>>> "overview" in ANALYSES
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from kundresa.results import Result
+    from kundresa.workspace import Workspace
+
+__all__ = ["ANALYSES", "Analysis", "register_analysis"]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One analysis served as ``/api/v1/<name>`` (JSON) and ``/<name>`` (page).
+
+    ``titles`` per language (en, sv, nb); ``params`` a pydantic model of the query
+    parameters (or None); ``run(ws, params)`` returns a :class:`~kundresa.results.Result`;
+    ``render(result, lang)`` optional HTML for the page (default: figure + text).
+    """
+
+    name: str
+    titles: Mapping[str, str]
+    run: Callable[[Workspace, Any], Result]
+    params: type[BaseModel] | None = None
+    render: Callable[[Result, str], str] | None = None
+    description: str = ""
+    nav: bool = field(default=True)
+
+    def title(self, lang: str) -> str:
+        """The title in ``lang`` (English when missing)."""
+        return self.titles.get(lang) or self.titles.get("en") or self.name
+
+
+#: name -> analysis, in registration order (the web app's navigation order)
+ANALYSES: dict[str, Analysis] = {}
+
+_RESERVED = {"api", "static", "login", "logout", "keys", "v1", "healthz", "docs", "openapi.json"}
+
+
+def register_analysis(analysis: Analysis) -> Analysis:
+    """Register ``analysis`` (replacing one of the same name); apps created afterwards
+    serve it.
+
+    >>> from kundresa.server.registry import Analysis, register_analysis, ANALYSES
+    >>> from kundresa.results import Result
+    >>> a = register_analysis(Analysis("hello", {"en": "Hello"}, run=lambda ws, p: Result()))
+    >>> ANALYSES.pop("hello").name
+    'hello'
+    """
+    if analysis.name in _RESERVED or not analysis.name.replace("-", "").isalnum():
+        from kundresa.errors import InvalidOptionError
+
+        raise InvalidOptionError(
+            "name", analysis.name, fix="use a lower-case word that is not a reserved path"
+        )
+    ANALYSES[analysis.name] = analysis
+    return analysis
+
+
+def _load_builtin() -> None:
+    from kundresa.server import analyses  # noqa: F401 - registers on import
+
+
+_load_builtin()
