@@ -28,6 +28,8 @@ from kundresa.errors import (
 from kundresa.funnel import Exclusion, FunnelResult, Step, funnel
 from kundresa.ingest import IngestReport
 from kundresa.paths import (
+    Conformance,
+    DiscoveredMap,
     Flows,
     JourneyArchetypes,
     PageStats,
@@ -47,6 +49,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AttributionResult",
     "ChannelReport",
+    "Conformance",
+    "DiscoveredMap",
     "EngineUnavailableError",
     "Exclusion",
     "FileFormatError",

@@ -287,6 +287,7 @@ _EXTENSIONS: tuple[str, ...] = (
     "kundresa.funnel.cli",
     "kundresa.maps.cli",
     "kundresa.paths.cli",
+    "kundresa.paths.map_cli",
 )
 
 
