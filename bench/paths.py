@@ -65,7 +65,7 @@ def ours(seq: Sequences) -> dict[str, float]:
     out["transitions (DFG: count, persons, median)"] = clock(lambda: kn.transition_graph(units))
 
     def sankey() -> None:
-        rows, sel = kn.sankey_positions(units, start=1, end=None, steps=5)
+        rows, _sel = kn.sankey_positions(units, start=1, end=None, steps=5)
         lab = np.where(rows >= 0, units.label[np.maximum(rows, 0)], -1)
         for k in range(4):
             ok = (lab[:, k] >= 0) & (lab[:, k + 1] >= 0)
