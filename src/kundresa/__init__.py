@@ -38,6 +38,8 @@ from kundresa.maps import (
     validate_file,
 )
 from kundresa.paths import (
+    Conformance,
+    DiscoveredMap,
     Flows,
     JourneyArchetypes,
     PageStats,
@@ -58,6 +60,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AttributionResult",
     "ChannelReport",
+    "Conformance",
+    "DiscoveredMap",
     "EngineUnavailableError",
     "Exclusion",
     "FileFormatError",

@@ -303,6 +303,7 @@ _EXTENSIONS: tuple[str, ...] = (
     "kundresa.maps.cli",
     "kundresa.paths.cli",
     "kundresa.server.cli",
+    "kundresa.paths.map_cli",
 )
 
 

@@ -23,6 +23,7 @@ _LABELS: dict[str, tuple[str, str, str]] = {
     "opportunities": ("Möjligheter", "Muligheter", "Opportunities"),
     "notes": ("Anteckningar", "Notater", "Notes"),
     "measured": ("Uppmätt", "Målt", "Measured"),
+    "conformance": ("Plan mot verklighet", "Plan mot virkelighet", "Planned vs actual"),
     "persons": ("personer", "personer", "persons"),
     "progress": ("går vidare", "går videre", "progress"),
     "dropoff": ("hoppar av", "faller fra", "drop off"),

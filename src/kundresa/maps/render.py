@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from typing import Any
 
 from kundresa.errors import InvalidOptionError
 from kundresa.maps._i18n import label
@@ -213,7 +214,7 @@ def _persona_card(
 
 
 def _persona_section(svg: _Svg, jm: JourneyMap, p: Persona, pi: int, y0: float,
-                     meas: MapMeasurement | None) -> float:  # fmt: skip
+                     meas: MapMeasurement | None, conf: Any = None) -> float:  # fmt: skip
     lang = jm.language
     n = len(jm.stages)
     colw = (W - LEFT - PAD) / n
@@ -241,6 +242,10 @@ def _persona_section(svg: _Svg, jm: JourneyMap, p: Persona, pi: int, y0: float,
         names = {s.id: s.name for s in jm.stages}
         rows = [_measure_lines(meas.stage(s.id, p.id), lang, inner - 12, names) for s in jm.stages]
         lanes.append(("measured", MEAS_BG, rows))
+    if conf is not None:  # planned vs actual (kundresa.paths.conformance): .lines(stage, persona)
+        rows = [[(t, INK, "normal") for line in conf.lines(s.id, p.id)
+                 for t in _wrap(line, inner - 12, 12.5)] for s in jm.stages]  # fmt: skip
+        lanes.append(("conformance", "#f4f0ff", rows))
 
     def col(items: list[str], colour: str = INK, prefix: str = "• ", weight: str = "normal"
             ) -> list[tuple[str, str, str]]:  # fmt: skip
@@ -340,8 +345,10 @@ def _header(svg: _Svg, jm: JourneyMap, meas: MapMeasurement | None) -> float:
 
 
 def render_svg(jm: JourneyMap, measurement: MapMeasurement | None = None, *,
-               compare: JourneyMap | None = None, persona: str | None = None) -> str:  # fmt: skip
-    """The map as one SVG poster: all personas (or one), with measured numbers if given."""
+               compare: JourneyMap | None = None, persona: str | None = None,
+               conformance: Any = None) -> str:  # fmt: skip
+    """The map as one SVG poster: all personas (or one), with measured numbers if given and
+    planned vs actual (a ``kundresa.paths.Conformance``) in a lane of its own if given."""
     svg = _Svg()
     y = _header(svg, jm, measurement)
     n = len(jm.stages)
@@ -356,7 +363,7 @@ def render_svg(jm: JourneyMap, measurement: MapMeasurement | None = None, *,
     for pi, p in enumerate(jm.personas):
         if persona and p.id != persona:
             continue
-        y = _persona_section(svg, jm, p, pi, y, measurement)
+        y = _persona_section(svg, jm, p, pi, y, measurement, conformance)
     h = int(y + 10)
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" viewBox="0 0 {W} {h}" '
             f'font-family="{FONT}" class="kundresa-map" data-language="{_e(jm.language)}">')  # fmt: skip
@@ -385,7 +392,7 @@ show(b.length>1?b[1].dataset.persona:'*');})();
 
 
 def render_html(jm: JourneyMap, measurement: MapMeasurement | None = None, *,
-                compare: JourneyMap | None = None) -> str:  # fmt: skip
+                compare: JourneyMap | None = None, conformance: Any = None) -> str:  # fmt: skip
     """A self-contained HTML page: a persona switch over per-persona posters, the measured
     table, and the measurement as JSON (no network; opens from disk)."""
     lang = jm.language
@@ -394,7 +401,7 @@ def render_html(jm: JourneyMap, measurement: MapMeasurement | None = None, *,
     for p in jm.personas:
         buttons.append(f'<button data-persona="{_e(p.id)}">{_e(p.name)}</button>')
         views.append(f'<div class="persona-view" data-persona="{_e(p.id)}">'
-                     f"{render_svg(jm, measurement, compare=compare, persona=p.id)}</div>")  # fmt: skip
+                     f"{render_svg(jm, measurement, compare=compare, persona=p.id, conformance=conformance)}</div>")  # fmt: skip
     table = ""
     if measurement is not None:
         head = "".join(f"<th>{_e(h)}</th>" for h in (label("stage", lang), label("persona", lang),
@@ -420,7 +427,7 @@ def render_html(jm: JourneyMap, measurement: MapMeasurement | None = None, *,
 
 
 def render_map(jm: JourneyMap, out: str | Path, measurement: MapMeasurement | None = None, *,
-               compare: JourneyMap | None = None) -> Path:  # fmt: skip
+               compare: JourneyMap | None = None, conformance: Any = None) -> Path:  # fmt: skip
     """Write the map to ``out``: ``.html``, ``.svg``, ``.png`` or ``.pdf`` (by suffix)."""
     path = Path(out)
     suffix = path.suffix.lower()
@@ -429,11 +436,14 @@ def render_map(jm: JourneyMap, out: str | Path, measurement: MapMeasurement | No
                                  fix="end the file name in .html, .svg, .png or .pdf")  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".html":
-        path.write_text(render_html(jm, measurement, compare=compare), encoding="utf-8")
+        page = render_html(jm, measurement, compare=compare, conformance=conformance)
+        path.write_text(page, encoding="utf-8")
     elif suffix == ".svg":
-        path.write_text(render_svg(jm, measurement, compare=compare), encoding="utf-8")
+        svg = render_svg(jm, measurement, compare=compare, conformance=conformance)
+        path.write_text(svg, encoding="utf-8")
     else:
         from kundresa.maps._browser import svg_to
 
-        svg_to(render_svg(jm, measurement, compare=compare), path, suffix[1:])
+        svg_to(render_svg(jm, measurement, compare=compare, conformance=conformance), path,
+               suffix[1:])  # fmt: skip
     return path

@@ -1,7 +1,8 @@
 """Paths, flows and journey discovery: what customers actually do.
 
 Flows (Sankey), path cleaning rules, top paths to conversion and drop-off, the transition
-graph (directly-follows graph) with variants, journey archetypes and web pages and time.
+graph (directly-follows graph) with variants, journey archetypes, web pages and time, a
+draft journey map discovered from the dominant paths, and planned vs actual for a map.
 Every analysis takes a :class:`~kundresa.Workspace` and returns an immutable result.
 
 >>> from kundresa.paths import PathRules, PathRule
@@ -22,6 +23,13 @@ from kundresa.paths.analysis import (
     transition_graph,
     variants,
 )
+from kundresa.paths.conformance import (
+    Conformance,
+    PersonConformance,
+    StageConformance,
+    conformance,
+)
+from kundresa.paths.discover import DiscoveredMap, discover_map
 from kundresa.paths.results import (
     Flows,
     JourneyArchetypes,
@@ -33,15 +41,21 @@ from kundresa.paths.results import (
 )
 
 __all__ = [
+    "Conformance",
+    "DiscoveredMap",
     "Flows",
     "JourneyArchetypes",
     "PageStats",
     "PathRule",
     "PathRules",
     "PathsReport",
+    "PersonConformance",
+    "StageConformance",
     "TopPaths",
     "TransitionGraph",
     "Variants",
+    "conformance",
+    "discover_map",
     "flows",
     "journey_archetypes",
     "page_stats",

@@ -101,7 +101,17 @@ def _persons_per_group(group: Ints, person: Ints, groups: int) -> Ints:
     when ``groups <= 65536`` (then a stable radix sort by group keeps persons ascending)."""
     if group.size == 0:
         return np.zeros(groups, dtype=np.int64)
-    if groups <= 65536 and bool(np.all(person[1:] >= person[:-1])):
+    monotone = bool(np.all(person[1:] >= person[:-1]))
+    if groups <= 64 and monotone:
+        # one bit per group, OR-ed per person: then count the persons holding each bit
+        pstart = np.flatnonzero(np.concatenate([[True], person[1:] != person[:-1]]))
+        bits = np.left_shift(np.uint64(1), group.astype(np.uint64))
+        masks = np.bitwise_or.reduceat(bits, pstart)
+        return np.array(
+            [int(np.count_nonzero(masks & np.uint64(1 << g))) for g in range(groups)],
+            dtype=np.int64,
+        )
+    if groups <= 65536 and monotone:
         order = np.argsort(group.astype(np.uint16), kind="stable")
         g, p = group[order], person[order]
         new = np.ones(g.size, dtype=bool)
@@ -222,7 +232,11 @@ def group_slices(
     groups (ranked by paths, or by persons with ``by_persons``) are decoded from one member.
     """
     m = int(lo.shape[0])
-    total_persons = int(np.unique(u.person[lo]).size) if m else 0
+    lo_person = u.person[lo]
+    if m and bool(np.all(lo_person[1:] >= lo_person[:-1])):
+        total_persons = int(np.count_nonzero(lo_person[1:] != lo_person[:-1])) + 1
+    else:
+        total_persons = int(np.unique(lo_person).size) if m else 0
     if m == 0:
         z = np.zeros(0, dtype=np.int64)
         return SliceGroups([], [], z, z, np.zeros(0), 0, 0, 0)
@@ -240,26 +254,38 @@ def group_slices(
     h2 = np.add.reduceat(sym * p2[pos], offsets)
     tail_sym = np.where(trunc, u.label[np.maximum(tl, 0)] + 2, 0).astype(np.uint64)
     key = h1 ^ (h2 * _B1 + length.astype(np.uint64) * _B2 + tail_sym)
-    _, first, group = np.unique(key, return_index=True, return_inverse=True)
-    group = group.reshape(-1).astype(np.int64)
+    # hash-based factorisation: groups numbered in order of first appearance (no sort)
+    import pandas as pd
+
+    codes, _ = pd.factorize(key)
+    group = np.asarray(codes, dtype=np.int64)
+    seen = np.maximum.accumulate(group)
+    new = np.ones(m, dtype=bool)
+    new[1:] = group[1:] > seen[:-1]
+    first = np.flatnonzero(new)  # first member of group 0, 1, 2, ...
     g = int(first.shape[0])
     units = np.bincount(group, minlength=g).astype(np.int64)
-    persons = _persons_per_group(group, u.person[lo], g)
-    a = dur_lo if dur_lo is not None else lo
-    b = dur_hi if dur_hi is not None else hi
-    dur = (u.ts[b] - u.ts[a]).astype(np.int64)
-    order = np.lexsort((dur, group))
-    gs = group[order]
-    bstart = np.searchsorted(gs, np.arange(g), side="left")
-    bend = np.searchsorted(gs, np.arange(g), side="right")
-    ds = dur[order].astype(np.float64)
-    med = (ds[bstart + (bend - bstart - 1) // 2] + ds[bstart + (bend - bstart) // 2]) / 2
+    persons = _persons_per_group(group, lo_person, g)
     if by_persons:
         rank = np.lexsort((first, -units, -persons))
     else:
         rank = np.lexsort((first, -persons, -units))  # ties: the earliest path first
     if top is not None:
         rank = rank[:top]
+    # median duration of the ranked groups only
+    a = dur_lo if dur_lo is not None else lo
+    b = dur_hi if dur_hi is not None else hi
+    pos_of = np.full(g, -1, dtype=np.int64)
+    pos_of[rank] = np.arange(rank.size)
+    member = np.flatnonzero(pos_of[group] >= 0) if rank.size < g else np.arange(m)
+    dur = (u.ts[b[member]] - u.ts[a[member]]).astype(np.int64)
+    gm = pos_of[group[member]]
+    order = np.lexsort((dur, gm))
+    gs = gm[order]
+    bstart = np.searchsorted(gs, np.arange(rank.size), side="left")
+    bend = np.searchsorted(gs, np.arange(rank.size), side="right")
+    ds = dur[order].astype(np.float64)
+    med_ranked = (ds[bstart + (bend - bstart - 1) // 2] + ds[bstart + (bend - bstart) // 2]) / 2
     paths: list[tuple[int, ...]] = []
     truncs: list[bool] = []
     for gi in rank.tolist():
@@ -274,7 +300,7 @@ def group_slices(
         truncated=truncs,
         units=units[rank],
         persons=persons[rank],
-        median_us=med[rank],
+        median_us=med_ranked,
         total_units=m,
         total_persons=total_persons,
         distinct=g,
@@ -292,7 +318,8 @@ def sankey_positions(
     * both: from the first ``start`` to the first ``end`` after it (units without one are
       left out), cut after ``steps`` rows;
     * neither: from the unit's first event.
-    Returns the row matrix (units x steps) and the mask of selected units.
+    Returns the row matrix of the selected units (selected units x steps) and the mask of
+    selected units.
     """
     k = np.arange(steps, dtype=np.int64)
     if start is None and end is None:
@@ -305,8 +332,9 @@ def sankey_positions(
     elif start is None:
         stop = first_in_unit(u, end)
         sel = stop >= 0
-        rows = stop[:, None] - (steps - 1) + k[None, :]
-        ok = sel[:, None] & (rows >= u.start[:, None])
+        idx = np.flatnonzero(sel)
+        rows = stop[idx, None] - (steps - 1) + k[None, :]
+        ok = rows >= u.start[idx, None]
         return np.where(ok, rows, -1), sel
     else:
         anchor = first_in_unit(u, start)
@@ -314,6 +342,7 @@ def sankey_positions(
         anchor = np.where(stop >= 0, anchor, -1)
         last = stop
     sel = anchor >= 0
-    rows = anchor[:, None] + k[None, :]
-    ok = sel[:, None] & (rows <= last[:, None])
+    idx = np.flatnonzero(sel)
+    rows = anchor[idx, None] + k[None, :]
+    ok = rows <= last[idx, None]
     return np.where(ok, rows, -1), sel

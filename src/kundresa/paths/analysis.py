@@ -412,8 +412,7 @@ def flows(
         if s is not None
         else "end"
     )
-    rows, sel = kn.sankey_positions(u, start=s, end=e, steps=steps)
-    rows = rows[sel]
+    rows, sel = kn.sankey_positions(u, start=s, end=e, steps=steps)  # selected units only
     persons = u.person[u.start[np.flatnonzero(sel)]]
     labels = list(u.labels)
     other = len(labels)
