@@ -48,6 +48,7 @@ from kundresa.results import Result
 from kundresa.schema import EVENTS, IDENTITY_KEYS, IDENTITY_LINKS, QUARANTINE
 
 if TYPE_CHECKING:
+    from kundresa._store import Store
     from kundresa.workspace import Workspace
 
 __all__ = ["FORMATS", "IdentifierRule", "IngestReport", "ingest_files"]
@@ -386,6 +387,22 @@ class _Processor:
         ).to_arrow_table()
         return t.cast(QUARANTINE)
 
+    def write_chunk(self, store: Store) -> tuple[int, int]:
+        """Write the staged chunk: new events, quarantined rows, identity keys and links.
+
+        Returns (events accepted, identity rows appended).
+        """
+        accepted = sum(store.insert_new("events", b, "event_id") for b in self.accepted())
+        q = self.quarantine()
+        if q.num_rows:
+            store.insert_new("quarantine", q, "quarantine_id")
+        keys, links = self.identity()
+        if keys.num_rows:
+            store.append("identity_keys", keys)
+        if links.num_rows:
+            store.append("identity_links", links)
+        return accepted, keys.num_rows + links.num_rows
+
     def identity(self) -> tuple[pa.Table, pa.Table]:
         keys = (
             self.con.execute(
@@ -469,18 +486,9 @@ def ingest_files(
                 n, chunk_reasons = proc.counts()
                 rows += n
                 reasons.update(chunk_reasons)
-                for batch in proc.accepted():
-                    accepted += store.insert_new("events", batch, "event_id")
+                accepted += proc.write_chunk(store)[0]
                 if progress:
                     progress(str(path), rows, max(total, rows))
-                q = proc.quarantine()
-                if q.num_rows:
-                    store.insert_new("quarantine", q, "quarantine_id")
-                keys, links = proc.identity()
-                if keys.num_rows:
-                    store.append("identity_keys", keys)
-                if links.num_rows:
-                    store.append("identity_links", links)
             quarantined = sum(reasons.values())
             reports.append(
                 FileReport(

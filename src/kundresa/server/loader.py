@@ -215,23 +215,15 @@ class Loader:
                 )
                 proc.stage_json(chunk, source)
                 n, reasons = proc.counts()
-                accepted = sum(store.insert_new("events", b, "event_id") for b in proc.accepted())
-                q = proc.quarantine()
-                if q.num_rows:
-                    store.insert_new("quarantine", q, "quarantine_id")
-                keys, links = proc.identity()
-                if keys.num_rows:
-                    store.append("identity_keys", keys)
-                if links.num_rows:
-                    store.append("identity_links", links)
-                self._appended_since_compact += keys.num_rows + links.num_rows
+                accepted, identity_rows = proc.write_chunk(store)
+                self._appended_since_compact += identity_rows
                 bad = sum(reasons.values())
                 self.stats.accepted += accepted
                 self.stats.quarantined += bad
                 self.stats.duplicates += n - bad - accepted
                 for r, k in reasons.items():
                     self.stats.reasons[r] = self.stats.reasons.get(r, 0) + k
-                self.dirty = self.dirty or accepted > 0 or keys.num_rows > 0
+                self.dirty = self.dirty or accepted > 0 or identity_rows > 0
         # only now: a crash before this line replays the rows, which adds nothing twice
         self.state.mark_loaded(rows[-1][0])
         self.stats.loaded_requests += len(rows)
