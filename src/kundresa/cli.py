@@ -15,8 +15,12 @@ from typing import Annotated, Any
 
 import typer
 
+from kundresa._cli_common import DbOpt as DbOpt
+from kundresa._cli_common import EngineOpt as EngineOpt
+from kundresa._cli_common import JsonOpt as JsonOpt
+from kundresa._cli_common import emit, open_workspace
 from kundresa.errors import InvalidOptionError, KundresaError
-from kundresa.results import Result, jsonable
+from kundresa.results import jsonable
 
 app = typer.Typer(
     name="kundresa",
@@ -26,28 +30,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-DbOpt = Annotated[
-    str | None,
-    typer.Option("--db", envvar="KUNDRESA_DB", help="Workspace: DuckDB file or Spark folder."),
-]
-EngineOpt = Annotated[
-    str, typer.Option("--engine", envvar="KUNDRESA_ENGINE", help="duckdb (default) or spark.")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-
-
-def _open(db: str | None, engine: str) -> Any:
-    from kundresa.workspace import Workspace
-
-    return Workspace.open(db, engine=engine)
-
-
-def _emit(result: Result | dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        data = result.to_dict() if isinstance(result, Result) else jsonable(result)
-        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
-    else:
-        typer.echo(str(result))
+# Shared with the extensions' commands (see kundresa._cli_common).
+_open = open_workspace
+_emit = emit
 
 
 def _progress() -> tuple[Any, Any]:

@@ -3,38 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+
+from kundresa._cli_common import DbOpt, EngineOpt, JsonOpt
+from kundresa._cli_common import emit as _emit
+from kundresa._cli_common import open_workspace as _open
 
 __all__ = ["register"]
 
 map_app = typer.Typer(name="map", help="Journey maps as code: create, validate, measure, render.",
                       no_args_is_help=True)  # fmt: skip
-
-
-# The option types repeat cli.py's: importing kundresa.cli here would be circular when the CLI
-# runs as ``python -m kundresa.cli`` (the extension is imported while cli.py is loading).
-DbOpt = Annotated[
-    str | None,
-    typer.Option("--db", envvar="KUNDRESA_DB", help="Workspace: DuckDB file or Spark folder."),
-]
-EngineOpt = Annotated[
-    str, typer.Option("--engine", envvar="KUNDRESA_ENGINE", help="duckdb (default) or spark.")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-
-
-def _open(db: str | None, engine: str) -> Any:
-    from kundresa.workspace import Workspace
-
-    return Workspace.open(db, engine=engine)
-
-
-def _emit(result: Any, as_json: bool) -> None:
-    from kundresa.cli import _emit as emit
-
-    emit(result, as_json)
 
 
 @map_app.command("new")

@@ -6,7 +6,10 @@ from typing import Annotated
 
 import typer
 
-from kundresa.maps.cli import DbOpt, EngineOpt, JsonOpt, _emit, _open, map_app
+from kundresa._cli_common import DbOpt, EngineOpt, JsonOpt
+from kundresa._cli_common import emit as _emit
+from kundresa._cli_common import open_workspace as _open
+from kundresa.maps.cli import map_app
 
 __all__ = ["register"]
 

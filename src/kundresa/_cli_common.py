@@ -1,0 +1,41 @@
+"""Option types and helpers shared by ``kundresa.cli`` and the extensions' commands.
+
+A module of its own so that extensions can import it while ``kundresa.cli`` is still loading
+(``python -m kundresa.cli`` imports the extensions from inside cli.py).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from kundresa.results import Result, jsonable
+
+__all__ = ["DbOpt", "EngineOpt", "JsonOpt", "emit", "open_workspace"]
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", envvar="KUNDRESA_DB", help="Workspace: DuckDB file or Spark folder."),
+]
+EngineOpt = Annotated[
+    str, typer.Option("--engine", envvar="KUNDRESA_ENGINE", help="duckdb (default) or spark.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def open_workspace(db: str | None, engine: str) -> Any:
+    """Open the workspace named by ``--db`` / ``--engine``."""
+    from kundresa.workspace import Workspace
+
+    return Workspace.open(db, engine=engine)
+
+
+def emit(result: Result | dict[str, Any], as_json: bool) -> None:
+    """Print a result as text, or as JSON with ``--json``."""
+    if as_json:
+        data = result.to_dict() if isinstance(result, Result) else jsonable(result)
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        typer.echo(str(result))
