@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -26,7 +28,9 @@ from kundresa.maps import (
     to_timeline,
     validate_file,
 )
+from kundresa.maps._browser import chromium as maps_chromium
 from kundresa.maps.templates import _NAMES
+from tests._images import check_pdf, check_png, require_chromium, svg_size
 
 SEED_MODELS = ("need-to-experience", "awareness-to-loyalty", "awareness-to-conversion",
                "awareness-to-post-purchase")  # fmt: skip
@@ -201,18 +205,59 @@ def test_html_is_self_contained_with_persona_switch() -> None:
     assert "Alle personas" in page
 
 
-@pytest.mark.parametrize("template", SEED_MODELS)
-def test_seed_templates_render_to_every_format(template: str, tmp_path: Path) -> None:
-    for lang in LANGS:
-        jm = new_map(template, lang=lang)
-        for suffix in (".html", ".svg"):
-            assert render_map(jm, tmp_path / f"{lang}{suffix}").stat().st_size > 5000
-    # PNG and PDF through headless chromium (one language per model keeps CI fast)
-    jm = new_map(template, lang=LANGS[SEED_MODELS.index(template) % 3])
-    png = render_map(jm, tmp_path / "m.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(png) > 20_000
-    width = int.from_bytes(png[16:20], "big")
-    assert width == 1800
-    pdf = render_map(jm, tmp_path / "m.pdf").read_bytes()
-    assert pdf[:5] == b"%PDF-"
+# Every seed model in every language as it is (current), each model once as a future map
+# over its current counterpart (the as-is/to-be overlay), and the day-in-the-life map type.
+RENDER = (
+    [(t, lang, "current") for t in SEED_MODELS for lang in LANGS]
+    + [(t, LANGS[i % 3], "future") for i, t in enumerate(SEED_MODELS)]
+    + [("day-in-the-life", lang, "day_in_the_life") for lang in LANGS]
+)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """One headless chromium (Debian's, through Playwright) for every PNG/PDF of the module:
+    a browser start costs ~2 s, one render ~0.8 s."""
+    require_chromium()
+    with maps_chromium() as browser:
+        yield browser
+
+
+@pytest.mark.parametrize(("template", "lang", "kind"), RENDER)
+def test_template_renders_to_every_format(
+    template: str, lang: str, kind: str, tmp_path: Path, chromium: Any
+) -> None:
+    """HTML, SVG, PNG and PDF of each map: the PNG has exactly the poster's size (nothing cut),
+    is not blank and shows colour emoji; the PDF is one page of the poster's size with its
+    fonts embedded."""
+    jm = new_map(template, lang=lang, type=kind)
+    compare = new_map(template, lang=lang) if kind == "future" else None
+    svg = render_svg(jm, compare=compare)
+    size = svg_size(svg)
+    for suffix in (".html", ".svg"):
+        out = render_map(jm, tmp_path / f"m{suffix}", compare=compare)
+        assert out.stat().st_size > 5000
+    assert 'lang="' + lang + '"' in (tmp_path / "m.html").read_text(encoding="utf-8")
+    check_png(render_map(jm, tmp_path / "m.png", compare=compare, browser=chromium), size)
+    check_pdf(render_map(jm, tmp_path / "m.pdf", compare=compare, browser=chromium), size)
+
+
+def test_long_labels_wrap_instead_of_running_off() -> None:
+    """A long title and stage name wrap (title on at most two lines), and text lines of a cell
+    fit its column by the renderer's width estimate (bold counted wider)."""
+    d = new_map("need-to-experience", lang="sv").to_dict()
+    d["title"] = "Kundresa för privatkunder som byter bredbandsleverantör: " * 5
+    d["stages"][1]["name"] = "Informationssökning och jämförelse av erbjudanden hos leverantörer"
+    d["stages"][2]["cells"]["anna"]["pain_points"] = ["Handlekurven forsvinner mellom enheter"]
+    svg = render_svg(JourneyMap.from_dict(d))
+    root = ET.fromstring(svg)
+    title = next(e for e in root.iter() if e.get("class") == "map-title")
+    assert len(list(title)) == 2  # two tspans
+    assert "".join(title.itertext()).endswith("…")
+    stage = next(e for e in root.iter() if e.get("class") == "stage-name"
+                 and "Informationssökning" in "".join(e.itertext()))  # fmt: skip
+    assert len(list(stage)) >= 2
+    assert max(len(t) for t in stage.itertext()) <= 32
+    # the bold pain point (40 characters) wraps within its 292 px column
+    assert "⚠ Handlekurven forsvinner mellom enheter" not in svg
+    assert '<tspan font-family="' in svg  # emoji set in a colour-emoji font

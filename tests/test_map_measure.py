@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kundresa import Workspace
-from kundresa.maps import measure_map, new_map, render_html
+from kundresa.maps import measure_map, new_map, render_html, render_svg
+from kundresa.maps._demo import demo_map
 from kundresa.synth import synthesize
+from tests._images import SHOTS, check_png, require_chromium, svg_size
 
 SHOP = new_map("shop", lang="en")
 
@@ -85,6 +88,23 @@ def test_measure_structure(shop: tuple[Workspace, dict[str, Any]]) -> None:
     assert after.nps is not None
     assert m.touchpoint("awareness", "Google", "*")
     assert m.to_frame().shape[0] == len(SHOP.stages) * (len(SHOP.personas) + 1)
+
+
+def test_demo_map_png_for_ci(shop: tuple[Workspace, dict[str, Any]], tmp_path: Path) -> None:
+    """The main job's poster (``kundresa demo``: the measured shop map in Swedish) as a PNG in
+    artifacts/screenshots/journey-map-demo.png, which CI keeps; checked to be the full poster
+    (nothing cut, not blank, colour emoji)."""
+    require_chromium()
+    ws, _ = shop
+    lines = demo_map(ws, tmp_path)
+    png = tmp_path / "journey-map.png"
+    assert any(str(png.resolve()) in line for line in lines), lines
+    jm = new_map("shop", lang="sv")
+    size = svg_size(render_svg(jm, measure_map(jm, ws)))
+    check_png(png, size)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(png, SHOTS / "journey-map-demo.png")
+    assert (SHOTS / "journey-map-demo.png").stat().st_size == png.stat().st_size
 
 
 def test_duckdb_and_spark_identical(tmp_path: Path, spark_session: Any) -> None:

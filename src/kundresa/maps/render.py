@@ -28,6 +28,9 @@ PALETTE = ("#1c7ed6", "#e8590c", "#2f9e44", "#ae3ec9", "#0c8599", "#f08c00")
 INK, MUTED, LINE = "#1b2a41", "#5c677d", "#d0d7e2"
 PAIN, PAIN_BG, OPP, OPP_BG, MEAS_BG = "#c92a2a", "#fff0f0", "#2b8a3e", "#ebfbee", "#eef4ff"
 FONT = "Inter, 'Segoe UI', 'DejaVu Sans', 'Noto Sans', Arial, sans-serif"
+# Emoji get a colour-emoji font of their own: DejaVu Sans (first in FONT on Debian) has
+# monochrome outlines of some faces (U+1F600...) and would win over the colour font.
+EMOJI_FONT = "'Noto Color Emoji', 'Apple Color Emoji', 'Segoe UI Emoji', sans-serif"
 W, LEFT, PAD = 1800, 190, 30
 
 
@@ -35,8 +38,31 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _wrap(text: str, width_px: float, size: float) -> list[str]:
-    per_line = max(6, int(width_px / (size * 0.56)))
+def _runs(text: str) -> str:
+    """Escaped text with every emoji run in a ``tspan`` set in a colour-emoji font."""
+    out, cur, emo = [], "", False
+    for ch in text:
+        e = _is_emoji(ch)
+        if cur and e != emo:
+            out.append((cur, emo))
+            cur = ""
+        cur, emo = cur + ch, e
+    if cur:
+        out.append((cur, emo))
+    return "".join(
+        f'<tspan font-family="{_e(EMOJI_FONT)}">{_e(t)}</tspan>' if em else _e(t) for t, em in out
+    )
+
+
+def _is_emoji(ch: str) -> bool:
+    cp = ord(ch)
+    return 0x1F000 <= cp <= 0x1FAFF or cp in (0xFE0F, 0x200D) or 0x1F3FB <= cp <= 0x1F3FF
+
+
+def _wrap(text: str, width_px: float, size: float, bold: bool = False) -> list[str]:
+    """Greedy word wrap by an estimated advance (DejaVu Sans: ~0.55 em a character, bold
+    ~0.63 em; measured on the rendered posters) so that no line runs into the next column."""
+    per_line = max(6, int(width_px / (size * (0.63 if bold else 0.56))))
     words, lines, cur = str(text).split(), [], ""
     for w in words:
         while len(w) > per_line:
@@ -80,7 +106,7 @@ class _Svg:
              weight: str = "normal", anchor: str = "start", cls: str = "") -> None:  # fmt: skip
         c = f' class="{cls}"' if cls else ""
         self.add(f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{fill}" '
-                 f'font-weight="{weight}" text-anchor="{anchor}"{c}>{_e(s)}</text>')  # fmt: skip
+                 f'font-weight="{weight}" text-anchor="{anchor}"{c}>{_runs(s)}</text>')  # fmt: skip
 
     def lines(self, x: float, y: float, items: list[str], size: float = 13,
               fill: str = INK, weight: str = "normal") -> float:  # fmt: skip
@@ -125,7 +151,7 @@ def _measure_lines(
         out.append((f"CSAT {cs} · NPS {ns} (n={sm.survey_answers:,})", INK, "normal"))
     wrapped: list[tuple[str, str, str]] = []
     for text, col, wt in out:
-        wrapped += [(t, col, wt) for t in _wrap(text, width, 12.5)]
+        wrapped += [(t, col, wt) for t in _wrap(text, width, 12.5, wt == "bold")]
     return wrapped
 
 
@@ -140,9 +166,34 @@ def _where(key: str, names: dict[str, str], lang: str) -> str:
 def _emotion_chart(svg: _Svg, jm: JourneyMap, y0: float, xs: list[float],
                    compare: JourneyMap | None, only: str | None) -> float:  # fmt: skip
     lang, h = jm.language, 210
-    svg.rect(PAD, y0, W - 2 * PAD, h + 50, "#fbfcfe", LINE, cls="emotion-chart")
+    series: list[tuple[JourneyMap, bool]] = [(jm, False)]
+    if compare is not None:
+        series = [(compare, False), (jm, True)]
+    # legend entries flow left to right and onto more rows when they do not fit
+    legend: list[tuple[float, float, str, str, bool]] = []  # x, y, colour, text, dashed
+    lx, ly = PAD + 200.0, y0 + 20.0
+    for m, dashed in series:
+        for pi, p in enumerate(m.personas):
+            if only and p.id != only:
+                continue
+            tag = f" ({label('to_be' if dashed else 'as_is', lang)})" if compare is not None else ""
+            text = p.name + tag
+            if len(text) > 40:
+                text = text[:39] + "…"
+            width = 32 + len(text) * 12.5 * 0.56 + 28
+            if lx + width > W - PAD - 10 and lx > PAD + 200:
+                lx, ly = PAD + 200.0, ly + 20
+            legend.append((lx, ly, PALETTE[pi % len(PALETTE)], text, dashed))
+            lx += width
+    extra = ly - (y0 + 20)
+    n = len(xs)
+    colw = (W - LEFT - PAD) / max(n, 1)
+    names = [_wrap(s.name, colw - 12, 12.5)[:2] for s in jm.stages[:n]]
+    two = any(len(x) > 1 for x in names)
+    svg.rect(PAD, y0, W - 2 * PAD, h + 50 + extra + (20 if two else 0), "#fbfcfe", LINE,
+             cls="emotion-chart")  # fmt: skip
     svg.text(PAD + 14, y0 + 24, label("emotion_curve", lang), 16, weight="bold")
-    top, bottom = y0 + 40, y0 + 40 + h - 20
+    top, bottom = y0 + 40 + extra, y0 + 40 + extra + h - 20
 
     def yof(score: float) -> float:
         return bottom - (score + 2) / 4 * (bottom - top)
@@ -154,11 +205,7 @@ def _emotion_chart(svg: _Svg, jm: JourneyMap, y0: float, xs: list[float],
             f'<line x1="{LEFT}" y1="{y:.1f}" x2="{W - PAD - 10}" y2="{y:.1f}" stroke="{LINE}"{dash}/>'
         )
         svg.text(LEFT - 12, y + 5, f"{sc:+d} {emo}" if sc else f"0 {emo}", 12, MUTED, anchor="end")
-    series: list[tuple[JourneyMap, bool]] = [(jm, False)]
-    if compare is not None:
-        series = [(compare, False), (jm, True)]
-    legend_x = PAD + 200
-    for mi, (m, dashed) in enumerate(series):
+    for m, dashed in series:
         for pi, p in enumerate(m.personas):
             if only and p.id != only:
                 continue
@@ -177,14 +224,16 @@ def _emotion_chart(svg: _Svg, jm: JourneyMap, y0: float, xs: list[float],
                     f'stroke="{color}" stroke-width="3.5" stroke-opacity="{opacity}"{dash}/>')  # fmt: skip
             for x, y in pts:
                 svg.add(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{color}"/>')
-            tag = ""
-            if compare is not None:
-                tag = f" ({label('to_be' if dashed else 'as_is', lang)})"
-            lx = legend_x + (pi + mi * len(m.personas)) * 230
-            svg.add(f'<line x1="{lx}" y1="{y0 + 20}" x2="{lx + 26}" y2="{y0 + 20}" stroke="{color}" '
-                    f'stroke-width="3.5"{dash}/>')  # fmt: skip
-            svg.text(lx + 32, y0 + 25, (p.name + tag)[:30], 12.5)
-    return y0 + h + 70
+    for lx, ly, color, text, dashed in legend:
+        dash = ' stroke-dasharray="8 6"' if dashed else ""
+        svg.add(f'<line x1="{lx:.1f}" y1="{ly:.1f}" x2="{lx + 26:.1f}" y2="{ly:.1f}" stroke="{color}" '
+                f'stroke-width="3.5"{dash}/>')  # fmt: skip
+        svg.text(lx + 32, ly + 5, text, 12.5)
+    # stage names under the curve's x positions
+    for x, lines in zip(xs, names, strict=False):
+        for k, t in enumerate(lines):
+            svg.text(x, bottom + 28 + 15 * k, t, 12.5, MUTED, anchor="middle")
+    return y0 + h + 70 + extra + (20 if two else 0)
 
 
 def _persona_card(
@@ -221,18 +270,27 @@ def _persona_section(svg: _Svg, jm: JourneyMap, p: Persona, pi: int, y0: float,
     color = PALETTE[pi % len(PALETTE)]
     svg.add(f'<g class="persona-section" data-persona="{_e(p.id)}">')
     y = _persona_card(svg, p, PAD, y0, W - 2 * PAD, color, lang)
-    # stage headers
-    svg.rect(LEFT, y, W - LEFT - PAD, 44, INK, rx=8)
+    # stage headers: names wrapped to their column (at most three lines), then the period
+    names = [
+        _wrap(f"{si + 1}. {s.name}", colw - 26, 16, bold=True)[:3] for si, s in enumerate(jm.stages)
+    ]
+    n_lines = max(len(x) for x in names)
+    has_period = any(s.period for s in jm.stages)
+    bar = 24 + n_lines * 19 + (16 if has_period else 0)
+    svg.rect(LEFT, y, W - LEFT - PAD, bar, INK, rx=8)
     for si, stage in enumerate(jm.stages):
         x = LEFT + si * colw
-        svg.text(x + 14, y + 20, f"{si + 1}. {stage.name}", 16, "#ffffff", "bold", cls="stage-name")
+        svg.add(f'<text x="{x + 14:.1f}" y="{y + 24:.1f}" font-size="16" fill="#ffffff" '
+                f'font-weight="bold" class="stage-name">' + "".join(
+                    f'<tspan x="{x + 14:.1f}" dy="{0 if k == 0 else 19}">{_runs(t)}</tspan>'
+                    for k, t in enumerate(names[si])) + "</text>")  # fmt: skip
         if stage.period:
-            svg.text(x + 14, y + 37, stage.period, 12, "#c9d6ea")
+            svg.text(x + 14, y + 21 + n_lines * 19, stage.period, 12, "#c9d6ea")
         if si:
             svg.add(
-                f'<line x1="{x:.1f}" y1="{y + 6}" x2="{x:.1f}" y2="{y + 38}" stroke="#41506b"/>'
+                f'<line x1="{x:.1f}" y1="{y + 6}" x2="{x:.1f}" y2="{y + bar - 6}" stroke="#41506b"/>'
             )
-    y += 54
+    y += bar + 10
     inner = colw - 24
     measured = meas is not None
     # lanes: (key, background, builder of lines per stage)
@@ -251,7 +309,7 @@ def _persona_section(svg: _Svg, jm: JourneyMap, p: Persona, pi: int, y0: float,
             ) -> list[tuple[str, str, str]]:  # fmt: skip
         out: list[tuple[str, str, str]] = []
         for it in items:
-            for k, t in enumerate(_wrap(prefix + it, inner, 12.5)):
+            for k, t in enumerate(_wrap(prefix + it, inner, 12.5, weight == "bold")):
                 out.append((t if k == 0 else "   " + t, colour, weight))
         return out
 
@@ -324,15 +382,31 @@ def _persona_section(svg: _Svg, jm: JourneyMap, p: Persona, pi: int, y0: float,
 
 def _header(svg: _Svg, jm: JourneyMap, meas: MapMeasurement | None) -> float:
     lang = jm.language
-    svg.rect(0, 0, W, 118, INK, rx=0)
-    svg.text(PAD, 46, jm.title or jm.goal, 30, "#ffffff", "bold", cls="map-title")
-    svg.text(
-        PAD,
-        76,
-        f"{label('type.' + jm.type, lang)} · {label('goal', lang)}: {jm.goal}"[:170],
-        15,
-        "#dbe4f0",
+    title = jm.title or jm.goal
+    size = 30.0
+    lines = _wrap(title, W - 2 * PAD, size, bold=True)
+    if len(lines) > 1:  # a long title: smaller, on at most two lines
+        size = 24.0
+        lines = _wrap(title, W - 2 * PAD, size, bold=True)
+        if len(lines) > 2:
+            lines = [lines[0], lines[1][:-1] + "…"]
+    goal = _wrap(
+        f"{label('type.' + jm.type, lang)} · {label('goal', lang)}: {jm.goal}", W - 2 * PAD, 15
     )
+    if len(goal) > 2:
+        goal = [goal[0], goal[1][:-1] + "…"]
+    height = 118 + (len(lines) - 1) * size * 1.2 + (len(goal) - 1) * 20
+    svg.add('<g class="map-header">')
+    svg.rect(0, 0, W, height, INK, rx=0)
+    y = 16 + size
+    svg.add(f'<text x="{PAD}" y="{y:.1f}" font-size="{size}" fill="#ffffff" font-weight="bold" '
+            f'class="map-title">' + "".join(
+                f'<tspan x="{PAD}" dy="{0 if k == 0 else size * 1.2:.1f}">{_runs(t)}</tspan>'
+                for k, t in enumerate(lines)) + "</text>")  # fmt: skip
+    y += (len(lines) - 1) * size * 1.2 + 30
+    for line in goal:
+        svg.text(PAD, y, line, 15, "#dbe4f0")
+        y += 20
     meta = [f"{label('owner', lang)}: {jm.owner}", f"{label('status', lang)}: {jm.status}"]
     if jm.last_validated:
         meta.append(f"{label('last_validated', lang)}: {jm.last_validated}")
@@ -340,8 +414,9 @@ def _header(svg: _Svg, jm: JourneyMap, meas: MapMeasurement | None) -> float:
         meta.append(
             f"{label('measured_on', lang)}: {meas.persons:,} {label('persons', lang)} ({meas.engine})"
         )
-    svg.text(PAD, 102, " · ".join(meta), 13, "#9fb3cc")
-    return 140
+    svg.text(PAD, y + 6, " · ".join(meta), 13, "#9fb3cc")
+    svg.add("</g>")
+    return height + 22
 
 
 def render_svg(jm: JourneyMap, measurement: MapMeasurement | None = None, *,
@@ -354,12 +429,7 @@ def render_svg(jm: JourneyMap, measurement: MapMeasurement | None = None, *,
     n = len(jm.stages)
     colw = (W - LEFT - PAD) / n
     xs = [LEFT + (i + 0.5) * colw for i in range(n)]
-    # stage names under the emotion chart's x positions
-    y_chart = y
     y = _emotion_chart(svg, jm, y, xs, compare, persona)
-    for i, s in enumerate(jm.stages):
-        svg.text(xs[i], y - 24, s.name, 12.5, MUTED, anchor="middle")
-    del y_chart
     for pi, p in enumerate(jm.personas):
         if persona and p.id != persona:
             continue
@@ -427,8 +497,13 @@ def render_html(jm: JourneyMap, measurement: MapMeasurement | None = None, *,
 
 
 def render_map(jm: JourneyMap, out: str | Path, measurement: MapMeasurement | None = None, *,
-               compare: JourneyMap | None = None, conformance: Any = None) -> Path:  # fmt: skip
-    """Write the map to ``out``: ``.html``, ``.svg``, ``.png`` or ``.pdf`` (by suffix)."""
+               compare: JourneyMap | None = None, conformance: Any = None,
+               browser: Any = None) -> Path:  # fmt: skip
+    """Write the map to ``out``: ``.html``, ``.svg``, ``.png`` or ``.pdf`` (by suffix).
+
+    PNG and PDF go through a headless chromium; pass ``browser`` (an open one, from
+    :func:`kundresa.maps.chromium`) to reuse it across many renders instead of starting one
+    per file."""
     path = Path(out)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
@@ -445,5 +520,5 @@ def render_map(jm: JourneyMap, out: str | Path, measurement: MapMeasurement | No
         from kundresa.maps._browser import svg_to
 
         svg_to(render_svg(jm, measurement, compare=compare, conformance=conformance), path,
-               suffix[1:])  # fmt: skip
+               suffix[1:], browser)  # fmt: skip
     return path
