@@ -271,10 +271,10 @@ def _persona_section(svg: _Svg, jm: JourneyMap, p: Persona, pi: int, y0: float,
     svg.add(f'<g class="persona-section" data-persona="{_e(p.id)}">')
     y = _persona_card(svg, p, PAD, y0, W - 2 * PAD, color, lang)
     # stage headers: names wrapped to their column (at most three lines), then the period
-    names = [
+    heads = [
         _wrap(f"{si + 1}. {s.name}", colw - 26, 16, bold=True)[:3] for si, s in enumerate(jm.stages)
     ]
-    n_lines = max(len(x) for x in names)
+    n_lines = max(len(x) for x in heads)
     has_period = any(s.period for s in jm.stages)
     bar = 24 + n_lines * 19 + (16 if has_period else 0)
     svg.rect(LEFT, y, W - LEFT - PAD, bar, INK, rx=8)
@@ -283,7 +283,7 @@ def _persona_section(svg: _Svg, jm: JourneyMap, p: Persona, pi: int, y0: float,
         svg.add(f'<text x="{x + 14:.1f}" y="{y + 24:.1f}" font-size="16" fill="#ffffff" '
                 f'font-weight="bold" class="stage-name">' + "".join(
                     f'<tspan x="{x + 14:.1f}" dy="{0 if k == 0 else 19}">{_runs(t)}</tspan>'
-                    for k, t in enumerate(names[si])) + "</text>")  # fmt: skip
+                    for k, t in enumerate(heads[si])) + "</text>")  # fmt: skip
         if stage.period:
             svg.text(x + 14, y + 21 + n_lines * 19, stage.period, 12, "#c9d6ea")
         if si:
