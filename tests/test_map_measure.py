@@ -33,9 +33,8 @@ def test_measure_recovers_planted_progression(shop: tuple[Workspace, dict[str, A
     persons n (two-sided, about 6e-5 by chance per check). Per persona because the planted
     probabilities are per persona; persons are assigned by the persona rule (the ``segment``
     trait of Identify), which every person who adds to cart carries (they sign in), so p3 and
-    p4 are unbiased. p2 (Product Added | Product Viewed) is *not* checked per persona: only
-    signed-in viewers carry the trait, so the selection favours viewers who went on to add;
-    and overall it is diluted by view-only devices that cannot be stitched to their person.
+    p4 are unbiased. p2 (Product Added | Product Viewed) is checked in
+    test_planted_view_to_cart_progression (its population needs the identity truth).
     """
     ws, truth = shop
     m = measure_map(SHOP, ws)
@@ -64,6 +63,65 @@ def test_measure_recovers_planted_progression(shop: tuple[Workspace, dict[str, A
     assert f"{loyal.persons:,} persons" in page
     assert f"{100 * loyal.progression:.0f}% progress" in page
     assert f"({loyal.dropped:,})" in page
+
+
+def test_planted_view_to_cart_progression(shop: tuple[Workspace, dict[str, Any]]) -> None:
+    """Planted p2 = P(Product Added | Product Viewed) = 0.556 (seed 7, ``overall``: the
+    per-persona ``add`` probabilities mixed by the realised personas of everyone who viewed)
+    is a probability per *planted person*; the consideration stage measures 0.435 because its
+    persons are *stitched persons*: a device that never signs in cannot be linked to its owner
+    and stays a person of its own, viewing and never adding (adding signs in). The truth
+    describes a different population than the measure counts, so the test compares each to
+    its own population, using the generator's identity truth (``person_of_user_id``,
+    ``person_of_anonymous_id``, ``identifiable_anonymous_ids``) on the raw identifiers of the
+    events only (never the stitched ``person_id``):
+
+    1. Denominator, exact accounting: the stage's persons = planted persons with a view on an
+       identifiable device or while signed in (one stitched person each) + never-identifiable
+       devices with a view (one each); ``anonymous`` counts the latter. Tolerance 1% (the
+       stitcher's accuracy bound of test_planted_truth; seed 7 agrees exactly: 6,408 + 3,440
+       = 9,848).
+    2. Numerator vs the planted probability: the stage's ``progressed`` persons are the planted
+       persons who added after viewing (each adder's stitched person has the view before the
+       add), so ``progressed`` ~ Binomial(N, p2) with N = planted persons with a view (7,797).
+       Tolerance 4 binomial standard errors sqrt(N p2 (1 - p2)) on the count (two-sided, about
+       6e-5 by chance); seed 7: 4,281 measured vs 4,337 expected, z = -1.28.
+    3. Hence the measured share is p2 * N / persons (0.440 expected, 0.435 measured): the
+       dilution is the anonymous devices, not a measuring error.
+
+    Why not the planted number directly on an observable subset: restricting to persons known
+    at their first view was tried and is biased (non-adders whose entry device never signs in
+    get a second chance to be "known at entry" through research sessions on other devices:
+    wheel_kicker 0.511-0.536 vs 0.55 planted on seeds 1, 2, 7).
+    """
+    ws, truth = shop
+    m = measure_map(SHOP, ws)
+    st = m.stage("consideration")
+    assert st is not None
+    assert st.progression is not None
+    views = ws.events().filter(lambda t: t.event == "Product Viewed")
+    rows = ws.store.to_arrow(views.select("anonymous_id", "user_id")).to_pylist()
+    by_user, by_device = truth["person_of_user_id"], truth["person_of_anonymous_id"]
+    identifiable = set(truth["identifiable_anonymous_ids"])
+    viewers: set[str] = set()  # planted persons with a view
+    linked: set[str] = set()  # ... with a view their stitched person can carry
+    loose: set[str] = set()  # never-identifiable devices with a view
+    for r in rows:
+        person = by_user[r["user_id"]] if r["user_id"] else by_device[r["anonymous_id"]]
+        viewers.add(person)
+        if r["user_id"] or r["anonymous_id"] in identifiable:
+            linked.add(person)
+        else:
+            loose.add(r["anonymous_id"])
+    assert abs(st.anonymous - len(loose)) <= 0.01 * len(loose), (st.anonymous, len(loose))
+    known = st.persons - st.anonymous
+    assert abs(known - len(linked)) <= 0.01 * len(linked), (known, len(linked))
+    n, p2 = len(viewers), truth["funnel"]["step_probabilities"]["overall"][1]
+    assert n > 5000
+    assert abs(st.progressed - p2 * n) <= 4 * math.sqrt(n * p2 * (1 - p2)), (st.progressed, p2 * n)
+    expected = p2 * n / st.persons
+    assert abs(st.progression - expected) <= 4 * math.sqrt(n * p2 * (1 - p2)) / st.persons
+    assert st.progression < p2 - 0.05  # the dilution is real and this test would see it
 
 
 def test_measure_structure(shop: tuple[Workspace, dict[str, Any]]) -> None:

@@ -50,6 +50,7 @@ _LABELS: dict[str, tuple[str, str, str]] = {
     "days": ("d", "d", "d"),
     "critical_dropoff": ("Största avhoppet", "Største frafall", "Critical drop-off"),
     "print_all": ("Visa alla", "Vis alle", "Show all"),
+    "anonymous": ("varav anonyma enheter", "herav anonyme enheter", "of which anonymous devices"),
 }
 _INDEX = {"sv": 0, "nb": 1, "en": 2}
 

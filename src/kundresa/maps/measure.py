@@ -5,7 +5,12 @@ means they entered stage *k+1* at or after entering stage *k* (the funnel defini
 synthetic truth); "dropped" means they did not, and ``went_instead`` says where: a later stage
 they skipped ahead to, ``(next earlier)`` when they entered the next stage before this one, or
 ``(left)``. Conversion from a stage is a conversion event at or after the stage entry.
-Time in stage runs from entry to the entry of the next stage they reached. The per-person
+Time in stage runs from entry to the entry of the next stage they reached.
+
+Persons are *stitched* persons. A device that never signs in (no user id, card, e-mail) stays
+a person of its own, although it may belong to someone counted already: ``anonymous`` says how
+many of a stage's persons are such never-identified devices, so that a reader can see how much
+of a share's denominator may be the same people twice (see docs/maps.md). The per-person
 entry table is computed on the engine; the quantiles are taken from it in Python so that
 DuckDB and Spark give identical numbers (see ADR 0007).
 
@@ -62,7 +67,10 @@ def _share(num: int, den: int) -> float | None:
 
 @dataclass(frozen=True)
 class StageMeasure:
-    """Measured numbers of one stage for one persona (``persona == "*"``: everyone)."""
+    """Measured numbers of one stage for one persona (``persona == "*"``: everyone).
+
+    ``anonymous``: how many of the ``persons`` never carried an identifier beyond a device's
+    anonymous id (possibly a second device of someone counted already)."""
 
     stage: str
     persona: str
@@ -78,6 +86,7 @@ class StageMeasure:
     nps: float | None = None
     survey_answers: int = 0
     last: bool = False
+    anonymous: int = 0
 
     @property
     def progression(self) -> float | None:
@@ -156,13 +165,15 @@ class MapMeasurement(Result):
             return "-" if x is None else f"{100 * x:5.1f}%"
 
         lines = [f"{self.title}: {self.persons:,} persons ({self.engine})"]
-        head = f"{'stage':<22}{'persona':<15}{'persons':>9}{'progress':>9}{'drop':>8}"
+        lines.append("anon.: persons known only by a device's anonymous id (maybe counted twice)")
+        head = f"{'stage':<22}{'persona':<15}{'persons':>9}{'anon.':>8}{'progress':>9}{'drop':>8}"
         lines.append(head + f"{'convert':>9}{'median h':>10}{'p90 h':>9}")
         for s in self.stages:
             med = "-" if s.median_hours is None else f"{s.median_hours:.1f}"
             p90 = "-" if s.p90_hours is None else f"{s.p90_hours:.1f}"
             lines.append(
-                f"{s.stage[:21]:<22}{s.persona[:14]:<15}{s.persons:>9,}{pct(s.progression):>9}"
+                f"{s.stage[:21]:<22}{s.persona[:14]:<15}{s.persons:>9,}{s.anonymous:>8,}"
+                f"{pct(s.progression):>9}"
                 f"{pct(s.dropoff):>8}{pct(s.conversion_rate):>9}{med:>10}{p90:>9}"
             )
         return "\n".join(lines)
@@ -196,6 +207,11 @@ def measure_map(jm: JourneyMap, workspace: Any) -> MapMeasurement:
     import ibis
 
     ev = workspace.events(touchpoints_only=False)
+    # a person is identified once any of their events carries more than a device's anonymous
+    # id (person_key is the event's strongest identifier, see docs/event-model.md)
+    known_t = ev.group_by("person_id").aggregate(
+        known=ev.person_key.startswith("anonymous_id:").ifelse(0, 1).max()
+    )
     ev = ev.select("person_id", "ts", "event", "channel", "touchpoint", "properties")
     to_arrow = workspace.store.to_arrow
 
@@ -230,7 +246,8 @@ def measure_map(jm: JourneyMap, workspace: Any) -> MapMeasurement:
             cur = cur.left_join(persona_t, "person_id").select(*cur.columns, "pidx")
         else:
             cur = cur.mutate(pidx=ibis.null("int64"))
-        table = to_arrow(cur.select("person_id", "pidx", "last_conv", *cols))
+        cur = cur.left_join(known_t, "person_id").select(*cur.columns, "known")
+        table = to_arrow(cur.select("person_id", "pidx", "known", "last_conv", *cols))
 
     ids = [p.id for p in jm.personas]
     n = table.num_rows if table is not None else 0
@@ -238,6 +255,7 @@ def measure_map(jm: JourneyMap, workspace: Any) -> MapMeasurement:
     persona_of = [ids[int(i)] if i is not None else None for i in pidx]
     entries = {c: _micros(table.column(c)) for c in cols} if table is not None else {}
     last_conv = _micros(table.column("last_conv")) if table is not None else []
+    anon = [k != 1 for k in table.column("known").to_pylist()] if table is not None else []
 
     channel_counts = _channels(jm, ev, persona_t, to_arrow, ids)
     surveys = _surveys(jm, ev, persona_t, to_arrow, ids)
@@ -254,7 +272,7 @@ def measure_map(jm: JourneyMap, workspace: Any) -> MapMeasurement:
                 continue
             later = [c for c in cols if stage_ix[c] > k]
             nxt = f"t{k + 1}" if f"t{k + 1}" in entries else None
-            reached = progressed = converted = 0
+            reached = progressed = converted = anonymous = 0
             went: Counter[str] = Counter()
             durations: list[int] = []
             for i in members:
@@ -262,6 +280,7 @@ def measure_map(jm: JourneyMap, workspace: Any) -> MapMeasurement:
                 if t is None:
                     continue
                 reached += 1
+                anonymous += anon[i]
                 lc = last_conv[i] if last_conv else None
                 if lc is not None and lc >= t:
                     converted += 1
@@ -296,6 +315,7 @@ def measure_map(jm: JourneyMap, workspace: Any) -> MapMeasurement:
                     nps=sv[1],
                     survey_answers=sv[2],
                     last=last_stage,
+                    anonymous=anonymous,
                 )
             )
     return MapMeasurement(

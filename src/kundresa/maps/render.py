@@ -475,7 +475,8 @@ def render_html(jm: JourneyMap, measurement: MapMeasurement | None = None, *,
     table = ""
     if measurement is not None:
         head = "".join(f"<th>{_e(h)}</th>" for h in (label("stage", lang), label("persona", lang),
-                       label("persons", lang), label("progress", lang), label("dropoff", lang),
+                       label("persons", lang), label("anonymous", lang), label("progress", lang),
+                       label("dropoff", lang),
                        label("conversion", lang), label("median_time", lang), "p90"))  # fmt: skip
         rows = []
         names = {p.id: p.name for p in jm.personas} | {ALL: label("all_personas", lang)}
@@ -483,6 +484,7 @@ def render_html(jm: JourneyMap, measurement: MapMeasurement | None = None, *,
         for s in measurement.stages:
             rows.append("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in (
                 stage_names.get(s.stage, s.stage), names.get(s.persona, s.persona), f"{s.persons:,}",
+                f"{s.anonymous:,}",
                 _pct(s.progression), _pct(s.dropoff), _pct(s.conversion_rate),
                 _dur(s.median_hours, lang), _dur(s.p90_hours, lang))) + "</tr>")  # fmt: skip
         data = json.dumps(measurement.to_dict(), ensure_ascii=False).replace("</", "<\\/")
