@@ -11,6 +11,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+import xmlschema
 
 from kundresa.maps import (
     TEMPLATES,
@@ -38,6 +39,9 @@ LANGS = ("sv", "nb", "en")
 ALL = [(t, lang, kind) for t in TEMPLATES for lang in LANGS
        for kind in (("day_in_the_life",) if t == "day-in-the-life" else ("current", "future"))]  # fmt: skip
 SCHEMA = json.loads(schema_path().read_text())
+# The CJML 2.0 structure restated from public sources (the official XSD was not available
+# offline; see the file's header and ADR 0007).
+CJML_SCHEMA = xmlschema.XMLSchema(str(Path(__file__).with_name("cjml_structure.xsd")))
 
 
 def test_seed_stage_models_in_every_language() -> None:
@@ -75,9 +79,11 @@ def test_template_validates_roundtrips_and_matches_schema(
         assert tl.splitlines()[1] == "timeline"
         assert all(s.period.replace(":", "：") in tl for s in jm.stages)
     else:
-        root = ET.fromstring(to_cjml(jm))
+        xml = to_cjml(jm)
+        CJML_SCHEMA.validate(xml)
+        root = ET.fromstring(xml)
         assert root.get("version") == "2.0"
-        assert len(root.findall("{*}journey")) == len(jm.personas)
+        assert len(root.findall("plannedJourney")) == len(jm.personas)
 
 
 def _assert_mermaid_grammar(text: str) -> None:
@@ -130,6 +136,72 @@ def test_mermaid_edit_in_mermaid_wins() -> None:
     back = from_mermaid(text)
     assert back.stages[0].name == "Oppmerksomhet"
     assert back.stages[0].cell("jonas").emotion.score == -2  # type: ignore[union-attr]
+
+
+def test_cjml_export_reads_like_the_cjml_tool() -> None:
+    """What the CJML diagram tool's 2.0 reader takes from a file (journeyID, actors by
+    actorID/actorIDref with actorName/companyName, touchpoints in order with initiator and
+    receiver refersTo, channelName): every reference resolves, each stage is a phase of its
+    persona's journey, activities are the persona's actions and touchpoints communication
+    points from the provider; no experience in a planned journey (CJML: experience only in
+    actual journeys)."""
+    jm = new_map("shop", lang="sv", type="future")
+    root = ET.fromstring(to_cjml(jm))
+    declared = {a.get("actorID"): a for a in root.iter() if a.get("actorID")}
+    assert set(declared) == {p.id for p in jm.personas} | {"provider"}
+    assert declared["provider"].findtext("companyName") == jm.owner
+    journeys = root.findall("plannedJourney")
+    assert [j.findtext("journeyID") for j in journeys] == [f"PJ-{p.id}" for p in jm.personas]
+    for j, p in zip(journeys, jm.personas, strict=True):
+        actors = [a.get("actorID") or a.get("actorIDref") for a in j.find("actors") or []]
+        assert actors == [p.id, "provider"]
+        phases = j.findall("journeyPhases/journeyPhase")
+        assert [ph.findtext("phaseName") for ph in phases] == [s.name for s in jm.stages]
+        points = list(j.find("touchpoints") or [])
+        cells = [s.cell(p.id) for s in jm.stages]
+        assert len(points) == sum(len(c.activities) + len(c.touchpoints) for c in cells)
+        assert [t.findtext("touchpointID") for t in points] == [
+            f"T{i + 1}" for i in range(len(points))
+        ]
+        for t in points:
+            assert t.find("initiator/refersTo").get("actorIDref") in actors  # type: ignore[union-attr]
+            if t.tag == "plannedCommunicationPoint":
+                assert t.find("initiator/refersTo").get("actorIDref") == "provider"  # type: ignore[union-attr]
+                assert t.find("receiver/refersTo").get("actorIDref") == p.id  # type: ignore[union-attr]
+                assert t.findtext("channel/channelName")
+            else:
+                assert t.tag == "plannedAction"
+        assert j.find(".//touchpointExperience") is None
+    # pain points travel in the comment of the stage's communication points
+    pains = [
+        (s.name, pp) for p in jm.personas for s in jm.stages for pp in s.cell(p.id).pain_points
+    ]
+    assert pains
+    comments = " ".join(c.text or "" for c in root.iter("comment"))
+    assert all(pp in comments for _, pp in pains)
+
+
+def test_cjml_schema_rejects_broken_exports() -> None:
+    """The restated schema is not a rubber stamp: a dangling actor reference, a phase reference
+    to nowhere, receiver before initiator, and an experience in a planned journey all fail."""
+    xml = to_cjml(new_map("awareness-to-conversion", lang="en"))
+    CJML_SCHEMA.validate(xml)
+    broken = [
+        xml.replace('actorIDref="provider"', 'actorIDref="nobody"', 1),
+        re.sub(r'phaseIDref="[^"]+"', 'phaseIDref="nowhere"', xml, count=1),
+        re.sub(
+            r"(<initiator>.*?</initiator>)(\s*)(<receiver>.*?</receiver>)",
+            r"\3\2\1",
+            xml,
+            count=1,
+            flags=re.S,
+        ),
+        xml.replace("</channel>", "</channel><touchpointExperience/>", 1),
+        xml.replace('<CJML version="2.0">', '<CJML version="1.1">'),
+    ]
+    for bad in broken:
+        assert bad != xml
+        assert not CJML_SCHEMA.is_valid(bad), bad[:400]
 
 
 def test_version_1_file_migrates(tmp_path: Path) -> None:

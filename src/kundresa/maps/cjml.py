@@ -1,81 +1,129 @@
-"""CJML 2.0 export: a journey map as a *planned* journey in Customer Journey Modeling
-Language XML (actors, touchpoints with channel, ordered by stage).
+"""CJML 2.0 export: a journey map as *planned* journeys in Customer Journey Modeling Language
+XML (Halvorsrud et al., SINTEF; https://cjml.no), one ``plannedJourney`` per persona.
 
-CJML (Halvorsrud et al., SINTEF) models a journey as touchpoints between actors: a
-communication point (a message over a channel between the customer and the service provider)
-or an action point (something one actor does). A current or future map is a planned journey:
-each stage's touchpoints become communication points from the service provider to the
-persona over the touchpoint's channel; activities become the persona's action points.
-The element names follow CJML 2.0's vocabulary; see ADR 0007 for what is and is not mapped.
+CJML models a journey as atomic touchpoints between actors: a communication point (initiator,
+receiver, channel) or an action (something one actor does), grouped into journey phases. A
+current or future map is a planned journey (CJML's hypothetical state of a service): each
+stage becomes a ``journeyPhase``, the persona's activities ``plannedAction`` s and the stage's
+touchpoints ``plannedCommunicationPoint`` s from the service provider (the map's owner) to the
+persona over the touchpoint's channel. CJML allows experience only in *actual* journeys, so
+emotions are not exported; pain points travel in the touchpoint's ``comment``.
+
+The element names and their order follow what CJML 2.0 tools write and read (the data-format
+example on cjml.no and the CJML diagram tool's 2.0 reader and writer): ``CJML/@version``,
+``journeyID, journeyTitle, journeyPhases, journeyShortSummary, journeyLongSummary, actors,
+touchpoints``; a touchpoint ``touchpointID, belongsTo/@phaseIDref, initiator, receiver,
+channel, comment``. Actor and phase ids are declared once in the document (``actorID``,
+``phaseID``) and referenced after that (``actorIDref``, ``phaseIDref``), so that they are
+valid XML ids. The official XSD ships inside cjml.no's "Data format" download, which was not
+available offline: tests/cjml_structure.xsd restates this structure and the tests validate
+every template against it (see ADR 0007).
 
 >>> from kundresa.maps.templates import new_map
 >>> xml = to_cjml(new_map("awareness-to-conversion"))
->>> xml.splitlines()[1][:30]
-'<cjml version="2.0" xmlns="htt'
+>>> xml.splitlines()[2]
+'<CJML version="2.0">'
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from kundresa.errors import InvalidOptionError
+from kundresa.maps._i18n import label
 from kundresa.maps.model import JourneyMap
 
-__all__ = ["CJML_NAMESPACE", "to_cjml"]
+__all__ = ["CJML_VERSION", "to_cjml"]
 
-CJML_NAMESPACE = "https://cjml.no/schema/2.0"
+CJML_VERSION = "2.0"
+# Channel names of the CJML symbol gallery (camelCase as the CJML tools write them).
 _CHANNELS = {
-    "web": "website", "app": "app", "store": "face-to-face", "email": "email",
-    "social": "social-media", "search": "website", "ads": "advertisement",
-    "review": "website", "referral": "website", "support": "phone", "phone": "phone",
-    "sms": "sms", "letter": "letter",
+    "web": "internetViaPC", "app": "appOnSmartphone", "store": "faceToFace",
+    "email": "email", "social": "socialMediaMessage", "search": "internetViaPC",
+    "ads": "internetViaPC", "review": "internetViaPC", "referral": "internetViaPC",
+    "support": "phone", "phone": "phone", "sms": "sms", "letter": "letter", "chat": "chat",
 }  # fmt: skip
 
 
+def _xml_id(text: str) -> str:
+    """An XML NCName (xs:ID) from a map id: letters, digits, ``-``, ``_``, ``.``."""
+    out = re.sub(r"[^A-Za-z0-9_.-]", "_", text)
+    return out if re.match(r"[A-Za-z_]", out) else "_" + out
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    el = ET.SubElement(parent, tag, attrs)
+    if text is not None:
+        el.text = text
+    return el
+
+
+def _party(parent: ET.Element, role: str, actor: str, label_text: str) -> None:
+    el = _sub(parent, role)
+    _sub(el, "refersTo", actorIDref=actor)
+    _sub(el, f"{role}Label", label_text)
+
+
 def to_cjml(jm: JourneyMap) -> str:
-    """The map as CJML 2.0 XML: one planned journey per persona."""
+    """The map as CJML 2.0 XML: one planned journey per persona (current and future maps)."""
     if jm.type == "day_in_the_life":
         raise InvalidOptionError(
             "type", jm.type, fix="CJML holds planned journeys: export current or future maps"
         )
-    ET.register_namespace("", CJML_NAMESPACE)
-    root = ET.Element("cjml", {"version": "2.0", "xmlns": CJML_NAMESPACE})
-    actors = ET.SubElement(root, "actors")
-    ET.SubElement(actors, "actor", {"id": "provider", "name": jm.owner or "service provider",
-                                    "type": "service-provider"})  # fmt: skip
+    lang = jm.language
+    root = ET.Element("CJML", {"version": CJML_VERSION})
+    provider = "provider"
+    declared: set[str] = set()
     for p in jm.personas:
-        ET.SubElement(actors, "actor", {"id": p.id, "name": p.name, "type": "end-user"})
-    for p in jm.personas:
-        journey = ET.SubElement(root, "journey", {
-            "id": f"{p.id}-planned", "type": "planned", "name": f"{jm.title} ({p.name})",
-            "status": jm.type, "language": jm.language,
-        })  # fmt: skip
-        ET.SubElement(journey, "description").text = jm.goal
+        pid = _xml_id(p.id)
+        journey = _sub(root, "plannedJourney")
+        _sub(journey, "journeyID", f"PJ-{pid}")
+        _sub(journey, "journeyTitle", f"{jm.title} ({p.name})" if jm.title else p.name)
+        phases = _sub(journey, "journeyPhases")
+        for stage in jm.stages:
+            phase = _sub(phases, "journeyPhase", phaseID=f"{pid}.{_xml_id(stage.id)}")
+            _sub(phase, "phaseName", stage.name)
+            _sub(phase, "phaseDescription", stage.period or "")
+        _sub(journey, "journeyShortSummary", jm.goal)
+        meta = [label("type." + jm.type, lang), f"{label('owner', lang)}: {jm.owner}",
+                f"{label('status', lang)}: {jm.status}"]  # fmt: skip
+        if jm.last_validated:
+            meta.append(f"{label('last_validated', lang)}: {jm.last_validated}")
+        _sub(journey, "journeyLongSummary", " · ".join(meta))
+        actors = _sub(journey, "actors")
+        for role, actor, name_tag, name in (
+            ("endUser", pid, "actorName", p.name),
+            ("serviceProvider", provider, "companyName", jm.owner or "service provider"),
+        ):
+            if actor in declared:
+                _sub(actors, role, actorIDref=actor)
+            else:
+                declared.add(actor)
+                _sub(_sub(actors, role, actorID=actor), name_tag, name)
+        points = _sub(journey, "touchpoints")
         seq = 0
         for stage in jm.stages:
             cell = stage.cell(p.id)
-            phase = ET.SubElement(journey, "phase", {"id": stage.id, "name": stage.name})
+            phase_ref = f"{pid}.{_xml_id(stage.id)}"
             for act in cell.activities:
                 seq += 1
-                point = ET.SubElement(phase, "actionPoint", {"id": f"{p.id}-{seq}", "seq": str(seq),
-                                                             "initiator": p.id})  # fmt: skip
-                ET.SubElement(point, "label").text = act
+                point = _sub(points, "plannedAction")
+                _sub(point, "touchpointID", f"T{seq}")
+                _sub(point, "belongsTo", phaseIDref=phase_ref)
+                _party(point, "initiator", pid, act)
             for tp in cell.touchpoints:
                 seq += 1
-                point = ET.SubElement(phase, "communicationPoint", {
-                    "id": f"{p.id}-{seq}", "seq": str(seq), "initiator": "provider",
-                    "receiver": p.id, "channel": _CHANNELS.get(tp.channel, "other"),
-                })  # fmt: skip
-                ET.SubElement(point, "label").text = tp.name
-                if cell.emotion is not None:
-                    ET.SubElement(point, "experience", {"score": str(cell.emotion.score)}).text = (
-                        cell.emotion.quote or None
-                    )
-                for pain in cell.pain_points:
-                    ET.SubElement(point, "deviation", {"type": "pain-point"}).text = pain
+                point = _sub(points, "plannedCommunicationPoint")
+                _sub(point, "touchpointID", f"T{seq}")
+                _sub(point, "belongsTo", phaseIDref=phase_ref)
+                _party(point, "initiator", provider, tp.name)
+                _party(point, "receiver", pid, tp.name)
+                _sub(_sub(point, "channel"), "channelName", _CHANNELS.get(tp.channel, "unknown"))
+                if cell.pain_points:
+                    pains = "; ".join(cell.pain_points)
+                    _sub(point, "comment", f"{label('pain_points', lang)}: {pains}")
     ET.indent(root)
     body = ET.tostring(root, encoding="unicode")
-    body = body.replace(
-        f' xmlns="{CJML_NAMESPACE}" xmlns="{CJML_NAMESPACE}"', f' xmlns="{CJML_NAMESPACE}"'
-    )
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+    head = f"<!-- kundresa journey map, CJML {CJML_VERSION} planned journeys: one per persona -->"
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + head + "\n" + body + "\n"
