@@ -205,16 +205,20 @@ def _emotion_chart(svg: _Svg, jm: JourneyMap, y0: float, xs: list[float],
             f'<line x1="{LEFT}" y1="{y:.1f}" x2="{W - PAD - 10}" y2="{y:.1f}" stroke="{LINE}"{dash}/>'
         )
         svg.text(LEFT - 12, y + 5, f"{sc:+d} {emo}" if sc else f"0 {emo}", 12, MUTED, anchor="end")
+    legend_order: list[str] = []
     for m, dashed in series:
         for pi, p in enumerate(m.personas):
             if only and p.id != only:
                 continue
             color = PALETTE[pi % len(PALETTE)]
+            # lines a few pixels apart, so that personas with the same score stay visible
+            nudge = (len(legend_order) - (len(legend) - 1) / 2) * 3.0
+            legend_order.append(p.id)
             pts = []
             for si, stage in enumerate(m.stages[: len(xs)]):
                 feel = stage.cell(p.id).emotion
                 if feel is not None:
-                    pts.append((xs[si], yof(feel.score)))
+                    pts.append((xs[si], yof(feel.score) + nudge))
             if not pts:
                 continue
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
@@ -448,7 +452,7 @@ nav button.on{{background:{INK};color:#fff;border-color:{INK}}}
 main{{padding:16px;overflow-x:auto}} main svg{{max-width:100%;height:auto;box-shadow:0 1px 4px #0002;background:#fff}}
 .persona-view{{display:none}} .persona-view.on{{display:block}}
 table{{border-collapse:collapse;margin:16px;background:#fff;font-size:13px}}
-td,th{{border:1px solid {LINE};padding:4px 8px;text-align:right}} th:first-child,td:first-child,td:nth-child(2){{text-align:left}}
+td,th{{border:1px solid {LINE};padding:4px 8px;text-align:right}} th:first-child,th:nth-child(2),td:first-child,td:nth-child(2){{text-align:left}}
 @media print{{nav{{display:none}}.persona-view{{display:block}}}}
 """  # fmt: skip
 

@@ -95,6 +95,12 @@ _KIND = {
     "experience_after": "after", "morning": "morning", "commute": "commute", "lunch": "lunch",
     "afternoon": "afternoon", "evening": "evening",
 }  # fmt: skip
+# How a phase kind feels by default (its quote and pain point are written for this valence);
+# a persona's emotion = valence + the persona's shift (+1 on a future map), clamped to -2..+2.
+_VALENCE = {
+    "need": 0, "search": 0, "compare": -1, "buy": -2, "after": 1, "loyal": 2,
+    "morning": 1, "commute": 0, "lunch": -1, "afternoon": -2, "evening": 1,
+}  # fmt: skip
 _TEXT: dict[str, tuple[_Cell, _Cell, _Cell]] = {
     "need": (
         ("Märker att den gamla tv:n inte räcker", "Instagram-annons", "social",
@@ -220,7 +226,7 @@ _PERSONAS: tuple[dict[str, Any], ...] = (
             "Läser tester online, köper i butik", "Leser tester på nett, kjøper i butikk",
             "Researches online, buys in the store",
         ),
-        "offsets": (0, 0, -1, -2, 1),
+        "shift": 0,
     },
     {
         "id": "jonas",
@@ -234,7 +240,7 @@ _PERSONAS: tuple[dict[str, Any], ...] = (
             "Kjøper på mobilen etter et innlegg i sosiale medier",
             "Buys on the phone after a social media post",
         ),
-        "offsets": (1, 1, 0, -1, 0),
+        "shift": 1,
     },
 )  # fmt: skip
 
@@ -294,8 +300,31 @@ _SHOP_PREFERS = {
 }  # fmt: skip
 
 
+# The quote of a phase kind felt the other way round (a persona for whom buying is easy, or
+# the experience after the purchase bad), so that quote and emotion score never contradict.
+_OTHER_QUOTE: dict[str, tuple[str, str, str]] = {
+    "compare": ("Lätt att se vad som passar mig", "Lett å se hva som passer meg",
+                "Easy to see what suits me"),
+    "buy": ("Smidigt, det gick fort att betala", "Smidig, det gikk fort å betale",
+            "Smooth, paying was quick"),
+    "after": ("Ingen hör av sig efter köpet", "Ingen tar kontakt etter kjøpet",
+              "Nobody follows up after the purchase"),
+    "loyal": ("Jag känner mig inte sedd", "Jeg føler meg ikke sett", "I don't feel seen"),
+    "morning": ("Inkorgen är redan full", "Innboksen er allerede full",
+                "The inbox is already full"),
+    "lunch": ("Snabbt och enkelt på lunchen", "Raskt og enkelt i lunsjen",
+              "Quick and easy over lunch"),
+    "afternoon": ("Skönt att se var paketet är", "Godt å se hvor pakken er",
+                  "Good to see where the parcel is"),
+    "evening": ("Min modell fanns inte i butiken", "Modellen min fantes ikke i butikken",
+                "My model was not in the store"),
+}  # fmt: skip
+
+
 def _cell(kind: str, li: int, score: int) -> dict[str, Any]:
     act, tp, ch, quote, pain, opp = _TEXT[kind][li]
+    if score * _VALENCE[kind] < 0:  # felt the other way round than the quote says
+        quote = _OTHER_QUOTE[kind][li]
     return {
         "activities": [act],
         "touchpoints": [{"name": tp, "channel": ch}],
@@ -333,9 +362,9 @@ def new_map(template: str = "awareness-to-post-purchase", *, lang: str = "en",
             offsets[pid] = offs
     else:
         for p in _PERSONAS:
-            personas.append({k: (v[li] if isinstance(v, tuple) and k != "offsets" else v)
-                             for k, v in p.items() if k != "offsets"})  # fmt: skip
-            offsets[p["id"]] = p["offsets"]
+            personas.append({k: (v[li] if isinstance(v, tuple) else v)
+                             for k, v in p.items() if k != "shift"})  # fmt: skip
+            offsets[p["id"]] = tuple(_VALENCE[_KIND[s]] + p["shift"] for s in stage_ids)
     stages: list[dict[str, Any]] = []
     for si, sid in enumerate(stage_ids):
         stage: dict[str, Any] = {"id": sid, "name": _NAMES[sid][li]}
