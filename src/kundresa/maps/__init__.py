@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kundresa.maps._browser import chromium
 from kundresa.maps._io import MapFileError, write_text
 from kundresa.maps.cjml import to_cjml
 from kundresa.maps.measure import MapMeasurement, StageMeasure, TouchpointMeasure, measure_map
@@ -56,6 +57,7 @@ __all__ = [
     "Touchpoint",
     "TouchpointMeasure",
     "ValidationReport",
+    "chromium",
     "from_mermaid",
     "load_map",
     "measure_map",
