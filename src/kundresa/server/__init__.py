@@ -63,7 +63,8 @@ def serve(
     On first start (no web user yet) a user ``admin`` with a random password is created and
     the login is printed once through ``echo``. ``block=False`` runs the server in a thread
     and returns at once (``port=0`` picks a free port); otherwise it runs until interrupted.
-    ``options`` go to :class:`kundresa.server.app.ServerConfig`.
+    ``options`` go to :class:`kundresa.server.app.ServerConfig` (e.g. ``maps=["map.yaml"]``:
+    journey-map files or folders shown and edited on ``/map``).
     """
     import uvicorn
 
@@ -72,6 +73,11 @@ def serve(
     from kundresa.workspace import DEFAULT_DB
 
     where = str(db) if db is not None else os.environ.get("KUNDRESA_DB", DEFAULT_DB)
+    if "maps" in options:
+        from kundresa.server.journey import find_maps
+
+        maps = find_maps(tuple(options["maps"] or ()))  # a missing file fails here, clearly
+        options["maps"] = tuple(str(m) for m in maps)
     config = ServerConfig(db=where, engine=engine, **options)
     login = None
     if create_login:
@@ -90,6 +96,8 @@ def serve(
         if echo is None:
             return
         echo(f"kundresa is serving {where} at {url}")
+        if config.maps:
+            echo(f"  journey map {url}/map  ({', '.join(config.maps)})")
         echo(f"  web app    {url}/overview")
         echo(f"  collector  {url}/v1/batch  (Segment HTTP API; kundresa keys create --name site)")
         echo(f"  REST API   {url}/api/v1/info  (OpenAPI: {url}/api/openapi.json)")
