@@ -317,3 +317,64 @@ def test_edit_round_trips_through_the_form(
     assert cell.emotion.score == score
     form = cell_form(load_map(path).to_dict()["stages"][1]["cells"].get(pid))
     assert form["activities"].splitlines() == activities
+
+
+def test_demo_ends_serving_its_living_journey_map(tmp_path: Path) -> None:
+    """The main job: ``kundresa demo`` ends with the web app showing the demo's measured map,
+    printing the URL and a login."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests._server import free_port
+
+    port = free_port()
+    out = tmp_path / "demo"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kundresa.cli", "demo", "--persons", "200", "--out", str(out),
+         "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "KUNDRESA_DB": str(out / "kundresa.duckdb")},
+    )  # fmt: skip
+    try:
+        lines: list[str] = []
+        deadline = time.monotonic() + 120
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.strip().startswith("login"):
+                break
+        text = "".join(lines)
+        assert f"http://127.0.0.1:{port}/map" in text, text[-2000:]
+        user, _, password = text.strip().splitlines()[-1].split(None, 1)[1].partition(" / ")
+        password = password.split()[0]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True) as c:
+            while time.monotonic() < deadline:  # announced just before it listens
+                try:
+                    if c.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            page = c.get("/login")
+            r = c.post("/login", data={"user": user, "password": password, "next": "/map",
+                                       "csrf": _csrf(page.text)})  # fmt: skip
+            assert r.status_code == 200, r.text[:500]
+            assert 'class="kundresa-map"' in r.text
+            twin = c.get("/api/v1/map").json()
+            assert twin["file"] == str((out / "journey-map.yaml").resolve())
+            assert twin["measurement"]["persons"] > 0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()  # type: ignore[union-attr]

@@ -96,6 +96,28 @@ def _kpis(view: MapView, persona: str, lang: str) -> list[tuple[str, str, str]]:
     return out
 
 
+def _invalid_fields(report: ValidationReport | None) -> set[str]:
+    """The form fields an edit's errors point at (to mark them on the page).
+
+    >>> from kundresa.maps import Problem
+    >>> r = ValidationReport("m.yaml", (Problem("error", "m.yaml", 3,
+    ...     "stages[0].cells.a.emotion.score", "outside -2..+2"),))
+    >>> sorted(_invalid_fields(r))
+    ['emotion_score']
+    """
+    out: set[str] = set()
+    for p in report.problems if report is not None else ():
+        if p.level != "error":
+            continue
+        lane = p.path.split(".cells.", 1)[-1].split(".", 1)[-1]
+        if lane.startswith("emotion"):
+            part = lane.split(".")[1] if "." in lane else "score"
+            out.add(f"emotion_{part}" if part in ("score", "emoji", "quote") else "emotion_score")
+        else:
+            out.add(lane.split("[")[0].split(".")[0])
+    return out
+
+
 async def _page(
     request: Request,
     *,
@@ -137,6 +159,7 @@ async def _page(
     if form is None and edit_persona and sid:
         form = cell_form(jm.to_dict()["stages"][stage_ids.index(sid)]["cells"].get(pid))
     base = {"map": view.name}
+    invalid = _invalid_fields(problems)
     return _render(
         request,
         "map.html",
@@ -157,6 +180,7 @@ async def _page(
         edit_persona=edit_persona,
         form=form or {},
         editable=EDITABLE,
+        invalid=invalid,
         kpis=[(label(k, lang), v, note) for k, v, note in _kpis(view, pid, lang)],
         measured=_measured_rows(view, pid, lang),
         measured_head=[
