@@ -63,8 +63,9 @@ def serve(
 
     On first start (no web user yet) a user ``admin`` with a random password is created and
     the login is printed once through ``echo``; ``reset_login="admin"`` sets a new random
-    password for that user on every start and prints it (what ``kundresa demo`` does). ``block=False`` runs the server in a thread
-    and returns at once (``port=0`` picks a free port); otherwise it runs until interrupted.
+    password for that user on every start and prints it (what ``kundresa demo`` does).
+    ``block=False`` runs the server in a thread and returns at once (``port=0`` picks a free
+    port); otherwise it runs until interrupted.
     ``options`` go to :class:`kundresa.server.app.ServerConfig` (e.g. ``maps=["map.yaml"]``:
     journey-map files or folders shown and edited on ``/map``).
     """
