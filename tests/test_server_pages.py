@@ -91,6 +91,11 @@ def test_a_folder_serves_its_map_files_only(site: Site) -> None:
         find_maps(["/no/such/map.yaml"])
 
 
+def test_the_start_page_is_the_living_map(site: Site) -> None:
+    r = site.client.get("/", follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (303, "/map")
+
+
 def test_map_twin_is_the_library_measurement(site: Site) -> None:
     r = site.client.get("/api/v1/map", params={"map": "shop"})
     assert r.status_code == 200

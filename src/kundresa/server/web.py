@@ -259,8 +259,10 @@ def add_web(app: FastAPI) -> None:
     """Add the pages, login/logout, the keys page and the static assets to ``app``."""
 
     @app.get("/", include_in_schema=False)
-    def root() -> Response:
-        return RedirectResponse("/overview", status_code=303)
+    def root(request: Request) -> Response:
+        # the living journey map first, when the server shows one
+        start = "/map" if request.app.state.runtime.maps.names() else "/overview"
+        return RedirectResponse(start, status_code=303)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_asset() -> Response:
