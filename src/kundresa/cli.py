@@ -277,7 +277,16 @@ def demo(
         return
     typer.echo("")
     typer.echo("Web app (Ctrl-C to stop):")
-    serve(where, engine=engine, port=port, block=True, echo=typer.echo)
+    demo_maps = [out / "journey-map.yaml"]
+    serve(
+        where,
+        engine=engine,
+        port=port,
+        block=True,
+        echo=typer.echo,
+        maps=demo_maps,
+        reset_login="admin",
+    )
 
 
 # Analysis modules add their commands here, one line each: a module with

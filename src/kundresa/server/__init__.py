@@ -55,15 +55,19 @@ def serve(
     port: int = 8000,
     block: bool = True,
     create_login: bool = True,
+    reset_login: str | None = None,
     echo: Callable[[str], None] | None = print,
     **options: Any,
 ) -> RunningServer:
     """Serve the workspace ``db``: collector, REST API and web app on ``host:port``.
 
     On first start (no web user yet) a user ``admin`` with a random password is created and
-    the login is printed once through ``echo``. ``block=False`` runs the server in a thread
-    and returns at once (``port=0`` picks a free port); otherwise it runs until interrupted.
-    ``options`` go to :class:`kundresa.server.app.ServerConfig`.
+    the login is printed once through ``echo``; ``reset_login="admin"`` sets a new random
+    password for that user on every start and prints it (what ``kundresa demo`` does).
+    ``block=False`` runs the server in a thread and returns at once (``port=0`` picks a free
+    port); otherwise it runs until interrupted.
+    ``options`` go to :class:`kundresa.server.app.ServerConfig` (e.g. ``maps=["map.yaml"]``:
+    journey-map files or folders shown and edited on ``/map``).
     """
     import uvicorn
 
@@ -72,14 +76,20 @@ def serve(
     from kundresa.workspace import DEFAULT_DB
 
     where = str(db) if db is not None else os.environ.get("KUNDRESA_DB", DEFAULT_DB)
+    if "maps" in options:
+        from kundresa.server.journey import find_maps
+
+        maps = find_maps(tuple(options["maps"] or ()))  # a missing file fails here, clearly
+        options["maps"] = tuple(str(m) for m in maps)
     config = ServerConfig(db=where, engine=engine, **options)
     login = None
     if create_login:
         state = ServerState(config.state)
-        if not state.users():
+        if reset_login or not state.users():
+            user = reset_login or "admin"
             password = secrets.token_urlsafe(12)
-            state.set_user("admin", password)
-            login = ("admin", password)
+            state.set_user(user, password)
+            login = (user, password)
         state.close()
     app = create_app(config)
     server = uvicorn.Server(
@@ -90,11 +100,13 @@ def serve(
         if echo is None:
             return
         echo(f"kundresa is serving {where} at {url}")
-        echo(f"  web app    {url}/overview")
-        echo(f"  collector  {url}/v1/batch  (Segment HTTP API; kundresa keys create --name site)")
-        echo(f"  REST API   {url}/api/v1/info  (OpenAPI: {url}/api/openapi.json)")
+        if config.maps:
+            echo(f"  journey map  {url}/map  ({', '.join(config.maps)})")
+        echo(f"  web app      {url}/overview")
+        echo(f"  collector    {url}/v1/batch  (Segment HTTP API; kundresa keys create --name site)")
+        echo(f"  REST API     {url}/api/v1/info  (OpenAPI: {url}/api/openapi.json)")
         if login:
-            echo(f"  login      {login[0]} / {login[1]}  (shown once)")
+            echo(f"  login        {login[0]} / {login[1]}  (shown once)")
 
     if block:
         announce(f"http://{host}:{port}")

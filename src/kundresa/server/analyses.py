@@ -211,3 +211,6 @@ register_analysis(
         description="Rejected rows with the reason, the field, the fix and the raw row.",
     )
 )
+
+# the builder pages (funnel, flows) register in their own module
+from kundresa.server import builders as _builders  # noqa: E402, F401

@@ -58,6 +58,7 @@ class ServerConfig:
     but not yet loaded events bound the backlog: beyond either the collector answers 429
     with ``Retry-After``. ``duckdb_threads`` bounds DuckDB's threads in the server process
     (loading, stitching, analyses) so that one core stays free to answer requests.
+    ``maps`` are journey-map files (or folders of them) shown and edited on ``/map``.
     ``fault_5xx_after_write`` (tests only) answers 500 to that many
     requests *after* committing them, as a crash between commit and answer would;
     ``fault_5xx_first_attempt`` (tests only) does that to the first attempt of every
@@ -79,6 +80,7 @@ class ServerConfig:
     secure_cookies: bool | None = None
     retry_after: int = 1
     duckdb_threads: int = 1
+    maps: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.state:
@@ -89,9 +91,11 @@ class Runtime:
     """What a running app holds: workspace (behind one lock), state, writer, loader."""
 
     def __init__(self, config: ServerConfig) -> None:
+        from kundresa.server.journey import MapStore, find_maps
         from kundresa.workspace import Workspace
 
         self.config = config
+        self.maps = MapStore(find_maps(config.maps))
         self.lock = threading.RLock()
         self.ws = Workspace.open(config.db, engine=config.engine)
         from kundresa._store import DuckDBStore
@@ -137,6 +141,19 @@ class Runtime:
             self._pending = self.state.pending_events()
             self._pending_checked = now
         return self._pending >= self.config.max_pending_events
+
+    def data_version(self) -> tuple[int, int]:
+        """Changes whenever the loader stores events or stitches (measurements are cached
+        until then)."""
+        stats = self.loader.stats
+        return (stats.accepted, stats.stitches)
+
+    def form(self, analysis: Analysis) -> dict[str, Any]:
+        """The choices of an analysis' builder form (serialised with the loader)."""
+        if analysis.form is None:
+            return {}
+        with self.lock:
+            return analysis.form(self.ws)
 
     def run(self, analysis: Analysis, params: Any) -> Any:
         """Run an analysis on the workspace (serialised with the loader)."""
@@ -460,6 +477,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         )
 
     from kundresa.server.web import add_web
+    from kundresa.server.web_map import add_map_routes
 
+    add_map_routes(app)
     add_web(app)
     return app

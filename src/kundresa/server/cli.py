@@ -47,6 +47,13 @@ def register(app: typer.Typer) -> None:
         max_pending_events: Annotated[
             int, typer.Option(help="Answer 429 when this many events wait to be loaded.")
         ] = 2_000_000,
+        map_files: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--map",
+                help="Journey-map file (or folder of them) to show and edit on /map; repeatable.",
+            ),
+        ] = None,
     ) -> None:
         """Run the collector (Segment HTTP API), the REST API and the web app."""
         from kundresa.server import serve as run
@@ -61,6 +68,7 @@ def register(app: typer.Typer) -> None:
             fault_5xx_after_write=fault_5xx_after_write,
             fault_5xx_first_attempt=fault_5xx_first_attempt,
             max_pending_events=max_pending_events,
+            maps=tuple(map_files or ()),
         )
 
     keys = typer.Typer(help="API keys: write keys for the collector, read keys for the API.")

@@ -95,6 +95,111 @@ LABELS: dict[str, dict[str, str]] = {
     "analyses": {"en": "Analyses", "sv": "Analyser", "nb": "Analyser"},
     "language": {"en": "Language", "sv": "Språk", "nb": "Språk"},
     "error": {"en": "Error", "sv": "Fel", "nb": "Feil"},
+    "journey_map": {"en": "Journey map", "sv": "Kundresekarta", "nb": "Kundereisekart"},
+    "funnel": {"en": "Funnel", "sv": "Tratt", "nb": "Trakt"},
+    "flows": {"en": "Flows", "sv": "Flöden", "nb": "Flyter"},
+    "no_map": {
+        "en": "No journey map is served: start the server with --map FILE (or a folder).",
+        "sv": "Ingen kundresekarta visas: starta servern med --map FIL (eller en mapp).",
+        "nb": "Ingen kundereisekart vises: start serveren med --map FIL (eller en mappe).",
+    },
+    "map_file": {"en": "Map file", "sv": "Kartfil", "nb": "Kartfil"},
+    "map_invalid": {
+        "en": "The map file has errors; fix them in the file:",
+        "sv": "Kartfilen har fel; rätta dem i filen:",
+        "nb": "Kartfilen har feil; rett dem i filen:",
+    },
+    "measured_persons": {
+        "en": "Persons measured",
+        "sv": "Uppmätta personer",
+        "nb": "Målte personer",
+    },
+    "unassigned": {
+        "en": "Persons without a persona",
+        "sv": "Personer utan persona",
+        "nb": "Personer uten persona",
+    },
+    "overall_conversion": {
+        "en": "Conversion from first stage",
+        "sv": "Konvertering från första fasen",
+        "nb": "Konvertering fra første fase",
+    },
+    "biggest_dropoff": {
+        "en": "Biggest drop-off",
+        "sv": "Största avhoppet",
+        "nb": "Største frafall",
+    },
+    "measured_numbers": {
+        "en": "Measured numbers per stage",
+        "sv": "Uppmätta siffror per fas",
+        "nb": "Målte tall per fase",
+    },
+    "edit_lanes": {
+        "en": "Edit the lanes",
+        "sv": "Redigera raderna",
+        "nb": "Rediger radene",
+    },
+    "edit_help": {
+        "en": "One item per line. Touchpoints: name | channel. Opportunities: text | owner | "
+        "status (idea, planned, in_progress, done, rejected). Emotion score from -2 to +2.",
+        "sv": "En sak per rad. Kontaktpunkter: namn | kanal. Möjligheter: text | ägare | "
+        "status (idea, planned, in_progress, done, rejected). Känslopoäng från -2 till +2.",
+        "nb": "Én ting per linje. Kontaktpunkter: navn | kanal. Muligheter: tekst | eier | "
+        "status (idea, planned, in_progress, done, rejected). Følelsespoeng fra -2 til +2.",
+    },
+    "emotion_score": {"en": "Emotion score", "sv": "Känslopoäng", "nb": "Følelsespoeng"},
+    "emoji": {"en": "Emoji", "sv": "Emoji", "nb": "Emoji"},
+    "quote": {"en": "Quote", "sv": "Citat", "nb": "Sitat"},
+    "save": {"en": "Save to the map file", "sv": "Spara i kartfilen", "nb": "Lagre i kartfilen"},
+    "saved": {
+        "en": "Saved to the map file and validated.",
+        "sv": "Sparat i kartfilen och validerat.",
+        "nb": "Lagret i kartfilen og validert.",
+    },
+    "not_saved": {
+        "en": "Not saved: the map file is unchanged. Fix these and save again:",
+        "sv": "Inte sparat: kartfilen är oförändrad. Rätta detta och spara igen:",
+        "nb": "Ikke lagret: kartfilen er uendret. Rett dette og lagre igjen:",
+    },
+    "pick_persona": {
+        "en": "Pick a persona above to edit its lanes.",
+        "sv": "Välj en persona ovan för att redigera dess rader.",
+        "nb": "Velg en persona over for å redigere radene.",
+    },
+    "steps": {"en": "Steps", "sv": "Steg", "nb": "Steg"},
+    "step": {"en": "Step", "sv": "Steg", "nb": "Steg"},
+    "window": {"en": "Conversion window", "sv": "Konverteringsfönster", "nb": "Konverteringsvindu"},
+    "order": {"en": "Order", "sv": "Ordning", "nb": "Rekkefølge"},
+    "entry": {"en": "Entry", "sv": "Ingång", "nb": "Inngang"},
+    "breakdown": {"en": "Break down by", "sv": "Dela upp på", "nb": "Del opp etter"},
+    "none": {"en": "(none)", "sv": "(ingen)", "nb": "(ingen)"},
+    "count_units": {"en": "Count", "sv": "Antal", "nb": "Antall"},
+    "of_start": {"en": "Of start", "sv": "Av start", "nb": "Av start"},
+    "of_previous": {"en": "Of previous", "sv": "Av föregående", "nb": "Av forrige"},
+    "ci95": {"en": "95% interval", "sv": "95 % intervall", "nb": "95 % intervall"},
+    "dropped": {"en": "Dropped", "sv": "Hoppade av", "nb": "Falt fra"},
+    "median_time": {"en": "Median time", "sv": "Mediantid", "nb": "Mediantid"},
+    "then_did": {"en": "Then did", "sv": "Gjorde sedan", "nb": "Gjorde så"},
+    "funnel_help": {
+        "en": "Pick the events in order (A|B = either, a trailing ? = optional step).",
+        "sv": "Välj händelserna i ordning (A|B = någon av dem, ? på slutet = valfritt steg).",
+        "nb": "Velg hendelsene i rekkefølge (A|B = en av dem, ? til slutt = valgfritt steg).",
+    },
+    "start_event": {"en": "Start at", "sv": "Börja vid", "nb": "Start ved"},
+    "end_event": {"en": "End at", "sv": "Sluta vid", "nb": "Slutt ved"},
+    "top": {"en": "Top per step", "sv": "Flest per steg", "nb": "Flest per steg"},
+    "grain": {"en": "Grain", "sv": "Nivå", "nb": "Nivå"},
+    "paths": {"en": "Paths", "sv": "Vägar", "nb": "Veier"},
+    "flows_help": {
+        "en": "Where people go from a start event (or come from, to an end event).",
+        "sv": "Vart människor går från en starthändelse (eller kommer ifrån, till en "
+        "sluthändelse).",
+        "nb": "Hvor folk går fra en starthendelse (eller kommer fra, til en slutthendelse).",
+    },
+    "from": {"en": "From", "sv": "Från", "nb": "Fra"},
+    "to": {"en": "To", "sv": "Till", "nb": "Til"},
+    "label": {"en": "Label", "sv": "Etikett", "nb": "Etikett"},
+    "engine": {"en": "Engine", "sv": "Motor", "nb": "Motor"},
 }
 
 

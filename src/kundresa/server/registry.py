@@ -46,6 +46,9 @@ class Analysis:
     ``titles`` per language (en, sv, nb); ``params`` a pydantic model of the query
     parameters (or None); ``run(ws, params)`` returns a :class:`~kundresa.results.Result`;
     ``render(result, lang)`` optional HTML for the page (default: figure + text).
+    A page of its own (a builder form instead of one text box per parameter) names its
+    ``template`` and a ``form(ws)`` that returns the form's choices (e.g. the event names)
+    and, under ``"example"``, the parameters to show when the page is opened without any.
     """
 
     name: str
@@ -55,6 +58,8 @@ class Analysis:
     render: Callable[[Result, str], str] | None = None
     description: str = ""
     nav: bool = field(default=True)
+    template: str = "analysis.html"
+    form: Callable[[Workspace], dict[str, Any]] | None = None
 
     def title(self, lang: str) -> str:
         """The title in ``lang`` (English when missing)."""
@@ -64,7 +69,18 @@ class Analysis:
 #: name -> analysis, in registration order (the web app's navigation order)
 ANALYSES: dict[str, Analysis] = {}
 
-_RESERVED = {"api", "static", "login", "logout", "keys", "v1", "healthz", "docs", "openapi.json"}
+_RESERVED = {
+    "map",
+    "api",
+    "static",
+    "login",
+    "logout",
+    "keys",
+    "v1",
+    "healthz",
+    "docs",
+    "openapi.json",
+}
 
 
 def register_analysis(analysis: Analysis) -> Analysis:

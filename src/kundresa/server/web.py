@@ -162,14 +162,40 @@ def _figure_json(result: Any, *, titled: bool = True) -> str | None:
     return str(fig.to_json()).replace("</", "<\\/")
 
 
+def _query(request: Request, analysis: Analysis) -> dict[str, Any]:
+    """The page's parameters from the query string: empty values left out (the defaults
+    apply), repeated values as a list for list parameters (``?steps=A&steps=B``)."""
+    from typing import get_origin
+
+    fields = analysis.params.model_fields if analysis.params is not None else {}
+    query: dict[str, Any] = {}
+    for k, v in request.query_params.multi_items():
+        if k == "lang" or not v.strip():
+            continue
+        f = fields.get(k)
+        if f is not None and get_origin(f.annotation) is list:
+            query.setdefault(k, []).append(v)
+        else:
+            query[k] = v
+    return query
+
+
 def _page_route(analysis: Analysis) -> Any:
     async def page(request: Request) -> Response:
         session = _session(request)
         if session is None:
             return _login_redirect(request)
         lang = _lang(request)
-        query = {k: v for k, v in request.query_params.items() if k != "lang"}
-        twin = f"/api/v1/{analysis.name}" + (f"?{urlencode(query)}" if query else "")
+        rt = request.app.state.runtime
+        query = _query(request, analysis)
+        options: dict[str, Any] = {}
+        if analysis.form is not None:
+            import anyio.to_thread
+
+            options = await anyio.to_thread.run_sync(rt.form, analysis)
+            if not query and options.get("example"):
+                query = dict(options["example"])
+        twin = f"/api/v1/{analysis.name}" + (f"?{urlencode(query, doseq=True)}" if query else "")
         fields: list[dict[str, Any]] = []
         error = None
         params = None
@@ -189,7 +215,6 @@ def _page_route(analysis: Analysis) -> Any:
                 error = f"{where}: {first['msg']}"
         body = figure = text = None
         if error is None:
-            rt = request.app.state.runtime
             try:
                 import anyio.to_thread
 
@@ -211,8 +236,10 @@ def _page_route(analysis: Analysis) -> Any:
                     body = fig_div + body
         return _render(
             request,
-            "analysis.html",
+            analysis.template,
             page=analysis.name,
+            options=options,
+            values=query,
             title=analysis.title(lang),
             twin=twin,
             session=session,
@@ -232,8 +259,10 @@ def add_web(app: FastAPI) -> None:
     """Add the pages, login/logout, the keys page and the static assets to ``app``."""
 
     @app.get("/", include_in_schema=False)
-    def root() -> Response:
-        return RedirectResponse("/overview", status_code=303)
+    def root(request: Request) -> Response:
+        # the living journey map first, when the server shows one
+        start = "/map" if request.app.state.runtime.maps.names() else "/overview"
+        return RedirectResponse(start, status_code=303)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_asset() -> Response:

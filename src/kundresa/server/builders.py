@@ -1,0 +1,314 @@
+"""The funnel builder and the flows (Sankey) pages: one registration each, with a builder form.
+
+``GET /api/v1/funnel?steps=Product%20Viewed&steps=Order%20Completed&window=7d`` returns the
+library's :class:`~kundresa.funnel.FunnelResult` (``kundresa.funnel(ws, steps, ...)``);
+``GET /api/v1/flows?start=Product%20Viewed&steps=4&top=5`` the :class:`~kundresa.paths.Flows`
+of ``kundresa.paths.flows``. The pages ``/funnel`` and ``/flows`` show the same results as a
+table and a Plotly figure, with a form whose choices (event names, columns) come from the
+store.
+
+>>> step = parse_step("Product Added|Added To Wishlist?")
+>>> step.names, step.optional
+(('Product Added', 'Added To Wishlist'), True)
+>>> suggest_steps(["Page Viewed", "Order Completed", "Product Viewed"])
+['Product Viewed', 'Order Completed']
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from kundresa.errors import InvalidOptionError
+from kundresa.funnel import Step
+from kundresa.results import Result
+from kundresa.server.i18n import label
+from kundresa.server.registry import Analysis, register_analysis
+
+__all__ = ["BREAKDOWN_COLUMNS", "FlowsParams", "FunnelParams", "parse_step", "suggest_steps"]
+
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+EventName = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_NO_CONTROL)]
+Duration = Annotated[
+    str, StringConstraints(max_length=20, pattern=r"^\s*\d+(\.\d+)?\s*[a-zA-Z]+\s*$")
+]
+Column = Annotated[str, StringConstraints(max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$")]
+
+#: columns of the events offered for a funnel breakdown (any ``properties.KEY`` works too)
+BREAKDOWN_COLUMNS = (
+    "channel",
+    "touchpoint",
+    "campaign",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "type",
+    "source",
+)
+#: a typical shop funnel, offered when the page opens without steps
+_SHOP = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
+
+
+def parse_step(text: str) -> Step:
+    """A step as typed in the builder (and ``kundresa funnel``): ``A|B`` either event,
+    a trailing ``?`` an optional step."""
+    optional = text.strip().endswith("?")
+    names = tuple(n.strip() for n in text.strip().rstrip("?").split("|"))
+    if not all(names):
+        raise InvalidOptionError(
+            "steps", text, fix="name an event in every step; 'A|B' for either of two events"
+        )
+    return Step(names if len(names) > 1 else names[0], optional=optional)
+
+
+def suggest_steps(names: list[str]) -> list[str]:
+    """The shop funnel's steps that occur in ``names`` (or the first two names)."""
+    steps = [s for s in _SHOP if s in names]
+    return steps if len(steps) >= 2 else names[:2]
+
+
+class FunnelParams(BaseModel):
+    """A funnel: the steps in order and its semantics (see ``kundresa.funnel``)."""
+
+    steps: list[EventName] = Field(
+        ...,
+        min_length=1,
+        max_length=20,
+        description="Event names in order (repeat the parameter); 'A|B' = either event, a "
+        "trailing '?' = optional step.",
+    )
+    window: Duration = Field("7d", description="Conversion window from the entry (7d, 30m).")
+    order: Literal["ordered", "strict", "unordered"] = Field(
+        "ordered", description="ordered, strict (nothing in between) or unordered."
+    )
+    entry: Literal["best", "first", "totals"] = Field(
+        "best", description="best attempt, first entry only, or every attempt (totals)."
+    )
+    by: Column | None = Field(None, description="Break down by an events column or properties.KEY.")
+    trend: Literal["day", "week", "month"] = Field("week", description="Trend period.")
+
+
+def _run_funnel(ws: Any, p: FunnelParams) -> Result:
+    from kundresa.funnel import funnel
+
+    return funnel(
+        ws,
+        [parse_step(s) for s in p.steps],
+        window=p.window.strip(),
+        order=p.order,
+        entry=p.entry,
+        by=p.by or None,
+        trend=p.trend,
+    )
+
+
+def _funnel_form(ws: Any) -> dict[str, Any]:
+    names = list(ws.event_names())
+    return {
+        "events": names,
+        "columns": list(BREAKDOWN_COLUMNS),
+        "orders": ["ordered", "strict", "unordered"],
+        "entries": ["best", "first", "totals"],
+        "example": {"steps": suggest_steps(names)} if names else {},
+    }
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f} %"
+
+
+def _dur(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    s = float(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if s >= size:
+            return f"{s / size:.1f} {unit}"
+    return f"{s:.0f} s"
+
+
+def _num_table(headers: list[str], rows: list[list[str]], numeric: set[int], tid: str) -> str:
+    head = "".join(
+        f'<th class="{"n" if i in numeric else ""}">{escape(h)}</th>' for i, h in enumerate(headers)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td class="{"n" if i in numeric else ""}">{v}</td>' for i, v in enumerate(row))
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        f'<table class="num" id="{tid}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    )
+
+
+def _render_funnel(result: Result, lang: str) -> str:
+    from kundresa.funnel import FunnelResult
+
+    assert isinstance(result, FunnelResult)
+    top = max(result.counts, default=0) or 1
+    nxt = {d.step: d.next_events for d in result.dropoffs}
+    rows = []
+    for s in result.steps:
+        ci = (
+            f"{100 * s.from_start.low:.1f}–{100 * s.from_start.high:.1f} %"
+            if s.from_start.low is not None and s.from_start.high is not None
+            else "–"
+        )
+        bar = f'<span class="bar" style="width:{max(2, round(140 * s.count / top))}px"></span>'
+        then = ", ".join(f"{escape(e)} {n:,}" for e, n in nxt.get(s.number, ())[:3])
+        rows.append(
+            [
+                str(s.number),
+                escape(s.label) + (" (?)" if s.optional else ""),
+                f"{bar}{s.count:,}",
+                _pct(s.from_start.value),
+                ci,
+                _pct(s.from_previous.value) if s.number > 1 else "",
+                f"{s.dropoff:,}" if s.number > 1 else "",
+                _dur(s.median_seconds) if s.number > 1 else "",
+                then,
+            ]
+        )
+
+    def L(key: str) -> str:  # noqa: N802 - as in the templates
+        return label(key, lang)
+
+    first = escape(result.steps[0].label if result.steps else "")
+    last = result.steps[-1].from_start.value if result.steps else None
+    cards = [
+        ("kpi-entered", f"{result.entered:,}", f"{escape(L('entry'))}: {first}"),
+        ("kpi-converted", f"{(result.counts or (0,))[-1]:,}", escape(L("converted"))),
+        ("kpi-conversion", _pct(last), escape(L("conversion"))),
+    ]
+    parts = [
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><div class="kpi" id="{i}">{v}</div>'
+            f'<div class="kpi-label">{k}</div></div>'
+            for i, v, k in cards
+        )
+        + "</div>",
+        "<!--figure-->",
+        _num_table(
+            [
+                "#",
+                L("step"),
+                L("count_units"),
+                L("of_start"),
+                L("ci95"),
+                L("of_previous"),
+                L("dropped"),
+                L("median_time"),
+                L("then_did"),
+            ],
+            rows,
+            {2, 3, 4, 5, 6, 7},
+            "funnel-table",
+        ),
+    ]  # fmt: skip
+    if result.breakdown:
+        brows = [
+            [escape(b.value), *(f"{c:,}" for c in b.counts), _pct(b.conversion.value)]
+            for b in result.breakdown[:25]
+        ]
+        heads = [str(result.breakdown_by), *(f"{s.number}. {s.label}" for s in result.steps)]
+        parts.append(f"<h2>{escape(L('breakdown'))}: {escape(str(result.breakdown_by))}</h2>")
+        parts.append(
+            _num_table(
+                [*heads, L("conversion")],
+                brows,
+                set(range(1, len(heads) + 1)),
+                "breakdown-table",
+            )
+        )
+    parts.append(
+        f'<p class="muted">{escape(result.engine)} · {escape(result.kernel)} · '
+        f"{result.seconds:.2f} s</p>"
+    )
+    return "".join(parts)
+
+
+register_analysis(
+    Analysis(
+        name="funnel",
+        titles={"en": "Funnel", "sv": "Tratt", "nb": "Trakt"},
+        params=FunnelParams,
+        run=_run_funnel,
+        render=_render_funnel,
+        description="Where units drop off between steps: counts, conversion with 95% "
+        "intervals, time to convert, breakdown, drop-off (kundresa funnel).",
+        template="funnel.html",
+        form=_funnel_form,
+    )
+)
+
+
+class FlowsParams(BaseModel):
+    """A Sankey of paths from a start event, to an end event, or between both."""
+
+    start: EventName | None = Field(None, description="Paths starting at this event.")
+    end: EventName | None = Field(None, description="Paths ending at this event.")
+    steps: int = Field(5, ge=2, le=10, description="Number of steps.")
+    top: int = Field(6, ge=1, le=20, description="Labels per step; the rest is 'other'.")
+    grain: Literal["session", "person"] = Field("session", description="session or person.")
+
+
+def _run_flows(ws: Any, p: FlowsParams) -> Result:
+    from kundresa.paths import flows
+
+    return flows(ws, start=p.start, end=p.end, steps=p.steps, top=p.top, grain=p.grain)
+
+
+def _flows_form(ws: Any) -> dict[str, Any]:
+    names = list(ws.event_names())
+    start = "Product Viewed" if "Product Viewed" in names else (names[0] if names else None)
+    return {"events": names, "example": {"start": start} if start else {}}
+
+
+def _render_flows(result: Result, lang: str) -> str:
+    from kundresa.paths import Flows
+
+    assert isinstance(result, Flows)
+
+    def L(key: str) -> str:  # noqa: N802 - as in the templates
+        return label(key, lang)
+
+    cards = (
+        '<div class="cards">'
+        f'<div class="card"><div class="kpi" id="kpi-paths">{result.paths:,}</div>'
+        f'<div class="kpi-label">{escape(L("paths"))} ({escape(result.grain)})</div></div>'
+        f'<div class="card"><div class="kpi" id="kpi-persons">{result.persons:,}</div>'
+        f'<div class="kpi-label">{escape(L("persons"))}</div></div></div>'
+    )
+    rows = [
+        [
+            str(lk["step"] + 1),
+            escape(str(lk["source"])),
+            escape(str(lk["target"])),
+            f"{lk['persons']:,}",
+            f"{lk['count']:,}",
+        ]
+        for lk in sorted(result.links, key=lambda lk: (-lk["persons"], lk["step"]))[:15]
+    ]
+    table = _num_table(
+        [L("step"), L("from"), L("to"), L("persons"), L("paths")], rows, {3, 4}, "flows-table"
+    )
+    return cards + "<!--figure-->" + table
+
+
+register_analysis(
+    Analysis(
+        name="flows",
+        titles={"en": "Flows", "sv": "Flöden", "nb": "Flyter"},
+        params=FlowsParams,
+        run=_run_flows,
+        render=_render_flows,
+        description="Sankey of paths from a start event, to an end event or between both: "
+        "per step the top labels, as unique persons and transitions (kundresa flows).",
+        template="flows.html",
+        form=_flows_form,
+    )
+)
