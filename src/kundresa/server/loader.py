@@ -10,7 +10,9 @@ replays those rows harmlessly. That is what makes delivery exactly-once end to e
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 from collections import defaultdict
@@ -68,7 +70,9 @@ class Loader:
     latest every ``interval`` seconds. It stitches at most every ``stitch_interval`` seconds
     while events arrive, and never more often than 4x the last stitch's duration (so that a
     large store does not spend its time re-stitching). DuckDB work runs on ``threads``
-    threads, leaving the other core to answer requests."""
+    threads, leaving the other core to answer requests, and the thread runs at a lower CPU
+    priority (``nice``, Linux: per thread): acknowledging requests comes first, loading is
+    background work that catches up when requests leave CPU to spare."""
 
     def __init__(
         self,
@@ -81,6 +85,7 @@ class Loader:
         max_events: int = 200_000,
         min_gap: float = 0.25,
         threads: int = 1,
+        nice: int = 10,
     ) -> None:
         self.ws = ws
         self.state = state
@@ -90,6 +95,7 @@ class Loader:
         self.max_events = max_events
         self.min_gap = min(min_gap, interval)
         self.threads = threads
+        self.nice = nice
         self._last_stitch_seconds = 0.0
         self._appended_since_compact = 0
         #: compact the identity tables after this many appended rows (each load appends the
@@ -129,6 +135,10 @@ class Loader:
         self._thread.join(timeout=120)
 
     def _run(self) -> None:
+        if self.nice and hasattr(os, "setpriority"):
+            # Linux: a thread id is a PRIO_PROCESS target and sets only this thread
+            with contextlib.suppress(OSError):  # not permitted: normal priority
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
         try:
             while True:
                 stopping = self._stop.is_set()
@@ -226,6 +236,7 @@ class Loader:
                 self.dirty = self.dirty or accepted > 0 or identity_rows > 0
         # only now: a crash before this line replays the rows, which adds nothing twice
         self.state.mark_loaded(rows[-1][0])
+        self.state.checkpoint()
         self.stats.loaded_requests += len(rows)
         self.stats.last_load_at = time.time()
         return len(rows)
