@@ -246,14 +246,17 @@ class InboxWriter:
         self.on_commit: list[Any] = []  # callbacks (e.g. wake the loader)
         self.commit_seconds: collections.deque[float] = collections.deque(maxlen=2_000)
         self.group_sizes: collections.deque[int] = collections.deque(maxlen=2_000)
+        self.thread_id: int | None = None  # the OS thread id (bench: CPU per thread)
         self._thread.start()
 
     def commit_stats(self) -> dict[str, float]:
         """Recent group commits: how many, p50/p99/max milliseconds, requests per commit."""
         xs = sorted(self.commit_seconds)
+        tid = {"thread_id": self.thread_id} if self.thread_id is not None else {}
         if not xs:
-            return {"commits": 0}
+            return {"commits": 0, **tid}
         return {
+            **tid,
             "commits": len(xs),
             "p50_ms": round(1000 * xs[len(xs) // 2], 2),
             "p99_ms": round(1000 * xs[min(len(xs) - 1, int(len(xs) * 0.99))], 2),
@@ -272,6 +275,7 @@ class InboxWriter:
         return fut
 
     def _run(self) -> None:
+        self.thread_id = threading.get_native_id()
         try:
             self.state.defer_checkpoints()  # the loader checkpoints, off the commit path
             self._loop()

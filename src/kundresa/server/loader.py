@@ -48,6 +48,10 @@ class LoaderStats:
     last_stitch_at: float | None = None
     last_error: str | None = None
     reasons: dict[str, int] = field(default_factory=dict)
+    #: the OS thread id of the loader (its CPU time is in /proc/<pid>/task/<id>/stat)
+    thread_id: int | None = None
+    #: its nice value (the loader runs below the request path's priority)
+    nice: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -61,6 +65,8 @@ class LoaderStats:
             "last_stitch_at": self.last_stitch_at,
             "last_error": self.last_error,
             "reasons": dict(sorted(self.reasons.items())),
+            "thread_id": self.thread_id,
+            "nice": self.nice,
         }
 
 
@@ -135,10 +141,12 @@ class Loader:
         self._thread.join(timeout=120)
 
     def _run(self) -> None:
+        self.stats.thread_id = threading.get_native_id()
         if self.nice and hasattr(os, "setpriority"):
             # Linux: a thread id is a PRIO_PROCESS target and sets only this thread
             with contextlib.suppress(OSError):  # not permitted: normal priority
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
+                os.setpriority(os.PRIO_PROCESS, self.stats.thread_id, self.nice)
+                self.stats.nice = os.getpriority(os.PRIO_PROCESS, self.stats.thread_id)
         try:
             while True:
                 stopping = self._stop.is_set()
