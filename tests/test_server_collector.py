@@ -477,24 +477,3 @@ def test_the_framework_route_answers_like_the_fast_path(env: Env) -> None:
         assert bad.status_code == 401
         assert bad.json()["error"] == "unauthorized"
         assert len(env.event(m)) == 1
-
-
-def test_the_inbox_writer_leaves_wal_checkpoints_to_the_loader(tmp_path: Path) -> None:
-    """The writer's commits append to the WAL only (its autocheckpoint is a far fallback);
-    checkpoint() (the loader's) copies the whole WAL into the database."""
-    from kundresa.server.state import ServerState
-
-    st = ServerState(tmp_path / "s.sqlite")
-    st.defer_checkpoints(25_000)
-    assert st.con().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 25_000
-    for i in range(300):  # ~8 pages each: 2,400 pages, past SQLite's default of 1,000
-        st.append_inbox([("2026-01-05T10:00:00.000Z", "t", 1, "x" * 30_000 + str(i))])
-    wal = Path(str(st.path) + "-wal")
-    # with the default the WAL would have restarted at ~1,000 pages (4 MB)
-    assert wal.stat().st_size > 1_500 * 4096
-    other = ServerState(st.path)  # the loader's connection
-    other.checkpoint()
-    busy, frames, done = other.con().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    assert busy == 0
-    assert frames == done > 2_000
-    assert len(other.inbox_after(0, 100_000)) == 300

@@ -277,7 +277,6 @@ class InboxWriter:
     def _run(self) -> None:
         self.thread_id = threading.get_native_id()
         try:
-            self.state.defer_checkpoints()  # the loader checkpoints, off the commit path
             self._loop()
         finally:
             self.state.close()  # this thread's connection

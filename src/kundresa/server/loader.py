@@ -244,7 +244,6 @@ class Loader:
                 self.dirty = self.dirty or accepted > 0 or identity_rows > 0
         # only now: a crash before this line replays the rows, which adds nothing twice
         self.state.mark_loaded(rows[-1][0])
-        self.state.checkpoint()
         self.stats.loaded_requests += len(rows)
         self.stats.last_load_at = time.time()
         return len(rows)

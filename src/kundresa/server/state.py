@@ -353,15 +353,3 @@ class ServerState:
                 [str(seq)],
             )
             c.execute("DELETE FROM inbox WHERE seq <= ?", [seq])
-
-    def checkpoint(self) -> None:
-        """Copy the WAL into the database file (PASSIVE: never waits for, nor blocks, the
-        inbox writer). The loader calls it after each load, so that the writer, which
-        checkpoints only as a fallback (see :meth:`defer_checkpoints`), keeps its commits
-        to one WAL append and one fsync."""
-        self.con().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-
-    def defer_checkpoints(self, pages: int = 25_000) -> None:
-        """This connection checkpoints only once the WAL is over ``pages`` pages (about
-        100 MB: the fallback when the loader is stuck) instead of SQLite's 1,000."""
-        self.con().execute(f"PRAGMA wal_autocheckpoint={int(pages)}").fetchall()
