@@ -8,12 +8,19 @@
    event store, validated and stitched (end-to-end events/s).
 2. Latency at a fixed rate (default 10,000 events/s = 100 requests/s, open loop: latency is
    measured from each request's scheduled time, so a stall is not hidden): p50/p99/max.
-3. Where the time goes: the server's CPU seconds per request (from /proc), the cost of one
-   group commit (fsync) and of parsing + normalising one batch, measured in this process.
+3. Where the time goes: CPU milliseconds per batch of each server thread (event loop =
+   request path, inbox writer, loader; from /proc/<pid>/task/<tid>/stat) and of the load
+   generator itself (this process), the cost of one group commit (fsync) and of parsing +
+   normalising one batch, measured in this process.
 
-Peer, side by side: the same requests against a bare uvicorn app that parses the JSON and
-answers 200 without storing anything (the framework's ceiling on this machine).
-The load generator shares the 2 cores with the server: figures are a lower bound.
+Peers, side by side, same requests, same client, same uvicorn (uvloop + httptools):
+- bare: parses the JSON and answers 200, stores nothing (the framework's ceiling);
+- fsync: parses, appends the body to a file and fsyncs it before answering 200, one fsync
+  per request, no database (the ceiling of durable-per-request on this disk).
+
+The load generator shares the 2 cores with the server (and, on a shared machine, with
+everyone else): every phase prints the load average, and the CPU split shows the server's
+share. Figures are a lower bound.
 """
 
 from __future__ import annotations
@@ -38,7 +45,18 @@ import httpx
 from tests._server import LiveServer, create_key, free_port
 
 BARE_APP = """
-import json
+import asyncio, os
+try:
+    from orjson import loads
+except ImportError:
+    from json import loads
+FSYNC = os.environ.get("PEER_FSYNC")
+fd = os.open(FSYNC, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if FSYNC else None
+
+def store(body):
+    os.write(fd, body)
+    os.fsync(fd)
+
 async def app(scope, receive, send):
     if scope["type"] != "http":
         return
@@ -49,7 +67,9 @@ async def app(scope, receive, send):
         body += msg.get("body", b"")
         more = msg.get("more_body", False)
     if body:
-        json.loads(body)
+        loads(body)
+        if fd is not None:
+            await asyncio.get_running_loop().run_in_executor(None, store, body)
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": b'{"success": true}'})
@@ -97,9 +117,34 @@ class Sender:
         return 0
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, tid: int | None = None) -> float:
+    """CPU seconds (user + system) of a process, or of one of its threads."""
+    where = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    fields = Path(where).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_avg() -> str:
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def start_peer(tmp: Path, fsync: bool) -> tuple[subprocess.Popen[bytes], int]:
+    bare = tmp / "bare_app.py"
+    bare.write_text(BARE_APP)
+    port = free_port()
+    env = {**os.environ, "PEER_FSYNC": str(tmp / "peer.log") if fsync else ""}
+    peer = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(port), "--log-level",
+         "warning", "--no-access-log"],
+        cwd=tmp, env=env,
+    )  # fmt: skip
+    for _ in range(100):
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/")
+            break
+        except OSError:
+            time.sleep(0.1)
+    return peer, port
 
 
 def throughput(port: int, key: str, bodies: list[bytes], clients: int, seconds: float) -> dict:
@@ -120,13 +165,20 @@ def throughput(port: int, key: str, bodies: list[bytes], clients: int, seconds: 
             i += clients
 
     t0 = time.monotonic()
+    c0 = time.process_time()
     threads = [threading.Thread(target=worker, args=(w,)) for w in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.monotonic() - t0
-    return {"requests": sum(acked), "events": 100 * sum(acked), "wall": wall, "statuses": statuses}
+    return {
+        "requests": sum(acked),
+        "events": 100 * sum(acked),
+        "wall": wall,
+        "statuses": statuses,
+        "client_cpu": time.process_time() - c0,
+    }
 
 
 def latency(port: int, key: str, bodies: list[bytes], rate: int, seconds: float) -> dict:
@@ -172,13 +224,19 @@ def latency(port: int, key: str, bodies: list[bytes], rate: int, seconds: float)
 
 
 def micro(tmp: Path) -> dict:
-    from kundresa.server.collector import normalise_call, received_now, split_calls
+    from kundresa.server.collector import (
+        MAX_BATCH_BYTES,
+        normalise_call,
+        parse_body,
+        received_now,
+        split_calls,
+    )
     from kundresa.server.state import ServerState
 
     body = batch_body()
     t0 = time.perf_counter()
     for _ in range(200):
-        items = split_calls(json.loads(body), "batch")
+        items = split_calls(parse_body(body, None, limit=MAX_BATCH_BYTES), "batch")
         r = received_now()
         lines = [normalise_call(i, r) for i in items]
     parse_ms = (time.perf_counter() - t0) / 200 * 1000
@@ -204,19 +262,40 @@ def main() -> None:
     need = int(args.seconds * 1500) + int(args.rate / 100 * 10) + 100
     print(f"building {need:,} batches of 100 calls ...", flush=True)
     bodies = [batch_body() for _ in range(need)]
-    print(f"one batch: {len(bodies[0]):,} bytes of JSON")
+    print(f"one batch: {len(bodies[0]):,} bytes of JSON; {os.cpu_count()} cores; {load_avg()}")
+    stats_url = "/api/v1/collector"
+    auth = {"Authorization": f"Bearer {read}"}
 
     srv = LiveServer(db, extra=("--max-pending-events", "100000000")).start()
     try:
         assert srv.proc is not None
-        cpu0 = cpu_seconds(srv.proc.pid)
+        pid = srv.proc.pid
+        st = httpx.get(srv.url + stats_url, headers=auth).json()
+        tids = {
+            "event loop (requests)": pid,
+            "inbox writer (fsync)": int(st["inbox_commits"]["thread_id"]),
+            "loader (validate, store; nice 10)": int(st["loader"]["thread_id"]),
+        }
+        cpu0 = cpu_seconds(pid)
+        t0 = {k: cpu_seconds(pid, t) for k, t in tids.items()}
         tp = throughput(srv.port, key, bodies, args.clients, args.seconds)
-        cpu1 = cpu_seconds(srv.proc.pid)
+        cpu1 = cpu_seconds(pid)
+        t1 = {k: cpu_seconds(pid, t) for k, t in tids.items()}
+        n = max(tp["requests"], 1)
         durable = tp["events"] / tp["wall"]
         print(
             f"durable ingest: {durable:,.0f} events/s ({tp['requests']:,} batches in "
-            f"{tp['wall']:.1f} s, statuses {tp['statuses']}); server CPU "
-            f"{1000 * (cpu1 - cpu0) / max(tp['requests'], 1):.2f} ms per batch"
+            f"{tp['wall']:.1f} s, {args.clients} keep-alive clients, statuses "
+            f"{tp['statuses']}); {load_avg()}"
+        )
+        server_ms = 1000 * (cpu1 - cpu0) / n
+        client_ms = 1000 * tp["client_cpu"] / n
+        split = ", ".join(f"{k} {1000 * (t1[k] - t0[k]) / n:.2f}" for k in tids)
+        print(
+            f"  CPU ms per batch: server {server_ms:.2f} ({split}); load generator "
+            f"{client_ms:.2f}; server share {server_ms / (server_ms + client_ms):.0%}; "
+            f"CPU used {(cpu1 - cpu0 + tp['client_cpu']) / tp['wall']:.2f} of "
+            f"{os.cpu_count()} cores"
         )
         t_load = time.monotonic()
         from tests._server import wait_loaded
@@ -229,45 +308,41 @@ def main() -> None:
             f"end-to-end {e2e:,.0f} events/s"
         )
         lat = latency(srv.port, key, bodies[tp["requests"] + 10 :], args.rate, 10)
-        commits = httpx.get(
-            srv.url + "/api/v1/collector", headers={"Authorization": f"Bearer {read}"}
-        ).json()["inbox_commits"]
+        commits = httpx.get(srv.url + stats_url, headers=auth).json()["inbox_commits"]
         print(
             f"at {args.rate:,} events/s for 10 s: p50 {lat['p50_ms']:.1f} ms, p99 "
-            f"{lat['p99_ms']:.1f} ms, max {lat['max_ms']:.1f} ms ({lat['ok']}/{lat['requests']} ok)"
+            f"{lat['p99_ms']:.1f} ms, max {lat['max_ms']:.1f} ms ({lat['ok']}/{lat['requests']} "
+            f"ok); {load_avg()}"
         )
         print(
-            f"group commits (fsync) meanwhile: p50 {commits['p50_ms']} ms, p99 "
-            f"{commits['p99_ms']} ms, max {commits['max_ms']} ms, "
+            f"  group commits (fsync), last {commits['commits']:.0f}: p50 {commits['p50_ms']} "
+            f"ms, p99 {commits['p99_ms']} ms, max {commits['max_ms']} ms, "
             f"{commits['requests_per_commit']} requests per commit"
         )
     finally:
         srv.stop()
 
-    bare = tmp / "bare_app.py"
-    bare.write_text(BARE_APP)
-    port = free_port()
-    peer = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(port), "--log-level",
-         "warning", "--no-access-log"],
-        cwd=tmp,
-    )  # fmt: skip
-    try:
-        for _ in range(100):
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/")
-                break
-            except OSError:
-                time.sleep(0.1)
-        ptp = throughput(port, key, bodies, args.clients, min(args.seconds, 8))
-        peer_rate = ptp["events"] / ptp["wall"]
-        print(
-            f"peer (bare uvicorn, parse + 200, stores nothing): {peer_rate:,.0f} events/s; "
-            f"kundresa durable / peer = {durable / peer_rate:.2f}"
+    for fsync in (False, True):
+        name = "fsync per request" if fsync else "bare, stores nothing"
+        peer, port = start_peer(tmp, fsync)
+        try:
+            ptp = throughput(port, key, bodies, args.clients, min(args.seconds, 8))
+            peer_rate = ptp["events"] / ptp["wall"]
+            plat = latency(port, key, bodies, args.rate, 10) if fsync else None
+        finally:
+            peer.terminate()
+            peer.wait()
+        line = (
+            f"peer uvicorn ({name}): {peer_rate:,.0f} events/s; kundresa durable / peer = "
+            f"{durable / peer_rate:.2f}"
         )
-    finally:
-        peer.terminate()
-        peer.wait()
+        if plat is not None:
+            line += (
+                f"; at {args.rate:,} events/s p50 {plat['p50_ms']:.1f} ms, p99 "
+                f"{plat['p99_ms']:.1f} ms (kundresa / peer p99 = "
+                f"{lat['p99_ms'] / plat['p99_ms']:.2f})"
+            )
+        print(line + f"; {load_avg()}")
     m = micro(tmp)
     print(
         f"in-process: parse + normalise {m['parse_normalise_ms_per_batch']:.2f} ms per batch; "

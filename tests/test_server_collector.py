@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import gzip
 import json
+import os
 import time
 import uuid
 from collections import Counter
@@ -431,3 +432,48 @@ def test_identity_tables_are_compacted_and_stitching_still_holds(env: Env) -> No
         assert len(persons) == 1
     finally:
         env.rt.loader.compact_after = 200_000
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="thread priorities: Linux")
+def test_the_loader_runs_below_the_request_paths_cpu_priority(env: Env) -> None:
+    """Acknowledging requests comes first: the loader thread is niced (per thread)."""
+    st = env.client.get("/api/v1/collector", headers={"Authorization": f"Bearer {env.read}"})
+    loader = st.json()["loader"]
+    assert loader["thread_id"] is not None
+    here = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, loader["thread_id"]) == min(here + 10, 19)
+    assert loader["nice"] == min(here + 10, 19)
+    writer = st.json()["inbox_commits"]["thread_id"]
+    assert os.getpriority(os.PRIO_PROCESS, int(writer)) == here
+
+
+def test_the_framework_route_answers_like_the_fast_path(env: Env) -> None:
+    """POST /v1/* is answered by CollectorFastPath; the FastAPI route behind it (OpenAPI,
+    apps mounted without the middleware) runs the same handler with the same answers."""
+    from kundresa.server.collector import CollectorFastPath
+
+    app: Any = env.client.app
+    kept = app.user_middleware
+    app.user_middleware = [m for m in kept if m.cls is not CollectorFastPath]
+    try:
+        stack = app.build_middleware_stack()  # the app's own stack, minus the fast path
+    finally:
+        app.user_middleware = kept
+    assert any(m.cls is CollectorFastPath for m in kept)
+
+    async def routes_only(scope: Any, receive: Any, send: Any) -> None:
+        scope["app"] = app  # what Starlette sets before its middleware stack
+        await stack(scope, receive, send)
+
+    plain = TestClient(routes_only)
+    for client in (env.client, plain):
+        m = mid()
+        body = json.dumps({"batch": [call("track", m)]}).encode()
+        ok = client.post("/v1/batch", content=body, headers=env.basic())
+        assert ok.status_code == 200, ok.text
+        assert ok.json() == {"success": True}
+        assert ok.headers["access-control-expose-headers"] == "Retry-After"
+        bad = client.post("/v1/batch", content=body, headers=env.basic("kw_nope"))
+        assert bad.status_code == 401
+        assert bad.json()["error"] == "unauthorized"
+        assert len(env.event(m)) == 1

@@ -23,14 +23,11 @@ from fastapi.responses import Response
 from kundresa.errors import KundresaError, NotFoundError
 from kundresa.server.collector import (
     CALLS,
-    MAX_BATCH_BYTES,
-    CollectorError,
+    CORS,
+    CollectorFastPath,
     InboxWriter,
     basic_auth_user,
-    normalise_call,
-    parse_body,
-    received_now,
-    split_calls,
+    handle_call,
 )
 from kundresa.server.loader import Loader
 from kundresa.server.registry import ANALYSES, Analysis
@@ -41,13 +38,7 @@ __all__ = ["Runtime", "ServerConfig", "create_app"]
 log = logging.getLogger("kundresa.server")
 
 API_VERSION = "1"
-_CORS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding",
-    "Access-Control-Expose-Headers": "Retry-After",
-    "Access-Control-Max-Age": "86400",
-}
+_CORS = CORS
 
 
 @dataclass
@@ -188,76 +179,18 @@ def error_response(status: int, reason: str, detail: str, **extra: Any) -> Respo
 
 
 # -- collector -----------------------------------------------------------------------------
-async def _read_body(request: Request, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit + 64 * 1024:  # compressed bodies may be a little larger than JSON
-            raise CollectorError(
-                400,
-                "batch_too_large" if limit > 32 * 1024 else "event_too_large",
-                f"the request body is over {limit // 1024} KB; Segment's limits are 32 KB per "
-                "event and 500 KB per batch: send smaller batches",
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _collector_route(call: str) -> Callable[..., Any]:
-    kind = CALLS[call]
-    limit = MAX_BATCH_BYTES if kind == "batch" else 32 * 1024
-
+    # POST /v1/* is answered by CollectorFastPath before routing; this route documents it
+    # in OpenAPI and serves an app mounted without the middleware (same handler)
     async def collect(request: Request) -> Response:
-        rt: Runtime = request.app.state.runtime
-        try:
-            if rt.overloaded():
-                return json_response(
-                    {
-                        "success": False,
-                        "error": "overloaded",
-                        "detail": "the collector is behind; retry after the given seconds",
-                    },
-                    429,
-                    {**_CORS, "Retry-After": str(rt.config.retry_after)},
-                )
-            raw = await _read_body(request, limit)
-            body = parse_body(raw, request.headers.get("content-encoding"), limit=limit)
-            token = basic_auth_user(request.headers.get("authorization"))
-            if token is None and isinstance(body, dict) and isinstance(body.get("writeKey"), str):
-                token = body["writeKey"]
-            key = rt.state.check_key(token, "write") if token else None
-            if key is None:
-                raise CollectorError(
-                    401,
-                    "unauthorized",
-                    "unknown or revoked write key: send it as the HTTP Basic user name or as "
-                    "writeKey in the body (create one with: kundresa keys create --name NAME)",
-                )
-            received = received_now()
-            items = split_calls(body, kind)
-            lines = [normalise_call(i, received) for i in items]
-        except CollectorError as exc:
-            return json_response(exc.to_dict(), exc.status, _CORS)
-        if lines:
-            try:
-                await asyncio.wrap_future(rt.writer.submit(f"collector:{key.name}", lines))
-            except Exception as exc:
-                log.exception("inbox commit failed")
-                return json_response(
-                    {"success": False, "error": "not_stored", "detail": str(exc)}, 503, _CORS
-                )
-        if rt.config.fault_5xx_first_attempt:  # tests: fail each batch's first attempt
-            ident = hash(tuple(str(i.get("messageId")) for i in items if isinstance(i, dict)))
-            if ident not in rt.faulted:
-                rt.faulted.add(ident)
-                rt.faults += 1
-        if rt.faults > 0:  # tests: the events are stored, but the client sees a failure
-            rt.faults -= 1
-            return json_response(
-                {"success": False, "error": "injected_fault", "detail": "test fault"}, 500, _CORS
-            )
-        return json_response({"success": True}, 200, _CORS)
+        status, body, extra = await handle_call(
+            request.app.state.runtime,
+            call,
+            request.headers.get("content-encoding"),
+            request.headers.get("authorization"),
+            request.stream(),
+        )
+        return Response(body, status, {**_CORS, **extra}, media_type="application/json")
 
     collect.__name__ = f"collect_{call}"
     return collect
@@ -481,4 +414,5 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     add_map_routes(app)
     add_web(app)
+    app.add_middleware(CollectorFastPath)
     return app

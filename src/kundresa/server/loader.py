@@ -10,7 +10,9 @@ replays those rows harmlessly. That is what makes delivery exactly-once end to e
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 from collections import defaultdict
@@ -46,6 +48,10 @@ class LoaderStats:
     last_stitch_at: float | None = None
     last_error: str | None = None
     reasons: dict[str, int] = field(default_factory=dict)
+    #: the OS thread id of the loader (its CPU time is in /proc/<pid>/task/<id>/stat)
+    thread_id: int | None = None
+    #: its nice value (the loader runs below the request path's priority)
+    nice: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -59,6 +65,8 @@ class LoaderStats:
             "last_stitch_at": self.last_stitch_at,
             "last_error": self.last_error,
             "reasons": dict(sorted(self.reasons.items())),
+            "thread_id": self.thread_id,
+            "nice": self.nice,
         }
 
 
@@ -68,7 +76,9 @@ class Loader:
     latest every ``interval`` seconds. It stitches at most every ``stitch_interval`` seconds
     while events arrive, and never more often than 4x the last stitch's duration (so that a
     large store does not spend its time re-stitching). DuckDB work runs on ``threads``
-    threads, leaving the other core to answer requests."""
+    threads, leaving the other core to answer requests, and the thread runs at a lower CPU
+    priority (``nice``, Linux: per thread): acknowledging requests comes first, loading is
+    background work that catches up when requests leave CPU to spare."""
 
     def __init__(
         self,
@@ -81,6 +91,7 @@ class Loader:
         max_events: int = 200_000,
         min_gap: float = 0.25,
         threads: int = 1,
+        nice: int = 10,
     ) -> None:
         self.ws = ws
         self.state = state
@@ -90,6 +101,7 @@ class Loader:
         self.max_events = max_events
         self.min_gap = min(min_gap, interval)
         self.threads = threads
+        self.nice = nice
         self._last_stitch_seconds = 0.0
         self._appended_since_compact = 0
         #: compact the identity tables after this many appended rows (each load appends the
@@ -129,6 +141,12 @@ class Loader:
         self._thread.join(timeout=120)
 
     def _run(self) -> None:
+        self.stats.thread_id = threading.get_native_id()
+        if self.nice and hasattr(os, "setpriority"):
+            # Linux: a thread id is a PRIO_PROCESS target and sets only this thread
+            with contextlib.suppress(OSError):  # not permitted: normal priority
+                os.setpriority(os.PRIO_PROCESS, self.stats.thread_id, self.nice)
+                self.stats.nice = os.getpriority(os.PRIO_PROCESS, self.stats.thread_id)
         try:
             while True:
                 stopping = self._stop.is_set()
