@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import statistics
 import subprocess
 import sys
 from collections.abc import Callable
@@ -21,6 +22,7 @@ import pytest
 
 from kundresa import InvalidOptionError, Journeys, Workspace, attribute, channel_report
 from kundresa.attribution import build_journeys
+from kundresa.attribution._stages import load_journey_map
 from kundresa.maps import JourneyMap, save_map
 
 T0 = dt.datetime(2026, 1, 5, 9, 0)
@@ -167,6 +169,19 @@ def reference_report(
         ]
         row["conversions"] = len(hit)
         row["revenue"] = float(sum(c["revenue"] for c in hit))
+        gaps = [
+            min(
+                c["s"] - t["s"]
+                for t in touches
+                if t["user"] == c["user"]
+                and t[group] == g
+                and t["channel"] == ch
+                and t["event"] != CONV
+                and 0 <= c["s"] - t["s"] <= lookback_s
+            )
+            for c in hit
+        ]
+        row["median_hours_to_conversion"] = statistics.median(gaps) / 3600 if gaps else None
     return out
 
 
@@ -231,6 +246,9 @@ def test_report_and_attribution_per_stage_and_persona(ws: Workspace) -> None:
                 assert got[key][field] == want[field], (group, key, field)
             assert got[key]["revenue"] == pytest.approx(want["revenue"]), (group, key)
             assert got[key]["first_touch_share"] == pytest.approx(want["first_touch_share"])
+            med = got[key]["median_hours_to_conversion"]
+            want_med = want["median_hours_to_conversion"]
+            assert med == (None if want_med is None else pytest.approx(want_med)), (group, key)
         # rows come in the map's order of stages / personas
         order = rep.stages if group == "stage" else rep.personas
         assert [order.index(r[group]) for r in rows] == sorted(order.index(r[group]) for r in rows)
@@ -272,18 +290,21 @@ def test_report_and_attribution_per_stage_and_persona(ws: Workspace) -> None:
         if m != "participation":
             assert totals[m].sum() == pytest.approx(r.conversions), m
     assert len(r.plot().data) == len(r.models) * totals.shape[0]
+    if ws.engine == "duckdb":  # excluding a channel drops it in every stage
+        no_web = attribute(ws, CONV, model="last", journey_map=MAP, exclude_channels=["web"])
+        assert no_web.channels
+        assert not [c for c in no_web.channels if c.endswith(" / web")]
 
 
 def test_map_errors_and_file(tmp_path: Path) -> None:
+    """A map file path works wherever a map does; a map needs a workspace, not journeys."""
     with pytest.raises(InvalidOptionError, match="journey_map"):
         attribute(Journeys.from_paths([["a"]], [1]), journey_map=MAP)
-    ws = Workspace.open(tmp_path / "w.duckdb")
-    _write(tmp_path / "ev.jsonl")
-    ws.ingest([tmp_path / "ev.jsonl"])
+    with pytest.raises(InvalidOptionError, match="journey_map"):
+        load_journey_map(42)
     save_map(MAP, tmp_path / "map.yaml")
-    from_file = channel_report(ws, CONV, journey_map=tmp_path / "map.yaml")
-    assert from_file.by_stage == channel_report(ws, CONV, journey_map=MAP).by_stage
-    ws.close()
+    assert load_journey_map(tmp_path / "map.yaml") == MAP
+    assert load_journey_map(str(tmp_path / "map.yaml")) == MAP
 
 
 def test_cli(tmp_path: Path) -> None:

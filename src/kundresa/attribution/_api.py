@@ -267,9 +267,9 @@ def attribute(
     makes it per-stage attribution: each touch's channel becomes ``"<stage> / <channel>"``
     with the journey stage the person was in at the touch (the furthest stage of the map
     entered at or before it, ``(before)`` if none), and every model runs on those labels
-    (Markov states and Shapley players are stage-channel pairs). ``to_frame()`` then has a
-    ``stage`` column, ``stage_totals()`` sums the credit per stage, ``plot()`` draws a
-    panel per stage.
+    (Markov states and Shapley players are stage-channel pairs; ``exclude_channels`` drops a
+    channel in every stage). ``to_frame()`` then has a ``stage`` column, ``stage_totals()``
+    sums the credit per stage, ``plot()`` draws a panel per stage.
 
     >>> from kundresa.attribution import Journeys, attribute
     >>> j = Journeys.from_paths([["a", "b"], ["b"]], conversions=[1, 0])
@@ -304,7 +304,12 @@ def attribute(
             journey_map=jm,
         )
     if exclude_channels:
-        j = exclude(j, exclude_channels)
+        drop = list(exclude_channels)
+        if jm is not None:  # a channel is dropped in every stage
+            from kundresa.attribution._stages import split_label
+
+            drop += [c for c in j.channels if split_label(c)[1] in set(exclude_channels)]
+        j = exclude(j, drop)
     credits: dict[str, dict[str, float]] = {}
     value_credits: dict[str, dict[str, float]] = {}
     ordered: dict[str, list[float]] = {}

@@ -248,19 +248,16 @@ def _grouped(
     in the rows (None: one group, no column)."""
     import ibis
 
-    base = ev.group_by(["grp", "key"]).aggregate(
-        persons=ev.person_id.nunique(),
-        sessions=ev.session_id.nunique(),
-        touches=ev.count(),
-    )
     w = ibis.window(group_by=[ev.person_id, ev.grp], order_by=[ev.ts, ev.event_id])
-    firsts = ev.mutate(rn=ibis.row_number().over(w))
-    firsts = firsts.filter(firsts.rn == 0)
-    firsts = firsts.group_by(["grp", "key"]).aggregate(first_touches=firsts.count())
+    ranked = ev.mutate(is_first=(ibis.row_number().over(w) == 0).cast("int64"))
+    base = ranked.group_by(["grp", "key"]).aggregate(
+        persons=ranked.person_id.nunique(),
+        sessions=ranked.session_id.nunique(),
+        touches=ranked.count(),
+        first_touches=ranked.is_first.sum(),
+    )
     rows = {(r["grp"], r["key"]): r for r in ws.store.to_arrow(base).to_pylist()}
-    first_of = {
-        (r["grp"], r["key"]): int(r["first_touches"]) for r in ws.store.to_arrow(firsts).to_pylist()
-    }
+    first_of = {gk: int(r["first_touches"] or 0) for gk, r in rows.items()}
     n_persons: dict[str, int] = {}
     for (g, _), n in first_of.items():
         n_persons[g] = n_persons.get(g, 0) + n
