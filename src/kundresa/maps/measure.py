@@ -33,7 +33,6 @@ __all__ = [
     "TouchpointMeasure",
     "measure_map",
     "persona_table",
-    "rule_predicate",
     "stage_entry_table",
 ]
 
@@ -191,17 +190,6 @@ def _quantiles(values: list[int]) -> tuple[float | None, float | None]:
     arr = np.asarray(values, dtype=np.float64) / 3.6e9
     med, p90 = np.percentile(arr, [50, 90])
     return round(float(med), 3), round(float(p90), 3)
-
-
-def rule_predicate(t: Any, rule: Rule) -> Any:
-    """The Ibis boolean expression of ``rule`` on an events table ``t``.
-
-    >>> from kundresa import Workspace
-    >>> ev = Workspace.open(None).events(touchpoints_only=False)
-    >>> type(rule_predicate(ev, Rule(events=("Order Completed",)))).__name__
-    'BooleanColumn'
-    """
-    return _pred(t, rule)
 
 
 def persona_table(jm: JourneyMap, ev: Any) -> Any:
