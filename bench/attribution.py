@@ -41,6 +41,54 @@ def synthetic(n: int, seed: int = 1) -> Journeys:
     )
 
 
+def peer(j: Journeys, order: int) -> None:
+    """ChannelAttribution on the same journeys (aggregated per distinct path, as it expects):
+    heuristic models, and its simulated Markov model (its defaults, ``max_step=100``) vs our
+    exact one. Timed including the aggregation it needs."""
+    import contextlib
+    import io
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            import ChannelAttribution as ca  # type: ignore[import-not-found]  # noqa: N813
+    except ImportError:
+        print("peer ChannelAttribution (GPL): not installed, skipped")
+        return
+    import pandas as pd
+
+    t = time.perf_counter()
+    frame = pd.DataFrame({"path": [" > ".join(p) for p in j.paths()], "conv": j.conversions})
+    frame["null"] = 1.0 - frame["conv"]
+    data = frame.groupby("path", as_index=False)[["conv", "null"]].sum()
+    prep = time.perf_counter() - t
+    print(f"peer ChannelAttribution (GPL): {len(data):,} distinct paths, prepared in {prep:.2f} s")
+    for name, call in (
+        ("heuristic", lambda: ca.heuristic_models(data, "path", "conv", flg_pro=False)),
+        (
+            f"markov o{order}",
+            lambda: ca.markov_model(
+                data,
+                "path",
+                "conv",
+                var_null="null",
+                order=order,
+                max_step=100,
+                verbose=False,
+                flg_pro=False,
+            ),
+        ),
+    ):
+        t = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            call()
+        s = prep + time.perf_counter() - t
+        ours_models = ["first", "last", "linear"] if name == "heuristic" else ["markov"]
+        t = time.perf_counter()
+        attribute(j, model=ours_models, order=order)
+        o = time.perf_counter() - t
+        print(f"  {name:<16} peer {s:7.2f} s  kundresa {o:7.2f} s  peer/kundresa {s / o:5.1f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--journeys", type=int, default=1_000_000)
@@ -58,10 +106,7 @@ def main() -> None:
         total += s
         print(f"  {m:<16} {s:7.2f} s  {j.n_journeys / s:>14,.0f} journeys/s")
     print(f"  {'all (sum)':<16} {total:7.2f} s  {j.n_journeys / total:>14,.0f} journeys/s")
-    try:
-        import ChannelAttribution  # type: ignore[import-not-found]  # noqa: F401
-    except ImportError:
-        print("peer ChannelAttribution (GPL): not installed, skipped")
+    peer(j, args.order)
     if args.db:
         from kundresa import Workspace
 

@@ -10,13 +10,27 @@ Product Viewed (``first_only``), non-converting persons kept, 90-day lookback (t
 Tolerances (measured values in comments):
 * Shapley (``rate`` coalition): the six marketing channels in exactly the planted order
   (Spearman 1.0).
-* Markov order 2: Spearman >= 0.7 over the six (measured 0.77: ads over social/referral,
+* Markov order 2: Spearman >= 0.7 over the six (measured 0.771: ads over social/referral,
   email over review; impulse buyers see ads and social together), and search ranked first.
+  This is a weak recovery, stated as such. Principled choices measured on this shop
+  (Spearman over the six): order 1 0.314, order 2 0.771, order 3 0.771; dropping the
+  closing direct visits (``exclude_channels=["web", "app"]``) 0.771 at orders 1-3; 30-day
+  instead of 90-day lookback 0.429 / 0.771 / 0.771; credits per person reached 0.771.
+  Repeats are always merged and non-converting journeys always kept (the definition). Only
+  order >= 2 (or removing the closing visits) matters: order 1 cannot tell that the direct
+  visit follows a marketing touch. The remaining error is not a setting: the removal effect
+  measures how much of the observed conversion flow passes through a channel, which mixes a
+  channel's effect with who it reaches (ads reach impulse buyers, who convert anyway),
+  whereas the planted number is a per-person causal effect. The test asserts that order 2
+  beats order 1 and does not pick the best-scoring variant.
 * Last touch gives the closing channels (web, app) >= 95 % of the credit (measured 100 %);
   Markov gives them less than half of that (measured 38 %).
 * ROPO: the planted share (store orders preceded by a Product Viewed of the same person
-  within 30 days, 69.5 %) is recovered within 3 points among store orders of persons linked
-  online (loyalty card identifiable; the other store orders cannot be joined to research).
+  within 30 days, 69.5 %) is recovered within 3 points (measured 70.3 %) among store orders
+  of persons linked online (loyalty card identifiable; the other store orders cannot be
+  joined to research), with the report's *default* settings (research = Product Viewed).
+  Counting any online touch as research (``research_event=None``, CLI
+  ``--research-event any``) measures 93.4 %: it counts visits that are not research.
 """
 
 from __future__ import annotations
@@ -57,6 +71,8 @@ def test_models_rank_planted_channel_effects(shop: tuple[Workspace, dict[str, An
     mark = [r.credits["markov"][c] for c in MARKETING]
     assert spearman(shap, planted) == 1.0, dict(zip(MARKETING, shap, strict=True))
     assert spearman(mark, planted) >= 0.7, dict(zip(MARKETING, mark, strict=True))
+    first_order = attribute(j, model="markov", order=1).credits["markov"]
+    assert spearman([first_order[c] for c in MARKETING], planted) < spearman(mark, planted)
     assert max(MARKETING, key=lambda c: r.credits["markov"][c]) == "search"
     closing = truth["closing_channels"]
     last = r.shares("last")
@@ -70,7 +86,9 @@ def test_models_rank_planted_channel_effects(shop: tuple[Workspace, dict[str, An
 def test_ropo_share_recovered(shop: tuple[Workspace, dict[str, Any]]) -> None:
     ws, truth = shop
     planted = truth["ropo"]
-    rep = ropo_report(ws, "Order Completed", research_event="Product Viewed", lookback="30d")
+    rep = ropo_report(ws)  # the defaults: Order Completed, research = Product Viewed, 30d
     assert rep.offline_conversions == planted["store_purchases"]
     assert abs(rep.share_of_linked - planted["share"]) <= 0.03, (rep.share_of_linked, planted)
     assert rep.researched_online <= planted["store_purchases_with_online_research"]
+    any_touch = ropo_report(ws, research_event=None)
+    assert any_touch.share_of_linked > planted["share"] + 0.15  # visits are not research

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -70,6 +70,10 @@ class AttributionResult(Result):
     removal_effects: dict[str, float]
     ordered: dict[str, list[float]]
     settings: dict[str, Any]
+    #: per-stage attribution (``journey_map``): the map's stages in order, and for every
+    #: ``"<stage> / <channel>"`` label in ``channels`` its ``(stage, channel)``
+    stages: tuple[str, ...] = ()
+    stage_channels: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def shares(self, model: str) -> dict[str, float]:
         """A model's credits as shares of its total.
@@ -83,46 +87,139 @@ class AttributionResult(Result):
         return {k: (v / total if total else 0.0) for k, v in c.items()}
 
     def to_frame(self) -> Any:
-        """One row per channel, one column per model (attributed conversions)."""
+        """One row per channel, one column per model (attributed conversions); per-stage
+        attribution has a ``stage`` column and one row per stage x channel.
+
+        >>> from kundresa.attribution import Journeys, attribute
+        >>> j = Journeys.from_paths([["a", "b"]], conversions=[1])
+        >>> list(attribute(j, model=["first", "markov"]).to_frame().columns)
+        ['channel', 'first', 'markov']
+        """
         import pandas as pd
 
-        data: dict[str, Any] = {"channel": list(self.channels)}
+        data: dict[str, Any] = {}
+        if self.stage_channels:
+            data["stage"] = [self.stage_channels[c][0] for c in self.channels]
+            data["channel"] = [self.stage_channels[c][1] for c in self.channels]
+        else:
+            data["channel"] = list(self.channels)
         for m in self.models:
             data[m] = [self.credits[m][c] for c in self.channels]
         return pd.DataFrame(data)
 
-    def plot(self) -> Any:
-        """Grouped bars: attributed conversions per channel, one colour per model."""
-        import plotly.graph_objects as go
+    def stage_totals(self) -> Any:
+        """Per-stage attribution: credit per stage (summed over channels), one column per
+        model; empty without a journey map.
 
-        fig = go.Figure()
-        for m in self.models:
-            fig.add_bar(
-                name=m, x=list(self.channels), y=[self.credits[m][c] for c in self.channels]
+        >>> from kundresa.attribution import Journeys, attribute
+        >>> attribute(Journeys.from_paths([["a"]], conversions=[1])).stage_totals().empty
+        True
+        """
+        import pandas as pd
+
+        if not self.stage_channels:
+            return pd.DataFrame()
+        frame = self.to_frame().groupby("stage", sort=False)[list(self.models)].sum()
+        order = [s for s in self.stages if s in frame.index]
+        return frame.loc[order].reset_index()
+
+    def plot(self) -> Any:
+        """Grouped bars: attributed conversions per channel, one colour per model; per-stage
+        attribution draws one panel per stage (shared legend) in the same figure."""
+        import plotly.graph_objects as go
+        from plotly.colors import qualitative
+        from plotly.subplots import make_subplots
+
+        title = f"Attributed conversions of {self.conversion_event or 'conversion'} by model"
+        colours = qualitative.Plotly + qualitative.D3
+        if not self.stage_channels:
+            fig = go.Figure()
+            for m in self.models:
+                fig.add_bar(
+                    name=m, x=list(self.channels), y=[self.credits[m][c] for c in self.channels]
+                )
+            fig.update_layout(
+                barmode="group", title=title, xaxis_title="channel", yaxis_title="conversions"
             )
+            return fig
+        stages = [s for s in self.stages if any(v[0] == s for v in self.stage_channels.values())]
+        fig = make_subplots(rows=len(stages), cols=1, subplot_titles=stages)
+        for i, st in enumerate(stages):
+            labels = [c for c in self.channels if self.stage_channels[c][0] == st]
+            x = [self.stage_channels[c][1] for c in labels]
+            for k, m in enumerate(self.models):
+                fig.add_bar(
+                    name=m, x=x, y=[self.credits[m][c] for c in labels], legendgroup=m,
+                    marker_color=colours[k % len(colours)], showlegend=i == 0, row=i + 1, col=1,
+                )  # fmt: skip
         fig.update_layout(
-            barmode="group",
-            title=f"Attributed conversions of {self.conversion_event or 'conversion'} by model",
-            xaxis_title="channel",
-            yaxis_title="conversions",
+            barmode="group", title=title + " and journey stage", height=max(400, 260 * len(stages))
         )
         return fig
 
     def __str__(self) -> str:
-        width = max([len(c) for c in self.channels] + [7])
-        cols = [m[:12] for m in self.models]
-        head = f"{'channel':<{width}}" + "".join(f"{c:>13}" for c in cols)
-        lines = [
+        head = (
             f"attribution of {self.conversion_event or 'conversions'}: "
             f"{self.conversions:,.0f} conversions in {self.journeys:,} journeys"
-            + (f" ({self.unattributed:,.0f} without a touch)" if self.unattributed else ""),
-            head,
-        ]
-        for ch in self.channels:
-            lines.append(
-                f"{ch:<{width}}" + "".join(f"{self.credits[m][ch]:>13,.1f}" for m in self.models)
-            )
-        return "\n".join(lines)
+            + (f" ({self.unattributed:,.0f} without a touch)" if self.unattributed else "")
+        )
+        keys: dict[str, list[str]] = {}
+        if self.stage_channels:
+            keys["stage"] = [self.stage_channels[c][0] for c in self.channels]
+            keys["channel"] = [self.stage_channels[c][1] for c in self.channels]
+        else:
+            keys["channel"] = list(self.channels)
+        cols = {
+            _SHORT.get(m, m): [f"{self.credits[m][c]:,.1f}" for c in self.channels]
+            for m in self.models
+        }
+        return "\n".join([head, *wrap_table(keys, cols)])
+
+
+#: Short model names for the text table (the JSON and frame keep the full names).
+_SHORT = {
+    "last_non_direct": "last_nd",
+    "participation": "particip",
+    "time_decay": "t_decay",
+    "shapley_ordered": "shap_ord",
+}
+
+
+def wrap_table(
+    keys: dict[str, list[str]], cols: dict[str, list[str]], width: int = 100
+) -> list[str]:
+    """A text table that fits ``width`` columns: left-aligned ``keys`` on every block, the
+    right-aligned ``cols`` wrapped into as many blocks as needed.
+
+    >>> print("\\n".join(wrap_table({"ch": ["a"]}, {"x": ["1.0"], "y": ["2.0"]}, width=8)))
+    ch    x
+    a   1.0
+    <BLANKLINE>
+    ch    y
+    a   2.0
+    """
+    kw = {k: max([len(k)] + [len(v) for v in vals]) for k, vals in keys.items()}
+    cw = {c: max([len(c)] + [len(v) for v in vals]) for c, vals in cols.items()}
+    n = len(next(iter(keys.values()), []))
+    prefix = sum(kw.values()) + 2 * (len(kw) - 1)
+    blocks: list[list[str]] = [[]]
+    used = prefix
+    for c in cols:
+        if blocks[-1] and used + 2 + cw[c] > width:
+            blocks.append([])
+            used = prefix
+        blocks[-1].append(c)
+        used += 2 + cw[c]
+    lines: list[str] = []
+    for b, block in enumerate(blocks):
+        if b:
+            lines.append("")
+        left = "  ".join(f"{k:<{kw[k]}}" for k in keys)
+        lines.append(left + "".join(f"  {c:>{cw[c]}}" for c in block))
+        for i in range(n):
+            left = "  ".join(f"{keys[k][i]:<{kw[k]}}" for k in keys)
+            lines.append(left + "".join(f"  {cols[c][i]:>{cw[c]}}" for c in block))
+    return lines
 
 
 def _models(model: str | Sequence[str]) -> tuple[str, ...]:
@@ -154,6 +251,7 @@ def attribute(
     direct_channels: Sequence[str] = ("direct",),
     custom: tuple[float, float] = (0.3, 0.3),
     coalition: str = "rate",
+    journey_map: Any = None,
 ) -> AttributionResult:
     """Attribute conversions to channels with one or more models.
 
@@ -165,6 +263,14 @@ def attribute(
     ``(first, last)`` shares of the custom position model; ``coalition`` the Shapley value
     (``rate`` uses non-converting journeys; ``conversions`` is the classic set game).
 
+    ``journey_map`` (a :class:`~kundresa.maps.JourneyMap` or a map file; workspace only)
+    makes it per-stage attribution: each touch's channel becomes ``"<stage> / <channel>"``
+    with the journey stage the person was in at the touch (the furthest stage of the map
+    entered at or before it, ``(before)`` if none), and every model runs on those labels
+    (Markov states and Shapley players are stage-channel pairs; ``exclude_channels`` drops a
+    channel in every stage). ``to_frame()`` then has a ``stage`` column, ``stage_totals()``
+    sums the credit per stage, ``plot()`` draws a panel per stage.
+
     >>> from kundresa.attribution import Journeys, attribute
     >>> j = Journeys.from_paths([["a", "b"], ["b"]], conversions=[1, 0])
     >>> attribute(j, model="markov").credits["markov"]
@@ -174,7 +280,16 @@ def attribute(
     if coalition not in COALITIONS:
         raise InvalidOptionError("coalition", coalition, allowed=COALITIONS)
     half = parse_duration(half_life, "half_life").total_seconds()
+    jm = None
+    if journey_map is not None:
+        from kundresa.attribution._stages import load_journey_map
+
+        jm = load_journey_map(journey_map)
     if isinstance(source, Journeys):
+        if jm is not None:
+            raise InvalidOptionError(
+                "journey_map", jm.title, fix="pass a workspace (stages come from its events)"
+            )
         j = source
     else:
         if conversion is None:
@@ -186,9 +301,15 @@ def attribute(
             lookback_scope=lookback_scope,
             first_only=first_only,
             channel_column=channel_column,
+            journey_map=jm,
         )
     if exclude_channels:
-        j = exclude(j, exclude_channels)
+        drop = list(exclude_channels)
+        if jm is not None:  # a channel is dropped in every stage
+            from kundresa.attribution._stages import split_label
+
+            drop += [c for c in j.channels if split_label(c)[1] in set(exclude_channels)]
+        j = exclude(j, drop)
     credits: dict[str, dict[str, float]] = {}
     value_credits: dict[str, dict[str, float]] = {}
     ordered: dict[str, list[float]] = {}
@@ -239,6 +360,16 @@ def attribute(
     masks = j.channel_sets() if len(ch) <= 62 else np.zeros(j.n_journeys, dtype=np.int64)
     has = j.lengths > 0
     reach = {c: int(((masks >> i) & 1).sum()) for i, c in enumerate(ch)}
+    stages: tuple[str, ...] = ()
+    stage_channels: dict[str, tuple[str, str]] = {}
+    if jm is not None:
+        from kundresa.attribution._stages import split_label, stage_ids
+
+        stages = stage_ids(jm)
+        stage_channels = {c: split_label(c) for c in ch}
+        pos = {s: i for i, s in enumerate(stages)}
+        ch = tuple(sorted(ch, key=lambda c: (pos.get(stage_channels[c][0], len(pos)), c)))
+        settings["journey_map"] = jm.title
     return AttributionResult(
         conversion_event=j.conversion_event or (conversion or ""),
         models=models,
@@ -254,6 +385,8 @@ def attribute(
         removal_effects=removal,
         ordered=ordered,
         settings=settings,
+        stages=stages,
+        stage_channels=stage_channels,
     )
 
 

@@ -4,10 +4,14 @@ No ``from __future__ import annotations`` here: Typer reads the option annotatio
 are local names of :func:`register`, so they must be evaluated when the commands are defined.
 """
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from kundresa._cli_common import DbOpt, EngineOpt, JsonOpt
+from kundresa._cli_common import emit as _emit
+from kundresa._cli_common import open_workspace as _open
 from kundresa.errors import InvalidOptionError
 
 __all__ = ["register"]
@@ -17,8 +21,11 @@ _CLI_MODELS = ("first", "last", "linear", "time_decay", "position", "markov", "s
 
 def register(app: typer.Typer) -> None:
     """Add the attribution commands to the ``kundresa`` app."""
-    # imported here: ``kundresa.cli`` imports this module while it is being built
-    from kundresa.cli import DbOpt, EngineOpt, JsonOpt, _emit, _open
+    map_opt = typer.Option(
+        "--map",
+        help="Journey map file: break down by its stages (and personas) via its rules.",
+    )
+    MapOpt = Annotated[Path | None, map_opt]  # noqa: N806 (a type alias, Typer style)
 
     @app.command()
     def channels(
@@ -31,13 +38,18 @@ def register(app: typer.Typer) -> None:
             str, typer.Option(help="Column: channel, campaign, utm_source, touchpoint, ...")
         ] = "channel",
         lookback: Annotated[str, typer.Option(help="Lookback before a conversion.")] = "30d",
+        journey_map: MapOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Per channel: persons reached, sessions, first touches, conversions, revenue."""
+        """Per channel: persons reached, sessions, first touches, conversions, revenue;
+        with --map also per journey stage and per persona."""
         from kundresa.attribution import channel_report
 
         with _open(db, engine) as ws:
-            _emit(channel_report(ws, conversion, column=by, lookback=lookback), as_json)
+            rep = channel_report(
+                ws, conversion, column=by, lookback=lookback, journey_map=journey_map
+            )
+        _emit(rep, as_json)
 
     @app.command()
     def attribution(
@@ -55,6 +67,7 @@ def register(app: typer.Typer) -> None:
         exclude: Annotated[
             list[str] | None, typer.Option(help="Channel to drop from paths, repeatable.")
         ] = None,
+        journey_map: MapOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Attribute conversions to channels with rule, Markov and Shapley models."""
@@ -71,6 +84,7 @@ def register(app: typer.Typer) -> None:
                 order=order,
                 first_only=first_only,
                 exclude_channels=tuple(exclude or ()),
+                journey_map=journey_map,
             )
         _emit(result, as_json)
 
@@ -80,16 +94,16 @@ def register(app: typer.Typer) -> None:
         engine: EngineOpt = "duckdb",
         conversion: Annotated[str, typer.Option(help="Purchase event.")] = "Order Completed",
         research_event: Annotated[
-            str | None, typer.Option(help="Only this online event counts as research.")
-        ] = None,
+            str,
+            typer.Option(help="Online event that counts as research; 'any': every online touch."),
+        ] = "Product Viewed",
         lookback: Annotated[str, typer.Option(help="Lookback before a purchase.")] = "30d",
         as_json: JsonOpt = False,
     ) -> None:
         """Research online, purchase offline (and showrooming) shares."""
         from kundresa.attribution import ropo_report
 
+        research = None if research_event == "any" else research_event
         with _open(db, engine) as ws:
-            _emit(
-                ropo_report(ws, conversion, lookback=lookback, research_event=research_event),
-                as_json,
-            )
+            rep = ropo_report(ws, conversion, lookback=lookback, research_event=research)
+        _emit(rep, as_json)

@@ -209,6 +209,7 @@ def journey_tables(
     lookback_scope: str = "person",
     first_only: bool = False,
     channel_column: str = "channel",
+    events: ibis.Table | None = None,
 ) -> tuple[ibis.Table, ibis.Table]:
     """The two Ibis expressions behind :func:`build_journeys` (touches, conversions).
 
@@ -216,12 +217,13 @@ def journey_tables(
     ``conversions``: ``person_id, journey, value, end_channel`` (the conversion event's
     ``channel``). ``journey`` counts the
     person's conversions before it; non-converting journeys have no conversion row.
+    ``events`` replaces ``ws.events()`` (e.g. touches labelled with their journey stage).
     """
     import ibis
 
     _check_scope(lookback_scope)
     look_us = int(parse_duration(lookback, "lookback").total_seconds() * 1_000_000)
-    ev = ws.events()
+    ev = ws.events() if events is None else events
     if channel_column not in ev.columns:
         raise InvalidOptionError("channel_column", channel_column, allowed=ev.columns)
     ev = ev.filter(ev.person_id.notnull())
@@ -294,6 +296,7 @@ def build_journeys(
     lookback_scope: str = "person",
     first_only: bool = False,
     channel_column: str = "channel",
+    journey_map: Any = None,
 ) -> Journeys:
     """Build every journey to ``conversion`` (and the non-converting ones) from the store.
 
@@ -302,7 +305,10 @@ def build_journeys(
     ``person`` (touches within ``lookback`` before the conversion) or ``session`` (the
     conversion's session). ``first_only`` keeps only each person's journey to their first
     conversion (and persons who never convert). ``channel_column`` may be ``campaign``,
-    ``utm_source``, ``touchpoint``, ... for finer attribution.
+    ``utm_source``, ``touchpoint``, ... for finer attribution. With ``journey_map`` (a
+    :class:`~kundresa.maps.JourneyMap` or a map file) every touch is labelled
+    ``"<stage> / <channel>"`` with the journey stage the person was in at the touch (see
+    :func:`~kundresa.attribution.channel_report`), so the models credit channels per stage.
 
     >>> import tempfile, pathlib, pyarrow as pa, datetime as dt
     >>> from kundresa import Workspace
@@ -322,6 +328,16 @@ def build_journeys(
     _check_scope(lookback_scope)
     ws.require_event(conversion)
     look = parse_duration(lookback, "lookback")
+    events = None
+    if journey_map is not None:
+        from kundresa.attribution._stages import STAGE_SEP, labelled_events, load_journey_map
+
+        events = labelled_events(ws, load_journey_map(journey_map))
+        if channel_column not in events.columns:
+            raise InvalidOptionError("channel_column", channel_column, allowed=events.columns)
+        label = events.stage + STAGE_SEP + events[channel_column].fill_null("(none)").cast("string")
+        events = events.mutate(stage_channel=label)
+        channel_column = "stage_channel"
     runs, conv = journey_tables(
         ws,
         conversion,
@@ -329,6 +345,7 @@ def build_journeys(
         lookback_scope=lookback_scope,
         first_only=first_only,
         channel_column=channel_column,
+        events=events,
     )
     return assemble(
         ws.store.to_arrow(runs),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kundresa._util import parse_duration
@@ -19,12 +19,61 @@ if TYPE_CHECKING:
 
     from kundresa.workspace import Workspace
 
-__all__ = ["ChannelReport", "RopoReport", "channel_report", "ropo_report"]
+__all__ = ["RESEARCH_EVENT", "ChannelReport", "RopoReport", "channel_report", "ropo_report"]
+
+#: What counts as online research in the ROPO report by default.
+RESEARCH_EVENT = "Product Viewed"
+
+
+#: Short column headers of the text table (the JSON and frame keep the full names).
+_HEADERS = {
+    "persons": "persons",
+    "sessions": "sessions",
+    "touches": "touches",
+    "first_touch_share": "first %",
+    "conversions": "conv",
+    "revenue": "revenue",
+    "conversion_rate": "conv rate",
+    "median_hours_to_conversion": "median h",
+}
+
+
+def _table(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> list[str]:
+    """A text table: ``keys`` left-aligned, the metrics right-aligned with short headers."""
+    metrics = [k for k in rows[0] if k not in keys]
+    widths = {k: max([len(str(r[k])) for r in rows] + [len(k)]) for k in keys}
+
+    def cell(k: str, v: Any) -> str:
+        if v is None:
+            return "-"
+        if k in ("first_touch_share", "conversion_rate"):
+            return f"{100 * v:.1f}%"
+        if k == "revenue":
+            return f"{v:,.0f}"
+        if k == "median_hours_to_conversion":
+            return f"{v:,.1f}"
+        return f"{v:,}" if isinstance(v, int) else str(v)
+
+    cells = [[cell(k, r[k]) for k in metrics] for r in rows]
+    mw = [
+        max([len(_HEADERS.get(k, k))] + [len(c[i]) for c in cells]) for i, k in enumerate(metrics)
+    ]
+    head = "  ".join(f"{k:<{widths[k]}}" for k in keys)
+    head += "".join(f" {_HEADERS.get(k, k):>{w}}" for k, w in zip(metrics, mw, strict=True))
+    lines = [head]
+    for r, c in zip(rows, cells, strict=True):
+        line = "  ".join(f"{r[k]!s:<{widths[k]}}" for k in keys)
+        lines.append(line + "".join(f" {v:>{w}}" for v, w in zip(c, mw, strict=True)))
+    return lines
 
 
 @dataclass(frozen=True)
 class ChannelReport(Result):
     """Per channel: reach, sessions, touches, first touches, conversions and revenue touched.
+
+    With a journey map, ``by_stage`` and ``by_persona`` hold the same numbers per journey
+    stage of the touch and per persona of the person (rows carry a ``stage`` / ``persona``
+    key; see :func:`channel_report`); ``stages`` and ``personas`` give their order.
 
     >>> ChannelReport(conversion_event="", column="channel", rows=()).to_frame().empty
     True
@@ -33,36 +82,71 @@ class ChannelReport(Result):
     conversion_event: str
     column: str
     rows: tuple[dict[str, Any], ...]
+    by_stage: tuple[dict[str, Any], ...] = ()
+    by_persona: tuple[dict[str, Any], ...] = ()
+    stages: tuple[str, ...] = ()
+    personas: tuple[str, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)
 
-    def to_frame(self) -> Any:
-        """One row per channel."""
+    def to_frame(self, by: str | None = None) -> Any:
+        """One row per channel; ``by="stage"`` / ``"persona"``: per stage or persona x channel.
+
+        >>> ChannelReport("", "channel", ()).to_frame(by="stage").empty
+        True
+        """
         import pandas as pd
 
-        return pd.DataFrame(list(self.rows))
+        if by is None:
+            return pd.DataFrame(list(self.rows))
+        if by not in ("stage", "persona"):
+            raise InvalidOptionError("by", by, allowed=("stage", "persona"))
+        return pd.DataFrame(list(self.by_stage if by == "stage" else self.by_persona))
 
-    def plot(self) -> Any:
-        """Bars of persons reached and conversions touched per channel."""
+    def plot(self, by: str | None = None) -> Any:
+        """Bars of persons reached and conversions touched per channel; ``by="stage"`` or
+        ``"persona"``: one panel per stage or persona."""
         import plotly.graph_objects as go
+        from plotly.subplots import make_subplots
 
-        x = [r[self.column] for r in self.rows]
-        fig = go.Figure()
-        fig.add_bar(name="persons reached", x=x, y=[r["persons"] for r in self.rows])
-        if self.conversion_event:
-            fig.add_bar(name="conversions touched", x=x, y=[r["conversions"] for r in self.rows])
-        fig.update_layout(barmode="group", title=f"Channels ({self.column})")
+        if by is None:
+            x = [r[self.column] for r in self.rows]
+            fig = go.Figure()
+            fig.add_bar(name="persons reached", x=x, y=[r["persons"] for r in self.rows])
+            if self.conversion_event:
+                fig.add_bar(
+                    name="conversions touched", x=x, y=[r["conversions"] for r in self.rows]
+                )
+            fig.update_layout(barmode="group", title=f"Channels ({self.column})")
+            return fig
+        rows = self.to_frame(by=by).to_dict("records")
+        groups = list(self.stages if by == "stage" else self.personas)
+        fig = make_subplots(rows=len(groups) or 1, cols=1, subplot_titles=groups or None)
+        for i, g in enumerate(groups):
+            sub = [r for r in rows if r[by] == g]
+            x = [r[self.column] for r in sub]
+            fig.add_bar(
+                name="persons reached", x=x, y=[r["persons"] for r in sub],
+                marker_color="#636efa", showlegend=i == 0, row=i + 1, col=1,
+            )  # fmt: skip
+            if self.conversion_event:
+                fig.add_bar(
+                    name="conversions touched", x=x, y=[r["conversions"] for r in sub],
+                    marker_color="#ef553b", showlegend=i == 0, row=i + 1, col=1,
+                )  # fmt: skip
+        fig.update_layout(
+            barmode="group",
+            title=f"Channels ({self.column}) by {by}",
+            height=max(400, 220 * len(groups)),
+        )
         return fig
 
     def __str__(self) -> str:
         if not self.rows:
             return "no touches"
-        cols = [k for k in self.rows[0] if k != self.column]
-        width = max([len(str(r[self.column])) for r in self.rows] + [len(self.column)])
-        lines = [f"{self.column:<{width}}" + "".join(f"{c[:16]:>17}" for c in cols)]
-        for r in self.rows:
-            cells = "".join(
-                f"{r[c]:>17,.3f}" if isinstance(r[c], float) else f"{r[c]!s:>17}" for c in cols
-            )
-            lines.append(f"{r[self.column]!s:<{width}}" + cells)
+        lines = _table(self.rows, [self.column])
+        for by, rows in (("stage", self.by_stage), ("persona", self.by_persona)):
+            if rows:
+                lines += ["", f"by {by}:", *_table(rows, [by, self.column])]
         return "\n".join(lines)
 
 
@@ -72,6 +156,7 @@ def channel_report(
     *,
     column: str = "channel",
     lookback: str | dt.timedelta = "30d",
+    journey_map: Any = None,
 ) -> ChannelReport:
     """Per channel (or ``column``: ``campaign``, ``utm_source``, ``touchpoint``, ...).
 
@@ -80,45 +165,118 @@ def channel_report(
     it), revenue touched, conversion rate (conversions touched per person reached) and
     median hours from the channel's last touch to the conversion.
 
+    ``journey_map`` (a :class:`~kundresa.maps.JourneyMap` or a map file) adds the same numbers
+    per journey stage and per persona. A touch's stage is the furthest stage of the map the
+    person had entered at or before it (``"(before)"`` if none yet; stage entry and persona
+    come from the map's rules exactly as :func:`~kundresa.maps.measure_map` assigns them).
+    Per stage, ``persons`` are persons with a touch of the channel in that stage,
+    ``first_touch_share`` the share of the stage's persons whose first touch in the stage was
+    the channel, and a conversion is touched when a touch of the channel *in that stage* lies
+    in its lookback. Per persona, every number is restricted to the persona's persons.
+
     >>> import tempfile, pathlib
     >>> from kundresa import Workspace
-    >>> channel_report(Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "c.duckdb")).rows
+    >>> from kundresa.maps import new_map
+    >>> ws = Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "c.duckdb")
+    >>> channel_report(ws).rows
     ()
+    >>> channel_report(ws, journey_map=new_map("shop")).stages[:2]
+    ('(before)', 'awareness')
     """
     import ibis
 
     ev = ws.events()
     if column not in ev.columns:
         raise InvalidOptionError("column", column, allowed=ev.columns)
-    ev = ev.filter(ev.person_id.notnull()).mutate(key=ev[column].fill_null("(none)").cast("string"))
-    base = ev.group_by("key").aggregate(
-        persons=ev.person_id.nunique(),
-        sessions=ev.session_id.nunique(),
-        touches=ev.count(),
-    )
-    w = ibis.window(group_by=ev.person_id, order_by=[ev.ts, ev.event_id])
-    firsts = ev.mutate(rn=ibis.row_number().over(w))
-    firsts = firsts.filter(firsts.rn == 0)
-    firsts = firsts.group_by("key").aggregate(first_touches=firsts.count())
-    rows = {r["key"]: r for r in ws.store.to_arrow(base).to_pylist()}
-    first_of = {r["key"]: int(r["first_touches"]) for r in ws.store.to_arrow(firsts).to_pylist()}
-    n_persons = sum(first_of.values()) or 1
-    conv_of: dict[str, dict[str, Any]] = {}
+    look = parse_duration(lookback, "lookback")
     if conversion is not None:
         ws.require_event(conversion)
-        conv_of = _touched(ws, ev, conversion, parse_duration(lookback, "lookback"))
+    stages: tuple[str, ...] = ()
+    personas: tuple[str, ...] = ()
+    settings: dict[str, Any] = {"lookback_seconds": look.total_seconds()}
+    if journey_map is not None:
+        from kundresa.attribution._stages import (
+            NO_PERSONA,
+            labelled_events,
+            load_journey_map,
+            stage_ids,
+        )
+
+        jm = load_journey_map(journey_map)
+        ev = labelled_events(ws, jm)
+        stages = stage_ids(jm)
+        personas = (*[p.id for p in jm.personas], NO_PERSONA)
+        settings["journey_map"] = jm.title
+    ev = ev.filter(ev.person_id.notnull())
+    ev = ev.mutate(key=ev[column].fill_null("(none)").cast("string"))
+    rows = _grouped(ws, ev.mutate(grp=ibis.literal("*")), conversion, column, look, None)
+    by_stage: tuple[dict[str, Any], ...] = ()
+    by_persona: tuple[dict[str, Any], ...] = ()
+    if journey_map is not None:
+        by_stage = _grouped(ws, ev.mutate(grp=ev.stage), conversion, column, look, "stage")
+        by_persona = _grouped(ws, ev.mutate(grp=ev.persona), conversion, column, look, "persona")
+        by_stage = _in_order(by_stage, "stage", stages)
+        by_persona = _in_order(by_persona, "persona", personas)
+    return ChannelReport(
+        conversion_event=conversion or "",
+        column=column,
+        rows=rows,
+        by_stage=by_stage,
+        by_persona=by_persona,
+        stages=stages,
+        personas=personas,
+        settings=settings,
+    )
+
+
+def _in_order(
+    rows: tuple[dict[str, Any], ...], key: str, order: tuple[str, ...]
+) -> tuple[dict[str, Any], ...]:
+    pos = {g: i for i, g in enumerate(order)}
+    return tuple(sorted(rows, key=lambda r: pos.get(r[key], len(pos))))  # stable: keeps ranks
+
+
+def _grouped(
+    ws: Workspace,
+    ev: ibis.Table,
+    conversion: str | None,
+    column: str,
+    lookback: dt.timedelta,
+    group: str | None,
+) -> tuple[dict[str, Any], ...]:
+    """The report's rows per (``grp``, ``key``) of ``ev``; ``group`` names the ``grp`` column
+    in the rows (None: one group, no column)."""
+    import ibis
+
+    w = ibis.window(group_by=[ev.person_id, ev.grp], order_by=[ev.ts, ev.event_id])
+    ranked = ev.mutate(is_first=(ibis.row_number().over(w) == 0).cast("int64"))
+    base = ranked.group_by(["grp", "key"]).aggregate(
+        persons=ranked.person_id.nunique(),
+        sessions=ranked.session_id.nunique(),
+        touches=ranked.count(),
+        first_touches=ranked.is_first.sum(),
+    )
+    rows = {(r["grp"], r["key"]): r for r in ws.store.to_arrow(base).to_pylist()}
+    first_of = {gk: int(r["first_touches"] or 0) for gk, r in rows.items()}
+    n_persons: dict[str, int] = {}
+    for (g, _), n in first_of.items():
+        n_persons[g] = n_persons.get(g, 0) + n
+    conv_of: dict[tuple[str, str], dict[str, Any]] = {}
+    if conversion is not None:
+        conv_of = _touched(ws, ev, conversion, lookback)
     out = []
-    for key in sorted(rows, key=lambda k: (-int(rows[k]["persons"]), str(k))):
-        r = rows[key]
-        row: dict[str, Any] = {
-            column: key,
+    for gk in sorted(rows, key=lambda k: (str(k[0]), -int(rows[k]["persons"]), str(k[1]))):
+        r = rows[gk]
+        row: dict[str, Any] = {} if group is None else {group: gk[0]}
+        row |= {
+            column: gk[1],
             "persons": int(r["persons"]),
             "sessions": int(r["sessions"]),
             "touches": int(r["touches"]),
-            "first_touch_share": first_of.get(key, 0) / n_persons,
+            "first_touch_share": first_of.get(gk, 0) / (n_persons.get(gk[0]) or 1),
         }
         if conversion is not None:
-            c = conv_of.get(key, {})
+            c = conv_of.get(gk, {})
             n = int(c.get("conversions", 0) or 0)
             row["conversions"] = n
             row["revenue"] = float(c.get("revenue", 0.0) or 0.0)
@@ -126,29 +284,29 @@ def channel_report(
             hours = c.get("median_hours")
             row["median_hours_to_conversion"] = float(hours) if hours is not None else None
         out.append(row)
-    return ChannelReport(conversion_event=conversion or "", column=column, rows=tuple(out))
+    return tuple(out)
 
 
 def _touched(
     ws: Workspace, ev: ibis.Table, conversion: str, lookback: dt.timedelta
-) -> dict[str, dict[str, Any]]:
-    """Conversions with a touch of each key within ``lookback`` before them."""
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Conversions with a touch of each (group, key) within ``lookback`` before them."""
     look_us = int(lookback.total_seconds() * 1_000_000)
     conv = ev.filter(ev.event == conversion).select(
         c_person=ev.person_id, c_id=ev.event_id, c_ts=ev.ts, c_rev=ev.revenue.fill_null(0.0)
     )
-    t = ev.filter(ev.event != conversion).select("person_id", "ts", "key")
+    t = ev.filter(ev.event != conversion).select("person_id", "ts", "key", "grp")
     j = t.join(conv, t.person_id == conv.c_person)
     j = j.mutate(us=j.c_ts.delta(j.ts, unit="microsecond"))
     j = j.filter((j.us >= 0) & (j.us <= look_us))
-    per = j.group_by(["key", "c_id"]).aggregate(rev=j.c_rev.max(), us=j.us.min())
-    agg = per.group_by("key").aggregate(
+    per = j.group_by(["grp", "key", "c_id"]).aggregate(rev=j.c_rev.max(), us=j.us.min())
+    agg = per.group_by(["grp", "key"]).aggregate(
         conversions=per.count(), revenue=per.rev.sum(), median_us=per.us.median()
     )
     out = {}
     for r in ws.store.to_arrow(agg).to_pylist():
         med = r["median_us"]
-        out[r["key"]] = {
+        out[(r["grp"], r["key"])] = {
             "conversions": r["conversions"],
             "revenue": r["revenue"],
             "median_hours": None if med is None else float(med) / 3.6e9,
@@ -217,14 +375,19 @@ def ropo_report(
     lookback: str | dt.timedelta = "30d",
     offline_channels: Sequence[str] = ("store",),
     online_channels: Sequence[str] = ("web", "app"),
-    research_event: str | None = None,
+    research_event: str | None = RESEARCH_EVENT,
 ) -> RopoReport:
     """ROPO and showrooming shares for ``conversion`` (stitched persons, both engines).
 
     An offline conversion (``channel`` in ``offline_channels``) counts as researched online
-    when the same person has a touch in ``online_channels`` (only ``research_event`` events
-    when given, e.g. ``"Product Viewed"``) at or before it, within ``lookback``. Showrooming
-    is the reverse: an online conversion after an offline touch.
+    when the same person viewed a product online before it: a ``research_event`` event
+    (default ``"Product Viewed"``, the Segment e-commerce spec's product view) in
+    ``online_channels`` at or before it, within ``lookback``. ``research_event=None`` counts
+    *any* online touch (a visit to check opening hours or an order status counts too, so it
+    is an upper bound). Showrooming is the reverse: an online conversion after an offline
+    touch (any event). ``share`` divides by all offline conversions, ``share_of_linked`` by
+    those of persons linked to any online touch (a loyalty card never linked online cannot
+    show research): the number to compare with the truth when identity is incomplete.
 
     >>> import tempfile, pathlib
     >>> from kundresa import Workspace

@@ -31,7 +31,15 @@ import numpy as np
 from kundresa.maps.model import JourneyMap, Rule
 from kundresa.results import Result
 
-__all__ = ["ALL", "MapMeasurement", "StageMeasure", "TouchpointMeasure", "measure_map"]
+__all__ = [
+    "ALL",
+    "MapMeasurement",
+    "StageMeasure",
+    "TouchpointMeasure",
+    "measure_map",
+    "persona_table",
+    "stage_entry_table",
+]
 
 ALL = "*"
 _META = set(".^$*+?()[]{}|\\")
@@ -195,6 +203,62 @@ def _quantiles(values: list[int]) -> tuple[float | None, float | None]:
     return round(float(med), 3), round(float(p90), 3)
 
 
+def persona_table(jm: JourneyMap, ev: Any) -> Any:
+    """Persona of each person as an Ibis table ``person_id, pidx`` (``pidx`` indexes
+    ``jm.personas``): the first persona in map order whose ``select`` rule any of the person's
+    events matches; None when the map has no persona rules. ``ev`` is
+    ``workspace.events(touchpoints_only=False)`` (persona rules often match Identify calls).
+
+    >>> from kundresa.maps import new_map
+    >>> from kundresa import Workspace
+    >>> ev = Workspace.open(None).events(touchpoints_only=False)
+    >>> persona_table(new_map("shop"), ev).columns
+    ('person_id', 'pidx')
+    """
+    import ibis
+
+    parts = [
+        ev.filter(_pred(ev, p.select)).select("person_id", pidx=ibis.literal(i))
+        for i, p in enumerate(jm.personas)
+        if p.select is not None
+    ]
+    if not parts:
+        return None
+    u = parts[0]
+    for part in parts[1:]:
+        u = u.union(part)
+    return u.group_by("person_id").aggregate(pidx=u.pidx.min())
+
+
+def _entry_aggs(jm: JourneyMap, ev: Any) -> dict[str, Any]:
+    return {
+        f"t{k}": ev.ts.min(where=_pred(ev, s.match))
+        for k, s in enumerate(jm.stages)
+        if s.match is not None
+    }
+
+
+def stage_entry_table(jm: JourneyMap, ev: Any) -> Any:
+    """Stage entries as an Ibis table ``person_id, t0, t1, ...``: ``t{k}`` is the time of the
+    person's first event matching stage *k*'s rule (null if never; stages without a rule have
+    no column). Persons who entered no stage are absent; None when no stage has a rule.
+
+    >>> from kundresa.maps import new_map
+    >>> from kundresa import Workspace
+    >>> ev = Workspace.open(None).events(touchpoints_only=False)
+    >>> stage_entry_table(new_map("shop"), ev).columns[:3]
+    ('person_id', 't0', 't1')
+    """
+    import ibis
+
+    aggs = _entry_aggs(jm, ev)
+    if not aggs:
+        return None
+    rules = [s.match for s in jm.stages if s.match is not None]
+    any_stage = ibis.or_(*[_pred(ev, r) for r in rules])
+    return ev.filter(any_stage).group_by("person_id").aggregate(**aggs)
+
+
 def measure_map(jm: JourneyMap, workspace: Any) -> MapMeasurement:
     """Measure ``jm`` on a workspace: per stage, touchpoint and persona (see module doc).
 
@@ -215,25 +279,14 @@ def measure_map(jm: JourneyMap, workspace: Any) -> MapMeasurement:
     ev = ev.select("person_id", "ts", "event", "channel", "touchpoint", "properties")
     to_arrow = workspace.store.to_arrow
 
-    # persona of each person: the first persona (map order) whose rule any event matches
-    parts = [
-        ev.filter(_pred(ev, p.select)).select("person_id", pidx=ibis.literal(i))
-        for i, p in enumerate(jm.personas)
-        if p.select is not None
-    ]
-    persona_t = None
-    if parts:
-        u = parts[0]
-        for part in parts[1:]:
-            u = u.union(part)
-        persona_t = u.group_by("person_id").aggregate(pidx=u.pidx.min())
+    persona_t = persona_table(jm, ev)
 
     # stage entry: each person's first event of each stage's rule (one aggregation pass)
     rules = [(k, s.match) for k, s in enumerate(jm.stages) if s.match is not None]
     cols = [f"t{k}" for k, _ in rules]
     table = None
     if rules:
-        aggs = {f"t{k}": ev.ts.min(where=_pred(ev, r)) for k, r in rules}
+        aggs = _entry_aggs(jm, ev)
         conv = jm.measurement.conversion
         if conv is not None:
             aggs["last_conv"] = ev.ts.max(where=_pred(ev, conv))
