@@ -4,18 +4,24 @@ The general loader (:func:`kundresa.funnel._load.load`) asks the engine for ever
 event sorted by (unit, ts, event_id) and ships unit ids and event names as strings; on 10M
 events that sort and transfer cost most of the time. For the default semantics
 (:attr:`FunnelSpec.fast`, ``tie_order="event_id"``, no breakdown) on DuckDB this module
-instead runs, on the SQL Ibis compiles for the same filter:
+instead runs, around the SQL Ibis compiles for the unit filter:
 
-    SELECT unit, list_sort(list(epoch_us(ts) * 2^B + name_code)) FROM (...) GROUP BY unit
+    SELECT unit, list_sort(list(epoch_us(ts) * 2^B + [codes][p]))
+    FROM (SELECT unit, ts, list_position([names], event) AS p FROM (...))
+    WHERE p IS NOT NULL GROUP BY unit
 
 one hash aggregation with a small sort per unit, returning one string per *unit* and one
-int64 per event (time and a small integer for the event name, packed). Within a unit the
-list is ordered by (ts, name code); the kernels need (ts, event_id). The two orders differ
+int64 per event (time and a small integer for the event name, packed). The step filter and
+code are one list lookup per event (``IN`` and ``CASE`` ran as chains of string comparisons,
+35-40% slower). With the compiled decode (:mod:`kundresa.funnel._compiled`, numba) DuckDB
+skips ``list_sort`` and each unit's values are sorted in the decode. Within a unit the list
+is ordered by (ts, name code); the kernels need (ts, event_id). The two orders differ
 only where one unit has events with the same timestamp and different step masks; those units
 (usually few) are read again with the exact ``ORDER BY ts, event_id`` and patched in place.
 Rows with equal (unit, ts, mask) are interchangeable for the kernels (they read only times
 and masks), so the result is identical to the general loader's (tested:
-``tests/test_funnel_fastload.py``). Measured in ``bench/funnel.py``; ADR 0006 point 7.
+``tests/test_funnel_fastload.py``, ``tests/test_funnel_compiled.py``). Measured in
+``bench/funnel.py``; ADR 0006 points 7 and 8.
 
 >>> _name_bits(4), _name_bits(1)
 (3, 1)
@@ -104,18 +110,26 @@ def load_fast(
     expr = ev.filter(ev[unit_col].notnull(), ev.event.isin(names)).select(
         unit_col, "ts", "event_id", "event"
     )
-    inner = str(ws.store.con.compile(expr))
+    inner = str(ws.store.con.compile(expr))  # the exact re-read of tied units (_patch)
+    everything = ev.filter(ev[unit_col].notnull()).select(unit_col, "ts", "event")
+    inner_all = str(ws.store.con.compile(everything))
     u = _quote(unit_col)
     when = " ".join(f"WHEN ? THEN {c}" for c in codes)
     code_sql = f"(CASE event {when} END)"
-    packed = f"epoch_us(ts) * {1 << bits} + {code_sql}"
     raw = ws.store.raw
     if compiled is None:
         compiled = _compiled.available() and _estimated_rows(raw) >= COMPILED_MIN_ROWS
+    # Step filter and code by one list lookup per event: DuckDB runs `event IN (...)` and the
+    # CASE as chains of string comparisons (measured 35-40% slower in total, 10M events).
+    # list_position is NULL for a name not in the list and for a NULL event, as IN drops it.
+    packed = f"epoch_us(ts) * {1 << bits} + [{', '.join(map(str, codes))}][__kp]"
     # the compiled decode sorts each unit's few values itself (DuckDB's list_sort: +25-40%)
     listed = f"list({packed})" if compiled else f"list_sort(list({packed}))"
-    sql = f"SELECT {u} AS u, {listed} AS l FROM ({inner}) f GROUP BY {u}"
-    table = raw.execute(sql, names).to_arrow_table()
+    sql = (
+        f"SELECT {u} AS u, {listed} AS l FROM (SELECT {u}, ts, list_position(?, event) AS __kp "
+        f"FROM ({inner_all}) f) g WHERE __kp IS NOT NULL GROUP BY {u}"
+    )
+    table = raw.execute(sql, [names]).to_arrow_table()
     lists = table.column("l").combine_chunks()
     n_units = len(lists)
     if n_units == 0:
