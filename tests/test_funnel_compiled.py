@@ -86,10 +86,11 @@ def _ws_unsorted(events: list[Ev], seed: int | None = None) -> Workspace:
     return ws
 
 
-def _canonical(loaded: tuple[Coded, list[Any], frozenset[str]]) -> tuple[Any, ...]:
+def _canonical(loaded: tuple[Coded, list[Any], frozenset[str], Any]) -> tuple[Any, ...]:
     """Rows as (unit id, t, mask), units in id order, rows in kernel order within a unit:
     DuckDB's GROUP BY returns units in any order, the order inside a unit must match."""
-    c, ids, present = loaded
+    c, ids, present, arrow = loaded
+    assert arrow.to_pylist() == ids
     uid = np.asarray([str(x) for x in ids], dtype=object)[c.gid] if len(c.gid) else []
     order = sorted(range(len(c.gid)), key=lambda i: uid[i])  # stable: keeps in-unit order
     return (

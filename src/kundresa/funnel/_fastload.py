@@ -95,8 +95,8 @@ def _codes(spec: FunnelSpec) -> tuple[list[int], int, I64 | None]:
 
 def load_fast(
     ws: Any, spec: FunnelSpec, unit_col: str, *, compiled: bool | None = None
-) -> tuple[Coded, list[Any], frozenset[str]]:
-    """(coded events, unit ids, event names present); see the module doc.
+) -> tuple[Coded, list[Any], frozenset[str], pa.Array]:
+    """(coded events, unit ids, event names present, unit ids as Arrow); see the module doc.
 
     ``compiled``: decode (and sort) the lists with numba
     (:func:`kundresa.funnel._compiled.decode`), or let DuckDB sort them and decode in NumPy;
@@ -134,7 +134,7 @@ def load_fast(
     n_units = len(lists)
     if n_units == 0:
         z = np.zeros(0, np.int64)
-        return Coded(z, z, z, z, None, 0), [], frozenset()
+        return Coded(z, z, z, z, None, 0), [], frozenset(), pa.array([], pa.string())
     offsets = np.asarray(lists.offsets.to_numpy(zero_copy_only=False), np.int64)
     v = np.asarray(lists.values.to_numpy(zero_copy_only=False), np.int64)
     v = v[offsets[0] : offsets[-1]]
@@ -147,11 +147,12 @@ def load_fast(
         gid, t, mask, names_present, v = _decode_numpy(
             raw, inner, u, code_sql, names, codes, bits, table, table_mask, offsets, v
         )
-    unit_ids = table.column("u").to_pylist()
+    units_arrow = table.column("u").combine_chunks()
     return (
         Coded(gid, t, mask, np.zeros(len(v), np.int64), None, n_units),
-        unit_ids,
+        units_arrow.to_pylist(),
         names_present,
+        units_arrow,
     )
 
 
