@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kundresa import Workspace
-from kundresa.funnel import Step, funnel
+from kundresa.funnel import Step, _fastload, funnel
 from kundresa.funnel._fastload import applies
 from kundresa.funnel._kernel import Outcome, fast_best, general
 from kundresa.funnel._load import Loaded, load
@@ -177,3 +177,25 @@ def test_vectorised_trend_equals_per_entry_loop(us: list[int], period: str) -> N
         want[_period(e, period)][1] += int(c)
     got = _trend(np.array(us, np.int64), np.array(conv, bool), period)
     assert got == [(p, n, c) for p, (n, c) in sorted(want.items())]
+
+
+def test_dropoff_ids_fast_equal_general_and_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drop-off ids through the fast load (sorted in Arrow) equal the general loader's
+    (sorted in Python) and the reference's, for ids whose byte, case and digit order matter."""
+    ids = ["b", "B", "ä", "z", "ε", "10", "9", "a b", "ÿ", "Ā"]
+    rng = np.random.default_rng(2)
+    events = [
+        Ev(unit=u, t=int(rng.choice(TIMES[:5])), event_id=f"{u}-{i}", name=nm, props={})
+        for u in ids
+        for i, nm in enumerate(rng.choice(["A", "B", "C"], size=int(rng.integers(1, 5))))
+    ]
+    ws = _ws(events)
+    steps = ["A", "B", "C"]
+    fast = funnel(ws, steps, window="1h", next_events=0)
+    monkeypatch.setattr(_fastload, "applies", lambda *a: False)
+    general_ = funnel(ws, steps, window="1h", next_events=0)
+    items, _ = reference(events, FunnelSpec.build(steps, window="1h"))
+    for s in (2, 3):
+        want = tuple(sorted(it[0] for it in items if it[2][s - 2] and not it[2][s - 1]))
+        assert fast.dropoff_ids(s) == general_.dropoff_ids(s) == want
+    assert any(fast.dropoff_ids(s) for s in (2, 3))

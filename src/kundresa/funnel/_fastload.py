@@ -4,18 +4,24 @@ The general loader (:func:`kundresa.funnel._load.load`) asks the engine for ever
 event sorted by (unit, ts, event_id) and ships unit ids and event names as strings; on 10M
 events that sort and transfer cost most of the time. For the default semantics
 (:attr:`FunnelSpec.fast`, ``tie_order="event_id"``, no breakdown) on DuckDB this module
-instead runs, on the SQL Ibis compiles for the same filter:
+instead runs, around the SQL Ibis compiles for the unit filter:
 
-    SELECT unit, list_sort(list(epoch_us(ts) * 2^B + name_code)) FROM (...) GROUP BY unit
+    SELECT unit, list_sort(list(epoch_us(ts) * 2^B + [codes][p]))
+    FROM (SELECT unit, ts, list_position([names], event) AS p FROM (...))
+    WHERE p IS NOT NULL GROUP BY unit
 
 one hash aggregation with a small sort per unit, returning one string per *unit* and one
-int64 per event (time and a small integer for the event name, packed). Within a unit the
-list is ordered by (ts, name code); the kernels need (ts, event_id). The two orders differ
+int64 per event (time and a small integer for the event name, packed). The step filter and
+code are one list lookup per event (``IN`` and ``CASE`` ran as chains of string comparisons,
+35-40% slower). With the compiled decode (:mod:`kundresa.funnel._compiled`, numba) DuckDB
+skips ``list_sort`` and each unit's values are sorted in the decode. Within a unit the list
+is ordered by (ts, name code); the kernels need (ts, event_id). The two orders differ
 only where one unit has events with the same timestamp and different step masks; those units
 (usually few) are read again with the exact ``ORDER BY ts, event_id`` and patched in place.
 Rows with equal (unit, ts, mask) are interchangeable for the kernels (they read only times
 and masks), so the result is identical to the general loader's (tested:
-``tests/test_funnel_fastload.py``). Measured in ``bench/funnel.py``; ADR 0006 point 7.
+``tests/test_funnel_fastload.py``, ``tests/test_funnel_compiled.py``). Measured in
+``bench/funnel.py``; ADR 0006 points 7 and 8.
 
 >>> _name_bits(4), _name_bits(1)
 (3, 1)
@@ -29,7 +35,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kundresa.funnel._kernel import I64, Coded
+from kundresa.funnel import _compiled
+from kundresa.funnel._kernel import COMPILED_MIN_ROWS, I64, Coded
 from kundresa.funnel.spec import FunnelSpec
 
 __all__ = ["applies", "load_fast"]
@@ -86,30 +93,96 @@ def _codes(spec: FunnelSpec) -> tuple[list[int], int, I64 | None]:
     return list(range(1, len(names) + 1)), bits, table
 
 
-def load_fast(ws: Any, spec: FunnelSpec, unit_col: str) -> tuple[Coded, list[Any], frozenset[str]]:
-    """(coded events, unit ids, event names present); see the module doc."""
+def load_fast(
+    ws: Any, spec: FunnelSpec, unit_col: str, *, compiled: bool | None = None
+) -> tuple[Coded, list[Any], frozenset[str], pa.Array]:
+    """(coded events, unit ids, event names present, unit ids as Arrow); see the module doc.
+
+    ``compiled``: decode (and sort) the lists with numba
+    (:func:`kundresa.funnel._compiled.decode`), or let DuckDB sort them and decode in NumPy;
+    ``None`` picks numba when installed and the events table has at least
+    :data:`~kundresa.funnel._kernel.COMPILED_MIN_ROWS` rows (DuckDB's catalog estimate).
+    Both give identical arrays.
+    """
     names = list(spec.event_names)
     codes, bits, table_mask = _codes(spec)
     ev = ws.events()
     expr = ev.filter(ev[unit_col].notnull(), ev.event.isin(names)).select(
         unit_col, "ts", "event_id", "event"
     )
-    inner = str(ws.store.con.compile(expr))
+    inner = str(ws.store.con.compile(expr))  # the exact re-read of tied units (_patch)
+    everything = ev.filter(ev[unit_col].notnull()).select(unit_col, "ts", "event")
+    inner_all = str(ws.store.con.compile(everything))
     u = _quote(unit_col)
     when = " ".join(f"WHEN ? THEN {c}" for c in codes)
     code_sql = f"(CASE event {when} END)"
-    packed = f"epoch_us(ts) * {1 << bits} + {code_sql}"
     raw = ws.store.raw
-    sql = f"SELECT {u} AS u, list_sort(list({packed})) AS l FROM ({inner}) f GROUP BY {u}"
-    table = raw.execute(sql, names).to_arrow_table()
+    if compiled is None:
+        compiled = _compiled.available() and _estimated_rows(raw) >= COMPILED_MIN_ROWS
+    # Step filter and code by one list lookup per event: DuckDB runs `event IN (...)` and the
+    # CASE as chains of string comparisons (measured 35-40% slower in total, 10M events).
+    # list_position is NULL for a name not in the list and for a NULL event, as IN drops it.
+    packed = f"epoch_us(ts) * {1 << bits} + [{', '.join(map(str, codes))}][__kp]"
+    # the compiled decode sorts each unit's few values itself (DuckDB's list_sort: +25-40%)
+    listed = f"list({packed})" if compiled else f"list_sort(list({packed}))"
+    sql = (
+        f"SELECT {u} AS u, {listed} AS l FROM (SELECT {u}, ts, list_position(?, event) AS __kp "
+        f"FROM ({inner_all}) f) g WHERE __kp IS NOT NULL GROUP BY {u}"
+    )
+    table = raw.execute(sql, [names]).to_arrow_table()
     lists = table.column("l").combine_chunks()
     n_units = len(lists)
     if n_units == 0:
         z = np.zeros(0, np.int64)
-        return Coded(z, z, z, z, None, 0), [], frozenset()
+        return Coded(z, z, z, z, None, 0), [], frozenset(), pa.array([], pa.string())
     offsets = np.asarray(lists.offsets.to_numpy(zero_copy_only=False), np.int64)
     v = np.asarray(lists.values.to_numpy(zero_copy_only=False), np.int64)
-    gid = np.repeat(np.arange(n_units, dtype=np.int64), np.diff(offsets))
+    v = v[offsets[0] : offsets[-1]]
+    offsets = offsets - offsets[0]
+    if compiled:
+        gid, t, mask, names_present, v = _decode_compiled(
+            raw, inner, u, code_sql, names, codes, bits, table, table_mask, offsets, v
+        )
+    else:
+        gid, t, mask, names_present, v = _decode_numpy(
+            raw, inner, u, code_sql, names, codes, bits, table, table_mask, offsets, v
+        )
+    units_arrow = table.column("u").combine_chunks()
+    return (
+        Coded(gid, t, mask, np.zeros(len(v), np.int64), None, n_units),
+        units_arrow.to_pylist(),
+        names_present,
+        units_arrow,
+    )
+
+
+def _estimated_rows(raw: Any) -> int:
+    """DuckDB's catalog estimate of the events table's rows (no scan; 0 when unknown)."""
+    row = raw.execute(
+        "SELECT estimated_size FROM duckdb_tables() WHERE table_name = 'events' "
+        "AND schema_name = current_schema() AND database_name = current_database()"
+    ).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+_Decoded = tuple[I64, I64, I64, frozenset[str], I64]
+
+
+def _decode_numpy(
+    raw: Any,
+    inner: str,
+    u: str,
+    code_sql: str,
+    names: list[str],
+    codes: list[int],
+    bits: int,
+    table: pa.Table,
+    table_mask: I64 | None,
+    offsets: I64,
+    v: I64,
+) -> _Decoded:
+    """(unit code per row, time, mask, names present, values, patched) in NumPy."""
+    gid = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
     low = (1 << bits) - 1
     t = v >> bits
     code = v & low
@@ -125,12 +198,31 @@ def load_fast(ws: Any, spec: FunnelSpec, unit_col: str) -> tuple[Coded, list[Any
             _patch(raw, inner, u, code_sql, names, bits, table.column("u"), units, offsets, v)
             t = v >> bits
             mask = v & low if table_mask is None else table_mask[v & low]
-    unit_ids = table.column("u").to_pylist()
-    return (
-        Coded(gid, t, mask, np.zeros(len(v), np.int64), None, n_units),
-        unit_ids,
-        names_present,
-    )
+    return gid, t, mask, names_present, v
+
+
+def _decode_compiled(
+    raw: Any,
+    inner: str,
+    u: str,
+    code_sql: str,
+    names: list[str],
+    codes: list[int],
+    bits: int,
+    table: pa.Table,
+    table_mask: I64 | None,
+    offsets: I64,
+    v: I64,
+) -> _Decoded:
+    """:func:`_decode_numpy` in one compiled pass (same arrays; see ``_compiled.decode``)."""
+    lut = np.arange(1 << bits, dtype=np.int64) if table_mask is None else table_mask
+    w, gid, t, mask, present, tied = _compiled.decode(offsets, v, bits, lut, sort=True)
+    names_present = frozenset(nm for nm, c in zip(names, codes, strict=True) if present[c])
+    units = np.flatnonzero(tied)
+    if len(units):  # w is our own sorted copy: patch it in place
+        _patch(raw, inner, u, code_sql, names, bits, table.column("u"), units, offsets, w)
+        w, gid, t, mask, _, _ = _compiled.decode(offsets, w, bits, lut)
+    return gid, t, mask, names_present, w
 
 
 def _patch(

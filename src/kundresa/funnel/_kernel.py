@@ -27,12 +27,16 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from kundresa.funnel import _compiled
 from kundresa.funnel.spec import FunnelSpec
 
 __all__ = ["Coded", "Outcome", "fast_best", "general"]
 
 I64 = npt.NDArray[np.int64]
 NONE = -1
+#: below this many rows ``impl="auto"`` keeps NumPy (the compiled kernel's first call in a
+#: process loads or compiles it, ~0.1-2 s; small funnels are fast in NumPy anyway)
+COMPILED_MIN_ROWS = 200_000
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,12 @@ class Outcome:
     excluded: int
 
 
-def fast_best(c: Coded, *, k: int, window_us: int) -> Outcome:
+def fast_best(c: Coded, *, k: int, window_us: int, impl: str = "auto") -> Outcome:
     """Ordered funnel, ``entry="best"``, vectorised (see module doc).
+
+    ``impl``: ``"numpy"`` (the passes below), ``"compiled"`` (numba, one pass:
+    :mod:`kundresa.funnel._compiled`) or ``"auto"`` (compiled when numba is installed and the
+    input has at least :data:`COMPILED_MIN_ROWS` rows). Every choice gives the same outcome.
 
     For a step-j event at time t, ``e_j(t)`` is the latest entry time from which a chain of
     steps 0..j can end at t: ``e_0(t) = t``, ``e_j(t) = max e_{j-1}`` over strictly earlier
@@ -88,6 +96,12 @@ def fast_best(c: Coded, *, k: int, window_us: int) -> Outcome:
     if n == 0:
         z = np.zeros(0, np.int64)
         return Outcome(z, z, np.zeros((0, k), bool), np.zeros((0, k), np.int64), z, 0)
+    if impl == "compiled" or (impl == "auto" and n >= COMPILED_MIN_ROWS and _compiled.available()):
+        units, filled, ttc, at = _compiled.best_pass(c.gid, c.t, c.mask, k, window_us)
+        keep = filled[:, 0]
+        return Outcome(units[keep], at[keep, 0], filled[keep], ttc[keep], at[keep], 0)
+    if impl not in ("auto", "numpy"):
+        raise ValueError(f"impl must be auto, numpy or compiled, not {impl!r}")
     t0 = int(c.t.min())
     rel = c.t - t0 + 1  # 1.. ; 0 means "no entry"
     span = int(rel.max()) + 1

@@ -41,6 +41,8 @@ class Loaded:
     event: list[str] | None
     by_value: list[str | None] | None
     names_present: frozenset[str] = frozenset()
+    #: ``unit_ids`` as an Arrow array when the loader has one (fast load): sorts in Arrow
+    unit_arrow: pa.Array | None = None
 
 
 def _lowest_bit(mask: I64, k: int) -> I64:
@@ -81,11 +83,19 @@ def _property_dicts(table: pa.Table) -> list[Any]:
     return out
 
 
-def load(ws: Any, spec: FunnelSpec, by: str | None = None, *, fast: bool = True) -> Loaded:
+def load(
+    ws: Any,
+    spec: FunnelSpec,
+    by: str | None = None,
+    *,
+    fast: bool = True,
+    compiled: bool | None = None,
+) -> Loaded:
     """Query the engine once and return the coded events (sorted, see module doc).
 
     On DuckDB the default semantics use :mod:`kundresa.funnel._fastload` (same result,
     no global sort); ``fast=False`` forces the general path (tests compare the two).
+    ``compiled`` is passed to :func:`~kundresa.funnel._fastload.load_fast`.
     """
     unit_col = spec.unit_column
     if unit_col not in COLUMNS:
@@ -95,9 +105,14 @@ def load(ws: Any, spec: FunnelSpec, by: str | None = None, *, fast: bool = True)
             fix="use person, session or an events column such as anonymous_id or user_id",
         )
     if fast and _fastload.applies(ws, spec, by):
-        coded, unit_ids, present = _fastload.load_fast(ws, spec, unit_col)
+        coded, unit_ids, present, arrow = _fastload.load_fast(ws, spec, unit_col, compiled=compiled)
         return Loaded(
-            coded=coded, unit_ids=unit_ids, event=None, by_value=None, names_present=present
+            coded=coded,
+            unit_ids=unit_ids,
+            event=None,
+            by_value=None,
+            names_present=present,
+            unit_arrow=arrow,
         )
     keys: list[str] = [k for s in spec.steps for k in s.where] + list(spec.hold_constant)
     if by is not None:
