@@ -160,20 +160,20 @@ def transition_graph(u: Units) -> Graph:
         return Graph(z, z, z, z, np.zeros(0), node_events, node_persons, starts, ends)
     # every adjacent pair of rows, pairs across units in a sentinel edge ``v * v`` (no compaction)
     edges_n = v * v
-    edge = u.label[:-1] * v + u.label[1:]
-    edge[u.unit[1:] != u.unit[:-1]] = edges_n
+    narrow = edges_n < 65536  # 16-bit edge codes: a radix sort and a quarter of the memory
+    lab = u.label.astype(np.uint16) if narrow else u.label
+    edge = lab[:-1] * (np.uint16(v) if narrow else v) + lab[1:]
+    edge[u.start[1:] - 1] = edges_n  # the pair (last row of a unit, first of the next)
     size = np.bincount(edge, minlength=edges_n + 1)[:edges_n]
     real = int(size.sum())
     if real == 0:
         z = np.zeros(0, dtype=np.int64)
         return Graph(z, z, z, z, np.zeros(0), node_events, node_persons, starts, ends)
-    # stable (radix) sort by edge keeps persons ascending inside each edge block (rows are
+    # stable sort by edge keeps persons ascending inside each edge block (rows are
     # person-major); the sentinel block sorts last and is cut off
-    key = edge.astype(np.uint16) if edges_n < 65536 else edge
-    order = np.argsort(key, kind="stable")[:real]
-    order += 1  # the pair (i, i + 1) is described by its second row
-    dt_s = u.ts[order] - u.ts[order - 1]
-    who_s = u.person[order]
+    order = np.argsort(edge, kind="stable")[:real]  # order[j]: the pair (order[j], +1)
+    dt_s = np.diff(u.ts)[order]
+    who_s = u.person[order]  # a pair's person is the person of both its rows
     present = np.flatnonzero(size)
     bend = np.cumsum(size)[present]
     bstart = bend - size[present]
@@ -364,8 +364,18 @@ def group_slices(
     new[1:] = group[1:] > seen[:-1]
     first = np.flatnonzero(new)  # first member of group 0, 1, 2, ...
     units = np.bincount(group, minlength=g).astype(np.int64)
-    persons = _persons_per_group(group, lo_person, g)
-    rank = _top_groups(persons, units, top) if by_persons else _top_groups(units, persons, top)
+    if by_persons or top is None or g <= top:
+        persons = _persons_per_group(group, lo_person, g)
+        rank = _top_groups(persons, units, top) if by_persons else _top_groups(units, persons, top)
+    else:  # ranked by paths: persons (the tie-break) only for the groups that can make it
+        kth = np.partition(units, g - top)[g - top]
+        cand = np.flatnonzero(units >= kth)
+        slot = np.full(g, -1, dtype=np.int64)
+        slot[cand] = np.arange(cand.size)
+        rows_in = np.flatnonzero(slot[group] >= 0)
+        persons = np.zeros(g, dtype=np.int64)
+        persons[cand] = _persons_per_group(slot[group[rows_in]], lo_person[rows_in], cand.size)
+        rank = cand[np.lexsort((cand, -persons[cand], -units[cand]))][:top]
     # median duration of the ranked groups only
     a = dur_lo if dur_lo is not None else lo
     b = dur_hi if dur_hi is not None else hi
@@ -416,8 +426,8 @@ class FlowCounts:
 
 
 def _step_rows(u: Units, start: int | None, end: int | None) -> tuple[Ints, Ints, Ints, Ints]:
-    """Per selected unit (ascending): base row of step 0 and the allowed row range, plus the
-    step-0 offset ``base`` moves by (``steps - 1`` backwards for ``end`` only, else 0)."""
+    """``(base, lo, hi, units)`` for the selected units (ascending): the anchor row (the
+    first step, or the last one for ``end`` only) and the rows a path may use, ``lo..hi``."""
     if start is None and end is None:
         return u.start, u.start, u.end - 1, np.arange(u.count, dtype=np.int64)
     if end is None:
