@@ -27,7 +27,7 @@ from kundresa.paths.results import JourneyArchetypes, PageStats
 __all__ = ["journey_archetypes", "page_stats"]
 
 DAY_US = 86_400 * 1_000_000
-METHODS = ("kmeans", "threshold")
+METHODS = ("threshold", "kmeans")
 
 
 def _two_means(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -58,13 +58,17 @@ def journey_archetypes(
     ws: Any,
     *,
     conversion: str = "Order Completed",
-    method: str = "kmeans",
+    method: str = "threshold",
     long_after: str = "7d",
 ) -> JourneyArchetypes:
     """Per converting person: touches (touchpoints up to and including the first
     ``conversion``), days (first touchpoint to it) and distinct channels; classified ``long``
-    or ``short`` by 2-means on log touches and log hours (``method="kmeans"``) or by
-    ``days > long_after`` (``method="threshold"``). See the module example.
+    (research-heavy) when ``days > long_after`` (``method="threshold"``, the default: a fixed,
+    explainable consideration window, so a person's archetype does not depend on who else is
+    in the data) or by 2-means on log touches and log hours (``method="kmeans"``: the
+    boundary moves with the mix of journeys; with many one-visit store purchases it splits
+    those off and puts most same-day online buyers with the researchers). See the module
+    example.
     """
     from kundresa.paths.analysis import sequences
 

@@ -185,7 +185,7 @@ def _graph_result(u: kn.Units, grain: str) -> TransitionGraph:
     return TransitionGraph(
         grain=grain,
         units=u.count,
-        persons=int(np.unique(u.person).size),
+        persons=kn.count_distinct(u.person),
         transitions=tuple(edges),
         nodes=tuple(nodes),
         loops=tuple(e for e in edges if e["source"] == e["target"]),
@@ -231,6 +231,10 @@ def variants(
     [(['x', 'y'], 2), (['y'], 1)]
     """
     u = _units(ws, rules, grain, session_gap, collapse_repeats)
+    return _variants_result(u, grain, top)
+
+
+def _variants_result(u: kn.Units, grain: str, top: int | None) -> Variants:
     groups = kn.group_slices(u, u.start, u.end - 1, top=top)
     rows = _path_rows(u, groups, "variant")
     return Variants(grain=grain, units=u.count, persons=groups.total_persons, variants=tuple(rows))
@@ -401,6 +405,12 @@ def flows(
     steps = _positive(steps, "steps")
     top = _positive(top, "top")
     u = _units(ws, rules, grain, session_gap, collapse_repeats)
+    return _flows_result(u, start, end, steps=steps, top=top, grain=grain)
+
+
+def _flows_result(
+    u: kn.Units, start: str | None, end: str | None, *, steps: int, top: int, grain: str
+) -> Flows:
     s = _code(u, start, "start") if start is not None else None
     e = _code(u, end, "end") if end is not None else None
     mode = (
@@ -412,37 +422,14 @@ def flows(
         if s is not None
         else "end"
     )
-    rows, sel = kn.sankey_positions(u, start=s, end=e, steps=steps)  # selected units only
-    persons = u.person[u.start[np.flatnonzero(sel)]]
-    labels = list(u.labels)
-    other = len(labels)
-    names = [*labels, OTHER]
-    lab = np.where(rows >= 0, u.label[np.maximum(rows, 0)], -1)
-    # top-K labels per step by paths; the rest become "other"
-    for k in range(steps):
-        col = lab[:, k]
-        present = col[col >= 0]
-        if present.size == 0:
-            continue
-        counts = np.bincount(present, minlength=other)
-        ranked = sorted(np.flatnonzero(counts).tolist(), key=lambda c: (-counts[c], labels[c]))
-        keep = np.zeros(other + 1, dtype=bool)
-        keep[ranked[:top]] = True
-        lab[:, k] = np.where((col >= 0) & ~keep[np.maximum(col, 0)], other, col)
-    v = other + 1
+    fc = kn.flow_counts(u, start=s, end=e, steps=steps, top=top)
+    names = [*u.labels, OTHER]
     nodes: list[dict[str, Any]] = []
     links: list[dict[str, Any]] = []
     for k in range(steps):
-        col = lab[:, k]
-        ok = col >= 0
-        cnt = np.bincount(col[ok], minlength=v)
-        ppl = kn._persons_per_group(col[ok], persons[ok], v)
-        if k + 1 < steps:
-            cont = ok & (lab[:, k + 1] >= 0)
-            nxt = np.bincount(col[cont], minlength=v)
-        else:
-            nxt = np.zeros(v, dtype=np.int64)
-        for c in sorted(np.flatnonzero(cnt).tolist(), key=lambda c: (-cnt[c], names[c])):
+        cnt, ppl = fc.nodes[k].tolist(), fc.node_persons[k].tolist()
+        nxt = fc.links[k].sum(axis=1).tolist() if k + 1 < steps else [0] * len(cnt)
+        for c in sorted((c for c in range(len(cnt)) if cnt[c]), key=lambda c: (-cnt[c], names[c])):
             nodes.append(
                 {
                     "step": k,
@@ -453,20 +440,19 @@ def flows(
                 }
             )
         if k + 1 < steps:
-            cont = ok & (lab[:, k + 1] >= 0)
-            pair = col[cont] * v + lab[cont, k + 1]
-            pc_ = np.bincount(pair, minlength=v * v)
-            pp = kn._persons_per_group(pair, persons[cont], v * v)
-            for c in sorted(
-                np.flatnonzero(pc_).tolist(), key=lambda c: (-pc_[c], names[c // v], names[c % v])
-            ):
+            lc, lp = fc.links[k], fc.link_persons[k]
+            pairs = sorted(
+                zip(*np.nonzero(lc), strict=True),
+                key=lambda ab: (-lc[ab], names[ab[0]], names[ab[1]]),
+            )
+            for a, b in pairs:
                 links.append(
                     {
                         "step": k,
-                        "source": names[c // v],
-                        "target": names[c % v],
-                        "count": int(pc_[c]),
-                        "persons": int(pp[c]),
+                        "source": names[a],
+                        "target": names[b],
+                        "count": int(lc[a, b]),
+                        "persons": int(lp[a, b]),
                     }
                 )
     return Flows(
@@ -476,8 +462,8 @@ def flows(
         steps=steps,
         top=top,
         grain=grain,
-        paths=int(rows.shape[0]),
-        persons=int(np.unique(persons).size),
+        paths=fc.paths,
+        persons=fc.persons,
         nodes=tuple(nodes),
         links=tuple(links),
     )
@@ -508,8 +494,7 @@ def paths(
     """
     u = _units(ws, rules, grain, session_gap, collapse_repeats)
     graph = _graph_result(u, grain)
-    groups = kn.group_slices(u, u.start, u.end - 1, top=top)
-    var = Variants(grain, u.count, groups.total_persons, tuple(_path_rows(u, groups, "variant")))
+    var = _variants_result(u, grain, top)
     conv = drop = None
     if conversion is not None:
         kw: dict[str, Any] = {

@@ -146,7 +146,7 @@ def register(app: typer.Typer) -> None:
         conversion: Annotated[
             str, typer.Option("--conversion", "--to", help="Conversion event.")
         ] = ("Order Completed"),
-        method: Annotated[str, typer.Option(help="kmeans or threshold.")] = "kmeans",
+        method: Annotated[str, typer.Option(help="threshold or kmeans.")] = "threshold",
         long_after: Annotated[str, typer.Option(help="threshold: long after this.")] = "7d",
         as_json: JsonOpt = False,
     ) -> None:
