@@ -143,6 +143,19 @@ def _login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
 
 
+async def _signed_form(request: Request) -> tuple[tuple[str, str, str], Any] | Response:
+    """The session and the posted form of a logged-in user's form post, or the response that
+    refuses it: a redirect to the login page without a session, 403 without the session's CSRF
+    token. Every state-changing page form goes through this one check."""
+    session = _session(request)
+    if session is None:
+        return _login_redirect(request)
+    form = await request.form()
+    if not _csrf_ok(form.get("csrf"), session[1]):
+        return Response("CSRF token missing or wrong", 403)
+    return session, form
+
+
 def _csrf_ok(sent: Any, expected: str | None) -> bool:
     return (
         isinstance(sent, str)
@@ -385,12 +398,10 @@ def add_web(app: FastAPI) -> None:
 
     @app.post("/keys", include_in_schema=False)
     async def keys_create(request: Request) -> Response:
-        session = _session(request)
-        if session is None:
-            return _login_redirect(request)
-        form = await request.form()
-        if not _csrf_ok(form.get("csrf"), session[1]):
-            return Response("CSRF token missing or wrong", 403)
+        signed = await _signed_form(request)
+        if isinstance(signed, Response):
+            return signed
+        session, form = signed
         try:
             _, token = request.app.state.runtime.state.create_key(
                 str(form.get("name") or ""), str(form.get("kind") or "write")
@@ -401,12 +412,10 @@ def add_web(app: FastAPI) -> None:
 
     @app.post("/keys/revoke", include_in_schema=False)
     async def keys_revoke(request: Request) -> Response:
-        session = _session(request)
-        if session is None:
-            return _login_redirect(request)
-        form = await request.form()
-        if not _csrf_ok(form.get("csrf"), session[1]):
-            return Response("CSRF token missing or wrong", 403)
+        signed = await _signed_form(request)
+        if isinstance(signed, Response):
+            return signed
+        _, form = signed
         try:
             request.app.state.runtime.state.revoke_key(str(form.get("id") or ""))
         except KundresaError as exc:

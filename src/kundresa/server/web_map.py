@@ -215,7 +215,7 @@ async def _page(
 def add_map_routes(app: FastAPI) -> None:
     """``GET /map``, ``POST /map/edit`` and ``GET /api/v1/map`` on ``app``."""
     from kundresa.server.app import Reader, error_response, json_response, require_reader
-    from kundresa.server.web import _csrf_ok, _login_redirect, _session
+    from kundresa.server.web import _login_redirect, _session, _signed_form
 
     @app.get(
         "/api/v1/map",
@@ -257,12 +257,10 @@ def add_map_routes(app: FastAPI) -> None:
 
     @app.post("/map/edit", include_in_schema=False)
     async def map_edit(request: Request) -> Response:
-        session = _session(request)
-        if session is None:
-            return _login_redirect(request)
-        form = await request.form()
-        if not _csrf_ok(form.get("csrf"), session[1]):
-            return Response("CSRF token missing or wrong", 403)
+        signed = await _signed_form(request)
+        if isinstance(signed, Response):
+            return signed
+        _, form = signed
         rt = request.app.state.runtime
         name, stage, persona = (str(form.get(k) or "") for k in ("map", "stage", "persona"))
         lanes = {k: str(form.get(k) or "") for k in EDITABLE if k in form}
