@@ -10,19 +10,28 @@ Product Viewed (``first_only``), non-converting persons kept, 90-day lookback (t
 Tolerances (measured values in comments):
 * Shapley (``rate`` coalition): the six marketing channels in exactly the planted order
   (Spearman 1.0).
-* Markov order 2: Spearman >= 0.7 over the six (measured 0.771: ads over social/referral,
-  email over review; impulse buyers see ads and social together), and search ranked first.
-  This is a weak recovery, stated as such. Principled choices measured on this shop
-  (Spearman over the six): order 1 0.314, order 2 0.771, order 3 0.771; dropping the
-  closing direct visits (``exclude_channels=["web", "app"]``) 0.771 at orders 1-3; 30-day
-  instead of 90-day lookback 0.429 / 0.771 / 0.771; credits per person reached 0.771.
-  Repeats are always merged and non-converting journeys always kept (the definition). Only
-  order >= 2 (or removing the closing visits) matters: order 1 cannot tell that the direct
-  visit follows a marketing touch. The remaining error is not a setting: the removal effect
-  measures how much of the observed conversion flow passes through a channel, which mixes a
-  channel's effect with who it reaches (ads reach impulse buyers, who convert anyway),
-  whereas the planted number is a per-person causal effect. The test asserts that order 2
-  beats order 1 and does not pick the best-scoring variant.
+* Markov order 2 against the planted *removal effects* (truth ``channel_removal_effects``:
+  the expected entries lost without a channel's touches, sum over persons touched of
+  P(entry | S) - P(entry | S without c) under the planted noisy-OR, i.e. reach x effect):
+  Spearman >= 0.9 over the six (measured 0.943: the only error is ads over social) and
+  search ranked first (first in both). Planted removal order: search 1707 > email 959 >
+  review 772 > social 588 > ads 159 > referral 124; Markov order 2: search 1214 > email
+  1177 > review 1030 > ads 998 > social 953 > referral 471. The two planted rankings differ
+  (Spearman 0.886 between them, consistent with email reaching more persons than review and ads
+  more than referral), and Markov agrees with the removal effects better than with the per-person
+  effects, so most of the earlier gap was comparing against the wrong planted quantity.
+* Markov order 2 against the per-person effects: Spearman >= 0.7 (measured 0.771: ads over
+  social/referral, email over review), search first. Measured on this shop (Spearman over
+  the six, per-person / removal): order 1 0.314 / 0.714, order 2 0.771 / 0.943, order 3
+  0.771 / 0.943; dropping the closing direct visits (``exclude_channels=["web", "app"]``)
+  0.771 per-person at orders 1-3; 30-day instead of 90-day lookback 0.429 / 0.771 / 0.771
+  per-person; credits per person reached 0.771 per-person. Repeats are always merged and
+  non-converting journeys always kept (the definition). Only order >= 2 (or removing the
+  closing visits) matters: order 1 cannot tell that the direct visit follows a marketing
+  touch. The remaining error (ads over social) is not a setting: the removal effect is
+  computed from the observed flow, which mixes a channel's effect with who it reaches (ads
+  reach impulse buyers, who convert anyway). The test asserts that order 2 beats order 1
+  and does not pick the best-scoring variant.
 * Last touch gives the closing channels (web, app) >= 95 % of the credit (measured 100 %);
   Markov gives them less than half of that (measured 38 %).
 * ROPO: the planted share (store orders preceded by a Product Viewed of the same person
@@ -71,6 +80,12 @@ def test_models_rank_planted_channel_effects(shop: tuple[Workspace, dict[str, An
     mark = [r.credits["markov"][c] for c in MARKETING]
     assert spearman(shap, planted) == 1.0, dict(zip(MARKETING, shap, strict=True))
     assert spearman(mark, planted) >= 0.7, dict(zip(MARKETING, mark, strict=True))
+    # what a removal effect estimates: expected entries lost without the channel
+    removal = [truth["channel_removal_effects"][c] for c in MARKETING]
+    assert spearman(removal, planted) < 1.0  # the two planted rankings differ
+    assert spearman(mark, removal) >= 0.9, dict(zip(MARKETING, mark, strict=True))
+    assert spearman(mark, removal) > spearman(mark, planted)
+    assert max(MARKETING, key=lambda c: truth["channel_removal_effects"][c]) == "search"
     first_order = attribute(j, model="markov", order=1).credits["markov"]
     assert spearman([first_order[c] for c in MARKETING], planted) < spearman(mark, planted)
     assert max(MARKETING, key=lambda c: r.credits["markov"][c]) == "search"

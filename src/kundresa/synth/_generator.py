@@ -12,7 +12,10 @@ Causal structure (what the truth means):
   awareness phase, with ``P = 1 - (1 - base) * prod_c (1 - effect_c)`` over the distinct
   channels touched before. Persons who do not enter never view a product and get no new
   marketing channel afterwards. The entry session of most persons opens with a *closing*
-  direct visit (typed URL on the web, app opened) that has no effect of its own.
+  direct visit (typed URL on the web, app opened) that has no effect of its own. The truth
+  also holds ``channel_removal_effects``: per channel, the expected entries lost without its
+  touches (sum over persons of ``P(entry | S) - P(entry | S without c)``; reach x effect,
+  computed from the simulation without drawing anything, so the events do not change).
 * **Cart**: after entry a person adds to cart with ``add``. In the add session the person
   starts checkout with ``checkout`` and then orders with ``order``. Everyone else has
   abandoned the cart: with probability 0.5 (randomised) a ``cart_reminder`` e-mail follows
@@ -295,6 +298,8 @@ class _Sim:
         self.cards: list[str] = []
         self.emails: list[str] = []
         self.orders = 0
+        #: sum over persons of P(entry | S) - P(entry | S without c), S = channels touched
+        self.removal_effects: dict[str, float] = dict.fromkeys(CHANNEL_EFFECTS, 0.0)
 
     def _poisson(self, lam: float) -> int:
         limit, k, p = math.exp(-lam), 0, self.u()
@@ -369,11 +374,13 @@ class _Sim:
         lo, hi = P.aware_days
         aware_end = min(t0 + (lo + u() * (hi - lo)) * sc * DAY, aware_limit)
         keep = 1.0 - ENTRY_BASE
+        touched: list[str] = []  # distinct channels in the entry noisy-OR
         t_dec, last_expo = t0, -1
         for ch, p_exposed in zip(_MARKETING, P.exposure, strict=True):
             if u() >= p_exposed:
                 continue
             keep *= 1.0 - CHANNEL_EFFECTS[ch]
+            touched.append(ch)
             n = 1
             while n < 5 and u() < P.more_touches:
                 n += 1
@@ -389,6 +396,7 @@ class _Sim:
                     t_dec, last_expo = t, (len(plan) - 1 if ch != "support" else -1)
         if sub:
             keep *= 1.0 - CHANNEL_EFFECTS["email"]
+            touched.append("email")
             for w, codes in enumerate(tb.newsletters):
                 t = _NEWSLETTER_WEEKDAY_OFFSET + w * 7 * DAY + u() * 2 * HOUR
                 if t >= W:
@@ -405,9 +413,12 @@ class _Sim:
             t_welcome = self._plan_trial(plan, ndev, t0 + u() * (aware_end - t0))
             if not sub:
                 keep *= 1.0 - CHANNEL_EFFECTS["email"]
+                touched.append("email")
             if t_welcome >= t_dec:
                 t_dec, last_expo = t_welcome, -1
         enter = u() >= keep
+        for ch in touched:  # expected entries lost without ch: keep / (1 - e_ch) - keep
+            self.removal_effects[ch] += keep / (1.0 - CHANNEL_EFFECTS[ch]) - keep
 
         # -- background: direct visits, store visits, the trial ------------------------------
         for _ in range(self._poisson(P.direct_visits)):

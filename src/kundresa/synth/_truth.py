@@ -98,6 +98,12 @@ def _truth(sim: _Sim, ev: _Arrays, start: dt.date, days: int) -> dict[str, Any]:
             " the distinct channels with any event of the person before the first Product"
             " Viewed; persons who never enter get no new marketing channel after the decision",
         },
+        "channel_removal_effects": {c: round(v, 6) for c, v in sim.removal_effects.items()},
+        "channel_removal_effects_definition": "expected number of entries (first Product"
+        " Viewed) lost if the channel's touches were removed: sum over persons whose"
+        " pre-decision channel set S contains c of P(entry | S) - P(entry | S without c)"
+        " under the planted noisy-OR (exact, from the simulation; what a removal effect"
+        " estimates, i.e. reach x effect, unlike the per-person channel_effects)",
         "closing_channels": list(CLOSING_CHANNELS),
         "funnel": {
             "steps": list(FUNNEL_STEPS),
