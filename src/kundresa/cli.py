@@ -277,14 +277,13 @@ def demo(
         return
     typer.echo("")
     typer.echo("Web app (Ctrl-C to stop):")
-    demo_maps = [out / "journey-map.yaml"]
     serve(
         where,
         engine=engine,
         port=port,
         block=True,
         echo=typer.echo,
-        maps=demo_maps,
+        maps=[out / "journey-map.yaml"],
         reset_login="admin",
     )
 

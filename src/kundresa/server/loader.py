@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -55,19 +55,7 @@ class LoaderStats:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {
-            "loaded_requests": self.loaded_requests,
-            "accepted": self.accepted,
-            "duplicates": self.duplicates,
-            "quarantined": self.quarantined,
-            "stitches": self.stitches,
-            "last_load_at": self.last_load_at,
-            "last_stitch_at": self.last_stitch_at,
-            "last_error": self.last_error,
-            "reasons": dict(sorted(self.reasons.items())),
-            "thread_id": self.thread_id,
-            "nice": self.nice,
-        }
+        return {**asdict(self), "reasons": dict(sorted(self.reasons.items()))}
 
 
 class Loader:

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -133,15 +133,7 @@ class ApiKey:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "kind": self.kind,
-            "prefix": self.prefix,
-            "created_at": self.created_at,
-            "revoked_at": self.revoked_at,
-            "active": self.active,
-        }
+        return {**asdict(self), "active": self.active}
 
 
 class ServerState:
