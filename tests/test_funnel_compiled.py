@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from kundresa import Workspace
 from kundresa.funnel import _compiled, _fastload, funnel
 from kundresa.funnel import _kernel as kernel_mod
-from kundresa.funnel._kernel import Coded, Outcome, fast_best
+from kundresa.funnel._kernel import Coded, Outcome, Packed, as_coded, fast_best
 from kundresa.funnel._load import code
 from kundresa.funnel.spec import FunnelSpec
+from kundresa.stitch import CLUSTER_ORDER
 
 from .funnel_reference import Ev, full_events, reference
 from .test_funnel_fastload import STEP_SETS, _ws, logs
@@ -86,11 +87,16 @@ def _ws_unsorted(events: list[Ev], seed: int | None = None) -> Workspace:
     return ws
 
 
-def _canonical(loaded: tuple[Coded, list[Any], frozenset[str], Any]) -> tuple[Any, ...]:
+def _canonical(loaded: tuple[Any, Any, frozenset[str], Any]) -> tuple[Any, ...]:
     """Rows as (unit id, t, mask), units in id order, rows in kernel order within a unit:
     DuckDB's GROUP BY returns units in any order, the order inside a unit must match."""
-    c, ids, present, arrow = loaded
-    assert arrow.to_pylist() == ids
+    packed_or_coded, ids, present, arrow = loaded
+    c = as_coded(packed_or_coded)
+    if arrow is None:  # the clustered stream: ids fetched lazily
+        assert isinstance(ids, _fastload.LazyUnitIds)
+        arrow = ids.arrow()
+        ids = list(ids)
+    assert arrow.to_pylist() == list(ids)
     uid = np.asarray([str(x) for x in ids], dtype=object)[c.gid] if len(c.gid) else []
     order = sorted(range(len(c.gid)), key=lambda i: uid[i])  # stable: keeps in-unit order
     return (
@@ -107,7 +113,7 @@ def test_compiled_decode_equals_numpy_decode(events: list[Ev], steps: list[Any])
     decode's rows (rows stored in reverse order, so the lists arrive unsorted)."""
     ws = _ws_unsorted(events)
     spec = FunnelSpec.build(steps, window="1m")
-    a = _fastload.load_fast(ws, spec, "person_id", compiled=True)
+    a = _fastload.load_fast(ws, spec, "person_id", compiled=True, stream=False)
     b = _fastload.load_fast(ws, spec, "person_id", compiled=False)
     assert _canonical(a) == _canonical(b)
 
@@ -182,10 +188,150 @@ def test_compiled_decode_sorts_long_units(ties: bool) -> None:
     ]
     ws = _ws_unsorted(events, seed=4)
     spec = FunnelSpec.build(["A", "B", "C"], window="1m")
-    a = _fastload.load_fast(ws, spec, "person_id", compiled=True)
+    a = _fastload.load_fast(ws, spec, "person_id", compiled=True, stream=False)
     assert _canonical(a) == _canonical(_fastload.load_fast(ws, spec, "person_id", compiled=False))
     items, _ = reference(events, spec)
     out = fast_best(a[0], k=3, window_us=spec.window_us, impl="compiled")
     assert tuple(out.filled.sum(axis=0).tolist()) == tuple(
         sum(1 for it in items if it[2][s]) for s in range(3)
     )
+
+
+def _ws_clustered(events: list[Ev], event_id_order: bool = True) -> Workspace:
+    """A workspace whose events are stored as stitching stores them (``CLUSTER_ORDER``), or,
+    with ``event_id_order=False``, clustered by (hash, person, ts) with equal timestamps in
+    *reverse* event-id order (the stream must then re-read those ties exactly)."""
+    ws = Workspace.open(":memory:")
+    ws.events()
+    if events:
+        tbl = full_events(_table(events))
+        order = CLUSTER_ORDER if event_id_order else "hash(person_id), person_id, ts, event_id DESC"
+        ws.store.replace_sorted("events", tbl, order)
+    return ws
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    events=logs(),
+    steps=st.sampled_from(STEP_SETS),
+    exact=st.booleans(),
+    window=st.sampled_from(["1s", "1m", "1h", "7d"]),
+)
+@example(  # vendor vector: B exactly ``window`` after A converts (inclusive)
+    events=[Ev("u1", 0, "e1", "A", {}), Ev("u1", 60 * 10**6, "e2", "B", {})],
+    steps=["A", "B"],
+    exact=True,
+    window="1m",
+)
+def test_clustered_stream_equals_grouped_load(
+    events: list[Ev], steps: list[Any], exact: bool, window: str
+) -> None:
+    """On events stored clustered, the stream (no GROUP BY, order verified, ties re-read by
+    event id, ids fetched lazily) gives the grouped load's rows, names and ids exactly, and
+    the stream is really taken (no Arrow ids); on tie-heavy logs with ties stored in reverse
+    event-id order too."""
+    ws = _ws_clustered(events, event_id_order=exact)
+    spec = FunnelSpec.build(steps, window=window)
+    a = _fastload.load_fast(ws, spec, "person_id", compiled=True, stream=True)
+    b = _fastload.load_fast(ws, spec, "person_id", compiled=True, stream=False)
+    if any(e.name in spec.event_names for e in events):
+        assert a[3] is None  # streamed
+        assert isinstance(a[0], Packed)
+        kw = {"k": spec.k, "window_us": spec.window_us}
+        # the fused kernel on the packed stream == the kernels on the decoded rows
+        _same(fast_best(a[0], impl="compiled", **kw), fast_best(a[0], impl="numpy", **kw))
+        _same(
+            fast_best(a[0], impl="compiled", **kw),
+            fast_best(as_coded(a[0]), impl="compiled", **kw),
+        )
+        got = sorted(map(tuple, fast_best(a[0], impl="compiled", **kw).filled.tolist()))
+        assert got == sorted(tuple(f) for _, _, f, _ in reference(events, spec)[0])
+    assert _canonical(a) == _canonical(b)
+
+
+def test_stream_falls_back_when_not_clustered() -> None:
+    """Rows stored shuffled fail the stream's order check: the grouped lists are used (Arrow
+    ids present) and the counts equal the reference's."""
+    rng = np.random.default_rng(8)
+    events = [
+        Ev(f"u{u}", int(rng.choice(TIMES)), f"{u}-{i}", str(rng.choice(["A", "B", "C"])), {})
+        for u in range(40)
+        for i in range(5)
+    ]
+    ws = _ws_unsorted(events, seed=2)
+    spec = FunnelSpec.build(["A", "B", "C"], window="1m")
+    got = _fastload.load_fast(ws, spec, "person_id", compiled=True, stream=True)
+    assert got[3] is not None  # fell back to the grouped lists
+    items, _ = reference(events, spec)
+    out = fast_best(got[0], k=3, window_us=spec.window_us, impl="compiled")
+    assert tuple(out.filled.sum(axis=0).tolist()) == tuple(
+        sum(1 for it in items if it[2][s]) for s in range(3)
+    )
+
+
+def test_stitched_workspace_streams_and_funnel_equals_reference(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a real ingest + stitch the events are stored clustered: ``funnel()`` takes the
+    stream (spied) and its counts and drop-off ids equal the grouped load's."""
+    import datetime as dt
+    import json
+    import tempfile
+    from pathlib import Path
+
+    rng = np.random.default_rng(12)
+    rows = []
+    for u in range(200):
+        for i in range(int(rng.integers(1, 6))):
+            t = dt.datetime(2026, 3, 1, tzinfo=dt.UTC) + dt.timedelta(
+                seconds=int(rng.choice([0, 1, 30, 600, 4000]))
+            )
+            rows.append(
+                {
+                    "type": "track",
+                    "event": str(rng.choice(["A", "B", "C", "Z"])),
+                    "userId": f"user{u}",
+                    "messageId": f"m{u}-{i}",
+                    "timestamp": t.isoformat(),
+                }
+            )
+    folder = Path(tempfile.mkdtemp())
+    (folder / "e.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    ws = Workspace.open(folder / "w.duckdb")
+    ws.ingest([folder / "e.jsonl"])
+    monkeypatch.setattr(_fastload, "COMPILED_MIN_ROWS", 0)
+    streamed: list[bool] = []
+    real = _fastload._load_stream
+
+    def spy(*a: Any) -> Any:
+        got = real(*a)
+        streamed.append(got is not None)
+        return got
+
+    monkeypatch.setattr(_fastload, "_load_stream", spy)
+    fast = funnel(ws, ["A", "B", "C"], window="1h", next_events=0)
+    assert streamed == [True]
+    monkeypatch.setenv("KUNDRESA_NO_NUMBA", "1")  # the grouped NumPy load and kernel
+    slow = funnel(ws, ["A", "B", "C"], window="1h", next_events=0)
+    assert fast.counts == slow.counts
+    assert fast.counts[0] > 100
+    assert fast.dropoffs == slow.dropoffs
+
+
+def test_packed_kernel_threads_equal_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The packed kernel split over 4 threads (unit ranges) gives exactly the one-thread and
+    the NumPy outcome on 3,000 units of tie-heavy random rows."""
+    rng = np.random.default_rng(21)
+    sizes = rng.integers(1, 12, 3_000)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    t = np.concatenate([np.sort(rng.integers(0, 50, n)) for n in sizes]).astype(np.int64)
+    code = rng.integers(0, 8, len(t)).astype(np.int64)  # 3 bits; masks = codes, 0 = none
+    p = Packed(offsets, (t << 3) | code, 3, np.arange(8, dtype=np.int64))
+    kw = {"k": 3, "window_us": 20}
+    one = fast_best(p, impl="compiled", **kw)
+    monkeypatch.setattr(_compiled, "PARALLEL_MIN_ROWS", 100)
+    monkeypatch.setattr("kundresa._jit.os.cpu_count", lambda: 4)
+    assert _compiled.threads_for(len(t), _compiled.PARALLEL_MIN_ROWS) == 4
+    _same(fast_best(p, impl="compiled", **kw), one)
+    _same(fast_best(p, impl="numpy", **kw), one)
+    assert one.filled[:, 2].sum() > 100

@@ -12,13 +12,15 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from kundresa.paths import _compiled
 from kundresa.paths import _kernel as kn
 from kundresa.paths._index import Sequences
 
 GAP = 10
+IMPLS = ["numpy", *(["compiled"] if _compiled.available() else [])]
 
 rows_st = st.lists(
     st.tuples(st.sampled_from("pqrs"), st.integers(0, 40), st.sampled_from("abcd")),
@@ -263,6 +265,14 @@ def reference_flows(
     steps=st.integers(1, 5),
     top=st.integers(1, 4),
 )
+@example(  # one person, two sessions with the same links: persons are counted once
+    rows=[("p", 0, "a"), ("p", 1, "b"), ("p", 30, "a"), ("p", 31, "b"), ("q", 0, "a")],
+    grain="session",
+    collapse=False,
+    ends=(None, None),
+    steps=2,
+    top=4,
+)
 def test_flow_counts_match_reference(
     rows: list[tuple[str, int, str]],
     grain: str,
@@ -282,23 +292,66 @@ def test_flow_counts_match_reference(
     if (s is not None and s < 0) or (e is not None and e < 0):
         assert not ref_nodes
         return
-    fc = kn.flow_counts(u, start=s, end=e, steps=steps, top=top)
-    names = [*u.labels, "other"]
-    nodes = {
-        (k, names[c]): (int(fc.nodes[k, c]), int(fc.node_persons[k, c]))
-        for k in range(steps)
-        for c in range(len(names))
-        if fc.nodes[k, c]
-    }
-    links = {
-        (k, names[a], names[b]): (int(fc.links[k, a, b]), int(fc.link_persons[k, a, b]))
-        for k in range(steps - 1)
-        for a in range(len(names))
-        for b in range(len(names))
-        if fc.links[k, a, b]
-    }
-    assert nodes == ref_nodes
-    assert links == ref_links
+    for impl in IMPLS:  # the compiled (numba) kernels and the NumPy path, each vs the reference
+        with pytest.MonkeyPatch.context() as mp:
+            if impl == "numpy":
+                mp.setenv("KUNDRESA_NO_NUMBA", "1")
+            fc = kn.flow_counts(u, start=s, end=e, steps=steps, top=top)
+        names = [*u.labels, "other"]
+        nodes = {
+            (k, names[c]): (int(fc.nodes[k, c]), int(fc.node_persons[k, c]))
+            for k in range(steps)
+            for c in range(len(names))
+            if fc.nodes[k, c]
+        }
+        links = {
+            (k, names[a], names[b]): (int(fc.links[k, a, b]), int(fc.link_persons[k, a, b]))
+            for k in range(steps - 1)
+            for a in range(len(names))
+            for b in range(len(names))
+            if fc.links[k, a, b]
+        }
+        assert nodes == ref_nodes, impl
+        assert links == ref_links, impl
+
+
+@pytest.mark.parametrize("threads", [1, 4])
+def test_compiled_flow_counts_equal_numpy_on_a_large_log(
+    threads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compiled Sankey kernels give the NumPy path's arrays exactly on 200k events (many
+    persons with several sessions each, every mode, a top-K cut and none), not only on tiny
+    logs; in one thread and split between persons over 4 threads."""
+    import numpy as np
+
+    if not _compiled.available():
+        pytest.skip("numba not installed")
+    monkeypatch.setattr(_compiled, "PARALLEL_MIN_PATHS", 10**9 if threads == 1 else 1000)
+    monkeypatch.setattr("kundresa._jit.os.cpu_count", lambda: threads)
+    rng = np.random.default_rng(11)
+    n, persons = 200_000, 5_000
+    person = np.sort(rng.integers(0, persons, n))
+    ts = rng.integers(0, 10_000, n)
+    order = np.lexsort((ts, person))
+    seq = Sequences(
+        label=rng.choice(6, n, p=[0.4, 0.2, 0.15, 0.1, 0.1, 0.05]).astype(np.int64),
+        ts=ts[order],
+        person=person[order].astype(np.int64),
+        labels=tuple("abcdef"),
+        persons=tuple(f"p{i}" for i in range(persons)),
+    )
+    u = kn.make_units(seq, grain="session", session_gap_us=400)
+    for (start, end), top in itertools.product(
+        [(None, None), (1, None), (None, 4), (1, 4)], [3, 9]
+    ):
+        fast = kn.flow_counts(u, start=start, end=end, steps=5, top=top)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("KUNDRESA_NO_NUMBA", "1")
+            slow = kn.flow_counts(u, start=start, end=end, steps=5, top=top)
+        assert fast.paths == slow.paths > 1000
+        assert fast.persons == slow.persons
+        for name in ("nodes", "node_persons", "links", "link_persons"):
+            assert np.array_equal(getattr(fast, name), getattr(slow, name)), (start, end, name)
 
 
 def test_median_helpers_on_many_groups() -> None:

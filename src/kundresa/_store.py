@@ -63,6 +63,12 @@ class Store(ABC):
     def replace(self, name: str, data: pa.Table | ibis.Table) -> None:
         """Replace the table's content; ``data`` may read the table itself."""
 
+    def replace_sorted(self, name: str, data: pa.Table | ibis.Table, order_sql: str) -> None:
+        """:meth:`replace`, storing the rows in the order of the SQL ``ORDER BY`` list
+        ``order_sql`` where the engine keeps a table's order for later scans (DuckDB);
+        elsewhere the same as :meth:`replace`."""
+        self.replace(name, data)
+
     @abstractmethod
     def drop(self, name: str) -> None:
         """Drop a table if it exists."""
@@ -139,6 +145,20 @@ class DuckDBStore(Store):
 
     def replace(self, name: str, data: pa.Table | ibis.Table) -> None:
         self._write(name, data, "replace")
+
+    def replace_sorted(self, name: str, data: pa.Table | ibis.Table, order_sql: str) -> None:
+        """Replace the table with ``data`` stored in the order of the SQL ``ORDER BY`` list
+        ``order_sql`` (DuckDB keeps insertion order for later scans)."""
+        sql, arrow = self._sql_of(data)
+        if arrow is not None:
+            self.raw.register("__kundresa_arrow", arrow)
+        try:
+            self.raw.execute(
+                f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM ({sql}) ORDER BY {order_sql}'
+            )
+        finally:
+            if arrow is not None:
+                self.raw.unregister("__kundresa_arrow")
 
     def drop(self, name: str) -> None:
         self.raw.execute(f'DROP TABLE IF EXISTS "{name}"')

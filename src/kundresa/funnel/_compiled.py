@@ -16,17 +16,14 @@ True
 
 from __future__ import annotations
 
-import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-__all__ = ["available", "best_pass", "decode"]
+from kundresa._jit import compile_all, threads_for
 
-_KERNEL: Any = None
-_DECODE: Any = None
-_SORT: Any = None
-_TRIED = False
+__all__ = ["available", "best_packed", "best_pass", "decode", "runs"]
 
 
 def available() -> bool:
@@ -36,19 +33,41 @@ def available() -> bool:
 
 
 def _load() -> Any:
-    global _KERNEL, _DECODE, _SORT, _TRIED
-    if os.environ.get("KUNDRESA_NO_NUMBA") == "1":
-        return None
-    if not _TRIED:
-        _TRIED = True
-        try:
-            import numba
-        except ImportError:
-            return None
-        _KERNEL = numba.njit(cache=True, nogil=True)(_best_pass_py)
-        _DECODE = numba.njit(cache=True, nogil=True)(_decode_py)
-        _SORT = numba.njit(cache=True, nogil=True)(_sort_py)
-    return _KERNEL
+    """(best pass, decode, sort, runs) compiled, or None."""
+    return compile_all(
+        _best_pass_py, _decode_py, _sort_py, _runs_py, _best_packed_py, _outputs_py, _entered_py
+    )
+
+
+def _runs_py(
+    h: Any, v: Any, bits: int, lut: Any
+) -> tuple[bool, Any, Any, Any]:  # pragma: no cover - runs compiled
+    n = len(h)
+    m = 0
+    for i in range(n):
+        if i == 0 or h[i] != h[i - 1]:
+            m += 1
+    offsets = np.empty(m + 1, np.int64)
+    present = np.zeros(len(lut), np.int64)
+    tied = np.zeros(m, np.bool_)
+    low = (1 << bits) - 1
+    u = -1
+    for i in range(n):
+        x = v[i]
+        present[x & low] += 1
+        if i == 0 or h[i] != h[i - 1]:
+            if i > 0 and h[i] < h[i - 1]:
+                return False, offsets[:0], present, tied
+            u += 1
+            offsets[u] = i
+        else:
+            d = (x >> bits) - (v[i - 1] >> bits)
+            if d < 0:
+                return False, offsets[:0], present, tied
+            if d == 0 and lut[x & low] != lut[v[i - 1] & low]:
+                tied[u] = True
+    offsets[m] = n
+    return True, offsets, present, tied
 
 
 def _sort_py(offsets: Any, v: Any) -> Any:  # pragma: no cover - runs compiled
@@ -93,6 +112,87 @@ def _decode_py(
             if r > a and t[r] == t[r - 1] and mask[r] != mask[r - 1]:
                 tied[u] = True
     return gid, t, mask, present, tied
+
+
+def _outputs_py(m: int, k: int) -> tuple[Any, Any, Any]:  # pragma: no cover - compiled
+    # allocated by numba's runtime (malloc), not NumPy: NumPy asks the kernel for huge pages
+    # on large arrays, whose faults cost 0.5-2 s of system time at 5M units (measured)
+    return np.zeros((m, k), np.bool_), np.full((m, k), -1, np.int64), np.full((m, k), -1, np.int64)
+
+
+def _entered_py(
+    filled: Any, ttc: Any, at: Any
+) -> tuple[Any, Any, Any, Any, Any]:  # pragma: no cover - runs compiled
+    m, k = filled.shape
+    n = 0
+    for u in range(m):
+        if filled[u, 0]:
+            n += 1
+    units = np.empty(n, np.int64)
+    entry = np.empty(n, np.int64)
+    f2 = np.empty((n, k), np.bool_)
+    d2 = np.empty((n, k), np.int64)
+    a2 = np.empty((n, k), np.int64)
+    i = 0
+    for u in range(m):
+        if filled[u, 0]:
+            units[i] = u
+            entry[i] = at[u, 0]
+            for j in range(k):
+                f2[i, j] = filled[u, j]
+                d2[i, j] = ttc[u, j]
+                a2[i, j] = at[u, j]
+            i += 1
+    return units, entry, f2, d2, a2
+
+
+def _best_packed_py(
+    offsets: Any,
+    v: Any,
+    bits: int,
+    lut: Any,
+    window_us: int,
+    u0: int,
+    u1: int,
+    filled: Any,
+    ttc: Any,
+    at: Any,
+) -> None:  # pragma: no cover - runs compiled
+    k = filled.shape[1]
+    low = (1 << bits) - 1
+    best = np.empty(k, np.int64)
+    none = np.iinfo(np.int64).min
+    for u in range(u0, u1):
+        for j in range(k):
+            best[j] = none
+        for r in range(offsets[u], offsets[u + 1]):
+            x = v[r]
+            mk = lut[x & low]
+            if mk == 0:
+                continue
+            ti = x >> bits
+            for j in range(k - 1, 0, -1):
+                if (mk >> j) & 1 == 0:
+                    continue
+                e = best[j - 1]
+                if e == none:
+                    continue
+                if e > best[j]:
+                    best[j] = e
+                d = ti - e
+                if d <= window_us:
+                    if not filled[u, j]:
+                        filled[u, j] = True
+                        ttc[u, j] = d
+                        at[u, j] = ti
+                    elif d < ttc[u, j]:
+                        ttc[u, j] = d
+            if mk & 1:
+                best[0] = ti
+                if not filled[u, 0]:
+                    filled[u, 0] = True
+                    ttc[u, 0] = 0
+                    at[u, 0] = ti
 
 
 def _best_pass_py(
@@ -168,12 +268,14 @@ def decode(
     ...     print([9, 10, 10], [0, 0, 1], [4, 5, 5], [2, 0, 0], [False, False])
     [9, 10, 10] [0, 0, 1] [4, 5, 5] [2, 0, 0] [False, False]
     """
-    if _load() is None:
+    fns = _load()
+    if fns is None:
         raise RuntimeError("numba is not installed: pip install 'kundresa[fast]'")
+    decode_fn, sort_fn = fns[1], fns[2]
     offsets = np.ascontiguousarray(offsets, np.int64)
     v = np.ascontiguousarray(v, np.int64)
-    w = _SORT(offsets, v) if sort else v
-    rows = _DECODE(offsets, w, int(bits), np.ascontiguousarray(table, np.int64))
+    w = sort_fn(offsets, v) if sort else v
+    rows = decode_fn(offsets, w, int(bits), np.ascontiguousarray(table, np.int64))
     return (w, *rows)
 
 
@@ -193,13 +295,92 @@ def best_pass(
     ...     print([[True, True]], [[0, 5]])
     [[True, True]] [[0, 5]]
     """
-    kern = _load()
-    if kern is None:
+    fns = _load()
+    if fns is None:
         raise RuntimeError("numba is not installed: pip install 'kundresa[fast]'")
-    return kern(  # type: ignore[no-any-return]
+    return fns[0](  # type: ignore[no-any-return]
         np.ascontiguousarray(gid, np.int64),
         np.ascontiguousarray(t, np.int64),
         np.ascontiguousarray(mask, np.int64),
         int(k),
         int(window_us),
     )
+
+
+def runs(
+    h: np.ndarray[Any, Any], v: np.ndarray[Any, Any], bits: int, lut: np.ndarray[Any, Any]
+) -> tuple[Any, Any, Any] | None:
+    """(unit offsets from 0 with one past the end last, rows per code, units with two rows
+    of equal time and different masks ``lut[code]``) of rows streamed in (key, time) order,
+    or None when they are not in that order: ``h`` (unsigned keys, one per unit) must not
+    decrease, and within one key the time ``v >> bits`` must not decrease.
+
+    >>> if available():
+    ...     lut = np.arange(4)
+    ...     o, p, tied = runs(np.array([3, 3, 9], np.uint64), np.array([5, 6, 1]), 2, lut)
+    ...     print(o.tolist(), p.tolist(), tied.tolist(),
+    ...           runs(np.array([3, 3], np.uint64), np.array([8, 4]), 2, lut),
+    ...           runs(np.array([9, 3], np.uint64), np.array([0, 0]), 2, lut))
+    ... else:
+    ...     print([0, 2, 3], [0, 2, 1, 0], [True, False], None, None)
+    [0, 2, 3] [0, 2, 1, 0] [True, False] None None
+    """
+    fns = _load()
+    if fns is None:
+        raise RuntimeError("numba is not installed: pip install 'kundresa[fast]'")
+    ok, offsets, present, tied = fns[3](
+        np.ascontiguousarray(h, np.uint64),
+        np.ascontiguousarray(v, np.int64),
+        int(bits),
+        np.ascontiguousarray(lut, np.int64),
+    )
+    return (offsets, present, tied) if ok else None
+
+
+def best_packed(
+    offsets: np.ndarray[Any, Any],
+    v: np.ndarray[Any, Any],
+    bits: int,
+    lut: np.ndarray[Any, Any],
+    k: int,
+    window_us: int,
+) -> tuple[Any, Any, Any, Any, Any]:
+    """The outcome of :func:`best_pass` reading the packed stream
+    (:class:`~kundresa.funnel._kernel.Packed`) directly: unit ``u`` is rows
+    ``offsets[u]:offsets[u + 1]`` of ``v`` (``time << bits | code``, mask ``lut[code]``).
+    Returns only the units that entered: (units, entry time, filled, ttc, at), as
+    :class:`~kundresa.funnel._kernel.Outcome` holds them. Large inputs run one unit range
+    per thread (:func:`kundresa._jit.threads_for`).
+
+    >>> if available():
+    ...     u, e, f, d, a = best_packed(np.array([0, 2, 3]), np.array([1, 22, 10]), 2,
+    ...                                 np.arange(4), 2, 10)
+    ...     print(u.tolist(), e.tolist(), f.tolist(), d.tolist())
+    ... else:
+    ...     print([0], [0], [[True, True]], [[0, 5]])
+    [0] [0] [[True, True]] [[0, 5]]
+    """
+    fns = _load()
+    if fns is None:
+        raise RuntimeError("numba is not installed: pip install 'kundresa[fast]'")
+    offsets = np.ascontiguousarray(offsets, np.int64)
+    v = np.ascontiguousarray(v, np.int64)
+    lut = np.ascontiguousarray(lut, np.int64)
+    m = len(offsets) - 1
+    filled, ttc, at = fns[5](m, int(k))
+
+    def part(u0: int, u1: int) -> None:
+        fns[4](offsets, v, int(bits), lut, int(window_us), u0, u1, filled, ttc, at)
+
+    parts = threads_for(len(v), PARALLEL_MIN_ROWS)
+    if parts == 1:
+        part(0, m)
+    else:  # units are independent and the kernel releases the GIL: one range per thread
+        cuts = [m * i // parts for i in range(parts + 1)]
+        with ThreadPoolExecutor(parts) as pool:
+            list(pool.map(part, cuts[:-1], cuts[1:]))
+    return fns[6](filled, ttc, at)  # type: ignore[no-any-return]
+
+
+#: rows per thread below which the compiled kernels run in one thread
+PARALLEL_MIN_ROWS = 1_000_000

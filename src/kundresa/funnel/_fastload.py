@@ -29,17 +29,18 @@ and masks), so the result is identical to the general loader's (tested:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, overload
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from kundresa.funnel import _compiled
-from kundresa.funnel._kernel import COMPILED_MIN_ROWS, I64, Coded
+from kundresa.funnel._kernel import COMPILED_MIN_ROWS, I64, Coded, Packed
 from kundresa.funnel.spec import FunnelSpec
 
-__all__ = ["applies", "load_fast"]
+__all__ = ["HashCollisionError", "LazyUnitIds", "applies", "load_fast"]
 
 #: packed value = epoch_us * 2**B + code must stay inside int64 (DuckDB raises on overflow,
 #: never wraps): with B <= 8, timestamps up to about the year 3100.
@@ -94,8 +95,13 @@ def _codes(spec: FunnelSpec) -> tuple[list[int], int, I64 | None]:
 
 
 def load_fast(
-    ws: Any, spec: FunnelSpec, unit_col: str, *, compiled: bool | None = None
-) -> tuple[Coded, list[Any], frozenset[str], pa.Array]:
+    ws: Any,
+    spec: FunnelSpec,
+    unit_col: str,
+    *,
+    compiled: bool | None = None,
+    stream: bool | None = None,
+) -> tuple[Coded | Packed, Sequence[Any], frozenset[str], pa.Array | None]:
     """(coded events, unit ids, event names present, unit ids as Arrow); see the module doc.
 
     ``compiled``: decode (and sort) the lists with numba
@@ -103,6 +109,11 @@ def load_fast(
     ``None`` picks numba when installed and the events table has at least
     :data:`~kundresa.funnel._kernel.COMPILED_MIN_ROWS` rows (DuckDB's catalog estimate).
     Both give identical arrays.
+
+    ``stream``: first try the clustered stream (:func:`_load_stream`; needs numba), which
+    falls back to the grouped lists when the events are not stored clustered; ``None``
+    streams whenever the compiled decode is used. The stream's unit ids are fetched lazily
+    (:class:`LazyUnitIds`; the fourth item is then None).
     """
     names = list(spec.event_names)
     codes, bits, table_mask = _codes(spec)
@@ -119,6 +130,12 @@ def load_fast(
     raw = ws.store.raw
     if compiled is None:
         compiled = _compiled.available() and _estimated_rows(raw) >= COMPILED_MIN_ROWS
+    if stream is None:
+        stream = compiled
+    if stream:
+        got = _load_stream(raw, inner, inner_all, u, code_sql, names, codes, bits, table_mask)
+        if got is not None:
+            return got
     # Step filter and code by one list lookup per event: DuckDB runs `event IN (...)` and the
     # CASE as chains of string comparisons (measured 35-40% slower in total, 10M events).
     # list_position is NULL for a name not in the list and for a NULL event, as IN drops it.
@@ -195,7 +212,8 @@ def _decode_numpy(
         if tied.any():
             units = np.unique(gid[1:][tied])
             v = v.copy()  # the Arrow buffer is read-only
-            _patch(raw, inner, u, code_sql, names, bits, table.column("u"), units, offsets, v)
+            ids = table.column("u").take(pa.array(units)).combine_chunks()
+            _patch(raw, inner, u, code_sql, names, bits, ids, f"f.{u}", units, offsets, v)
             t = v >> bits
             mask = v & low if table_mask is None else table_mask[v & low]
     return gid, t, mask, names_present, v
@@ -220,7 +238,8 @@ def _decode_compiled(
     names_present = frozenset(nm for nm, c in zip(names, codes, strict=True) if present[c])
     units = np.flatnonzero(tied)
     if len(units):  # w is our own sorted copy: patch it in place
-        _patch(raw, inner, u, code_sql, names, bits, table.column("u"), units, offsets, w)
+        ids = table.column("u").take(pa.array(units)).combine_chunks()
+        _patch(raw, inner, u, code_sql, names, bits, ids, f"f.{u}", units, offsets, w)
         w, gid, t, mask, _, _ = _compiled.decode(offsets, w, bits, lut)
     return gid, t, mask, names_present, w
 
@@ -232,19 +251,21 @@ def _patch(
     code_sql: str,
     names: list[str],
     bits: int,
-    unit_col: pa.ChunkedArray,
+    ids: pa.Array,
+    key_sql: str,
     units: np.ndarray[Any, Any],
     offsets: np.ndarray[Any, Any],
     v: np.ndarray[Any, Any],
 ) -> None:
-    """Overwrite the rows of ``units`` in ``v`` with their exact (ts, event_id) order."""
-    ids = unit_col.take(pa.array(units)).combine_chunks()
+    """Overwrite the rows of ``units`` (keyed ``ids``: their values of ``key_sql``) in ``v``
+    with their exact (ts, event_id) order."""
     view = "__kundresa_funnel_tied_units"
     raw.register(view, pa.table({"u": ids}))
     try:
         sql = (
-            f"SELECT f.{u} AS u, epoch_us(f.ts) * {1 << bits} + {code_sql} AS v FROM ({inner}) f "
-            f"SEMI JOIN {view} x ON f.{u} = x.u ORDER BY f.{u}, f.ts, f.event_id"
+            f"SELECT {key_sql} AS u, epoch_us(f.ts) * {1 << bits} + {code_sql} AS v "
+            f"FROM ({inner}) f SEMI JOIN {view} x ON {key_sql} = x.u "
+            f"ORDER BY {key_sql}, f.ts, f.event_id"
         )
         got = raw.execute(sql, names).to_arrow_table()
     finally:
@@ -259,3 +280,123 @@ def _patch(
     first = np.cumsum(lengths) - lengths
     dest = np.repeat(offsets[units] - first, lengths) + np.arange(len(pos))
     v[dest] = np.asarray(got.column("v").to_numpy(zero_copy_only=False), np.int64)[order]
+
+
+class HashCollisionError(RuntimeError):
+    """Two units of a streamed load have the same 64-bit hash (so they were merged): the
+    caller loads again with ``stream=False``."""
+
+
+class LazyUnitIds(Sequence[Any]):
+    """Unit ids of a streamed load in unit-code order, fetched from the engine on first use
+    (a funnel's counts never need them; its drop-off lists do).
+
+    >>> ids = LazyUnitIds(lambda: pa.array(["a", "b"]), 2)
+    >>> len(ids), ids[1], ids.arrow().to_pylist()
+    (2, 'b', ['a', 'b'])
+    """
+
+    def __init__(self, fetch: Callable[[], pa.Array], n: int) -> None:
+        self._fetch = fetch
+        self._n = n
+        self._arrow: pa.Array | None = None
+        self._list: list[Any] | None = None
+
+    def __len__(self) -> int:
+        return self._n
+
+    def arrow(self) -> pa.Array:
+        """All ids as one Arrow array (fetched once)."""
+        if self._arrow is None:
+            got = self._fetch()
+            if len(got) != self._n:  # pragma: no cover - guarded by the fetch itself
+                raise RuntimeError("funnel: events changed while reading; run the funnel again")
+            self._arrow = got
+        return self._arrow
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Any]: ...
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if self._list is None:
+            self._list = self.arrow().to_pylist()
+        return self._list[i]
+
+
+def _load_stream(
+    raw: Any,
+    inner: str,
+    inner_all: str,
+    u: str,
+    code_sql: str,
+    names: list[str],
+    codes: list[int],
+    bits: int,
+    table_mask: I64 | None,
+) -> tuple[Coded | Packed, Sequence[Any], frozenset[str], pa.Array | None] | None:
+    """The funnel events as one ordered stream, no aggregation, or None if not clustered.
+
+    Events stored clustered by ``hash(unit), unit, ts, event_id`` (what stitching writes:
+    :data:`kundresa.stitch.CLUSTER_ORDER`) come out of a plain filtered scan in that order
+    (DuckDB keeps insertion order for scans, filters and projections): per step event one
+    unsigned hash of the unit and one packed ``time, name code`` value. The compiled
+    :func:`~kundresa.funnel._compiled.runs` cuts units where the hash changes and *verifies*
+    the order (hash never decreasing, time never decreasing within a unit); any other layout
+    returns None and the grouped lists are used. Equal timestamps with different steps are
+    re-read in their exact ``event_id`` order as in the grouped load. A unit is its hash: two
+    units with equal 64-bit hashes would merge (about P**2 / 2**65 for P units): the id fetch
+    detects it and raises
+    :class:`HashCollisionError`, on which :func:`kundresa.funnel.funnel` loads grouped instead.
+    """
+    packed = f"epoch_us(ts) * {1 << bits} + [{', '.join(map(str, codes))}][__kp]"
+    sql = (
+        f"SELECT hash({u}) AS h, {packed} AS v FROM (SELECT {u}, ts, list_position(?, event)"
+        f" AS __kp FROM ({inner_all}) f) g WHERE __kp IS NOT NULL"
+    )
+    got = raw.execute(sql, [names]).to_arrow_table()
+    if got.num_rows == 0:
+        return None  # the grouped load handles the empty case
+    h = _numpy(got.column("h"), np.uint64)
+    v = _numpy(got.column("v"), np.int64)
+    del got
+    lut = np.arange(1 << bits, dtype=np.int64) if table_mask is None else table_mask
+    cut = _compiled.runs(h, v, bits, lut)
+    if cut is None:
+        return None
+    offsets, present, tied = cut
+    names_present = frozenset(nm for nm, c in zip(names, codes, strict=True) if present[c])
+    unit_h = h[offsets[:-1]]
+    del h
+    units = np.flatnonzero(tied)
+    if len(units):
+        if not v.flags.writeable:
+            v = v.copy()
+        keys = pa.array(unit_h[units], pa.uint64())
+        _patch(raw, inner, u, code_sql, names, bits, keys, f"hash(f.{u})", units, offsets, v)
+    n_units = len(offsets) - 1
+    ids = LazyUnitIds(lambda: _ids_by_hash(raw, inner, u, unit_h), n_units)
+    return Packed(offsets, v, bits, lut), ids, names_present, None
+
+
+def _numpy(col: pa.ChunkedArray, dtype: Any) -> np.ndarray[Any, Any]:
+    """A fixed-width Arrow column as one NumPy array (zero-copy for a single chunk)."""
+    arr = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype)
+
+
+def _ids_by_hash(raw: Any, inner: str, u: str, unit_h: np.ndarray[Any, Any]) -> pa.Array:
+    """The unit id of every hash in ``unit_h`` (ascending), checking that each hash is one
+    unit and that the units did not change since the stream was read."""
+    got = raw.execute(
+        f"SELECT hash(f.{u}) AS h, min(f.{u}) AS u, max(f.{u}) AS u2 FROM ({inner}) f "
+        "GROUP BY 1 ORDER BY 1"
+    ).to_arrow_table()
+    if not np.array_equal(np.asarray(got.column("h").to_numpy(), np.uint64), unit_h):
+        raise RuntimeError("funnel: events changed while reading; run the funnel again")
+    ids = got.column("u").combine_chunks()
+    if not pc.all(pc.equal(ids, got.column("u2").combine_chunks())).as_py():
+        raise HashCollisionError("funnel: two units share a 64-bit hash; load them grouped instead")
+    return ids

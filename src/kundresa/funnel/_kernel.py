@@ -30,7 +30,7 @@ import numpy.typing as npt
 from kundresa.funnel import _compiled
 from kundresa.funnel.spec import FunnelSpec
 
-__all__ = ["Coded", "Outcome", "fast_best", "general"]
+__all__ = ["Coded", "Outcome", "Packed", "as_coded", "fast_best", "general"]
 
 I64 = npt.NDArray[np.int64]
 NONE = -1
@@ -62,6 +62,42 @@ class Coded:
 
 
 @dataclass(frozen=True)
+class Packed:
+    """The fast stream's events before decoding: unit ``u``'s rows are
+    ``v[offsets[u]:offsets[u + 1]]`` in (time, tie) order, each ``time << bits | code`` with
+    the step mask ``lut[code]``. The compiled kernel reads this directly (no decoded arrays);
+    :meth:`decoded` gives the equivalent :class:`Coded`.
+
+    >>> p = Packed(np.array([0, 2]), np.array([0 << 2 | 1, 5 << 2 | 2]), 2, np.arange(4))
+    >>> c = p.decoded()
+    >>> c.gid.tolist(), c.t.tolist(), c.mask.tolist(), c.n_units
+    ([0, 0], [0, 5], [1, 2], 1)
+    """
+
+    offsets: I64
+    v: I64
+    bits: int
+    lut: I64
+
+    @property
+    def n_units(self) -> int:
+        """Number of units."""
+        return len(self.offsets) - 1
+
+    def decoded(self) -> Coded:
+        """The same events as :class:`Coded` arrays (NumPy)."""
+        gid = np.repeat(np.arange(self.n_units, dtype=np.int64), np.diff(self.offsets))
+        low = (1 << self.bits) - 1
+        z = np.zeros(len(self.v), np.int64)
+        return Coded(gid, self.v >> self.bits, self.lut[self.v & low], z, None, self.n_units)
+
+
+def as_coded(c: Coded | Packed) -> Coded:
+    """``c`` as decoded :class:`Coded` arrays."""
+    return c.decoded() if isinstance(c, Packed) else c
+
+
+@dataclass(frozen=True)
 class Outcome:
     """One row per counted item (a unit, or an attempt with ``entry="totals"``).
 
@@ -79,7 +115,7 @@ class Outcome:
     excluded: int
 
 
-def fast_best(c: Coded, *, k: int, window_us: int, impl: str = "auto") -> Outcome:
+def fast_best(c: Coded | Packed, *, k: int, window_us: int, impl: str = "auto") -> Outcome:
     """Ordered funnel, ``entry="best"``, vectorised (see module doc).
 
     ``impl``: ``"numpy"`` (the passes below), ``"compiled"`` (numba, one pass:
@@ -92,16 +128,22 @@ def fast_best(c: Coded, *, k: int, window_us: int, impl: str = "auto") -> Outcom
     window``; the latest entry also gives the shortest time to convert. Each step's pass
     reads only the rows of steps j-1 and j (row order kept, so "earlier" is unchanged).
     """
-    n = len(c.t)
+    n = len(c.v) if isinstance(c, Packed) else len(c.t)
     if n == 0:
         z = np.zeros(0, np.int64)
         return Outcome(z, z, np.zeros((0, k), bool), np.zeros((0, k), np.int64), z, 0)
     if impl == "compiled" or (impl == "auto" and n >= COMPILED_MIN_ROWS and _compiled.available()):
+        if isinstance(c, Packed):  # only entered units come back, compacted in numba
+            units, entry, filled, ttc, at = _compiled.best_packed(
+                c.offsets, c.v, c.bits, c.lut, k, window_us
+            )
+            return Outcome(units, entry, filled, ttc, at, 0)
         units, filled, ttc, at = _compiled.best_pass(c.gid, c.t, c.mask, k, window_us)
         keep = filled[:, 0]
         return Outcome(units[keep], at[keep, 0], filled[keep], ttc[keep], at[keep], 0)
     if impl not in ("auto", "numpy"):
         raise ValueError(f"impl must be auto, numpy or compiled, not {impl!r}")
+    c = as_coded(c)
     t0 = int(c.t.min())
     rel = c.t - t0 + 1  # 1.. ; 0 means "no entry"
     span = int(rel.max()) + 1

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from kundresa.errors import InvalidOptionError
 from kundresa.funnel import _fastload
-from kundresa.funnel._kernel import I64, NONE, Coded
+from kundresa.funnel._kernel import I64, NONE, Coded, Packed
 from kundresa.funnel.spec import FunnelSpec
 from kundresa.schema import EVENTS
 
@@ -36,8 +36,8 @@ COLUMNS = frozenset(EVENTS.names)
 class Loaded:
     """Coded events plus what the outputs need: unit ids, event names and breakdown values."""
 
-    coded: Coded
-    unit_ids: list[Any]
+    coded: Coded | Packed
+    unit_ids: Sequence[Any]
     event: list[str] | None
     by_value: list[str | None] | None
     names_present: frozenset[str] = frozenset()
@@ -90,12 +90,13 @@ def load(
     *,
     fast: bool = True,
     compiled: bool | None = None,
+    stream: bool | None = None,
 ) -> Loaded:
     """Query the engine once and return the coded events (sorted, see module doc).
 
     On DuckDB the default semantics use :mod:`kundresa.funnel._fastload` (same result,
     no global sort); ``fast=False`` forces the general path (tests compare the two).
-    ``compiled`` is passed to :func:`~kundresa.funnel._fastload.load_fast`.
+    ``compiled`` and ``stream`` are passed to :func:`~kundresa.funnel._fastload.load_fast`.
     """
     unit_col = spec.unit_column
     if unit_col not in COLUMNS:
@@ -105,7 +106,9 @@ def load(
             fix="use person, session or an events column such as anonymous_id or user_id",
         )
     if fast and _fastload.applies(ws, spec, by):
-        coded, unit_ids, present, arrow = _fastload.load_fast(ws, spec, unit_col, compiled=compiled)
+        coded, unit_ids, present, arrow = _fastload.load_fast(
+            ws, spec, unit_col, compiled=compiled, stream=stream
+        )
         return Loaded(
             coded=coded,
             unit_ids=unit_ids,

@@ -27,7 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kundresa.errors import InvalidOptionError
-from kundresa.funnel._kernel import Outcome, fast_best, general
+from kundresa.funnel import _fastload
+from kundresa.funnel._kernel import Outcome, as_coded, fast_best, general
 from kundresa.funnel._load import Loaded, load
 from kundresa.funnel.result import (
     HIST_EDGES,
@@ -55,7 +56,7 @@ def run_kernel(loaded: Loaded, spec: FunnelSpec, *, force_general: bool = False)
     """
     if spec.fast and not force_general:
         return fast_best(loaded.coded, k=spec.k, window_us=spec.window_us)
-    return general(loaded.coded, spec)
+    return general(as_coded(loaded.coded), spec)
 
 
 def _validate_names(ws: Any, spec: FunnelSpec, present: frozenset[str]) -> None:
@@ -152,6 +153,8 @@ def _sorted_ids(loaded: Loaded, gs: list[int]) -> tuple[str, ...]:
     ('10', '9', 'B', 'b', 'ä')
     """
     arr = loaded.unit_arrow
+    if arr is None and isinstance(loaded.unit_ids, _fastload.LazyUnitIds):
+        arr = loaded.unit_ids.arrow()
     if arr is not None and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         picked = arr.take(pa.array(gs, pa.int64()))
         return tuple(picked.take(pc.sort_indices(picked)).to_pylist())
@@ -161,7 +164,7 @@ def _sorted_ids(loaded: Loaded, gs: list[int]) -> tuple[str, ...]:
 def _attributed(loaded: Loaded, spec: FunnelSpec, attribution: str) -> dict[int, set[str]]:
     """Breakdown value(s) of each unit, by ``attribution`` (see :func:`funnel`)."""
     assert loaded.by_value is not None
-    c = loaded.coded
+    c = as_coded(loaded.coded)
     any_mask = (1 << spec.k) - 1
     if attribution == "first":
         sel = (c.mask & (any_mask if spec.order == "unordered" else 1)) != 0
@@ -296,6 +299,11 @@ def funnel(
             "attribution", attribution, fix=f"use first, last, all or step:N (1..{spec.k})"
         )
     loaded = load(ws, spec, by)
+    if isinstance(loaded.unit_ids, _fastload.LazyUnitIds):
+        try:
+            loaded.unit_ids.arrow()  # the drop-off lists need the ids; checks the stream's units
+        except _fastload.HashCollisionError:  # pragma: no cover - two units with one 64-bit hash
+            loaded = load(ws, spec, by, stream=False)
     _validate_names(ws, spec, loaded.names_present)
     out = run_kernel(loaded, spec)
     units_all = out_entered = int(out.filled[:, 0].sum())

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from kundresa.paths import _compiled
 from kundresa.paths._index import Bools, Ints, Sequences
 
 __all__ = [
@@ -495,6 +496,55 @@ def _persons_by_bits(
     return out
 
 
+def _top_lut(c: Ints, top: int, name_rank: Ints) -> Ints | None:
+    """Shifted code -> code with all but the ``top`` labels (by count ``c``, ties: name)
+    mapped to "other" (the last code), or None when nothing is cut.
+
+    >>> _top_lut(np.array([5, 3, 1, 2, 0]), 2, np.array([0, 1, 2])).tolist()
+    [0, 1, 4, 3, 4]
+    """
+    v = len(name_rank)
+    present = np.flatnonzero(c[1 : v + 1])
+    ranked = present[np.lexsort((name_rank[present], -c[1 : v + 1][present]))]
+    if ranked.size <= top:
+        return None
+    lut = np.arange(v + 2, dtype=np.int64)
+    lut[ranked[top:] + 1] = v + 1
+    return lut
+
+
+def _flow_counts_compiled(
+    u: Units,
+    base: Ints,
+    room: Ints,
+    backwards: bool,
+    steps: int,
+    top: int,
+    name_rank: Ints,
+    persons: Ints,
+) -> FlowCounts:
+    """:func:`flow_counts` by the compiled kernels (:mod:`kundresa.paths._compiled`)."""
+    w = len(u.labels) + 2
+    ident = np.arange(w, dtype=np.int64)
+    if top >= len(u.labels):  # nothing can be cut: no counting pass for the ranking
+        lut = np.tile(ident, (steps, 1))
+    else:
+        raw = _compiled.flow_nodes(u.label, base, room, backwards=backwards, steps=steps, width=w)
+        cut = [_top_lut(raw[k], top, name_rank) for k in range(steps)]
+        lut = np.stack([ident if c is None else c for c in cut]).reshape(steps, w)
+    counts, node_persons, links, link_persons = _compiled.flow_links(
+        u.label, base, room, backwards=backwards, lut=lut, persons=persons
+    )
+    return FlowCounts(
+        nodes=counts[:, 1:],
+        node_persons=node_persons[:, 1:],
+        links=links[:, 1:, 1:],
+        link_persons=link_persons[:, 1:, 1:],
+        paths=int(base.shape[0]),
+        persons=count_distinct(persons),
+    )
+
+
 def flow_counts(
     u: Units, *, start: int | None, end: int | None, steps: int, top: int
 ) -> FlowCounts:
@@ -515,6 +565,8 @@ def flow_counts(
     persons = u.person[u.start[idx]]
     name_rank = np.empty(v, dtype=np.int64)
     name_rank[np.argsort(np.array(u.labels, dtype=object))] = np.arange(v)
+    if _compiled.available():
+        return _flow_counts_compiled(u, base, room, backwards, steps, top, name_rank, persons)
     small = np.int32 if w * w < 2**31 else np.int64
     shifted = np.empty((steps, m), dtype=small)
     counts = np.zeros((steps, w), dtype=np.int64)
@@ -525,12 +577,9 @@ def flow_counts(
         col = u.label[row].astype(small) + 1
         col[~ok] = 0
         c = np.bincount(col, minlength=w)
-        present = np.flatnonzero(c[1 : v + 1])
-        ranked = present[np.lexsort((name_rank[present], -c[1 : v + 1][present]))]
-        if ranked.size > top:
-            lut = np.arange(w, dtype=small)
-            lut[ranked[top:] + 1] = v + 1
-            col = lut[col]
+        lut = _top_lut(c, top, name_rank)
+        if lut is not None:
+            col = lut.astype(small)[col]
             c = np.bincount(col, minlength=w)
         shifted[k] = col
         counts[k] = c

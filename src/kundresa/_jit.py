@@ -1,0 +1,67 @@
+"""Optional numba compilation shared by the compiled kernels (funnel, paths).
+
+numba (BSD) is an optional extra (``pip install 'kundresa[fast]'``, also in ``[dev]``): every
+compiled kernel has a NumPy twin with identical results, used when numba is missing or
+``KUNDRESA_NO_NUMBA=1`` is set (tests compare the two).
+
+>>> import numpy as np
+>>> from kundresa.funnel._compiled import _sort_py
+>>> fns = compile_all(_sort_py)  # None without numba
+>>> fns is None or fns[0](np.array([0, 3]), np.array([3, 1, 2])).tolist() == [1, 2, 3]
+True
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["compile_all", "enabled", "threads_for"]
+
+_CACHE: dict[tuple[Callable[..., Any], ...], tuple[Callable[..., Any], ...] | None] = {}
+
+
+def enabled() -> bool:
+    """Whether compiled kernels may run: numba importable and not disabled by
+    ``KUNDRESA_NO_NUMBA=1``.
+
+    >>> enabled() in (True, False)
+    True
+    """
+    if os.environ.get("KUNDRESA_NO_NUMBA") == "1":
+        return False
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def compile_all(*fns: Callable[..., Any]) -> tuple[Callable[..., Any], ...] | None:
+    """``fns`` compiled with ``numba.njit(cache=True, nogil=True)`` (once per process), or
+    ``None`` when :func:`enabled` is false. Compilation is lazy: the first call of each
+    compiled function loads it from numba's on-disk cache or compiles it.
+
+    >>> compile_all() in ((), None)
+    True
+    """
+    if not enabled():
+        return None
+    if fns not in _CACHE:
+        import numba
+
+        _CACHE[fns] = tuple(numba.njit(cache=True, nogil=True)(f) for f in fns)
+    return _CACHE[fns]
+
+
+def threads_for(items: int, per_thread: int) -> int:
+    """Threads for a compiled pass over ``items`` (the kernels release the GIL): one per
+    core, at most 8, each getting at least ``per_thread`` items; one for small inputs.
+
+    >>> threads_for(10, 1000), threads_for(10**9, 1000) in range(1, 9)
+    (1, True)
+    """
+    if items < 2 * per_thread:
+        return 1
+    return max(1, min(8, os.cpu_count() or 1, items // per_thread))
