@@ -16,12 +16,11 @@ True
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from kundresa._jit import compile_all, threads_for
+from kundresa._jit import compile_all, run_parts, threads_for
 
 __all__ = ["available", "best_packed", "best_pass", "decode", "runs"]
 
@@ -373,12 +372,8 @@ def best_packed(
         fns[4](offsets, v, int(bits), lut, int(window_us), u0, u1, filled, ttc, at)
 
     parts = threads_for(len(v), PARALLEL_MIN_ROWS)
-    if parts == 1:
-        part(0, m)
-    else:  # units are independent and the kernel releases the GIL: one range per thread
-        cuts = [m * i // parts for i in range(parts + 1)]
-        with ThreadPoolExecutor(parts) as pool:
-            list(pool.map(part, cuts[:-1], cuts[1:]))
+    # units are independent and the kernel releases the GIL: one unit range per thread
+    run_parts(part, [m * i // parts for i in range(parts + 1)])
     return fns[6](filled, ttc, at)  # type: ignore[no-any-return]
 
 
