@@ -80,8 +80,7 @@ def build(path: Path, n: int, persons: int) -> None:
     )
     sql = (
         f"CREATE OR REPLACE TABLE events AS SELECT {cols} FROM (SELECT i, "
-        f"(hash(i * 13) % 1000000) / 1e6 AS r FROM range({n}) t(i))"
-        + f" ORDER BY {CLUSTER_ORDER}"
+        f"(hash(i * 13) % 1000000) / 1e6 AS r FROM range({n}) t(i))" + f" ORDER BY {CLUSTER_ORDER}"
     ).replace("$persons", str(persons))
     ws.store.raw.execute(sql)
     ws.close()

@@ -33,9 +33,7 @@ def available() -> bool:
 
 def _load() -> Any:
     """(best pass, decode, sort, runs) compiled, or None."""
-    return compile_all(
-        _best_pass_py, _decode_py, _sort_py, _runs_py, _best_packed_py, _outputs_py, _entered_py
-    )
+    return compile_all(_decode_py, _sort_py, _runs_py, _best_packed_py, _outputs_py, _entered_py)
 
 
 def _runs_py(
@@ -194,56 +192,6 @@ def _best_packed_py(
                     at[u, 0] = ti
 
 
-def _best_pass_py(
-    gid: Any, t: Any, mask: Any, k: int, window_us: int
-) -> tuple[Any, Any, Any, Any]:  # pragma: no cover - runs compiled
-    n = len(t)
-    m = 0
-    for i in range(n):
-        if i == 0 or gid[i] != gid[i - 1]:
-            m += 1
-    units = np.empty(m, np.int64)
-    filled = np.zeros((m, k), np.bool_)
-    ttc = np.full((m, k), -1, np.int64)
-    at = np.full((m, k), -1, np.int64)
-    best = np.empty(k, np.int64)
-    none = np.iinfo(np.int64).min
-    u = -1
-    for i in range(n):
-        if i == 0 or gid[i] != gid[i - 1]:
-            u += 1
-            units[u] = gid[i]
-            for j in range(k):
-                best[j] = none
-        mk = mask[i]
-        if mk == 0:
-            continue
-        ti = t[i]
-        for j in range(k - 1, 0, -1):
-            if (mk >> j) & 1 == 0:
-                continue
-            e = best[j - 1]
-            if e == none:
-                continue
-            if e > best[j]:
-                best[j] = e
-            d = ti - e
-            if d <= window_us:
-                if not filled[u, j]:
-                    filled[u, j] = True
-                    ttc[u, j] = d
-                    at[u, j] = ti
-                elif d < ttc[u, j]:
-                    ttc[u, j] = d
-        if mk & 1:
-            best[0] = ti
-            if not filled[u, 0]:
-                filled[u, 0] = True
-                ttc[u, 0] = 0
-                at[u, 0] = ti
-    return units, filled, ttc, at
-
-
 def decode(
     offsets: np.ndarray[Any, Any],
     v: np.ndarray[Any, Any],
@@ -270,7 +218,7 @@ def decode(
     fns = _load()
     if fns is None:
         raise RuntimeError("numba is not installed: pip install 'kundresa[fast]'")
-    decode_fn, sort_fn = fns[1], fns[2]
+    decode_fn, sort_fn = fns[0], fns[1]
     offsets = np.ascontiguousarray(offsets, np.int64)
     v = np.ascontiguousarray(v, np.int64)
     w = sort_fn(offsets, v) if sort else v
@@ -284,26 +232,32 @@ def best_pass(
     mask: np.ndarray[Any, Any],
     k: int,
     window_us: int,
-) -> tuple[Any, Any, Any, Any]:
-    """(unit codes, filled, ttc, at) for every unit run, compiled; see the module doc.
+) -> tuple[Any, Any, Any, Any, Any] | None:
+    """:func:`best_packed` for decoded rows (unit code, time, step mask; sorted by unit and
+    time): the rows are packed as ``(t - min t) << k | mask`` with the identity mask table.
+    Returns (unit codes, entry time, filled, ttc, at) of the entered units, or None when the
+    times do not fit beside ``k`` mask bits (NumPy then).
 
     >>> if available():
-    ...     u, f, d, a = best_pass(np.array([0, 0]), np.array([0, 5]), np.array([1, 2]), 2, 10)
-    ...     print(f.tolist(), d.tolist())
+    ...     u, e, f, d, a = best_pass(np.array([4, 4]), np.array([0, 5]), np.array([1, 2]), 2, 10)
+    ...     print(u.tolist(), f.tolist(), d.tolist())
     ... else:
-    ...     print([[True, True]], [[0, 5]])
-    [[True, True]] [[0, 5]]
+    ...     print([4], [[True, True]], [[0, 5]])
+    [4] [[True, True]] [[0, 5]]
     """
-    fns = _load()
-    if fns is None:
-        raise RuntimeError("numba is not installed: pip install 'kundresa[fast]'")
-    return fns[0](  # type: ignore[no-any-return]
-        np.ascontiguousarray(gid, np.int64),
-        np.ascontiguousarray(t, np.int64),
-        np.ascontiguousarray(mask, np.int64),
-        int(k),
-        int(window_us),
-    )
+    gid = np.asarray(gid, np.int64)
+    t = np.asarray(t, np.int64)
+    t0 = int(t.min())
+    if k > 24 or int(t.max()) - t0 >= 1 << (62 - k):
+        return None
+    new = np.ones(len(gid), bool)
+    new[1:] = gid[1:] != gid[:-1]
+    starts = np.flatnonzero(new)
+    offsets = np.append(starts, len(gid)).astype(np.int64)
+    v = ((t - t0) << k) | np.asarray(mask, np.int64)
+    lut = np.arange(1 << k, dtype=np.int64)
+    units, entry, filled, ttc, at = best_packed(offsets, v, k, lut, k, window_us)
+    return gid[starts][units], entry + t0, filled, ttc, np.where(at >= 0, at + t0, -1)
 
 
 def runs(
@@ -327,7 +281,7 @@ def runs(
     fns = _load()
     if fns is None:
         raise RuntimeError("numba is not installed: pip install 'kundresa[fast]'")
-    ok, offsets, present, tied = fns[3](
+    ok, offsets, present, tied = fns[2](
         np.ascontiguousarray(h, np.uint64),
         np.ascontiguousarray(v, np.int64),
         int(bits),
@@ -366,15 +320,15 @@ def best_packed(
     v = np.ascontiguousarray(v, np.int64)
     lut = np.ascontiguousarray(lut, np.int64)
     m = len(offsets) - 1
-    filled, ttc, at = fns[5](m, int(k))
+    filled, ttc, at = fns[4](m, int(k))
 
     def part(u0: int, u1: int) -> None:
-        fns[4](offsets, v, int(bits), lut, int(window_us), u0, u1, filled, ttc, at)
+        fns[3](offsets, v, int(bits), lut, int(window_us), u0, u1, filled, ttc, at)
 
     parts = threads_for(len(v), PARALLEL_MIN_ROWS)
     # units are independent and the kernel releases the GIL: one unit range per thread
     run_parts(part, [m * i // parts for i in range(parts + 1)])
-    return fns[6](filled, ttc, at)  # type: ignore[no-any-return]
+    return fns[5](filled, ttc, at)  # type: ignore[no-any-return]
 
 
 #: rows per thread below which the compiled kernels run in one thread

@@ -138,10 +138,11 @@ def fast_best(c: Coded | Packed, *, k: int, window_us: int, impl: str = "auto") 
                 c.offsets, c.v, c.bits, c.lut, k, window_us
             )
             return Outcome(units, entry, filled, ttc, at, 0)
-        units, filled, ttc, at = _compiled.best_pass(c.gid, c.t, c.mask, k, window_us)
-        keep = filled[:, 0]
-        return Outcome(units[keep], at[keep, 0], filled[keep], ttc[keep], at[keep], 0)
-    if impl not in ("auto", "numpy"):
+        got = _compiled.best_pass(c.gid, c.t, c.mask, k, window_us)
+        if got is not None:
+            return Outcome(*got, 0)
+        # times too wide to pack beside k mask bits: the NumPy passes below
+    if impl not in ("auto", "numpy", "compiled"):
         raise ValueError(f"impl must be auto, numpy or compiled, not {impl!r}")
     c = as_coded(c)
     t0 = int(c.t.min())
