@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-__all__ = ["compile_all", "enabled", "run_parts", "threads_for"]
+__all__ = ["compile_all", "enabled", "require", "run_parts", "threads_for"]
 
 _CACHE: dict[tuple[Callable[..., Any], ...], tuple[Callable[..., Any], ...] | None] = {}
 
@@ -67,6 +67,19 @@ def threads_for(items: int, per_thread: int) -> int:
     if items < 2 * per_thread:
         return 1
     return max(1, min(8, os.cpu_count() or 1, items // per_thread))
+
+
+def require(fns: tuple[Callable[..., Any], ...] | None) -> tuple[Callable[..., Any], ...]:
+    """``fns`` from :func:`compile_all`, or a RuntimeError saying how to get numba.
+
+    >>> require((len,))[0]("ab")
+    2
+    """
+    if fns is None:
+        raise RuntimeError(
+            "numba is not installed (or KUNDRESA_NO_NUMBA=1): pip install 'kundresa[fast]'"
+        )
+    return fns
 
 
 _T = TypeVar("_T")

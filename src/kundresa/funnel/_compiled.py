@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from kundresa._jit import compile_all, run_parts, threads_for
+from kundresa._jit import compile_all, require, run_parts, threads_for
 
 __all__ = ["available", "best_packed", "best_pass", "decode", "runs"]
 
@@ -215,9 +215,7 @@ def decode(
     ...     print([9, 10, 10], [0, 0, 1], [4, 5, 5], [2, 0, 0], [False, False])
     [9, 10, 10] [0, 0, 1] [4, 5, 5] [2, 0, 0] [False, False]
     """
-    fns = _load()
-    if fns is None:
-        raise RuntimeError("numba is not installed: pip install 'kundresa[fast]'")
+    fns = require(_load())
     decode_fn, sort_fn = fns[0], fns[1]
     offsets = np.ascontiguousarray(offsets, np.int64)
     v = np.ascontiguousarray(v, np.int64)
@@ -278,9 +276,7 @@ def runs(
     ...     print([0, 2, 3], [0, 2, 1, 0], [True, False], None, None)
     [0, 2, 3] [0, 2, 1, 0] [True, False] None None
     """
-    fns = _load()
-    if fns is None:
-        raise RuntimeError("numba is not installed: pip install 'kundresa[fast]'")
+    fns = require(_load())
     ok, offsets, present, tied = fns[2](
         np.ascontiguousarray(h, np.uint64),
         np.ascontiguousarray(v, np.int64),
@@ -313,9 +309,7 @@ def best_packed(
     ...     print([0], [0], [[True, True]], [[0, 5]])
     [0] [0] [[True, True]] [[0, 5]]
     """
-    fns = _load()
-    if fns is None:
-        raise RuntimeError("numba is not installed: pip install 'kundresa[fast]'")
+    fns = require(_load())
     offsets = np.ascontiguousarray(offsets, np.int64)
     v = np.ascontiguousarray(v, np.int64)
     lut = np.ascontiguousarray(lut, np.int64)

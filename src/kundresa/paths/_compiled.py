@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from kundresa._jit import compile_all, run_parts, threads_for
+from kundresa._jit import compile_all, require, run_parts, threads_for
 
 __all__ = ["available", "flow_links", "flow_nodes"]
 
@@ -121,9 +121,7 @@ def flow_nodes(
     ...     print([[0, 1, 1, 0], [1, 0, 1, 0]])
     [[0, 1, 1, 0], [1, 0, 1, 0]]
     """
-    fns = _load()
-    if fns is None:
-        raise RuntimeError("numba is not installed: pip install 'kundresa[fast]'")
+    fns = require(_load())
     return fns[0](  # type: ignore[no-any-return]
         np.ascontiguousarray(label, np.int64),
         np.ascontiguousarray(base, np.int64),
@@ -158,9 +156,7 @@ def flow_links(
     ...     print([[0, 2, 0, 0], [0, 0, 2, 0]], [[0, 1, 0, 0], [0, 0, 1, 0]], 2, 1)
     [[0, 2, 0, 0], [0, 0, 2, 0]] [[0, 1, 0, 0], [0, 0, 1, 0]] 2 1
     """
-    fns = _load()
-    if fns is None:
-        raise RuntimeError("numba is not installed: pip install 'kundresa[fast]'")
+    fns = require(_load())
     label = np.ascontiguousarray(label, np.int64)
     base = np.ascontiguousarray(base, np.int64)
     room = np.ascontiguousarray(room, np.int64)
