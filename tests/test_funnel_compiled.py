@@ -269,6 +269,51 @@ def test_stream_falls_back_when_not_clustered() -> None:
     )
 
 
+def test_stream_is_tried_by_default_only_for_the_clustered_person_unit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stitching stores events clustered by person only: with ``stream=None`` the stream is
+    tried for ``person_id`` and never for another unit (it would always fall back, after
+    a wasted full scan)."""
+    events = [
+        Ev(f"u{u}", 10**6 * i, f"{u}-{i}", "AB"[i % 2], {}) for u in range(30) for i in range(4)
+    ]
+    ws = _ws_clustered(events)
+    spec = FunnelSpec.build(["A", "B"], window="1m")
+    tried: list[bool] = []
+    real = _fastload._load_stream
+
+    def spy(*a: Any) -> Any:
+        got = real(*a)
+        tried.append(got is not None)
+        return got
+
+    monkeypatch.setattr(_fastload, "_load_stream", spy)
+    assert _fastload.load_fast(ws, spec, "person_id", compiled=True)[3] is None
+    assert tried == [True]
+    _fastload.load_fast(ws, spec, "session_id", compiled=True)
+    assert tried == [True]
+
+
+def test_stream_ids_detect_events_changed_after_the_stream() -> None:
+    """The lazily fetched ids are checked against the stream's units: a person added between
+    the stream and the fetch raises ``EventsChangedError`` (a ``StreamInvalidError``, on which
+    ``funnel()`` loads grouped) instead of handing out shifted ids."""
+    events = [
+        Ev(f"u{u}", 10**6 * i, f"{u}-{i}", "AB"[i % 2], {}) for u in range(30) for i in range(4)
+    ]
+    ws = _ws_clustered(events)
+    spec = FunnelSpec.build(["A", "B"], window="1m")
+    got = _fastload.load_fast(ws, spec, "person_id", compiled=True, stream=True)
+    ids = got[1]
+    assert isinstance(ids, _fastload.LazyUnitIds)
+    ws.store.append("events", full_events(_table([Ev("late", 0, "late-0", "A", {})])))
+    with pytest.raises(_fastload.EventsChangedError, match="events changed"):
+        ids.arrow()
+    assert issubclass(_fastload.EventsChangedError, _fastload.StreamInvalidError)
+    assert issubclass(_fastload.HashCollisionError, _fastload.StreamInvalidError)
+
+
 def test_stitched_workspace_streams_and_funnel_equals_reference(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -330,7 +375,7 @@ def test_packed_kernel_threads_equal_one_thread(monkeypatch: pytest.MonkeyPatch)
     kw = {"k": 3, "window_us": 20}
     one = fast_best(p, impl="compiled", **kw)
     monkeypatch.setattr(_compiled, "PARALLEL_MIN_ROWS", 100)
-    monkeypatch.setattr("kundresa._jit.os.cpu_count", lambda: 4)
+    monkeypatch.setattr("kundresa._jit._cores", lambda: 4)
     assert _compiled.threads_for(len(t), _compiled.PARALLEL_MIN_ROWS) == 4
     _same(fast_best(p, impl="compiled", **kw), one)
     _same(fast_best(p, impl="numpy", **kw), one)

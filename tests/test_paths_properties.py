@@ -327,7 +327,7 @@ def test_compiled_flow_counts_equal_numpy_on_a_large_log(
     if not _compiled.available():
         pytest.skip("numba not installed")
     monkeypatch.setattr(_compiled, "PARALLEL_MIN_PATHS", 10**9 if threads == 1 else 1000)
-    monkeypatch.setattr("kundresa._jit.os.cpu_count", lambda: threads)
+    monkeypatch.setattr("kundresa._jit._cores", lambda: threads)
     rng = np.random.default_rng(11)
     n, persons = 200_000, 5_000
     person = np.sort(rng.integers(0, persons, n))

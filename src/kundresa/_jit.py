@@ -66,7 +66,15 @@ def threads_for(items: int, per_thread: int) -> int:
     """
     if items < 2 * per_thread:
         return 1
-    return max(1, min(8, os.cpu_count() or 1, items // per_thread))
+    return max(1, min(8, _cores(), items // per_thread))
+
+
+def _cores() -> int:
+    """Cores this process may run on (affinity and cpusets respected where the OS tells)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
 
 
 def require(fns: tuple[Callable[..., Any], ...] | None) -> tuple[Callable[..., Any], ...]:
@@ -85,6 +93,15 @@ def require(fns: tuple[Callable[..., Any], ...] | None) -> tuple[Callable[..., A
 _T = TypeVar("_T")
 _POOL: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): a forked child makes its own
 _POOL_LOCK = threading.Lock()
+
+
+def _after_fork() -> None:  # pragma: no cover - runs in a forked child
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()  # the parent's lock may have been held
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def run_parts(fn: Callable[[int, int], _T], cuts: Sequence[int]) -> list[_T]:

@@ -246,7 +246,7 @@ def best_pass(
     gid = np.asarray(gid, np.int64)
     t = np.asarray(t, np.int64)
     t0 = int(t.min())
-    if k > 24 or int(t.max()) - t0 >= 1 << (62 - k):
+    if k > 16 or int(t.max()) - t0 >= 1 << (62 - k):
         return None
     new = np.ones(len(gid), bool)
     new[1:] = gid[1:] != gid[:-1]

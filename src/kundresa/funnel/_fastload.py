@@ -40,7 +40,14 @@ from kundresa.funnel import _compiled
 from kundresa.funnel._kernel import COMPILED_MIN_ROWS, I64, Coded, Packed
 from kundresa.funnel.spec import FunnelSpec
 
-__all__ = ["HashCollisionError", "LazyUnitIds", "applies", "load_fast"]
+__all__ = [
+    "EventsChangedError",
+    "HashCollisionError",
+    "LazyUnitIds",
+    "StreamInvalidError",
+    "applies",
+    "load_fast",
+]
 
 #: packed value = epoch_us * 2**B + code must stay inside int64 (DuckDB raises on overflow,
 #: never wraps): with B <= 8, timestamps up to about the year 3100.
@@ -112,7 +119,8 @@ def load_fast(
 
     ``stream``: first try the clustered stream (:func:`_load_stream`; needs numba), which
     falls back to the grouped lists when the events are not stored clustered; ``None``
-    streams whenever the compiled decode is used. The stream's unit ids are fetched lazily
+    streams whenever the compiled decode is used and the unit is ``person_id`` (the only
+    column stitching stores clustered). The stream's unit ids are fetched lazily
     (:class:`LazyUnitIds`; the fourth item is then None).
     """
     names = list(spec.event_names)
@@ -130,8 +138,8 @@ def load_fast(
     raw = ws.store.raw
     if compiled is None:
         compiled = _compiled.available() and _estimated_rows(raw) >= COMPILED_MIN_ROWS
-    if stream is None:
-        stream = compiled
+    if stream is None:  # only person_id is stored clustered (by stitching): others fall back
+        stream = compiled and unit_col == "person_id"
     if stream:
         got = _load_stream(raw, inner, inner_all, u, code_sql, names, codes, bits, table_mask)
         if got is not None:
@@ -282,9 +290,16 @@ def _patch(
     v[dest] = np.asarray(got.column("v").to_numpy(zero_copy_only=False), np.int64)[order]
 
 
-class HashCollisionError(RuntimeError):
-    """Two units of a streamed load have the same 64-bit hash (so they were merged): the
-    caller loads again with ``stream=False``."""
+class StreamInvalidError(RuntimeError):
+    """A streamed load cannot be used as read: the caller loads again with ``stream=False``."""
+
+
+class HashCollisionError(StreamInvalidError):
+    """Two units of a streamed load have the same 64-bit hash (so they were merged)."""
+
+
+class EventsChangedError(StreamInvalidError):
+    """The events changed between the stream and the lazy id fetch."""
 
 
 class LazyUnitIds(Sequence[Any]):
@@ -402,6 +417,6 @@ def _ids_by_hash(raw: Any, inner: str, u: str, unit_h: np.ndarray[Any, Any]) -> 
     if len(h) > 1 and bool((h[1:] == h[:-1]).any()):
         raise HashCollisionError("funnel: two units share a 64-bit hash; load them grouped instead")
     if not np.array_equal(h, unit_h):
-        raise RuntimeError("funnel: events changed while reading; run the funnel again")
+        raise EventsChangedError("funnel: events changed while reading; loading them again")
     ids: pa.Array = got.column("u").take(pa.array(order)).combine_chunks()
     return ids

@@ -302,8 +302,8 @@ def funnel(
     if isinstance(loaded.unit_ids, _fastload.LazyUnitIds):
         try:
             loaded.unit_ids.arrow()  # the drop-off lists need the ids; checks the stream's units
-        except _fastload.HashCollisionError:  # pragma: no cover - two units with one 64-bit hash
-            loaded = load(ws, spec, by, stream=False)
+        except _fastload.StreamInvalidError:  # pragma: no cover - a 64-bit collision, or the
+            loaded = load(ws, spec, by, stream=False)  # events replaced meanwhile
     _validate_names(ws, spec, loaded.names_present)
     out = run_kernel(loaded, spec)
     units_all = out_entered = int(out.filled[:, 0].sum())

@@ -162,7 +162,11 @@ def flow_links(
     room = np.ascontiguousarray(room, np.int64)
     lut = np.ascontiguousarray(lut, np.int64)
     persons = np.ascontiguousarray(persons, np.int64)
-    cuts = _person_cuts(persons, threads_for(len(base), PARALLEL_MIN_PATHS))
+    steps, w = lut.shape
+    # every thread has its own (steps - 1) x w x w link arrays (3): at most ~64 MB each
+    memory_ok = 3 * 8 * max(steps - 1, 1) * w * w <= 64 * 2**20
+    parts = threads_for(len(base), PARALLEL_MIN_PATHS) if memory_ok else 1
+    cuts = _person_cuts(persons, parts)
 
     def part(a: int, b: int) -> tuple[Any, Any, Any, Any]:
         return fns[1](label, base[a:b], room[a:b], bool(backwards), lut, persons[a:b])  # type: ignore[no-any-return]
