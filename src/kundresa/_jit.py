@@ -13,6 +13,7 @@ True
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -93,6 +94,7 @@ def require(fns: tuple[Callable[..., Any], ...] | None) -> tuple[Callable[..., A
 _T = TypeVar("_T")
 _POOL: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): a forked child makes its own
 _POOL_LOCK = threading.Lock()
+_PREFIX = "kundresa-kernel"
 
 
 def _after_fork() -> None:  # pragma: no cover - runs in a forked child
@@ -107,16 +109,19 @@ if hasattr(os, "register_at_fork"):
 def run_parts(fn: Callable[[int, int], _T], cuts: Sequence[int]) -> list[_T]:
     """``fn(cuts[i], cuts[i + 1])`` for every range, the ranges in parallel on one shared
     thread pool (created once: starting threads per call costs ~0.5 ms, as much as a
-    small kernel); a single range runs in the calling thread.
+    small kernel); a single range runs in the calling thread, and so do all ranges when
+    called from inside a part (waiting on the pool from its own workers could deadlock).
 
     >>> run_parts(lambda a, b: b - a, [0, 3, 10])
     [3, 7]
     """
     if len(cuts) <= 2:
         return [fn(cuts[0], cuts[-1])] if len(cuts) == 2 else []
+    if threading.current_thread().name.startswith(_PREFIX):  # nested: no pool
+        return [fn(a, b) for a, b in itertools.pairwise(cuts)]
     global _POOL
     with _POOL_LOCK:
         if _POOL is None or _POOL[0] != os.getpid():
-            _POOL = (os.getpid(), ThreadPoolExecutor(8, thread_name_prefix="kundresa-kernel"))
+            _POOL = (os.getpid(), ThreadPoolExecutor(8, thread_name_prefix=_PREFIX))
         pool = _POOL[1]
     return list(pool.map(fn, cuts[:-1], cuts[1:]))
