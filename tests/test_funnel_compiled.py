@@ -269,26 +269,35 @@ def test_stream_falls_back_when_not_clustered() -> None:
     )
 
 
+#: 30 persons, each A B A B one second apart
+ALTERNATING = [
+    Ev(f"u{u}", 10**6 * i, f"{u}-{i}", "AB"[i % 2], {}) for u in range(30) for i in range(4)
+]
+
+
+def _spy_stream(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Record, per ``_load_stream`` call, whether the stream was used (not None)."""
+    calls: list[bool] = []
+    real = _fastload._load_stream
+
+    def spy(*a: Any) -> Any:
+        got = real(*a)
+        calls.append(got is not None)
+        return got
+
+    monkeypatch.setattr(_fastload, "_load_stream", spy)
+    return calls
+
+
 def test_stream_is_tried_by_default_only_for_the_clustered_person_unit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Stitching stores events clustered by person only: with ``stream=None`` the stream is
     tried for ``person_id`` and never for another unit (it would always fall back, after
     a wasted full scan)."""
-    events = [
-        Ev(f"u{u}", 10**6 * i, f"{u}-{i}", "AB"[i % 2], {}) for u in range(30) for i in range(4)
-    ]
-    ws = _ws_clustered(events)
+    ws = _ws_clustered(ALTERNATING)
     spec = FunnelSpec.build(["A", "B"], window="1m")
-    tried: list[bool] = []
-    real = _fastload._load_stream
-
-    def spy(*a: Any) -> Any:
-        got = real(*a)
-        tried.append(got is not None)
-        return got
-
-    monkeypatch.setattr(_fastload, "_load_stream", spy)
+    tried = _spy_stream(monkeypatch)
     assert _fastload.load_fast(ws, spec, "person_id", compiled=True)[3] is None
     assert tried == [True]
     _fastload.load_fast(ws, spec, "session_id", compiled=True)
@@ -299,10 +308,7 @@ def test_stream_ids_detect_events_changed_after_the_stream() -> None:
     """The lazily fetched ids are checked against the stream's units: a person added between
     the stream and the fetch raises ``EventsChangedError`` (a ``StreamInvalidError``, on which
     ``funnel()`` loads grouped) instead of handing out shifted ids."""
-    events = [
-        Ev(f"u{u}", 10**6 * i, f"{u}-{i}", "AB"[i % 2], {}) for u in range(30) for i in range(4)
-    ]
-    ws = _ws_clustered(events)
+    ws = _ws_clustered(ALTERNATING)
     spec = FunnelSpec.build(["A", "B"], window="1m")
     got = _fastload.load_fast(ws, spec, "person_id", compiled=True, stream=True)
     ids = got[1]
@@ -345,15 +351,7 @@ def test_stitched_workspace_streams_and_funnel_equals_reference(
     ws = Workspace.open(folder / "w.duckdb")
     ws.ingest([folder / "e.jsonl"])
     monkeypatch.setattr(_fastload, "COMPILED_MIN_ROWS", 0)
-    streamed: list[bool] = []
-    real = _fastload._load_stream
-
-    def spy(*a: Any) -> Any:
-        got = real(*a)
-        streamed.append(got is not None)
-        return got
-
-    monkeypatch.setattr(_fastload, "_load_stream", spy)
+    streamed = _spy_stream(monkeypatch)
     fast = funnel(ws, ["A", "B", "C"], window="1h", next_events=0)
     assert streamed == [True]
     monkeypatch.setenv("KUNDRESA_NO_NUMBA", "1")  # the grouped NumPy load and kernel
