@@ -109,8 +109,12 @@ class DuckDBStore(Store):
             return "SELECT * FROM __kundresa_arrow", data
         return str(self.con.compile(data)), None
 
-    def _write(self, name: str, data: pa.Table | ibis.Table, how: str) -> None:
+    def _write(
+        self, name: str, data: pa.Table | ibis.Table, how: str, order_sql: str | None = None
+    ) -> None:
         sql, arrow = self._sql_of(data)
+        if order_sql is not None:
+            sql = f"SELECT * FROM ({sql}) ORDER BY {order_sql}"
         if arrow is not None:
             self.raw.register("__kundresa_arrow", arrow)
         try:
@@ -149,16 +153,7 @@ class DuckDBStore(Store):
     def replace_sorted(self, name: str, data: pa.Table | ibis.Table, order_sql: str) -> None:
         """Replace the table with ``data`` stored in the order of the SQL ``ORDER BY`` list
         ``order_sql`` (DuckDB keeps insertion order for later scans)."""
-        sql, arrow = self._sql_of(data)
-        if arrow is not None:
-            self.raw.register("__kundresa_arrow", arrow)
-        try:
-            self.raw.execute(
-                f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM ({sql}) ORDER BY {order_sql}'
-            )
-        finally:
-            if arrow is not None:
-                self.raw.unregister("__kundresa_arrow")
+        self._write(name, data, "replace", order_sql)
 
     def drop(self, name: str) -> None:
         self.raw.execute(f'DROP TABLE IF EXISTS "{name}"')

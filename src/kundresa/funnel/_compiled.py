@@ -32,7 +32,7 @@ def available() -> bool:
 
 
 def _load() -> Any:
-    """(best pass, decode, sort, runs) compiled, or None."""
+    """(decode, sort, runs, packed pass, outputs, entered) compiled, or None."""
     return compile_all(_decode_py, _sort_py, _runs_py, _best_packed_py, _outputs_py, _entered_py)
 
 

@@ -325,7 +325,7 @@ class LazyUnitIds(Sequence[Any]):
         if self._arrow is None:
             got = self._fetch()
             if len(got) != self._n:  # pragma: no cover - guarded by the fetch itself
-                raise RuntimeError("funnel: events changed while reading; run the funnel again")
+                raise EventsChangedError("funnel: events changed while reading; loading them again")
             self._arrow = got
         return self._arrow
 

@@ -2,7 +2,7 @@
 two passes over the selected paths instead of NumPy's per-step arrays and bit words.
 
 Same contract and result as the NumPy path (tested against it and the pure-Python reference:
-``tests/test_paths_compiled.py``); used when numba is installed (``kundresa[fast]``).
+``tests/test_paths_properties.py``); used when numba is installed (``kundresa[fast]``).
 Pass 1 counts each step's labels (for the top-K ranking, done in Python on the tiny count
 table); pass 2 maps labels through the per-step top-K table and counts nodes, links and
 unique persons, a person being counted once per node or link by remembering the last person

@@ -531,7 +531,7 @@ def _flow_counts_compiled(
     else:
         raw = _compiled.flow_nodes(u.label, base, room, backwards=backwards, steps=steps, width=w)
         cut = [_top_lut(raw[k], top, name_rank) for k in range(steps)]
-        lut = np.stack([ident if c is None else c for c in cut]).reshape(steps, w)
+        lut = np.stack([ident if c is None else c for c in cut])
     counts, node_persons, links, link_persons = _compiled.flow_links(
         u.label, base, room, backwards=backwards, lut=lut, persons=persons
     )
