@@ -13,7 +13,17 @@ import typer
 
 from kundresa.results import Result, jsonable
 
-__all__ = ["DbOpt", "EngineOpt", "JsonOpt", "emit", "open_workspace"]
+__all__ = [
+    "DEFAULT_ENGINE",
+    "DbOpt",
+    "EngineOpt",
+    "JsonOpt",
+    "emit",
+    "open_workspace",
+    "write_out",
+]
+
+DEFAULT_ENGINE = "duckdb"
 
 DbOpt = Annotated[
     str | None,
@@ -39,3 +49,15 @@ def emit(result: Result | dict[str, Any], as_json: bool) -> None:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         typer.echo(str(result))
+
+
+def write_out(result: Result, path: str, *, quiet: bool = False) -> None:
+    """Write ``result`` to ``path`` (``--out``): the result's own formats first (a discovered
+    map as ``.yaml``), else :func:`kundresa.results.write_result` by suffix."""
+    from pathlib import Path
+
+    from kundresa.results import write_result
+
+    written = write_result(result, Path(path))
+    if not quiet:
+        typer.echo(f"wrote {written}", err=True)

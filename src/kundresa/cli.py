@@ -19,6 +19,7 @@ from kundresa._cli_common import DbOpt as DbOpt
 from kundresa._cli_common import EngineOpt as EngineOpt
 from kundresa._cli_common import JsonOpt as JsonOpt
 from kundresa._cli_common import emit, open_workspace
+from kundresa._contract_cli import AnalysisGroup
 from kundresa.errors import InvalidOptionError, KundresaError
 from kundresa.results import jsonable
 
@@ -28,6 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=AnalysisGroup,
 )
 
 # Shared with the extensions' commands (see kundresa._cli_common).
@@ -108,26 +110,6 @@ def ingest(
                 progress=update,
             )
     _emit(report, as_json)
-
-
-@app.command()
-def quarantine(
-    db: DbOpt = None,
-    engine: EngineOpt = "duckdb",
-    reason: Annotated[str | None, typer.Option(help="Only rows of this reason.")] = None,
-    limit: Annotated[int, typer.Option(help="How many rows to show.")] = 20,
-    as_json: JsonOpt = False,
-) -> None:
-    """List quarantined rows: reason, field, fix and the raw row."""
-    with _open(db, engine) as ws:
-        _emit(ws.quarantine(limit=limit, reason=reason), as_json)
-
-
-@app.command()
-def info(db: DbOpt = None, engine: EngineOpt = "duckdb", as_json: JsonOpt = False) -> None:
-    """Counts of events, persons, sessions, channels, date range and merged persons."""
-    with _open(db, engine) as ws:
-        _emit(ws.info(), as_json)
 
 
 @app.command()
@@ -288,15 +270,12 @@ def demo(
     )
 
 
-# Analysis modules add their commands here, one line each: a module with
+# The analyses' commands come from their declarations (kundresa._contract, AnalysisGroup);
+# other command groups add themselves here, one line each: a module with
 # ``register(app: typer.Typer) -> None`` that imports its heavy dependencies lazily.
 _EXTENSIONS: tuple[str, ...] = (
-    "kundresa.attribution._cli",
-    "kundresa.funnel.cli",
     "kundresa.maps.cli",
-    "kundresa.paths.cli",
     "kundresa.server.cli",
-    "kundresa.paths.map_cli",
 )
 
 

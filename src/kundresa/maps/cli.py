@@ -10,11 +10,16 @@ import typer
 from kundresa._cli_common import DbOpt, EngineOpt, JsonOpt
 from kundresa._cli_common import emit as _emit
 from kundresa._cli_common import open_workspace as _open
+from kundresa._contract_cli import AnalysisGroup
 
 __all__ = ["register"]
 
-map_app = typer.Typer(name="map", help="Journey maps as code: create, validate, measure, render.",
-                      no_args_is_help=True)  # fmt: skip
+map_app = typer.Typer(
+    name="map",
+    help="Journey maps as code: create, validate, measure, render.",
+    no_args_is_help=True,
+    cls=AnalysisGroup.under("map"),  # measure, conformance, discover: from their declarations
+)
 
 
 @map_app.command("new")
@@ -53,21 +58,6 @@ def validate(
     _emit(report, as_json)
     if not report.ok:
         raise typer.Exit(2)
-
-
-@map_app.command("measure")
-def measure(
-    file: Annotated[Path, typer.Argument(help="The map file.")],
-    db: DbOpt = None,
-    engine: EngineOpt = "duckdb",
-    as_json: JsonOpt = False,
-) -> None:
-    """Measure every stage, touchpoint and persona of the map on the workspace."""
-    from kundresa.maps import load_map, measure_map
-
-    jm = load_map(file)
-    with _open(db, engine) as ws:
-        _emit(measure_map(jm, ws), as_json)
 
 
 @map_app.command("render")

@@ -147,7 +147,15 @@ class Runtime:
             return analysis.form(self.ws)
 
     def run(self, analysis: Analysis, params: Any) -> Any:
-        """Run an analysis on the workspace (serialised with the loader)."""
+        """Run an analysis on the workspace (serialised with the loader). A journey-map
+        parameter names a map the server loaded (the first when not given)."""
+        if analysis.map_params and params is not None:
+            update = {}
+            for name in analysis.map_params:
+                value = getattr(params, name, None)
+                if value is not None or name in analysis.maps_required:
+                    update[name] = str(self.maps.path(value)[1])
+            params = params.model_copy(update=update)
         with self.lock:
             return analysis.run(self.ws, params)
 
@@ -384,7 +392,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                         "titles": dict(a.titles),
                         "description": a.description,
                         "api": f"/api/v1/{a.name}",
-                        "page": f"/{a.name}",
+                        "page": a.web_path or f"/{a.name}",
                         "params": a.params.model_json_schema() if a.params else None,
                     }
                     for a in ANALYSES.values()

@@ -1,15 +1,11 @@
-"""The funnel builder and the flows (Sankey) pages: one registration each, with a builder form.
+"""The funnel builder and the flows (Sankey) pages: their renderings and builder forms.
 
-``GET /api/v1/funnel?steps=Product%20Viewed&steps=Order%20Completed&window=7d`` returns the
-library's :class:`~kundresa.funnel.FunnelResult` (``kundresa.funnel(ws, steps, ...)``);
-``GET /api/v1/flows?start=Product%20Viewed&steps=4&top=5`` the :class:`~kundresa.paths.Flows`
-of ``kundresa.paths.flows``. The pages ``/funnel`` and ``/flows`` show the same results as a
-table and a Plotly figure, with a form whose choices (event names, columns) come from the
-store.
+The analyses are declared in :mod:`kundresa._catalog` (``funnel``, ``flows``); the server
+derives ``GET /api/v1/funnel?steps=Product%20Viewed&steps=Order%20Completed&window=7d`` and
+the page ``/funnel`` from the declaration. This module only draws: the pages show the
+result as a table and a Plotly figure, with a form whose choices (event names, columns)
+come from the store.
 
->>> step = parse_step("Product Added|Added To Wishlist?")
->>> step.names, step.optional
-(('Product Added', 'Added To Wishlist'), True)
 >>> suggest_steps(["Page Viewed", "Order Completed", "Product Viewed"])
 ['Product Viewed', 'Order Completed']
 """
@@ -17,24 +13,22 @@ store.
 from __future__ import annotations
 
 from html import escape
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, StringConstraints
-
-from kundresa.errors import InvalidOptionError
-from kundresa.funnel import Step
 from kundresa.results import Result
 from kundresa.server.i18n import label
-from kundresa.server.registry import Analysis, register_analysis
 
-__all__ = ["BREAKDOWN_COLUMNS", "FlowsParams", "FunnelParams", "parse_step", "suggest_steps"]
+if TYPE_CHECKING:
+    from kundresa.workspace import Workspace
 
-_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
-EventName = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_NO_CONTROL)]
-Duration = Annotated[
-    str, StringConstraints(max_length=20, pattern=r"^\s*\d+(\.\d+)?\s*[a-zA-Z]+\s*$")
+__all__ = [
+    "BREAKDOWN_COLUMNS",
+    "flows_form",
+    "funnel_form",
+    "render_flows",
+    "render_funnel",
+    "suggest_steps",
 ]
-Column = Annotated[str, StringConstraints(max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$")]
 
 #: columns of the events offered for a funnel breakdown (any ``properties.KEY`` works too)
 BREAKDOWN_COLUMNS = (
@@ -51,60 +45,13 @@ BREAKDOWN_COLUMNS = (
 _SHOP = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
 
 
-def parse_step(text: str) -> Step:
-    """A step as typed in the builder (and ``kundresa funnel``): ``A|B`` either event,
-    a trailing ``?`` an optional step."""
-    optional = text.strip().endswith("?")
-    names = tuple(n.strip() for n in text.strip().rstrip("?").split("|"))
-    if not all(names):
-        raise InvalidOptionError(
-            "steps", text, fix="name an event in every step; 'A|B' for either of two events"
-        )
-    return Step(names if len(names) > 1 else names[0], optional=optional)
-
-
 def suggest_steps(names: list[str]) -> list[str]:
     """The shop funnel's steps that occur in ``names`` (or the first two names)."""
     steps = [s for s in _SHOP if s in names]
     return steps if len(steps) >= 2 else names[:2]
 
 
-class FunnelParams(BaseModel):
-    """A funnel: the steps in order and its semantics (see ``kundresa.funnel``)."""
-
-    steps: list[EventName] = Field(
-        ...,
-        min_length=1,
-        max_length=20,
-        description="Event names in order (repeat the parameter); 'A|B' = either event, a "
-        "trailing '?' = optional step.",
-    )
-    window: Duration = Field("7d", description="Conversion window from the entry (7d, 30m).")
-    order: Literal["ordered", "strict", "unordered"] = Field(
-        "ordered", description="ordered, strict (nothing in between) or unordered."
-    )
-    entry: Literal["best", "first", "totals"] = Field(
-        "best", description="best attempt, first entry only, or every attempt (totals)."
-    )
-    by: Column | None = Field(None, description="Break down by an events column or properties.KEY.")
-    trend: Literal["day", "week", "month"] = Field("week", description="Trend period.")
-
-
-def _run_funnel(ws: Any, p: FunnelParams) -> Result:
-    from kundresa.funnel import funnel
-
-    return funnel(
-        ws,
-        [parse_step(s) for s in p.steps],
-        window=p.window.strip(),
-        order=p.order,
-        entry=p.entry,
-        by=p.by or None,
-        trend=p.trend,
-    )
-
-
-def _funnel_form(ws: Any) -> dict[str, Any]:
+def funnel_form(ws: Workspace) -> dict[str, Any]:
     names = list(ws.event_names())
     return {
         "events": names,
@@ -144,7 +91,7 @@ def _num_table(headers: list[str], rows: list[list[str]], numeric: set[int], tid
     )
 
 
-def _render_funnel(result: Result, lang: str) -> str:
+def render_funnel(result: Result, lang: str) -> str:
     from kundresa.funnel import FunnelResult
 
     assert isinstance(result, FunnelResult)
@@ -231,44 +178,13 @@ def _render_funnel(result: Result, lang: str) -> str:
     return "".join(parts)
 
 
-register_analysis(
-    Analysis(
-        name="funnel",
-        titles={"en": "Funnel", "sv": "Tratt", "nb": "Trakt"},
-        params=FunnelParams,
-        run=_run_funnel,
-        render=_render_funnel,
-        description="Where units drop off between steps: counts, conversion with 95% "
-        "intervals, time to convert, breakdown, drop-off (kundresa funnel).",
-        template="funnel.html",
-        form=_funnel_form,
-    )
-)
-
-
-class FlowsParams(BaseModel):
-    """A Sankey of paths from a start event, to an end event, or between both."""
-
-    start: EventName | None = Field(None, description="Paths starting at this event.")
-    end: EventName | None = Field(None, description="Paths ending at this event.")
-    steps: int = Field(5, ge=2, le=10, description="Number of steps.")
-    top: int = Field(6, ge=1, le=20, description="Labels per step; the rest is 'other'.")
-    grain: Literal["session", "person"] = Field("session", description="session or person.")
-
-
-def _run_flows(ws: Any, p: FlowsParams) -> Result:
-    from kundresa.paths import flows
-
-    return flows(ws, start=p.start, end=p.end, steps=p.steps, top=p.top, grain=p.grain)
-
-
-def _flows_form(ws: Any) -> dict[str, Any]:
+def flows_form(ws: Workspace) -> dict[str, Any]:
     names = list(ws.event_names())
     start = "Product Viewed" if "Product Viewed" in names else (names[0] if names else None)
     return {"events": names, "example": {"start": start} if start else {}}
 
 
-def _render_flows(result: Result, lang: str) -> str:
+def render_flows(result: Result, lang: str) -> str:
     from kundresa.paths import Flows
 
     assert isinstance(result, Flows)
@@ -297,18 +213,3 @@ def _render_flows(result: Result, lang: str) -> str:
         [L("step"), L("from"), L("to"), L("persons"), L("paths")], rows, {3, 4}, "flows-table"
     )
     return cards + "<!--figure-->" + table
-
-
-register_analysis(
-    Analysis(
-        name="flows",
-        titles={"en": "Flows", "sv": "Flöden", "nb": "Flyter"},
-        params=FlowsParams,
-        run=_run_flows,
-        render=_render_flows,
-        description="Sankey of paths from a start event, to an end event or between both: "
-        "per step the top labels, as unique persons and transitions (kundresa flows).",
-        template="flows.html",
-        form=_flows_form,
-    )
-)

@@ -1,4 +1,5 @@
-"""The registration point: one call puts an analysis on the REST API and in the web app.
+"""The server's view of the analyses: each declared analysis (:mod:`kundresa._contract`)
+becomes an :class:`Analysis` here, with a pydantic query model derived from its parameters.
 
 An :class:`Analysis` names a function ``run(ws, params) -> Result`` and, optionally, a
 pydantic model of its query parameters. The server then serves
@@ -9,15 +10,9 @@ pydantic model of its query parameters. The server then serves
   (Plotly, served locally), its ``str()`` and a link to the JSON twin; or ``render(result,
   lang)``'s HTML instead when given.
 
-To add an analysis (e.g. the funnel, after its branch lands), append one registration to
-:mod:`kundresa.server.analyses`::
-
-    register_analysis(Analysis(
-        name="funnel",
-        titles={"en": "Funnel", "sv": "Tratt", "nb": "Trakt"},
-        params=FunnelParams,          # pydantic BaseModel: steps: list[str], within: str = "7d"
-        run=lambda ws, p: ws.funnel(p.steps, within=p.within),
-    ))
+To add an analysis, declare it once (``kundresa._contract.declare``, see the modules of
+:mod:`kundresa._catalog`): the CLI command, this registration, the OpenAPI entry and the
+docs table all follow. ``register_analysis`` remains for server-only views.
 
 >>> from kundresa.server.registry import ANALYSES
 >>> "overview" in ANALYSES
@@ -60,6 +55,12 @@ class Analysis:
     nav: bool = field(default=True)
     template: str = "analysis.html"
     form: Callable[[Workspace], dict[str, Any]] | None = None
+    #: parameters naming a journey map: the server resolves the name of a map it loaded
+    map_params: tuple[str, ...] = ()
+    #: of those, the ones that must name a map (the first map when not given)
+    maps_required: tuple[str, ...] = ()
+    #: the page's path when it is not ``/<name>`` (the measured map is ``/map``)
+    web_path: str | None = None
 
     def title(self, lang: str) -> str:
         """The title in ``lang`` (English when missing)."""
@@ -104,7 +105,11 @@ def register_analysis(analysis: Analysis) -> Analysis:
 
 
 def _load_builtin() -> None:
-    from kundresa.server import analyses  # noqa: F401 - registers on import
+    from kundresa._contract import analyses
+    from kundresa.server._derive import server_analysis
+
+    for declared in analyses().values():
+        register_analysis(server_analysis(declared))
 
 
 _load_builtin()

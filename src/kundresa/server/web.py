@@ -423,6 +423,8 @@ def add_web(app: FastAPI) -> None:
         return RedirectResponse("/keys", status_code=303)
 
     for analysis in ANALYSES.values():
+        if analysis.web_path is not None:  # a page of its own (the measured map: /map)
+            continue
         app.add_api_route(
             f"/{analysis.name}",
             _page_route(analysis),

@@ -24,11 +24,11 @@ __all__ = ["EventsResult", "OverviewResult", "overview", "recent_events"]
 @dataclass(frozen=True)
 class OverviewResult(Result):
     """Workspace counts plus touchpoint events per day and channel, active persons per day,
-    and the conversion trend: persons per day with ``conversion_event``, as a share of that
+    and the conversion trend: persons per day with ``conversion``, as a share of that
     day's active persons.
 
     >>> r = OverviewResult(info=None, days=("2026-01-05",), by_channel={"web": (3,)},
-    ...                    persons=(2,), converted=(1,), conversion_event="Order Completed")
+    ...                    persons=(2,), converted=(1,), conversion="Order Completed")
     >>> r.to_frame().to_dict("records")
     [{'day': '2026-01-05', 'channel': 'web', 'events': 3}]
     >>> r.conversion_rate
@@ -40,7 +40,7 @@ class OverviewResult(Result):
     by_channel: dict[str, tuple[int, ...]]
     persons: tuple[int, ...]
     converted: tuple[int, ...] = ()
-    conversion_event: str = "Order Completed"
+    conversion: str = "Order Completed"
 
     @property
     def conversion_rate(self) -> tuple[float | None, ...]:
@@ -73,7 +73,7 @@ class OverviewResult(Result):
             shared_xaxes=True,
             row_heights=[0.7, 0.3],
             vertical_spacing=0.06,
-            subplot_titles=("Events per day by channel", f"Conversion: {self.conversion_event}"),
+            subplot_titles=("Events per day by channel", f"Conversion: {self.conversion}"),
         )
         for c, counts in self.by_channel.items():
             fig.add_bar(x=list(self.days), y=list(counts), name=c, row=1, col=1)
@@ -92,14 +92,14 @@ class OverviewResult(Result):
         return "\n".join(lines)
 
 
-def overview(ws: Workspace, conversion_event: str = "Order Completed") -> OverviewResult:
+def overview(ws: Workspace, conversion: str = "Order Completed") -> OverviewResult:
     """Compute the overview of ``ws`` (touchpoint events only; days in UTC)."""
     ev = ws.events()
     per = ev.group_by([ev.ts.date().name("day"), "channel"]).aggregate(n=ev.count())
     rows = ws.store.to_arrow(per.order_by(["day", "channel"])).to_pylist()
     pp = ev.group_by(ev.ts.date().name("day")).aggregate(p=ev.person_id.nunique())
     persons = {str(r["day"]): int(r["p"]) for r in ws.store.to_arrow(pp).to_pylist()}
-    conv = ev.filter(ev.event == conversion_event)
+    conv = ev.filter(ev.event == conversion)
     cp = conv.group_by(conv.ts.date().name("day")).aggregate(p=conv.person_id.nunique())
     converted = {str(r["day"]): int(r["p"]) for r in ws.store.to_arrow(cp).to_pylist()}
     days = sorted({str(r["day"]) for r in rows})
@@ -118,7 +118,7 @@ def overview(ws: Workspace, conversion_event: str = "Order Completed") -> Overvi
         by_channel={c: tuple(v) for c, v in by_channel.items()},
         persons=tuple(persons.get(d, 0) for d in days),
         converted=tuple(converted.get(d, 0) for d in days),
-        conversion_event=conversion_event,
+        conversion=conversion,
     )
 
 
