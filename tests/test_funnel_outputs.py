@@ -149,7 +149,7 @@ def test_cli_table_json_ids_and_bad_step(tmp_path: Any, capsys: pytest.CaptureFi
     assert "█" in out
     assert _cli(["funnel", "View", "Add|Buy", "--db", db, "--json", "--order", "strict"]) == 0
     assert json.loads(capsys.readouterr().out)["parameters"]["order"] == "strict"
-    assert _cli(["funnel", "View", "Add", "Buy", "--db", db, "--dropoff-ids", "3"]) == 0
+    assert _cli(["funnel", "View", "Add", "Buy", "--db", db, "--drop-off-ids", "3"]) == 0
     assert capsys.readouterr().out.split() == ["b"]
     assert _cli(["funnel", "View", "Buyy", "--db", db]) == 2
     assert "did you mean: Buy" in capsys.readouterr().err

@@ -290,7 +290,7 @@ def test_cli_paths_and_flows_json(ws: Workspace) -> None:
     db = str(ws.store.path)
     ws.close()
     try:
-        out = runner.invoke(app, ["paths", "--db", db, "--to", "Buy", "--json"])
+        out = runner.invoke(app, ["paths", "--db", db, "--conversion", "Buy", "--json"])
         assert out.exit_code == 0, out.output
         data = json.loads(out.output)
         records = data["graph"]["transitions"]
@@ -298,15 +298,19 @@ def test_cli_paths_and_flows_json(ws: Workspace) -> None:
         assert data["graph"]["count_of"] == "transitions"
         assert data["conversion"]["paths"][0]["path"][-1] == "Buy"
         out = runner.invoke(
-            app, ["flows", "--db", db, "--start", "Product", "--steps", "3", "--json"]
+            app, ["flows", "--db", db, "--start", "Product", "--max-steps", "3", "--json"]
         )
         assert out.exit_code == 0, out.output
         assert json.loads(out.output)["links"][0]["count"] == 3
         bad = runner.invoke(app, ["flows", "--db", db, "--start", "Prodct"])
         assert bad.exit_code != 0
         assert "did you mean: Product" in str(bad.exception)
-        for cmd in (["journeys", "--to", "Buy"], ["pages", "--to", "Buy"]):
+        for cmd in (["journeys", "--conversion", "Buy"], ["pages", "--conversion", "Buy"]):
             res = runner.invoke(app, [*cmd, "--db", db])
             assert res.exit_code == 0, res.output
+        # old spellings keep working for one release, with a warning naming the new one
+        old = runner.invoke(app, ["journeys", "--to", "Buy", "--db", db])
+        assert old.exit_code == 0, old.output
+        assert "--to is deprecated; use --conversion" in old.output
     finally:
         ws.store.__init__(db)  # type: ignore[misc]  # reopen for later tests of the module

@@ -259,7 +259,8 @@ class Analysis:
     whose signature must match the parameters; ``page`` a module with ``render(result,
     lang) -> str`` for a page of its own, ``form`` ``"module:function"`` of ``form(ws) ->
     dict`` (the builder form's choices) and ``template`` its page template.
-    ``workspace=False`` for analyses that read no events.
+    ``text`` ``"module:function"`` of ``text(result, params) -> str | None``: the CLI's text
+    output when the parameters ask for another one than ``str(result)``.
     """
 
     name: str
@@ -273,6 +274,7 @@ class Analysis:
     form: str | None = None
     template: str | None = None
     web_path: str | None = None
+    text: str | None = None
     result: str | None = None
     group: str = "analyses"
     examples: tuple[Mapping[str, Any], ...] = field(default=())

@@ -23,7 +23,7 @@ import typer
 import typer.core
 
 from kundresa._cli_common import DEFAULT_ENGINE, DbOpt, JsonOpt
-from kundresa._contract import Analysis, Param, analyses
+from kundresa._contract import Analysis, Param, _resolve, analyses
 
 __all__ = ["AnalysisGroup", "analysis_command", "commands_under"]
 
@@ -127,7 +127,11 @@ def analysis_command(a: Analysis) -> Any:
             result = a.compute(ws, params)
         if out is not None:
             write_out(result, out, quiet=as_json)
-        emit(result, as_json)
+        text = _resolve(a.text)(result, params) if a.text and not as_json else None
+        if text is not None:
+            typer.echo(text)
+        else:
+            emit(result, as_json)
 
     sig = _signature(a)
     callback.__signature__ = sig  # type: ignore[attr-defined]

@@ -63,3 +63,53 @@ class Result:
     def plot(self) -> Any:  # pragma: no cover - overridden where a figure makes sense
         """A Plotly figure of the result."""
         raise NotImplementedError(f"{type(self).__name__} has no figure")
+
+
+#: what :func:`write_result` writes, by suffix
+WRITE_FORMATS = (".csv", ".parquet", ".json", ".html")
+
+
+def write_result(result: Result, path: Any) -> Any:
+    """Write ``result`` by the suffix of ``path`` (``--out`` of every analysis command):
+    ``.csv`` and ``.parquet`` its main table (``to_frame()``), ``.json`` its ``to_dict()``,
+    ``.html`` the table and its figure; a result with its own ``save(path)`` (a discovered
+    map) writes ``.yaml``/``.yml`` itself. Returns the path.
+
+    >>> import tempfile, pathlib
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Count(Result):
+    ...     n: int
+    >>> p = write_result(Count(3), pathlib.Path(tempfile.mkdtemp()) / "c.json")
+    >>> p.read_text()[:9]
+    '{\\n  "n": 3'
+    """
+    from html import escape
+    from pathlib import Path
+
+    from kundresa.errors import InvalidOptionError
+
+    out = Path(path)
+    suffix = out.suffix.lower()
+    save = getattr(result, "save", None)
+    if suffix in (".yaml", ".yml") and callable(save):
+        save(out)
+        return out
+    if suffix not in WRITE_FORMATS:
+        raise InvalidOptionError("out", str(path), allowed=WRITE_FORMATS)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".json":
+        out.write_text(result.to_json() + "\n", encoding="utf-8")
+    elif suffix == ".csv":
+        result.to_frame().to_csv(out, index=False)
+    elif suffix == ".parquet":
+        result.to_frame().to_parquet(out, index=False)
+    else:
+        parts = [f"<h1>{escape(type(result).__name__)}</h1>", result.to_frame().to_html()]
+        try:
+            parts.append(result.plot().to_html(full_html=False, include_plotlyjs=True))
+        except (NotImplementedError, ImportError):
+            pass
+        body = "".join(parts)
+        out.write_text(f"<!doctype html><meta charset='utf-8'>{body}", encoding="utf-8")
+    return out

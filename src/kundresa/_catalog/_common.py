@@ -83,7 +83,7 @@ def rules(p: Params) -> Any:
 def path_kwargs(p: Params) -> dict[str, Any]:
     """The keyword arguments every path analysis shares."""
     return {
-        "unit": p.unit,
+        "grain": p.unit,
         "session_gap": p.session_gap,
         "collapse_repeats": p.collapse_repeats,
         "rules": rules(p),

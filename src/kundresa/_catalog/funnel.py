@@ -106,6 +106,13 @@ def run_funnel(ws: Workspace, p: Params) -> FunnelResult:
     )
 
 
+def drop_off_ids_text(result: FunnelResult, p: Params) -> str | None:
+    """With ``drop_off_ids=N``: the ids of the units dropping off before step N, one a line."""
+    if p.drop_off_ids is None:
+        return None
+    return "\n".join(result.dropoff_ids(p.drop_off_ids))
+
+
 declare(
     Analysis(
         name="funnel",
@@ -188,8 +195,18 @@ declare(
             Param(
                 "next_events", "int", 5, "Next events listed per drop-off.", minimum=0, maximum=50
             ),
+            Param(
+                "drop_off_ids",
+                "int",
+                None,
+                "CLI: print the ids of units dropping off before this step number.",
+                minimum=2,
+                deprecated=("dropoff_ids",),
+                python=None,
+            ),
         ),
         run="kundresa._catalog.funnel:run_funnel",
+        text="kundresa._catalog.funnel:drop_off_ids_text",
         python="kundresa.funnel:funnel",
         page="kundresa.server.builders:render_funnel",
         form="kundresa.server.builders:funnel_form",

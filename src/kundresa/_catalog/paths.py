@@ -37,14 +37,14 @@ def run_paths(ws: Workspace, p: Params) -> Result:
     """``kundresa.paths.paths``."""
     from kundresa.paths import paths
 
-    return paths(ws, conversion=p.conversion, max_steps=p.max_steps, top=p.top, **path_kwargs(p))
+    return paths(ws, conversion=p.conversion, steps=p.max_steps, top=p.top, **path_kwargs(p))
 
 
 def run_flows(ws: Workspace, p: Params) -> Result:
     """``kundresa.paths.flows``."""
     from kundresa.paths import flows
 
-    return flows(ws, start=p.start, end=p.end, max_steps=p.max_steps, top=p.top, **path_kwargs(p))
+    return flows(ws, start=p.start, end=p.end, steps=p.max_steps, top=p.top, **path_kwargs(p))
 
 
 def run_transitions(ws: Workspace, p: Params) -> Result:
@@ -66,7 +66,7 @@ def run_top_paths(ws: Workspace, p: Params) -> Result:
     from kundresa.paths import top_paths
 
     return top_paths(
-        ws, p.conversion, outcome=p.outcome, max_steps=p.max_steps, top=p.top, **path_kwargs(p)
+        ws, p.conversion, outcome=p.outcome, steps=p.max_steps, top=p.top, **path_kwargs(p)
     )
 
 
@@ -75,7 +75,7 @@ def run_drop_off_paths(ws: Workspace, p: Params) -> Result:
     from kundresa.paths import paths_after_drop_off
 
     return paths_after_drop_off(
-        ws, p.step, p.next_step, max_steps=p.max_steps, top=p.top, **path_kwargs(p)
+        ws, p.step, p.next_step, steps=p.max_steps, top=p.top, **path_kwargs(p)
     )
 
 
@@ -107,7 +107,8 @@ declare(
         titles={"en": "Paths", "sv": "Vägar", "nb": "Veier"},
         help="Transition graph, variants, and top paths to conversion and drop-off in one report.",
         params=(
-            Param("conversion", "event", None, "Conversion event: top paths to it and drop-off."),
+            Param("conversion", "event", None, "Conversion event: top paths to it and drop-off.",
+                  deprecated=("to",)),
             unit("session"),
             collapse(False),
             _max_steps(),
@@ -213,7 +214,8 @@ declare(
         titles={"en": "Journeys", "sv": "Kundresor", "nb": "Kundereiser"},
         help="Journey archetypes: long vs short journeys to conversion (touches, days, channels).",
         params=(
-            Param("conversion", "event", "Order Completed", "The conversion event."),
+            Param("conversion", "event", "Order Completed", "The conversion event.",
+                  deprecated=("to",)),
             Param(
                 "method",
                 "choice",
@@ -235,7 +237,8 @@ declare(
         help="Web pages and time: time on page, entries, exits, conversion after viewing.",
         params=(
             Param("page_field", "column", "touchpoint", "Field naming the page."),
-            Param("conversion", "event", "Order Completed", "The conversion event."),
+            Param("conversion", "event", "Order Completed", "The conversion event.",
+                  deprecated=("to",)),
             SESSION_GAP,
             Param(
                 "page_events",

@@ -10,7 +10,7 @@ parameter names one of the maps the server loaded (``kundresa serve --map``), ne
 >>> sorted(model.model_fields)[:3]
 ['attribution', 'by', 'denominator']
 >>> model.model_fields["order"].annotation
-typing.Literal['ordered', 'strict', 'unordered']
+typing.Optional[typing.Literal['ordered', 'strict', 'unordered']]
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from pydantic import BaseModel, Field, StringConstraints, create_model
 
 from kundresa._contract import Analysis as Declared
 from kundresa._contract import Param, _resolve
-from kundresa.server.registry import Analysis
 
 if TYPE_CHECKING:
+    from kundresa.server.registry import Analysis
     from kundresa.results import Result
     from kundresa.workspace import Workspace
 
@@ -85,6 +85,8 @@ def params_model(declared: Declared) -> type[BaseModel] | None:
 
 def server_analysis(declared: Declared) -> Analysis:
     """The server's :class:`~kundresa.server.registry.Analysis` of ``declared``."""
+    from kundresa.server.registry import Analysis  # the registry calls this while loading
+
     model = params_model(declared)
 
     def run(ws: Workspace, params: BaseModel | None) -> Result:
