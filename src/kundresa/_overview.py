@@ -96,12 +96,12 @@ def overview(ws: Workspace, conversion: str = "Order Completed") -> OverviewResu
     """Compute the overview of ``ws`` (touchpoint events only; days in UTC)."""
     ev = ws.events()
     per = ev.group_by([ev.ts.date().name("day"), "channel"]).aggregate(n=ev.count())
-    rows = ws.store.to_arrow(per.order_by(["day", "channel"])).to_pylist()
+    rows = ws.store.fetch(per.order_by(["day", "channel"])).to_pylist()
     pp = ev.group_by(ev.ts.date().name("day")).aggregate(p=ev.person_id.nunique())
-    persons = {str(r["day"]): int(r["p"]) for r in ws.store.to_arrow(pp).to_pylist()}
+    persons = {str(r["day"]): int(r["p"]) for r in ws.store.fetch(pp).to_pylist()}
     conv = ev.filter(ev.event == conversion)
     cp = conv.group_by(conv.ts.date().name("day")).aggregate(p=conv.person_id.nunique())
-    converted = {str(r["day"]): int(r["p"]) for r in ws.store.to_arrow(cp).to_pylist()}
+    converted = {str(r["day"]): int(r["p"]) for r in ws.store.fetch(cp).to_pylist()}
     days = sorted({str(r["day"]) for r in rows})
     index = {d: i for i, d in enumerate(days)}
     totals: dict[str, int] = {}
@@ -191,11 +191,11 @@ def recent_events(
     ):
         if value is not None:
             ev = ev.filter(ev[col] == value)
-    total = int(ws.store.to_arrow(ev.aggregate(n=ev.count())).column("n")[0].as_py() or 0)
+    total = int(ws.store.fetch(ev.aggregate(n=ev.count())).column("n")[0].as_py() or 0)
     sel = ev.select(*_EVENT_COLUMNS).order_by(
         [ev.ingested_at.desc(), ev.ts.desc(), ev.event_id.desc()]
     )
-    rows = ws.store.to_arrow(sel.limit(limit)).to_pylist()
+    rows = ws.store.fetch(sel.limit(limit)).to_pylist()
     for r in rows:
         for k in ("ts", "ingested_at"):
             r[k] = r[k].isoformat() if r[k] is not None else None

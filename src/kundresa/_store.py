@@ -1,8 +1,10 @@
 """Storage behind a workspace: one narrow interface, one class per engine.
 
-Analyses never touch these classes; they read Ibis tables from :class:`Store.table`
-and hand expressions back. Writes take Arrow tables or Ibis expressions of the same
-backend. Capabilities that differ by engine are declared in ``CAPABILITIES``.
+Analyses read Ibis tables from :meth:`Store.table`, materialise expressions with
+:meth:`Store.fetch` and ask :meth:`Store.supports` before taking an engine's fast path
+(:meth:`Store.fetch_sql`, :meth:`Store.compile`, :meth:`Store.registered`); they never
+touch a backend connection or compare engine names. Writes take Arrow tables or Ibis
+expressions of the same backend. Capabilities are declared per class in ``capabilities``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import os
 import shutil
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +25,19 @@ from kundresa.errors import EngineUnavailableError, NotFoundError
 
 ENGINES = ("duckdb", "spark")
 
-#: What each engine can do; analyses consult this instead of ``if engine == ...``.
-CAPABILITIES: dict[str, frozenset[str]] = {
-    "duckdb": frozenset({"asof_join", "sql_passthrough", "single_file"}),
-    "spark": frozenset({"sql_passthrough", "distributed"}),
-}
+#: Every capability a store may declare (see :meth:`Store.supports`).
+KNOWN_CAPABILITIES = frozenset(
+    {
+        "asof_join",  # ASOF joins in Ibis expressions
+        "sql_passthrough",  # Store.fetch_sql runs the engine's own SQL
+        "raw_sql_fetch",  # Store.fetch_sql of Store.compile(expr) is faster than fetch(expr)
+        "sql_params",  # Store.fetch_sql takes ? parameters; Store.registered works
+        "clustered_scan",  # tables keep their stored order (replace_sorted) for later scans
+        "single_file",  # the whole workspace is one file
+        "distributed",  # work can run on a cluster
+        "thread_setting",  # Store.set_threads limits the engine's threads
+    }
+)
 
 
 class Store(ABC):
@@ -33,6 +45,20 @@ class Store(ABC):
 
     engine: str
     con: Any  # the Ibis backend
+    #: What this engine can do; analyses consult :meth:`supports`, never the engine name.
+    capabilities: frozenset[str] = frozenset()
+
+    def supports(self, capability: str) -> bool:
+        """Whether this store declares ``capability`` (one of ``KNOWN_CAPABILITIES``).
+
+        >>> DuckDBStore(":memory:").supports("clustered_scan")
+        True
+        """
+        if capability not in KNOWN_CAPABILITIES:
+            from kundresa.errors import InvalidOptionError
+
+            raise InvalidOptionError("capability", capability, allowed=sorted(KNOWN_CAPABILITIES))
+        return capability in self.capabilities
 
     @abstractmethod
     def names(self) -> list[str]:
@@ -73,9 +99,53 @@ class Store(ABC):
     def drop(self, name: str) -> None:
         """Drop a table if it exists."""
 
-    def to_arrow(self, expr: ibis.Table) -> pa.Table:
+    def fetch(self, expr: Any) -> pa.Table:
+        """Materialise an Ibis expression of this backend as Arrow (the one way analyses do).
+
+        >>> s = DuckDBStore(":memory:")
+        >>> s.fetch(ibis.memtable({"a": [1, 2]})).num_rows
+        2
+        """
         out: pa.Table = expr.to_pyarrow()
         return out
+
+    #: Deprecated alias of :meth:`fetch`.
+    to_arrow = fetch
+
+    def compile(self, expr: Any) -> str:
+        """The engine's SQL for an Ibis expression.
+
+        >>> "SELECT" in DuckDBStore(":memory:").compile(ibis.memtable({"a": [1]}))
+        True
+        """
+        return str(self.con.compile(expr))
+
+    @abstractmethod
+    def fetch_sql(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run the engine's own SQL and return Arrow (``params`` needs ``sql_params``)."""
+
+    def estimated_rows(self, name: str) -> int:
+        """The engine's estimate of a table's rows without a scan (0 when unknown).
+
+        >>> DuckDBStore(":memory:").estimated_rows("events")
+        0
+        """
+        return 0
+
+    @contextmanager
+    def registered(self, name: str, data: pa.Table) -> Iterator[None]:
+        """Make ``data`` readable as ``name`` in :meth:`fetch_sql` for the block
+        (``sql_params`` stores only)."""
+        if not self.supports("sql_params"):
+            raise NotImplementedError(f"{self.engine}: registered views are not supported")
+        yield  # pragma: no cover - every sql_params store overrides this
+
+    def set_threads(self, n: int) -> None:
+        """Limit the engine's threads (a no-op unless ``thread_setting`` is supported).
+
+        >>> DuckDBStore(":memory:").set_threads(1)
+        """
+        return
 
     def count(self, name: str) -> int:
         return int(self.table(name).count().to_pyarrow().as_py()) if self.exists(name) else 0
@@ -88,6 +158,17 @@ class DuckDBStore(Store):
     """Tables in one DuckDB file (or ``:memory:``)."""
 
     engine = "duckdb"
+    capabilities = frozenset(
+        {
+            "asof_join",
+            "sql_passthrough",
+            "raw_sql_fetch",
+            "sql_params",
+            "clustered_scan",
+            "single_file",
+            "thread_setting",
+        }
+    )
 
     def __init__(self, path: str) -> None:
         if path != ":memory:":
@@ -158,6 +239,51 @@ class DuckDBStore(Store):
     def drop(self, name: str) -> None:
         self.raw.execute(f'DROP TABLE IF EXISTS "{name}"')
 
+    def fetch_sql(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run DuckDB SQL on the store's connection.
+
+        >>> DuckDBStore(":memory:").fetch_sql("SELECT ? AS x", [3]).to_pylist()
+        [{'x': 3}]
+        """
+        rel = self.raw.execute(sql) if params is None else self.raw.execute(sql, list(params))
+        out: pa.Table = rel.to_arrow_table()
+        return out
+
+    def estimated_rows(self, name: str) -> int:
+        """DuckDB's catalog estimate of ``name``'s rows (no scan; 0 when unknown).
+
+        >>> DuckDBStore(":memory:").estimated_rows("events")
+        0
+        """
+        row = self.raw.execute(
+            "SELECT estimated_size FROM duckdb_tables() WHERE table_name = ? "
+            "AND schema_name = current_schema() AND database_name = current_database()",
+            [name],
+        ).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    @contextmanager
+    def registered(self, name: str, data: pa.Table) -> Iterator[None]:
+        """``data`` readable as ``name`` in :meth:`fetch_sql` for the block.
+
+        >>> s = DuckDBStore(":memory:")
+        >>> with s.registered("v", pa.table({"a": [1]})):
+        ...     s.fetch_sql("SELECT count(*) AS n FROM v").to_pylist()
+        [{'n': 1}]
+        """
+        self.raw.register(name, data)
+        try:
+            yield
+        finally:
+            self.raw.unregister(name)
+
+    def set_threads(self, n: int) -> None:
+        """Limit DuckDB's threads.
+
+        >>> DuckDBStore(":memory:").set_threads(1)
+        """
+        self.raw.execute(f"SET threads = {int(n)}")
+
     def close(self) -> None:
         self.con.disconnect()
 
@@ -209,6 +335,7 @@ class SparkStore(Store):
     """
 
     engine = "spark"
+    capabilities = frozenset({"sql_passthrough", "distributed"})
 
     def __init__(self, path: str, session: Any = None) -> None:
         self.path = Path(path)
@@ -265,6 +392,13 @@ class SparkStore(Store):
         tmp.rename(old)
         self._register(name)
 
+    def fetch_sql(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run Spark SQL on the store's session (no ``?`` parameters)."""
+        if params:
+            raise NotImplementedError("spark: fetch_sql takes no parameters")
+        out: pa.Table = self.session.sql(sql).toArrow()
+        return out
+
     def drop(self, name: str) -> None:
         if name in self._views:
             self.session.catalog.dropTempView(name)
@@ -283,4 +417,4 @@ def open_store(engine: str, path: str, *, spark: Any = None) -> Store:
     raise InvalidOptionError("engine", engine, allowed=ENGINES)
 
 
-__all__ = ["CAPABILITIES", "ENGINES", "DuckDBStore", "SparkStore", "Store", "open_store"]
+__all__ = ["ENGINES", "KNOWN_CAPABILITIES", "DuckDBStore", "SparkStore", "Store", "open_store"]

@@ -115,13 +115,13 @@ def _components(
 
 def _compute_map(store: Store) -> tuple[pa.Table, pa.Table, StitchReport]:
     kt = store.table("identity_keys")
-    keys = store.to_arrow(
+    keys = store.fetch(
         kt.group_by("key")
         .aggregate(first_seen=kt.first_seen.min(), last_seen=kt.last_seen.max())
         .order_by("key")
     )
     lt = store.table("identity_links")
-    links = store.to_arrow(
+    links = store.fetch(
         lt.group_by(["key_a", "key_b", "via"])
         .aggregate(first_seen=lt.first_seen.min())
         .order_by(["first_seen", "key_a", "key_b", "via"])

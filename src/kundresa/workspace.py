@@ -158,6 +158,7 @@ class Workspace:
     def __init__(self, store: Store, *, hash_pii: bool | None = None) -> None:
         self.store = store
         self._meta = self._load_meta(hash_pii)
+        self._cache: dict[str, tuple[Any, Any, Any]] = {}
         #: whether PII identifiers (e-mail, phone) are stored as salted hashes; fixed when the
         #: workspace is created, so that one person's identifiers always compare equal
         self.hash_pii = self._meta["hash_pii"] == "true"
@@ -190,7 +191,7 @@ class Workspace:
         engine = engine or os.environ.get("KUNDRESA_ENGINE", "duckdb")
         if engine not in ENGINES:
             raise InvalidOptionError("engine", engine, allowed=ENGINES)
-        default = DEFAULT_DB if engine == "duckdb" else DEFAULT_SPARK_DIR
+        default = {"spark": DEFAULT_SPARK_DIR}.get(engine, DEFAULT_DB)
         where = str(path) if path is not None else os.environ.get("KUNDRESA_DB", default)
         return cls(open_store(engine, where, spark=spark), hash_pii=hash_pii)
 
@@ -214,7 +215,7 @@ class Workspace:
         schema = pa.schema([("key", pa.string()), ("value", pa.string())])
         self.store.ensure("meta", schema)
         meta = {
-            r["key"]: r["value"] for r in self.store.to_arrow(self.store.table("meta")).to_pylist()
+            r["key"]: r["value"] for r in self.store.fetch(self.store.table("meta")).to_pylist()
         }
         fresh = {}
         if "salt" not in meta:
@@ -288,7 +289,7 @@ class Workspace:
         """
         t = self.events()
         counts = t.group_by("event").aggregate(n=t.count()).order_by(ibis.desc("n"))
-        return [str(e) for e in self.store.to_arrow(counts).column("event").to_pylist()]
+        return [str(e) for e in self.store.fetch(counts).column("event").to_pylist()]
 
     def require_event(self, name: str) -> None:
         """Raise :class:`NotFoundError` with the closest names when ``name`` never occurs.
@@ -302,17 +303,33 @@ class Workspace:
         if name not in names:
             raise NotFoundError("event", name, candidates=names)
 
+    def cache(self, key: str, part: Any, fingerprint: Any, build: Callable[[], Any]) -> Any:
+        """A value derived from this workspace, rebuilt when ``fingerprint`` changes.
+
+        One entry per ``key`` (an analysis' name) is kept: a different ``part`` (e.g. the
+        rules) or ``fingerprint`` (e.g. the events' count and latest ingest) replaces it,
+        which bounds memory.
+
+        >>> ws = Workspace.open(":memory:")
+        >>> ws.cache("demo", "rules", 1, lambda: [1]) is ws.cache("demo", "rules", 1, list)
+        True
+        >>> ws.cache("demo", "rules", 2, lambda: "rebuilt")
+        'rebuilt'
+        """
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] == part and hit[1] == fingerprint:
+            return hit[2]
+        value = build()
+        self._cache[key] = (part, fingerprint, value)
+        return value
+
     def sql(self, query: str) -> pa.Table:
         """Run SQL on the workspace's engine (DuckDB SQL or Spark SQL) and return Arrow.
 
         >>> Workspace.open(":memory:").sql("select 1 as one").to_pylist()
         [{'one': 1}]
         """
-        if self.engine == "duckdb":
-            out: pa.Table = self.store.con.con.execute(query).to_arrow_table()
-            return out
-        spark_out: pa.Table = self.store.con._session.sql(query).toArrow()
-        return spark_out
+        return self.store.fetch_sql(query)
 
     # -- loading -------------------------------------------------------------------------
     def ingest(
@@ -369,7 +386,7 @@ class Workspace:
         return report
 
     def _count(self, table: ibis.Table) -> int:
-        out = self.store.to_arrow(table.aggregate(n=table.count()))
+        out = self.store.fetch(table.aggregate(n=table.count()))
         return int(out.column("n")[0].as_py() or 0)
 
     # -- privacy -------------------------------------------------------------------------
@@ -402,7 +419,7 @@ class Workspace:
                 row = duckdb_scalar(expr, identifier)
                 value = row if row is not None else identifier
             found = (
-                self.store.to_arrow(
+                self.store.fetch(
                     ids.filter((ids.id_type == id_type) & (ids.identifier == value)).select(
                         "person_id"
                     )
@@ -413,7 +430,7 @@ class Workspace:
             if not found:
                 return ForgetResult(person_id=None, identifiers=0, events=0, quarantined=0)
             person = str(found[0])
-        mine = self.store.to_arrow(ids.filter(ids.person_id == person)).to_pylist()
+        mine = self.store.fetch(ids.filter(ids.person_id == person)).to_pylist()
         keys = [f"{r['id_type']}:{r['identifier']}" for r in mine]
         values = [str(r["identifier"]) for r in mine]
         if id_type not in ("person_id", "user_id", "anonymous_id"):
@@ -453,7 +470,7 @@ class Workspace:
         0
         """
         ev = self.events(touchpoints_only=False)
-        agg = self.store.to_arrow(
+        agg = self.store.fetch(
             ev.aggregate(
                 events=ev.count(),
                 touchpoint_events=ev.type.isin(list(TOUCHPOINT_TYPES)).sum(),
@@ -464,14 +481,14 @@ class Workspace:
             )
         ).to_pylist()[0]
         tp = self.events()
-        by_channel = self.store.to_arrow(
+        by_channel = self.store.fetch(
             tp.group_by("channel").aggregate(n=tp.count()).order_by([ibis.desc("n"), "channel"])
         ).to_pylist()
         merged = identifiers = 0
         if self.store.exists("identities"):
             ids = self.store.table("identities")
             per = ids.group_by("person_id").aggregate(n=ids.count())
-            row = self.store.to_arrow(
+            row = self.store.fetch(
                 per.aggregate(identifiers=per.n.sum(), merged=(per.n > 1).sum())
             ).to_pylist()[0]
             identifiers, merged = int(row["identifiers"] or 0), int(row["merged"] or 0)
@@ -498,14 +515,14 @@ class Workspace:
         """
         self.store.ensure("quarantine", QUARANTINE)
         q = self.store.table("quarantine")
-        by = self.store.to_arrow(
+        by = self.store.fetch(
             q.group_by("reason").aggregate(n=q.count()).order_by([ibis.desc("n"), "reason"])
         ).to_pylist()
         by_reason = {str(r["reason"]): int(r["n"]) for r in by}
         if reason is not None and reason not in by_reason:
             raise NotFoundError("reason", reason, candidates=by_reason)
         sel = q if reason is None else q.filter(q.reason == reason)
-        rows = self.store.to_arrow(sel.order_by(["source", "row_number"]).limit(limit)).to_pylist()
+        rows = self.store.fetch(sel.order_by(["source", "row_number"]).limit(limit)).to_pylist()
         for r in rows:
             r["quarantined_at"] = r["quarantined_at"].isoformat() if r["quarantined_at"] else None
         return QuarantineResult(

@@ -348,8 +348,8 @@ def build_journeys(
         events=events,
     )
     return assemble(
-        ws.store.to_arrow(runs),
-        ws.store.to_arrow(conv),
+        ws.store.fetch(runs),
+        ws.store.fetch(conv),
         conversion=conversion,
         lookback_seconds=look.total_seconds(),
     )

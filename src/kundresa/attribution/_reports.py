@@ -256,7 +256,7 @@ def _grouped(
         touches=ranked.count(),
         first_touches=ranked.is_first.sum(),
     )
-    rows = {(r["grp"], r["key"]): r for r in ws.store.to_arrow(base).to_pylist()}
+    rows = {(r["grp"], r["key"]): r for r in ws.store.fetch(base).to_pylist()}
     first_of = {gk: int(r["first_touches"] or 0) for gk, r in rows.items()}
     n_persons: dict[str, int] = {}
     for (g, _), n in first_of.items():
@@ -304,7 +304,7 @@ def _touched(
         conversions=per.count(), revenue=per.rev.sum(), median_us=per.us.median()
     )
     out = {}
-    for r in ws.store.to_arrow(agg).to_pylist():
+    for r in ws.store.fetch(agg).to_pylist():
         med = r["median_us"]
         out[(r["grp"], r["key"])] = {
             "conversions": r["conversions"],
@@ -419,17 +419,15 @@ def ropo_report(
         j = j.mutate(us=j.c_ts.delta(j.ts, unit="microsecond"))
         j = j.filter((j.us >= 0) & (j.us <= look_us))
         per = j.group_by(["c_id", "channel"]).aggregate(n=j.count())
-        total = ws.store.to_arrow(c.aggregate(n=c.count())).to_pylist()[0]["n"]
-        rows = ws.store.to_arrow(
-            per.group_by("channel").aggregate(n=per.c_id.nunique())
-        ).to_pylist()
-        any_ = ws.store.to_arrow(per.aggregate(n=per.c_id.nunique())).to_pylist()[0]["n"]
+        total = ws.store.fetch(c.aggregate(n=c.count())).to_pylist()[0]["n"]
+        rows = ws.store.fetch(per.group_by("channel").aggregate(n=per.c_id.nunique())).to_pylist()
+        any_ = ws.store.fetch(per.aggregate(n=per.c_id.nunique())).to_pylist()[0]["n"]
         return int(total or 0), int(any_ or 0), {r["channel"]: int(r["n"]) for r in rows}
 
     online_persons = ev.filter(ev.channel.isin(on)).select(o_person=ev.person_id).distinct()
     offc = conv.filter(conv.c_channel.isin(off))
     linked = offc.join(online_persons, offc.c_person == online_persons.o_person)
-    n_linked = int(ws.store.to_arrow(linked.aggregate(n=linked.count())).to_pylist()[0]["n"] or 0)
+    n_linked = int(ws.store.fetch(linked.aggregate(n=linked.count())).to_pylist()[0]["n"] or 0)
 
     n_off, n_res, per_ch = preceded(off, on, research_event)
     n_on, n_show, _ = preceded(on, off, None)

@@ -30,7 +30,7 @@ and masks), so the result is identical to the general loader's (tested:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import pyarrow as pa
@@ -39,6 +39,10 @@ import pyarrow.compute as pc
 from kundresa.funnel import _compiled
 from kundresa.funnel._kernel import COMPILED_MIN_ROWS, I64, Coded, Packed
 from kundresa.funnel.spec import FunnelSpec
+
+if TYPE_CHECKING:
+    from kundresa._store import Store
+    from kundresa.workspace import Workspace
 
 __all__ = [
     "EventsChangedError",
@@ -59,10 +63,11 @@ def _name_bits(n_names: int) -> int:
     return max(1, int(n_names).bit_length())
 
 
-def applies(ws: Any, spec: FunnelSpec, by: str | None) -> bool:
+def applies(ws: Workspace, spec: FunnelSpec, by: str | None) -> bool:
     """Whether :func:`load_fast` gives the general loader's result for this call."""
     return (
-        ws.engine == "duckdb"
+        ws.store.supports("clustered_scan")
+        and ws.store.supports("sql_params")
         and spec.fast
         and by is None
         and spec.tie_order == "event_id"
@@ -102,7 +107,7 @@ def _codes(spec: FunnelSpec) -> tuple[list[int], int, I64 | None]:
 
 
 def load_fast(
-    ws: Any,
+    ws: Workspace,
     spec: FunnelSpec,
     unit_col: str,
     *,
@@ -129,15 +134,15 @@ def load_fast(
     expr = ev.filter(ev[unit_col].notnull(), ev.event.isin(names)).select(
         unit_col, "ts", "event_id", "event"
     )
-    inner = str(ws.store.con.compile(expr))  # the exact re-read of tied units (_patch)
+    inner = ws.store.compile(expr)  # the exact re-read of tied units (_patch)
     everything = ev.filter(ev[unit_col].notnull()).select(unit_col, "ts", "event")
-    inner_all = str(ws.store.con.compile(everything))
+    inner_all = ws.store.compile(everything)
     u = _quote(unit_col)
     when = " ".join(f"WHEN ? THEN {c}" for c in codes)
     code_sql = f"(CASE event {when} END)"
-    raw = ws.store.raw
+    raw = ws.store
     if compiled is None:
-        compiled = _compiled.available() and _estimated_rows(raw) >= COMPILED_MIN_ROWS
+        compiled = _compiled.available() and raw.estimated_rows("events") >= COMPILED_MIN_ROWS
     if stream is None:  # only person_id is stored clustered (by stitching): others fall back
         stream = compiled and unit_col == "person_id"
     if stream:
@@ -154,7 +159,7 @@ def load_fast(
         f"SELECT {u} AS u, {listed} AS l FROM (SELECT {u}, ts, list_position(?, event) AS __kp "
         f"FROM ({inner_all}) f) g WHERE __kp IS NOT NULL GROUP BY {u}"
     )
-    table = raw.execute(sql, [names]).to_arrow_table()
+    table = raw.fetch_sql(sql, [names])
     lists = table.column("l").combine_chunks()
     n_units = len(lists)
     if n_units == 0:
@@ -181,20 +186,11 @@ def load_fast(
     )
 
 
-def _estimated_rows(raw: Any) -> int:
-    """DuckDB's catalog estimate of the events table's rows (no scan; 0 when unknown)."""
-    row = raw.execute(
-        "SELECT estimated_size FROM duckdb_tables() WHERE table_name = 'events' "
-        "AND schema_name = current_schema() AND database_name = current_database()"
-    ).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
-
-
 _Decoded = tuple[I64, I64, I64, frozenset[str], I64]
 
 
 def _decode_numpy(
-    raw: Any,
+    raw: Store,
     inner: str,
     u: str,
     code_sql: str,
@@ -228,7 +224,7 @@ def _decode_numpy(
 
 
 def _decode_compiled(
-    raw: Any,
+    raw: Store,
     inner: str,
     u: str,
     code_sql: str,
@@ -253,7 +249,7 @@ def _decode_compiled(
 
 
 def _patch(
-    raw: Any,
+    raw: Store,
     inner: str,
     u: str,
     code_sql: str,
@@ -268,16 +264,13 @@ def _patch(
     """Overwrite the rows of ``units`` (keyed ``ids``: their values of ``key_sql``) in ``v``
     with their exact (ts, event_id) order."""
     view = "__kundresa_funnel_tied_units"
-    raw.register(view, pa.table({"u": ids}))
-    try:
+    with raw.registered(view, pa.table({"u": ids})):
         sql = (
             f"SELECT {key_sql} AS u, epoch_us(f.ts) * {1 << bits} + {code_sql} AS v "
             f"FROM ({inner}) f SEMI JOIN {view} x ON {key_sql} = x.u "
             f"ORDER BY {key_sql}, f.ts, f.event_id"
         )
-        got = raw.execute(sql, names).to_arrow_table()
-    finally:
-        raw.unregister(view)
+        got = raw.fetch_sql(sql, names)
     pos = np.asarray(
         pc.index_in(got.column("u"), value_set=ids).to_numpy(zero_copy_only=False), np.int64
     )
@@ -342,7 +335,7 @@ class LazyUnitIds(Sequence[Any]):
 
 
 def _load_stream(
-    raw: Any,
+    raw: Store,
     inner: str,
     inner_all: str,
     u: str,
@@ -371,7 +364,7 @@ def _load_stream(
         f"SELECT hash({u}) AS h, {packed} AS v FROM (SELECT {u}, ts, list_position(?, event)"
         f" AS __kp FROM ({inner_all}) f) g WHERE __kp IS NOT NULL"
     )
-    got = raw.execute(sql, [names]).to_arrow_table()
+    got = raw.fetch_sql(sql, [names])
     if got.num_rows == 0:
         return None  # the grouped load handles the empty case
     h = _numpy(got.column("h"), np.uint64)
@@ -402,15 +395,13 @@ def _numpy(col: pa.ChunkedArray, dtype: Any) -> np.ndarray[Any, Any]:
     return np.asarray(arr.to_numpy(zero_copy_only=False), dtype)
 
 
-def _ids_by_hash(raw: Any, inner: str, u: str, unit_h: np.ndarray[Any, Any]) -> pa.Array:
+def _ids_by_hash(raw: Store, inner: str, u: str, unit_h: np.ndarray[Any, Any]) -> pa.Array:
     """The unit id of every hash in ``unit_h`` (strictly ascending), checking that each hash
     is one unit and that the units did not change since the stream was read.
 
     One ``DISTINCT (hash, id)`` (cheaper than a GROUP BY with aggregates), sorted by hash
     here: two ids with one hash show up as a repeated hash."""
-    got = raw.execute(
-        f"SELECT DISTINCT hash(f.{u}) AS h, f.{u} AS u FROM ({inner}) f"
-    ).to_arrow_table()
+    got = raw.fetch_sql(f"SELECT DISTINCT hash(f.{u}) AS h, f.{u} AS u FROM ({inner}) f")
     h = _numpy(got.column("h"), np.uint64)
     order = np.argsort(h, kind="stable")
     h = h[order]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -26,6 +26,9 @@ from kundresa.funnel import _fastload
 from kundresa.funnel._kernel import I64, NONE, Coded, Packed
 from kundresa.funnel.spec import FunnelSpec
 from kundresa.schema import EVENTS
+
+if TYPE_CHECKING:
+    from kundresa.workspace import Workspace
 
 __all__ = ["Loaded", "load"]
 
@@ -84,7 +87,7 @@ def _property_dicts(table: pa.Table) -> list[Any]:
 
 
 def load(
-    ws: Any,
+    ws: Workspace,
     spec: FunnelSpec,
     by: str | None = None,
     *,
@@ -131,13 +134,12 @@ def load(
     if not spec.needs_all_events:
         expr = expr.filter(ev.event.isin(list(spec.event_names)))
     expr = expr.select(sorted(cols)).order_by([unit_col, "ts", "event_id"])
-    if ws.engine == "duckdb":
-        # Same SQL (compiled by Ibis), executed on the DuckDB connection: Ibis' own Arrow
-        # fetch costs 2.4x here (1.1 s vs 0.46 s for 480k rows, measured; bench/funnel.py).
-        sql = str(ws.store.con.compile(expr))
-        table = ws.store.raw.execute(sql).to_arrow_table()
+    if ws.store.supports("raw_sql_fetch"):
+        # Same SQL (compiled by Ibis), executed on the engine's connection: Ibis' own Arrow
+        # fetch costs 2.4x on DuckDB (1.1 s vs 0.46 s for 480k rows; bench/funnel.py).
+        table = ws.store.fetch_sql(ws.store.compile(expr))
     else:
-        table = ws.store.to_arrow(expr)
+        table = ws.store.fetch(expr)
     return code(table, spec, by, need_props)
 
 

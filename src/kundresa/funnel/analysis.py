@@ -20,7 +20,7 @@ import datetime as dt
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -41,6 +41,9 @@ from kundresa.funnel.result import (
 )
 from kundresa.funnel.spec import TREND_PERIODS, Exclusion, FunnelSpec, Step
 
+if TYPE_CHECKING:
+    from kundresa.workspace import Workspace
+
 __all__ = ["funnel", "run_kernel"]
 
 _US = 1_000_000
@@ -59,7 +62,7 @@ def run_kernel(loaded: Loaded, spec: FunnelSpec, *, force_general: bool = False)
     return general(as_coded(loaded.coded), spec)
 
 
-def _validate_names(ws: Any, spec: FunnelSpec, present: frozenset[str]) -> None:
+def _validate_names(ws: Workspace, spec: FunnelSpec, present: frozenset[str]) -> None:
     """A name absent from the loaded rows is checked against the whole store (one query
     only then): ``require_event`` raises NotFoundError with the closest names."""
     for name in spec.event_names:
@@ -194,7 +197,7 @@ def _label(v: str | None) -> str:
 
 
 def _next_events(
-    ws: Any, spec: FunnelSpec, refs: list[tuple[Any, int, int]], top: int
+    ws: Workspace, spec: FunnelSpec, refs: list[tuple[Any, int, int]], top: int
 ) -> dict[int, tuple[tuple[str, int], ...]]:
     """Top first events strictly after each drop-off's last reached step (engine query)."""
     if not refs:
@@ -218,7 +221,7 @@ def _next_events(
     ranked = j.select("__step", "event", rn=ibis.row_number().over(w))
     firsts = ranked.filter(ranked.rn == 0)
     agg = firsts.group_by(["__step", "event"]).aggregate(n=firsts.count())
-    rows = ws.store.to_arrow(agg).to_pylist()
+    rows = ws.store.fetch(agg).to_pylist()
     by: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for r in rows:
         by[int(r["__step"])].append((str(r["event"]), int(r["n"])))
@@ -226,7 +229,7 @@ def _next_events(
 
 
 def funnel(
-    ws: Any,
+    ws: Workspace,
     steps: Sequence[str | Step],
     *,
     window: str | dt.timedelta = "7d",
@@ -311,7 +314,7 @@ def funnel(
         ev = ws.events()
         ucol = spec.unit_column
         units_all = int(
-            ws.store.to_arrow(ev.filter(ev[ucol].notnull()).aggregate(n=ev[ucol].nunique()))
+            ws.store.fetch(ev.filter(ev[ucol].notnull()).aggregate(n=ev[ucol].nunique()))
             .column("n")[0]
             .as_py()
         )
@@ -331,7 +334,7 @@ def funnel(
 
 
 def summarise(
-    ws: Any,
+    ws: Workspace,
     spec: FunnelSpec,
     loaded: Loaded,
     out: Outcome,

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kundresa.errors import EngineUnavailableError
+
+if TYPE_CHECKING:
+    from kundresa.workspace import Workspace
 
 __all__ = ["demo_map"]
 
 
-def demo_map(ws: Any, out: Path, lang: str = "sv") -> list[str]:
+def demo_map(ws: Workspace, out: Path, lang: str = "sv") -> list[str]:
     """Write ``journey-map.yaml``, measured ``.html`` and ``.png`` into ``out``; return lines."""
     from kundresa.maps import measure_map, new_map, render_map, save_map
 

@@ -277,7 +277,7 @@ def measure_map(jm: JourneyMap, workspace: Any) -> MapMeasurement:
         known=ev.person_key.startswith("anonymous_id:").ifelse(0, 1).max()
     )
     ev = ev.select("person_id", "ts", "event", "channel", "touchpoint", "properties")
-    to_arrow = workspace.store.to_arrow
+    to_arrow = workspace.store.fetch
 
     persona_t = persona_table(jm, ev)
 

@@ -509,7 +509,7 @@ def validate_file(path: str | Path, *, workspace: Any = None) -> ValidationRepor
         jm = JourneyMap.from_dict(raw.data)
         names = workspace.event_names()
         full = workspace.events(touchpoints_only=False)
-        extra = workspace.store.to_arrow(full.select("event").distinct()).column(0).to_pylist()
+        extra = workspace.store.fetch(full.select("event").distinct()).column(0).to_pylist()
         problems += _event_warnings(jm, raw, sorted({*names, *map(str, extra)}))
     return ValidationReport(str(path), tuple(problems), raw.migrated_from)
 

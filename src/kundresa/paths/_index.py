@@ -20,13 +20,16 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from kundresa.errors import InvalidOptionError
+
+if TYPE_CHECKING:
+    from kundresa.workspace import Workspace
 
 __all__ = ["FIELDS", "PathRule", "PathRules", "Sequences", "load_sequences"]
 
@@ -225,7 +228,7 @@ def _json_value(text: str | None, key: str) -> str | None:
 
 
 def load_sequences(
-    ws: Any, rules: PathRules | None = None, *, extra: tuple[str, ...] = ()
+    ws: Workspace, rules: PathRules | None = None, *, extra: tuple[str, ...] = ()
 ) -> Sequences:
     """Fetch the workspace's touchpoints on its engine and encode them (see module doc)."""
     rules = rules or PathRules()
@@ -243,7 +246,7 @@ def load_sequences(
         source = "properties" if f == "url" or f.startswith("properties.") else f
         cols[source] = t[source]
     expr = t.filter(t.person_id.notnull()).select(**cols).order_by(["person_id", "ts", "event_id"])
-    table: pa.Table = ws.store.to_arrow(expr)
+    table: pa.Table = ws.store.fetch(expr)
     if table.num_rows == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Sequences(empty, empty, empty, (), ())

@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from kundresa.errors import InvalidOptionError, NotFoundError
 from kundresa.paths import _kernel as kn
 from kundresa.paths._index import PathRules
 from kundresa.paths.results import JourneyArchetypes, PageStats
+
+if TYPE_CHECKING:
+    from kundresa.workspace import Workspace
 
 __all__ = ["journey_archetypes", "page_stats"]
 
@@ -55,7 +58,7 @@ def _two_means(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 
 
 def journey_archetypes(
-    ws: Any,
+    ws: Workspace,
     *,
     conversion: str = "Order Completed",
     method: str = "threshold",
@@ -159,7 +162,7 @@ def journey_archetypes(
 
 
 def page_stats(
-    ws: Any,
+    ws: Workspace,
     *,
     page_field: str = "touchpoint",
     conversion: str = "Order Completed",

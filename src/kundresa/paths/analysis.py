@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from kundresa.paths.results import (
     TransitionGraph,
     Variants,
 )
+
+if TYPE_CHECKING:
+    from kundresa.workspace import Workspace
 
 __all__ = [
     "flows",
@@ -66,15 +69,17 @@ def _demo_log(rows: list[tuple[str, int, str]], folder: Path) -> Path:
     return path
 
 
-def _fingerprint(ws: Any) -> tuple[Any, ...]:
+def _fingerprint(ws: Workspace) -> tuple[Any, ...]:
     t = ws.events()
-    row = ws.store.to_arrow(
+    row = ws.store.fetch(
         t.aggregate(n=t.count(), last=t.ingested_at.max(), ts=t.ts.max())
     ).to_pylist()[0]
     return (row["n"], str(row["last"]), str(row["ts"]))
 
 
-def sequences(ws: Any, rules: PathRules | None = None, *, extra: tuple[str, ...] = ()) -> Sequences:
+def sequences(
+    ws: Workspace, rules: PathRules | None = None, *, extra: tuple[str, ...] = ()
+) -> Sequences:
     """The encoded, ordered touchpoints under ``rules`` (cached until the events change).
 
     >>> import tempfile, pathlib
@@ -83,20 +88,16 @@ def sequences(ws: Any, rules: PathRules | None = None, *, extra: tuple[str, ...]
     0
     """
     rules = rules or PathRules()
-    cache: dict[Any, Any] = ws.__dict__.setdefault("_paths_cache", {})
-    key = (rules, tuple(sorted(extra)))
-    fp = _fingerprint(ws)
-    hit = cache.get(key)
-    if hit is not None and hit[0] == fp:
-        return hit[1]  # type: ignore[no-any-return]
-    seq = load_sequences(ws, rules, extra=extra)
-    cache.clear()  # one index at a time keeps memory bounded
-    cache[key] = (fp, seq)
+    part = (rules, tuple(sorted(extra)))
+    built = ws.cache(
+        "paths.sequences", part, _fingerprint(ws), lambda: load_sequences(ws, rules, extra=extra)
+    )
+    seq: Sequences = built
     return seq
 
 
 def _units(
-    ws: Any,
+    ws: Workspace,
     rules: PathRules | None,
     grain: str,
     session_gap: str,
@@ -134,7 +135,7 @@ def _seconds(us: float) -> float:
 
 # -- transition graph and variants ---------------------------------------------------------
 def transition_graph(
-    ws: Any,
+    ws: Workspace,
     *,
     grain: str = "session",
     session_gap: str = "30m",
@@ -212,7 +213,7 @@ def _path_rows(u: kn.Units, groups: kn.SliceGroups, key: str) -> list[dict[str, 
 
 
 def variants(
-    ws: Any,
+    ws: Workspace,
     *,
     grain: str = "session",
     session_gap: str = "30m",
@@ -242,7 +243,7 @@ def _variants_result(u: kn.Units, grain: str, top: int | None) -> Variants:
 
 # -- top paths -----------------------------------------------------------------------------
 def top_paths(
-    ws: Any,
+    ws: Workspace,
     conversion: str,
     *,
     outcome: str = "conversion",
@@ -291,7 +292,7 @@ def top_paths(
 
 
 def paths_between(
-    ws: Any,
+    ws: Workspace,
     first: str,
     second: str,
     *,
@@ -335,7 +336,7 @@ def paths_between(
 
 
 def paths_after_drop_off(
-    ws: Any,
+    ws: Workspace,
     step: str,
     next_step: str,
     *,
@@ -380,7 +381,7 @@ def paths_after_drop_off(
 
 # -- flows (Sankey) ------------------------------------------------------------------------
 def flows(
-    ws: Any,
+    ws: Workspace,
     *,
     start: str | None = None,
     end: str | None = None,
@@ -471,7 +472,7 @@ def _flows_result(
 
 # -- the CLI's report ----------------------------------------------------------------------
 def paths(
-    ws: Any,
+    ws: Workspace,
     *,
     conversion: str | None = None,
     grain: str = "session",

@@ -251,7 +251,7 @@ def conformance(
     expr = cur.select("person_id", "ts", "event_id", "event", "k").order_by(
         ["person_id", "ts", "event_id"]
     )
-    table = workspace.store.to_arrow(expr)
+    table = workspace.store.fetch(expr)
     persona_of = _persona_of(jm, ev, workspace)
 
     pid = table.column("person_id").to_pylist()
@@ -376,6 +376,6 @@ def _persona_of(jm: JourneyMap, ev: Any, workspace: Any) -> dict[str, str]:
     agg = u.group_by("person_id").aggregate(pidx=u.pidx.min())
     return {
         str(r["person_id"]): jm.personas[int(r["pidx"])].id
-        for r in workspace.store.to_arrow(agg).to_pylist()
+        for r in workspace.store.fetch(agg).to_pylist()
         if r["person_id"] is not None
     }

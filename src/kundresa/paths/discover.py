@@ -39,7 +39,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -48,6 +48,9 @@ from kundresa.maps.model import LANGUAGES, MAP_TYPES, JourneyMap
 from kundresa.paths import _kernel as kn
 from kundresa.paths._index import PathRules
 from kundresa.results import Result
+
+if TYPE_CHECKING:
+    from kundresa.workspace import Workspace
 
 __all__ = ["DiscoveredMap", "discover_map"]
 
@@ -152,14 +155,16 @@ def _cut(positions: list[float], k: int) -> list[int]:
     return [b - a for a, b in itertools.pairwise(bounds)]
 
 
-def _personas(ws: Any, prop: str | None, event: str, lang: str, top: int) -> list[dict[str, Any]]:
+def _personas(
+    ws: Workspace, prop: str | None, event: str, lang: str, top: int
+) -> list[dict[str, Any]]:
     if prop is None:
         names = {"en": "Persona {} (describe)", "sv": "Persona {} (beskriv)",
                  "nb": "Persona {} (beskriv)"}[lang]  # fmt: skip
         return [{"id": f"persona_{i}", "name": names.format(i)} for i in (1, 2)]
     t = ws.events(touchpoints_only=False)
     t = t.filter((t.event == event) & t.properties.notnull())
-    rows = ws.store.to_arrow(t.select("person_id", "properties").distinct()).to_pylist()
+    rows = ws.store.fetch(t.select("person_id", "properties").distinct()).to_pylist()
     per: dict[str, set[str]] = {}
     for r in rows:
         try:
@@ -184,7 +189,7 @@ def _personas(ws: Any, prop: str | None, event: str, lang: str, top: int) -> lis
 
 
 def discover_map(
-    ws: Any,
+    ws: Workspace,
     *,
     stages: int = 5,
     min_share: float = 0.05,

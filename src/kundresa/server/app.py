@@ -89,10 +89,8 @@ class Runtime:
         self.maps = MapStore(find_maps(config.maps))
         self.lock = threading.RLock()
         self.ws = Workspace.open(config.db, engine=config.engine)
-        from kundresa._store import DuckDBStore
-
-        if isinstance(self.ws.store, DuckDBStore) and config.duckdb_threads > 0:
-            self.ws.store.raw.execute(f"SET threads = {int(config.duckdb_threads)}")
+        if self.ws.store.supports("thread_setting") and config.duckdb_threads > 0:
+            self.ws.store.set_threads(config.duckdb_threads)
         self.state = ServerState(config.state)
         self.writer = InboxWriter(ServerState(config.state), max_queue=config.max_queue)
         self.loader = Loader(

@@ -37,7 +37,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kundresa.errors import KundresaError, NotFoundError
 from kundresa.maps._io import SUFFIXES, migrate, read_raw, write_text
@@ -45,6 +45,9 @@ from kundresa.maps.measure import MapMeasurement, measure_map
 from kundresa.maps.model import JourneyMap
 from kundresa.maps.validate import Problem, ValidationReport, validate_file
 from kundresa.results import Result
+
+if TYPE_CHECKING:
+    from kundresa.workspace import Workspace
 
 __all__ = [
     "EDITABLE",
@@ -192,7 +195,7 @@ class MapStore:
             raise NotFoundError("map", name, candidates=list(self.paths))
         return name, self.paths[name]
 
-    def view(self, ws: Any, name: str | None, data_key: Any, lock: Any) -> MapView:
+    def view(self, ws: Workspace, name: str | None, data_key: Any, lock: Any) -> MapView:
         """Validate, load and measure one map (the measurement is cached per file and data
         version ``data_key``); ``lock`` serialises workspace access."""
         name, path = self.path(name)

@@ -114,7 +114,7 @@ class Loader:
             ):
                 store.ensure(name, schema)
             ev = store.table("events")
-            unstitched = store.to_arrow(ev.filter(ev.person_id.isnull()).limit(1)).num_rows
+            unstitched = store.fetch(ev.filter(ev.person_id.isnull()).limit(1)).num_rows
         self.dirty = unstitched > 0
         self._thread.start()
 
