@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from kundresa import Workspace
+from kundresa._overview import overview
 from kundresa.results import Result
 from kundresa.server.app import ServerConfig, create_app
-from kundresa.server.overview import overview
 from kundresa.server.registry import ANALYSES, Analysis, register_analysis
 from kundresa.server.state import ServerState, state_path
 from kundresa.synth import synthesize
@@ -140,11 +140,11 @@ def test_bad_parameters_are_4xx_with_the_reason(web: Web) -> None:
     assert r.status_code == 404
     assert "missing_event_name" in r.json()["detail"]
     # found by the fuzzer: a NUL byte must be refused before it reaches a SQL literal
-    r = web.client.get("/api/v1/overview?conversion_event=%27%29%00x", headers=web.bearer())
+    r = web.client.get("/api/v1/overview?conversion=%27%29%00x", headers=web.bearer())
     assert r.status_code == 422
-    r = web.client.get("/api/v1/overview?conversion_event=It%27s%22%29", headers=web.bearer())
+    r = web.client.get("/api/v1/overview?conversion=It%27s%22%29", headers=web.bearer())
     assert r.status_code == 200
-    assert r.json()["conversion_event"] == "It's\")"
+    assert r.json()["conversion"] == "It's\")"
     assert web.client.get("/api/v1/events?user_id=a%00", headers=web.bearer()).status_code == 422
 
 

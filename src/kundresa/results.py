@@ -13,6 +13,7 @@ A result is a frozen dataclass with ``to_dict()`` (JSON-ready), ``to_frame()`` (
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -106,10 +107,8 @@ def write_result(result: Result, path: Any) -> Any:
         result.to_frame().to_parquet(out, index=False)
     else:
         parts = [f"<h1>{escape(type(result).__name__)}</h1>", result.to_frame().to_html()]
-        try:
+        with contextlib.suppress(NotImplementedError, ImportError):
             parts.append(result.plot().to_html(full_html=False, include_plotlyjs=True))
-        except (NotImplementedError, ImportError):
-            pass
         body = "".join(parts)
         out.write_text(f"<!doctype html><meta charset='utf-8'>{body}", encoding="utf-8")
     return out

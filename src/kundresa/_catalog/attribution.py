@@ -147,8 +147,15 @@ declare(
                 split=True,
                 deprecated=("exclude",),
             ),
-            Param("markov_order", "int", 1, "Markov chain order.", minimum=1, maximum=4,
-                  deprecated=("order",)),
+            Param(
+                "markov_order",
+                "int",
+                1,
+                "Markov chain order.",
+                minimum=1,
+                maximum=4,
+                deprecated=("order",),
+            ),
             Param("half_life", "duration", "7d", "time_decay: half-life of a touch's weight."),
             Param(
                 "direct_channels",

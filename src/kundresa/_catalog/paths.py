@@ -107,8 +107,13 @@ declare(
         titles={"en": "Paths", "sv": "Vägar", "nb": "Veier"},
         help="Transition graph, variants, and top paths to conversion and drop-off in one report.",
         params=(
-            Param("conversion", "event", None, "Conversion event: top paths to it and drop-off.",
-                  deprecated=("to",)),
+            Param(
+                "conversion",
+                "event",
+                None,
+                "Conversion event: top paths to it and drop-off.",
+                deprecated=("to",),
+            ),
             unit("session"),
             collapse(False),
             _max_steps(),
@@ -214,8 +219,13 @@ declare(
         titles={"en": "Journeys", "sv": "Kundresor", "nb": "Kundereiser"},
         help="Journey archetypes: long vs short journeys to conversion (touches, days, channels).",
         params=(
-            Param("conversion", "event", "Order Completed", "The conversion event.",
-                  deprecated=("to",)),
+            Param(
+                "conversion",
+                "event",
+                "Order Completed",
+                "The conversion event.",
+                deprecated=("to",),
+            ),
             Param(
                 "method",
                 "choice",
@@ -237,8 +247,13 @@ declare(
         help="Web pages and time: time on page, entries, exits, conversion after viewing.",
         params=(
             Param("page_field", "column", "touchpoint", "Field naming the page."),
-            Param("conversion", "event", "Order Completed", "The conversion event.",
-                  deprecated=("to",)),
+            Param(
+                "conversion",
+                "event",
+                "Order Completed",
+                "The conversion event.",
+                deprecated=("to",),
+            ),
             SESSION_GAP,
             Param(
                 "page_events",

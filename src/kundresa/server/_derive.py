@@ -23,8 +23,8 @@ from kundresa._contract import Analysis as Declared
 from kundresa._contract import Param, _resolve
 
 if TYPE_CHECKING:
-    from kundresa.server.registry import Analysis
     from kundresa.results import Result
+    from kundresa.server.registry import Analysis
     from kundresa.workspace import Workspace
 
 __all__ = ["params_model", "server_analysis"]
