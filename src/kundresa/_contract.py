@@ -419,3 +419,48 @@ def split_list(values: Sequence[str]) -> tuple[str, ...]:
     ('markov', 'shapley', 'linear')
     """
     return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+
+
+def reference() -> str:
+    """The docs' analysis reference (``docs/analyses.md``), generated from the declarations:
+    per analysis its Python function, CLI command, REST endpoint, web page and a parameter
+    table. ``tests/test_contract.py`` fails when the committed file is stale.
+
+    >>> "| `window` |" in reference()
+    True
+    """
+    lines = [
+        "# Analyses",
+        "",
+        "Generated from the declarations (`kundresa._contract`, ADR 0011); do not edit:",
+        "`KUNDRESA_UPDATE_DOCS=1 pytest tests/test_contract.py` rewrites it.",
+        "Every analysis is one declaration; each surface below is derived from it, and every",
+        "command also takes `--db`, `--engine`, `--json` and `--out FILE`",
+        "(.csv, .parquet, .json, .html).",
+        "",
+    ]
+    for a in analyses().values():
+        lines += [f"## {a.name}", "", a.help, ""]
+        if a.python:
+            lines.append(f"- Python: `{a.python.replace(':', '.')}`")
+        lines.append(f"- CLI: `kundresa {' '.join(a.command)}`")
+        lines.append(f"- REST: `GET /api/v1/{a.name}`")
+        lines.append(f"- Web: `{a.web_path or '/' + a.name}`")
+        lines.append("")
+        if a.params:
+            lines += ["| parameter | CLI | type | default | help |", "|---|---|---|---|---|"]
+            for p in a.params:
+                if p.required:
+                    default = "required"
+                elif isinstance(p.default, tuple):
+                    default = ", ".join(p.default) or "-"
+                else:
+                    default = "-" if p.default in (None, "") else str(p.default)
+                cli = p.name.upper() if p.positional else f"`{p.flag}`"
+                old = f" (was: {', '.join(p.deprecated)})" if p.deprecated else ""
+                lines.append(
+                    f"| `{p.name}` | {cli} | {p.describe_type()} | {default} | "
+                    f"{p.help.replace('|', '/')}{old} |"
+                )
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

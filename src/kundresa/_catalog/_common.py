@@ -25,6 +25,7 @@ def unit(default: str = "session") -> Param:
         "One path per session or per person.",
         choices=UNIT_PATHS,
         deprecated=("grain",),
+        python="grain",  # the library keyword until its rename lands
     )
 
 

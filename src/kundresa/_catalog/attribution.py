@@ -135,6 +135,7 @@ declare(
                 "Lookback over the person's touches or the session's.",
                 choices=("person", "session"),
                 deprecated=("lookback_scope",),
+                python="lookback_scope",
             ),
             Param("first_only", "bool", False, "Only each person's first conversion."),
             Param("channel_column", "column", "channel", "The column that names the channel."),
@@ -155,6 +156,7 @@ declare(
                 minimum=1,
                 maximum=4,
                 deprecated=("order",),
+                python="order",
             ),
             Param("half_life", "duration", "7d", "time_decay: half-life of a touch's weight."),
             Param(

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 _HERE = "kundresa._catalog.maps"
 
-_MAP = Param("map", "map", REQUIRED, "The journey-map file.", positional=True)
+def _map(python: str) -> Param:
+    return Param("map", "map", REQUIRED, "The journey-map file.", positional=True, python=python)
 
 
 def run_measure(ws: Workspace, p: Params) -> Result:
@@ -57,7 +58,7 @@ declare(
         name="map-measure",
         titles={"en": "Journey map", "sv": "Kundresekarta", "nb": "Kundereisekart"},
         help="Measure every stage, touchpoint and persona of a journey map on the data.",
-        params=(_MAP,),
+        params=(_map("jm"),),
         run=f"{_HERE}:run_measure",
         python="kundresa.maps:measure_map",
         command=("map", "measure"),
@@ -71,7 +72,7 @@ declare(
         help="Planned vs actual journeys: skipped stages, out of order, loops, unplanned "
         "touchpoints.",
         params=(
-            _MAP,
+            _map("journey_map"),
             Param("ignore", "event", None, "Event never counted as unplanned.", multiple=True),
         ),
         run=f"{_HERE}:run_conformance",

@@ -26,6 +26,7 @@ def _max_steps(default: int = 5) -> Param:
         minimum=1,
         maximum=20,
         deprecated=("steps",),
+        python="steps",
     )
 
 
