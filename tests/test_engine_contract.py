@@ -106,3 +106,11 @@ def test_the_static_check_can_fail() -> None:
     )
     assert len(_violations(bad, "funnel/x.py")) == 5
     assert _violations(bad, "_store.py") == []
+
+
+def test_duckdb_progress_bar_never_prints(tmp_path: Path) -> None:
+    """DuckDB prints its progress bar to stdout on queries over ~2 s, which would corrupt
+    ``kundresa ... --json > out.json``: every connection the store makes turns it off."""
+    with Workspace.open(tmp_path / "p.duckdb") as ws:
+        got = ws.store.fetch_sql("SELECT current_setting('enable_progress_bar') AS on_")
+        assert got.column("on_").to_pylist() == [False]

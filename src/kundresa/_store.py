@@ -177,6 +177,8 @@ class DuckDBStore(Store):
         self.con = ibis.duckdb.connect(path)
         self.raw = self.con.con  # the duckdb connection, for bulk writes
         self.raw.execute("SET TimeZone='UTC'")
+        # DuckDB's progress bar prints to stdout on queries over ~2 s: never (--json output)
+        self.raw.execute("SET enable_progress_bar=false")
 
     def names(self) -> list[str]:
         return list(self.con.list_tables())

@@ -232,6 +232,7 @@ class _Processor:
     def __post_init__(self) -> None:
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone='UTC'")
+        self.con.execute("SET enable_progress_bar=false")
         self.con.execute("SET preserve_insertion_order=false")
 
     def _stage(self, sql: str) -> None:
