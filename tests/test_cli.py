@@ -91,3 +91,16 @@ def test_spark_without_java_says_so(tmp_path: Path) -> None:
     assert "engine 'spark' cannot start: java not found" in proc.stderr
     assert "openjdk-17" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_synth_writes_beside_the_workspace(tmp_path: Path) -> None:
+    """``kundresa synth --db DIR/ws.duckdb`` run from another folder writes its files to
+    ``DIR/ws-synth/``, not into ``./synth`` of the folder it runs in (a second run elsewhere
+    overwrote truth.json), and prints what demo prints."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    db = tmp_path / "lake" / "ws.duckdb"
+    proc = run("synth", "--persons", "200", "--seed", "3", "--db", str(db), cwd=elsewhere)
+    assert (tmp_path / "lake" / "ws-synth" / "truth.json").exists()
+    assert not any(elsewhere.iterdir())
+    assert "accepted" in proc.stdout and "persons" in proc.stdout

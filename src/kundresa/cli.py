@@ -175,9 +175,13 @@ def synth(
     persons: Annotated[int, typer.Option(help="How many persons.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
     days: Annotated[int, typer.Option(help="Length of the period in days.")] = 56,
-    out: Annotated[Path, typer.Option(help="Folder for events.parquet and truth.json.")] = Path(
-        "synth"
-    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for events.parquet and truth.json (default: beside the workspace, "
+            "<workspace>-synth/)."
+        ),
+    ] = None,
     db: DbOpt = None,
     engine: EngineOpt = "duckdb",
     no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Only write the files.")] = False,
@@ -186,6 +190,13 @@ def synth(
     """Generate synthetic journeys with planted truth and load them into the workspace."""
     from kundresa.synth import synthesize
 
+    if out is None:  # beside the workspace it names, never ./synth of whatever folder
+        import os
+
+        from kundresa.workspace import DEFAULT_DB
+
+        where = Path(db or os.environ.get("KUNDRESA_DB") or DEFAULT_DB)
+        out = where.with_name(f"{where.stem}-synth")
     t0 = time.perf_counter()
     result = synthesize(persons=persons, seed=seed, out=out, days=days)
     payload: dict[str, Any] = {
