@@ -19,7 +19,7 @@ import datetime as dt
 import json
 from typing import Any
 
-__all__ = ["Result", "jsonable"]
+__all__ = ["WRITE_FORMATS", "Result", "jsonable", "result_html", "write_result"]
 
 
 def jsonable(value: Any) -> Any:
@@ -65,6 +65,41 @@ class Result:
         """A Plotly figure of the result."""
         raise NotImplementedError(f"{type(self).__name__} has no figure")
 
+    def to_pandas(self) -> Any:
+        """The main table as a pandas DataFrame (the same as :meth:`to_frame`)."""
+        return self.to_frame()
+
+    def to_arrow(self) -> Any:
+        """The main table as a pyarrow Table.
+
+        >>> from dataclasses import dataclass
+        >>> @dataclass(frozen=True)
+        ... class Count(Result):
+        ...     n: int
+        >>> Count(3).to_arrow().column("n").to_pylist()
+        [3]
+        """
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(self.to_frame(), preserve_index=False)
+
+    def to_polars(self) -> Any:
+        """The main table as a polars DataFrame (needs the ``polars`` package)."""
+        try:
+            import polars as pl
+        except ImportError:
+            from kundresa.errors import KundresaError
+
+            raise KundresaError(
+                "to_polars needs polars: pip install polars (or use to_pandas / to_arrow)"
+            ) from None
+        return pl.from_arrow(self.to_arrow())
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the summary table and its chart (plotly.js from the installed package,
+        inlined once per kernel, never a CDN)."""
+        return result_html(self)
+
 
 #: what :func:`write_result` writes, by suffix
 WRITE_FORMATS = (".csv", ".parquet", ".json", ".html")
@@ -82,7 +117,7 @@ def write_result(result: Result, path: Any) -> Any:
     ... class Count(Result):
     ...     n: int
     >>> p = write_result(Count(3), pathlib.Path(tempfile.mkdtemp()) / "c.json")
-    >>> p.read_text()[:9]
+    >>> p.read_text()[:10]
     '{\\n  "n": 3'
     """
     from html import escape
@@ -106,9 +141,31 @@ def write_result(result: Result, path: Any) -> Any:
     elif suffix == ".parquet":
         result.to_frame().to_parquet(out, index=False)
     else:
-        parts = [f"<h1>{escape(type(result).__name__)}</h1>", result.to_frame().to_html()]
-        with contextlib.suppress(NotImplementedError, ImportError):
-            parts.append(result.plot().to_html(full_html=False, include_plotlyjs=True))
-        body = "".join(parts)
+        body = f"<h1>{escape(type(result).__name__)}</h1>" + result_html(result, inline_js=True)
         out.write_text(f"<!doctype html><meta charset='utf-8'>{body}", encoding="utf-8")
     return out
+
+
+_JS_SHOWN: list[bool] = []
+
+
+def result_html(result: Result, *, inline_js: bool | None = None) -> str:
+    """The result's table (escaped) and its Plotly chart as HTML: what notebooks show and
+    ``--out x.html`` writes. plotly.js is inlined from the installed package (in a notebook
+    once per kernel).
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Count(Result):
+    ...     n: int
+    >>> "<table" in result_html(Count(3))
+    True
+    """
+    parts = [result.to_frame().to_html(escape=True, max_rows=50)]
+    with contextlib.suppress(NotImplementedError, ImportError):
+        fig = result.plot()
+        first = inline_js if inline_js is not None else not _JS_SHOWN
+        parts.append(fig.to_html(full_html=False, include_plotlyjs=bool(first)))
+        if inline_js is None:
+            _JS_SHOWN.append(True)
+    return "".join(parts)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 _HERE = "kundresa._catalog.maps"
 
+
 def _map(python: str) -> Param:
     return Param("map", "map", REQUIRED, "The journey-map file.", positional=True, python=python)
 
