@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +72,7 @@ def _cli_args(a: Analysis, params: dict[str, Any]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A small synthetic shop workspace and a journey map of it (made by map discover)."""
     root = tmp_path_factory.mktemp("contract")
     made = synthesize(persons=600, seed=11, out=root / "synth")
@@ -83,7 +82,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]
         d = get("map-discover").compute(ws, get("map-discover").validate({"stages": 3}))
     plan = root / "plan.yaml"
     d.save(plan)  # type: ignore[attr-defined]
-    yield db, plan
+    return db, plan
 
 
 def test_every_analysis_on_every_surface() -> None:

@@ -33,11 +33,13 @@ def test_conversions_and_notebook_html(db: Path, tmp_path: Path) -> None:
     with Workspace.open(db) as ws:
         r = run("funnel", ws, steps=["Product Viewed", "Order Completed"])
     frame = r.to_pandas()
-    assert len(frame) == 2 and frame.equals(r.to_frame())
+    assert len(frame) == 2
+    assert frame.equals(r.to_frame())
     assert r.to_arrow().num_rows == 2
     assert r.to_arrow().column_names == list(frame.columns)
     html = r._repr_html_()
-    assert "<table" in html and "plotly" in html.lower()
+    assert "<table" in html
+    assert "plotly" in html.lower()
     page = result_html(r, inline_js=True)
     assert not re.search(r"<script[^>]+src=[\"']https?:", page)  # no CDN
     assert len(page) > 1_000_000  # plotly.js inlined from the installed package

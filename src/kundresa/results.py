@@ -86,7 +86,7 @@ class Result:
     def to_polars(self) -> Any:
         """The main table as a polars DataFrame (needs the ``polars`` package)."""
         try:
-            import polars as pl
+            import polars as pl  # type: ignore[import-not-found, unused-ignore]
         except ImportError:
             from kundresa.errors import KundresaError
 
