@@ -234,6 +234,34 @@ class TopPaths(Result):
         return "\n".join(lines)
 
 
+def _sankey_positions(
+    nodes: tuple[dict[str, Any], ...], measure: str
+) -> tuple[list[float], list[float]]:
+    """Node (x, y) in (0, 1): the nodes of the k-th step present in column k, stacked from
+    the top in their order with heights proportional to ``measure`` (Plotly otherwise
+    places a node by its links, so a step-2 node without outgoing links ends up last).
+
+    >>> _sankey_positions(({"step": 1, "persons": 1}, {"step": 2, "persons": 1}), "persons")
+    ([0.01, 0.99], [0.5, 0.5])
+    """
+    columns = sorted({n["step"] for n in nodes})
+    col = {s: i for i, s in enumerate(columns)}
+    last = max(len(columns) - 1, 1)
+    x = [round(0.01 + 0.98 * col[n["step"]] / last, 6) for n in nodes]
+    totals: dict[Any, float] = {}
+    for n in nodes:
+        totals[n["step"]] = totals.get(n["step"], 0.0) + max(float(n[measure]), 0.0)
+    y: list[float] = []
+    used: dict[Any, float] = {}
+    for n in nodes:
+        total = totals[n["step"]] or 1.0
+        share = max(float(n[measure]), 0.0) / total
+        top = used.get(n["step"], 0.0)
+        used[n["step"]] = top + share
+        y.append(round(min(max(0.01 + 0.98 * (top + share / 2), 0.01), 0.99), 6))
+    return x, y
+
+
 @dataclass(frozen=True)
 class Flows(Result):
     """A Sankey of paths: ``nodes`` per step (top labels, the rest as ``other``) and ``links``
@@ -266,9 +294,13 @@ class Flows(Result):
         measure = _check_measure(measure)
         index = {(n["step"], n["label"]): i for i, n in enumerate(self.nodes)}
         unit = "unique persons" if measure == "persons" else "transitions"
+        x, y = _sankey_positions(self.nodes, measure)
         sankey = go.Sankey(
+            arrangement="snap",
             node={
                 "label": [f"{n['step']}. {n['label']}" for n in self.nodes],
+                "x": x,
+                "y": y,
                 "customdata": [n[measure] for n in self.nodes],
                 "hovertemplate": "%{label}: %{customdata:,} " + unit + "<extra></extra>",
             },
