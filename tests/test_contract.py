@@ -22,12 +22,14 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from kundresa import Workspace
-from kundresa._contract import REQUIRED, Analysis, Param, analyses, get, reference
+from kundresa._contract import REQUIRED, Analysis, Param, _resolve, analyses, get, reference
 from kundresa.cli import app as cli_app
 from kundresa.errors import InvalidOptionError
 from kundresa.server.app import ServerConfig, create_app
 from kundresa.synth import synthesize
+from kundresa.server.state import ServerState, state_path
 from tests._server import create_key
+from tests.test_server_web import login
 
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs" / "analyses.md"
@@ -114,6 +116,9 @@ def test_every_analysis_on_every_surface() -> None:
         query = spec["paths"][f"/api/v1/{a.name}"]["get"].get("parameters", [])
         assert {q["name"] for q in query} == {p.name for p in a.params}, a.name
         assert f"## {a.name}\n" in docs, f"{a.name}: no entry in docs/analyses.md"
+        for path in (a.run, a.page, a.form, a.text, a.python):  # every named function exists
+            if path:
+                assert callable(_resolve(path)), f"{a.name}: {path}"
 
 
 def test_docs_reference_is_current() -> None:
@@ -198,8 +203,12 @@ def test_cli_rest_python_equal_json(shop: tuple[Path, Path], tmp_path: Path) -> 
     served = tmp_path / "served.duckdb"
     shutil.copy(db, served)
     config = ServerConfig(db=str(served), maps=(str(plan),))
-    with TestClient(create_app(config)) as client:
+    st = ServerState(state_path(served))
+    st.set_user("anna", "correct horse battery", "sv")
+    st.close()
+    with TestClient(create_app(config), base_url="https://testserver") as client:
         key = create_key(served, "reader", "read")
+        assert login(client, "anna", "correct horse battery").status_code == 303
         for a in analyses().values():
             params = dict(PARITY.get(a.name, {}))
             params.pop("map", None)  # the server's map (the first it loaded)
@@ -208,5 +217,9 @@ def test_cli_rest_python_equal_json(shop: tuple[Path, Path], tmp_path: Path) -> 
             )
             assert r.status_code == 200, f"{a.name}: {r.text}"
             assert _strip(r.json()) == expected[a.name], f"REST != Python: {a.name}"
-            page = client.get(f"{a.web_path or '/' + a.name}", params=params)
-            assert page.status_code in (200, 303), a.name
+            for lang in ("en", "sv", "nb"):  # the page renders, titled in each language
+                page = client.get(f"{a.web_path or '/' + a.name}", params={**params, "lang": lang})
+                assert page.status_code == 200, f"{a.name} ({lang}): {page.text[:300]}"
+                if a.web_path is None:
+                    assert a.title(lang) in page.text, f"{a.name}: no {lang} title"
+                    assert 'class="error"' not in page.text, f"{a.name}: {page.text[:2000]}"

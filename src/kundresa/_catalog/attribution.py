@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     from kundresa.workspace import Workspace
 
 _HERE = "kundresa._catalog.attribution"
-_PAGES = "kundresa.server.pages"
 
 #: every attribution model by name (kundresa.attribution.MODELS), plus "all"
 MODELS = (
@@ -107,7 +106,6 @@ declare(
         ),
         run=f"{_HERE}:run_channels",
         python="kundresa.attribution:channel_report",
-        page=f"{_PAGES}.channels:render",
     )
 )
 declare(
@@ -178,7 +176,6 @@ declare(
         ),
         run=f"{_HERE}:run_attribution",
         python="kundresa.attribution:attribute",
-        page=f"{_PAGES}.attribution:render",
         examples=({"conversion": "Order Completed"},),
     )
 )
@@ -216,6 +213,5 @@ declare(
         ),
         run=f"{_HERE}:run_ropo",
         python="kundresa.attribution:ropo_report",
-        page=f"{_PAGES}.ropo:render",
     )
 )

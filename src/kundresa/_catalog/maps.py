@@ -79,7 +79,6 @@ declare(
         run=f"{_HERE}:run_conformance",
         python="kundresa.paths:conformance",
         command=("map", "conformance"),
-        page="kundresa.server.pages.map_conformance:render",
     )
 )
 declare(

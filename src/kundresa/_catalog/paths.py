@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from kundresa.workspace import Workspace
 
 _HERE = "kundresa._catalog.paths"
-_PAGES = "kundresa.server.pages"
 
 
 def _max_steps(default: int = 5) -> Param:
@@ -155,7 +154,6 @@ declare(
         params=(unit("session"), collapse(False), *_PATH),
         run=f"{_HERE}:run_transitions",
         python="kundresa.paths:transition_graph",
-        page=f"{_PAGES}.transitions:render",
     )
 )
 declare(
@@ -238,7 +236,6 @@ declare(
         ),
         run=f"{_HERE}:run_journeys",
         python="kundresa.paths:journey_archetypes",
-        page=f"{_PAGES}.journeys:render",
     )
 )
 declare(

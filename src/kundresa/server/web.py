@@ -178,7 +178,7 @@ def _figure_json(result: Any, *, titled: bool = True) -> str | None:
 def _query(request: Request, analysis: Analysis) -> dict[str, Any]:
     """The page's parameters from the query string: empty values left out (the defaults
     apply), repeated values as a list for list parameters (``?steps=A&steps=B``)."""
-    from typing import get_origin
+    from typing import get_args, get_origin
 
     fields = analysis.params.model_fields if analysis.params is not None else {}
     query: dict[str, Any] = {}
@@ -186,7 +186,8 @@ def _query(request: Request, analysis: Analysis) -> dict[str, Any]:
         if k == "lang" or not v.strip():
             continue
         f = fields.get(k)
-        if f is not None and get_origin(f.annotation) is list:
+        ann = f.annotation if f is not None else None
+        if ann is not None and list in (get_origin(ann), *(get_origin(a) for a in get_args(ann))):
             query.setdefault(k, []).append(v)
         else:
             query[k] = v
