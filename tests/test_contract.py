@@ -26,8 +26,8 @@ from kundresa._contract import REQUIRED, Analysis, Param, _resolve, analyses, ge
 from kundresa.cli import app as cli_app
 from kundresa.errors import InvalidOptionError
 from kundresa.server.app import ServerConfig, create_app
-from kundresa.synth import synthesize
 from kundresa.server.state import ServerState, state_path
+from kundresa.synth import synthesize
 from tests._server import create_key
 from tests.test_server_web import login
 
