@@ -265,7 +265,7 @@ def test_funnel_page_opens_with_a_suggested_funnel(site: Site) -> None:
 
 
 def test_flows_twin_and_page_equal_the_library_result(site: Site) -> None:
-    q = {"start": "Product Viewed", "steps": 4, "top": 3}
+    q = {"start": "Product Viewed", "max_steps": 4, "top": 3}
     r = site.client.get("/api/v1/flows", params=q)
     assert r.status_code == 200, r.text
     with site.rt.lock:

@@ -260,7 +260,10 @@ class Analysis:
     lang) -> str`` for a page of its own, ``form`` ``"module:function"`` of ``form(ws) ->
     dict`` (the builder form's choices) and ``template`` its page template.
     ``text`` ``"module:function"`` of ``text(result, params) -> str | None``: the CLI's text
-    output when the parameters ask for another one than ``str(result)``.
+    output when the parameters ask for another one than ``str(result)``; ``write``
+    ``"module:function"`` of ``write(ws, result, params, path) -> bool``: ``--out`` in a
+    format of the analysis' own (a conformance drawn on its map), False for the generic
+    writer.
     """
 
     name: str
@@ -275,6 +278,7 @@ class Analysis:
     template: str | None = None
     web_path: str | None = None
     text: str | None = None
+    write: str | None = None
     result: str | None = None
     group: str = "analyses"
     examples: tuple[Mapping[str, Any], ...] = field(default=())

@@ -125,7 +125,10 @@ def analysis_command(a: Analysis) -> Any:
 
         with open_workspace(db, engine or DEFAULT_ENGINE) as ws:
             result = a.compute(ws, params)
-        if out is not None:
+            own = out is not None and a.write and _resolve(a.write)(ws, result, params, out)
+        if own and not as_json:
+            typer.echo(f"wrote {out}", err=True)
+        elif out is not None and not own:
             write_out(result, out, quiet=as_json)
         text = _resolve(a.text)(result, params) if a.text and not as_json else None
         if text is not None:

@@ -33,6 +33,23 @@ def run_conformance(ws: Workspace, p: Params) -> Result:
     return conformance(ws, journey_map(p.map), ignore=p.ignore)
 
 
+#: what ``map conformance --out`` draws as the map with the result (ADR 0007)
+MAP_FORMATS = (".html", ".svg", ".png", ".pdf")
+
+
+def write_conformance(ws: Workspace, result: Result, p: Params, path: str) -> bool:
+    """``--out map.svg``: the journey map drawn with the conformance lane."""
+    from pathlib import Path
+
+    from kundresa.maps import measure_map, render_map
+
+    if Path(path).suffix.lower() not in MAP_FORMATS:
+        return False
+    jm = journey_map(p.map)
+    render_map(jm, Path(path), measure_map(jm, ws), conformance=result)
+    return True
+
+
 def run_discover(ws: Workspace, p: Params) -> Result:
     """``kundresa.paths.discover_map``."""
     from kundresa._catalog._common import rules
@@ -71,7 +88,7 @@ declare(
         name="map-conformance",
         titles={"en": "Conformance", "sv": "Följsamhet", "nb": "Samsvar"},
         help="Planned vs actual journeys: skipped stages, out of order, loops, unplanned "
-        "touchpoints.",
+        "touchpoints. --out map.svg (.html .png .pdf) draws the map with the result.",
         params=(
             _map("journey_map"),
             Param("ignore", "event", None, "Event never counted as unplanned.", multiple=True),
@@ -79,6 +96,7 @@ declare(
         run=f"{_HERE}:run_conformance",
         python="kundresa.paths:conformance",
         command=("map", "conformance"),
+        write=f"{_HERE}:write_conformance",
     )
 )
 declare(
