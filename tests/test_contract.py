@@ -223,3 +223,19 @@ def test_cli_rest_python_equal_json(shop: tuple[Path, Path], tmp_path: Path) -> 
                 if a.web_path is None:
                     assert a.title(lang) in page.text, f"{a.name}: no {lang} title"
                     assert 'class="error"' not in page.text, f"{a.name}: {page.text[:2000]}"
+
+
+def test_light_copies_match_the_library() -> None:
+    """The declarations keep light copies of the library's choices (so listing commands
+    imports no engine): they must be the library's."""
+    from kundresa._catalog import attribution as declared
+    from kundresa._catalog import funnel as declared_funnel
+    from kundresa.attribution import MODELS
+    from kundresa.funnel import spec
+
+    assert (*MODELS, "all") == declared.MODELS
+    assert declared_funnel.ORDERS == spec.ORDERS
+    assert declared_funnel.ENTRIES == spec.ENTRIES
+    assert declared_funnel.TIE_ORDERS == spec.TIE_ORDERS
+    assert declared_funnel.DENOMINATORS == spec.DENOMINATORS
+    assert declared_funnel.TRENDS == spec.TREND_PERIODS
