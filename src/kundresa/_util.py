@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from kundresa.errors import InvalidOptionError
 
-__all__ = ["parse_duration"]
+__all__ = ["parse_duration", "renamed"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -32,3 +38,47 @@ def parse_duration(value: str | dt.timedelta, field: str = "duration") -> dt.tim
     if seconds <= 0:
         raise InvalidOptionError(field, value, fix="use a positive duration such as '30m'")
     return dt.timedelta(seconds=seconds)
+
+
+def renamed(**old_to_new: str) -> Callable[[F], F]:
+    """Accept old keyword spellings for one release, with a warning naming the new one.
+
+    ``@renamed(grain="unit")`` on a function lets callers still write ``grain=...``: the
+    value is passed as ``unit=...`` and a :class:`DeprecationWarning` says so. Passing both
+    spellings is an error (one line, naming both).
+
+    >>> import warnings
+    >>> @renamed(grain="unit")
+    ... def f(*, unit: str = "person") -> str:
+    ...     return unit
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     f(grain="session"), str(w[0].message).split(" (")[0]
+    ('session', "f(): 'grain' is deprecated, use 'unit'")
+    >>> f(unit="session")
+    'session'
+    """
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old, new in old_to_new.items():
+                if old not in kwargs:
+                    continue
+                if new in kwargs:
+                    raise InvalidOptionError(
+                        old, kwargs[old], fix=f"pass only {new!r} ({old!r} is its old spelling)"
+                    )
+                warnings.warn(
+                    f"{fn.__name__}(): {old!r} is deprecated, use {new!r} "
+                    "(the old spelling goes in the next release)",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+                kwargs[new] = kwargs.pop(old)
+            return fn(*args, **kwargs)
+
+        wrapper.__renamed__ = dict(old_to_new)  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
