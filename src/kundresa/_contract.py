@@ -32,7 +32,7 @@ import importlib
 import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -279,9 +279,6 @@ class Analysis:
     web_path: str | None = None
     text: str | None = None
     write: str | None = None
-    result: str | None = None
-    group: str = "analyses"
-    examples: tuple[Mapping[str, Any], ...] = field(default=())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "titles", MappingProxyType(dict(self.titles)))

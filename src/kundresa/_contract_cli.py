@@ -27,8 +27,7 @@ from kundresa._contract import Analysis, Param, _resolve, analyses
 
 __all__ = ["AnalysisGroup", "analysis_command", "commands_under"]
 
-#: options every analysis command has (not parameters of the analysis)
-COMMON = ("db", "engine", "as_json", "out")
+# options every analysis command has besides its parameters: --db, --engine, --json, --out
 EngineOpt = Annotated[
     str | None,
     typer.Option("--engine", envvar="KUNDRESA_ENGINE", help="duckdb (default) or spark."),

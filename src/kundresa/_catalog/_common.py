@@ -13,8 +13,6 @@ if TYPE_CHECKING:
 #: the unit of analysis for path analyses
 UNIT_PATHS = ("session", "person")
 
-TITLES_SEP = " · "
-
 
 def unit(default: str = "session") -> Param:
     """The path unit: one path per session or per person."""

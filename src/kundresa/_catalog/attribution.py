@@ -176,7 +176,6 @@ declare(
         ),
         run=f"{_HERE}:run_attribution",
         python="kundresa.attribution:attribute",
-        examples=({"conversion": "Order Completed"},),
     )
 )
 declare(

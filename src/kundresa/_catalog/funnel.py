@@ -211,6 +211,5 @@ declare(
         page="kundresa.server.builders:render_funnel",
         form="kundresa.server.builders:funnel_form",
         template="funnel.html",
-        examples=({"steps": ["Product Viewed", "Order Completed"]},),
     )
 )

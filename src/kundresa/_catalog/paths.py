@@ -100,6 +100,8 @@ def run_pages(ws: Workspace, p: Params) -> Result:
 
 
 _PATH = (SESSION_GAP, *RULES)
+#: the top-paths options of the paths that end somewhere (per person, repeats merged)
+_PERSON_PATH = (_max_steps(), _top(10), unit("person"), collapse(True), *_PATH)
 
 declare(
     Analysis(
@@ -180,11 +182,7 @@ declare(
                 "Paths to conversion or to drop-off.",
                 choices=("conversion", "drop_off"),
             ),
-            _max_steps(),
-            _top(10),
-            unit("person"),
-            collapse(True),
-            *_PATH,
+            *_PERSON_PATH,
         ),
         run=f"{_HERE}:run_top_paths",
         python="kundresa.paths:top_paths",
@@ -202,11 +200,7 @@ declare(
         params=(
             Param("step", "event", REQUIRED, "The step reached."),
             Param("next_step", "event", REQUIRED, "The step not reached."),
-            _max_steps(),
-            _top(10),
-            unit("person"),
-            collapse(True),
-            *_PATH,
+            *_PERSON_PATH,
         ),
         run=f"{_HERE}:run_drop_off_paths",
         python="kundresa.paths:paths_after_drop_off",
