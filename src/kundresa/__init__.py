@@ -1,61 +1,120 @@
 """kundresa: map, measure and improve the customer journey.
 
-The front door. Everything public is listed in ``__all__`` (a test keeps them equal).
+The front door. Everything public is listed in ``__all__`` (a test keeps them equal). The
+names are imported on first use (PEP 562), so ``import kundresa`` and the ``kundresa``
+command load no engine (Ibis, Arrow, DuckDB) until one is needed.
 
 >>> import kundresa
 >>> "Workspace" in kundresa.__all__
 True
+>>> kundresa.Step("Order Completed").names
+('Order Completed',)
 """
 
-from kundresa._ingest_sql import IdentifierRule
-from kundresa.attribution import (
-    AttributionResult,
-    ChannelReport,
-    Journeys,
-    RopoReport,
-    attribute,
-    build_journeys,
-    channel_report,
-    ropo_report,
-)
-from kundresa.errors import (
-    EngineUnavailableError,
-    FileFormatError,
-    InvalidOptionError,
-    KundresaError,
-    NotFoundError,
-)
-from kundresa.funnel import Exclusion, FunnelResult, Step, funnel
-from kundresa.ingest import IngestReport
-from kundresa.maps import (
-    JourneyMap,
-    MapMeasurement,
-    load_map,
-    measure_map,
-    new_map,
-    render_map,
-    save_map,
-    validate_file,
-)
-from kundresa.paths import (
-    Conformance,
-    DiscoveredMap,
-    Flows,
-    JourneyArchetypes,
-    PageStats,
-    PathRule,
-    PathRules,
-    PathsReport,
-    TopPaths,
-    TransitionGraph,
-    Variants,
-)
-from kundresa.results import Result
-from kundresa.server import serve
-from kundresa.stitch import SessionConfig, StitchReport
-from kundresa.workspace import ForgetResult, InfoResult, QuarantineResult, Workspace
+from typing import TYPE_CHECKING
+
+from kundresa._lazy import lazy as _lazy
+
+if TYPE_CHECKING:
+    from kundresa._ingest_sql import IdentifierRule
+    from kundresa.attribution import (
+        AttributionResult,
+        ChannelReport,
+        Journeys,
+        RopoReport,
+        attribute,
+        build_journeys,
+        channel_report,
+        ropo_report,
+    )
+    from kundresa.errors import (
+        EngineUnavailableError,
+        FileFormatError,
+        InvalidOptionError,
+        KundresaError,
+        NotFoundError,
+    )
+    from kundresa.funnel import Exclusion, FunnelResult, Step, funnel
+    from kundresa.ingest import IngestReport
+    from kundresa.maps import (
+        JourneyMap,
+        MapMeasurement,
+        load_map,
+        measure_map,
+        new_map,
+        render_map,
+        save_map,
+        validate_file,
+    )
+    from kundresa.paths import (
+        Conformance,
+        DiscoveredMap,
+        Flows,
+        JourneyArchetypes,
+        PageStats,
+        PathRule,
+        PathRules,
+        PathsReport,
+        TopPaths,
+        TransitionGraph,
+        Variants,
+    )
+    from kundresa.results import Result
+    from kundresa.server import serve
+    from kundresa.stitch import SessionConfig, StitchReport
+    from kundresa.workspace import ForgetResult, InfoResult, QuarantineResult, Workspace
 
 __version__ = "0.1.0"
+
+#: where each public name lives (imported on first use)
+_EXPORTS: dict[str, str] = {
+    "AttributionResult": "kundresa.attribution",
+    "ChannelReport": "kundresa.attribution",
+    "Conformance": "kundresa.paths",
+    "DiscoveredMap": "kundresa.paths",
+    "EngineUnavailableError": "kundresa.errors",
+    "Exclusion": "kundresa.funnel",
+    "FileFormatError": "kundresa.errors",
+    "Flows": "kundresa.paths",
+    "ForgetResult": "kundresa.workspace",
+    "FunnelResult": "kundresa.funnel",
+    "IdentifierRule": "kundresa._ingest_sql",
+    "InfoResult": "kundresa.workspace",
+    "IngestReport": "kundresa.ingest",
+    "InvalidOptionError": "kundresa.errors",
+    "JourneyArchetypes": "kundresa.paths",
+    "JourneyMap": "kundresa.maps",
+    "Journeys": "kundresa.attribution",
+    "KundresaError": "kundresa.errors",
+    "MapMeasurement": "kundresa.maps",
+    "NotFoundError": "kundresa.errors",
+    "PageStats": "kundresa.paths",
+    "PathRule": "kundresa.paths",
+    "PathRules": "kundresa.paths",
+    "PathsReport": "kundresa.paths",
+    "QuarantineResult": "kundresa.workspace",
+    "Result": "kundresa.results",
+    "RopoReport": "kundresa.attribution",
+    "SessionConfig": "kundresa.stitch",
+    "Step": "kundresa.funnel",
+    "StitchReport": "kundresa.stitch",
+    "TopPaths": "kundresa.paths",
+    "TransitionGraph": "kundresa.paths",
+    "Variants": "kundresa.paths",
+    "Workspace": "kundresa.workspace",
+    "attribute": "kundresa.attribution",
+    "build_journeys": "kundresa.attribution",
+    "channel_report": "kundresa.attribution",
+    "funnel": "kundresa.funnel",
+    "load_map": "kundresa.maps",
+    "measure_map": "kundresa.maps",
+    "new_map": "kundresa.maps",
+    "render_map": "kundresa.maps",
+    "ropo_report": "kundresa.attribution",
+    "save_map": "kundresa.maps",
+    "serve": "kundresa.server",
+    "validate_file": "kundresa.maps",
+}
 
 __all__ = [
     "AttributionResult",
@@ -106,3 +165,8 @@ __all__ = [
     "serve",
     "validate_file",
 ]
+
+if not TYPE_CHECKING:  # mypy sees the imports above; Python resolves the names on first use
+    __getattr__, __dir__ = _lazy(__name__, _EXPORTS)
+
+del TYPE_CHECKING

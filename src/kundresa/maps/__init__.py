@@ -10,33 +10,72 @@ True
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kundresa.maps._browser import chromium
-from kundresa.maps._io import MapFileError, write_text
-from kundresa.maps.cjml import to_cjml
-from kundresa.maps.measure import MapMeasurement, StageMeasure, TouchpointMeasure, measure_map
-from kundresa.maps.mermaid import from_mermaid, to_mermaid, to_timeline
-from kundresa.maps.model import (
-    Cell,
-    Emotion,
-    JourneyMap,
-    Measurement,
-    Opportunity,
-    Persona,
-    Rule,
-    Stage,
-    SurveyRule,
-    Touchpoint,
-)
-from kundresa.maps.render import render_html, render_map, render_svg
-from kundresa.maps.templates import TEMPLATES, new_map
-from kundresa.maps.validate import (
-    MapValidationError,
-    Problem,
-    ValidationReport,
-    load_map,
-    validate_file,
-)
+from kundresa._lazy import lazy as _lazy
+
+if TYPE_CHECKING:
+    from kundresa.maps._browser import chromium
+    from kundresa.maps._io import MapFileError
+    from kundresa.maps.cjml import to_cjml
+    from kundresa.maps.measure import MapMeasurement, StageMeasure, TouchpointMeasure, measure_map
+    from kundresa.maps.mermaid import from_mermaid, to_mermaid, to_timeline
+    from kundresa.maps.model import (
+        Cell,
+        Emotion,
+        JourneyMap,
+        Measurement,
+        Opportunity,
+        Persona,
+        Rule,
+        Stage,
+        SurveyRule,
+        Touchpoint,
+    )
+    from kundresa.maps.render import render_html, render_map, render_svg
+    from kundresa.maps.templates import TEMPLATES, new_map
+    from kundresa.maps.validate import (
+        MapValidationError,
+        Problem,
+        ValidationReport,
+        load_map,
+        validate_file,
+    )
+
+#: where each public name lives (imported on first use: listing the CLI's map commands
+#: must not load the measuring engine)
+_EXPORTS: dict[str, str] = {
+    "Cell": "kundresa.maps.model",
+    "Emotion": "kundresa.maps.model",
+    "JourneyMap": "kundresa.maps.model",
+    "MapFileError": "kundresa.maps._io",
+    "MapMeasurement": "kundresa.maps.measure",
+    "MapValidationError": "kundresa.maps.validate",
+    "Measurement": "kundresa.maps.model",
+    "Opportunity": "kundresa.maps.model",
+    "Persona": "kundresa.maps.model",
+    "Problem": "kundresa.maps.validate",
+    "Rule": "kundresa.maps.model",
+    "Stage": "kundresa.maps.model",
+    "StageMeasure": "kundresa.maps.measure",
+    "SurveyRule": "kundresa.maps.model",
+    "TEMPLATES": "kundresa.maps.templates",
+    "Touchpoint": "kundresa.maps.model",
+    "TouchpointMeasure": "kundresa.maps.measure",
+    "ValidationReport": "kundresa.maps.validate",
+    "chromium": "kundresa.maps._browser",
+    "from_mermaid": "kundresa.maps.mermaid",
+    "load_map": "kundresa.maps.validate",
+    "measure_map": "kundresa.maps.measure",
+    "new_map": "kundresa.maps.templates",
+    "render_html": "kundresa.maps.render",
+    "render_map": "kundresa.maps.render",
+    "render_svg": "kundresa.maps.render",
+    "to_cjml": "kundresa.maps.cjml",
+    "to_mermaid": "kundresa.maps.mermaid",
+    "to_timeline": "kundresa.maps.mermaid",
+    "validate_file": "kundresa.maps.validate",
+}
 
 __all__ = [
     "TEMPLATES",
@@ -83,6 +122,8 @@ def save_map(jm: JourneyMap, path: str | Path) -> None:
     >>> load_map(p) == new_map(lang="nb")
     True
     """
+    from kundresa.maps._io import write_text
+
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(write_text(jm.to_dict(), p.suffix), encoding="utf-8")
@@ -95,3 +136,7 @@ def schema_path() -> Path:
     'map.schema.json'
     """
     return Path(__file__).with_name("map.schema.json")
+
+
+if not TYPE_CHECKING:  # mypy sees the imports above; Python resolves them on first use
+    __getattr__, __dir__ = _lazy(__name__, _EXPORTS)
