@@ -263,7 +263,9 @@ class Analysis:
     output when the parameters ask for another one than ``str(result)``; ``write``
     ``"module:function"`` of ``write(ws, result, params, path) -> bool``: ``--out`` in a
     format of the analysis' own (a conformance drawn on its map), False for the generic
-    writer.
+    writer. ``quick`` ``"module:function"`` of ``quick(db, engine, params) -> Result |
+    None``: the CLI's answer without opening the workspace (``info`` by plain DuckDB, so
+    the command loads no Ibis), ``None`` when it cannot answer that way (then ``run``).
     """
 
     name: str
@@ -279,6 +281,7 @@ class Analysis:
     web_path: str | None = None
     text: str | None = None
     write: str | None = None
+    quick: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "titles", MappingProxyType(dict(self.titles)))

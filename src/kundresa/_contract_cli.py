@@ -122,9 +122,15 @@ def analysis_command(a: Analysis) -> Any:
         params = a.validate(_given(a, values))
         from kundresa._cli_common import emit, open_workspace, write_out
 
-        with open_workspace(db, engine or DEFAULT_ENGINE) as ws:
-            result = a.compute(ws, params)
-            own = out is not None and a.write and _resolve(a.write)(ws, result, params, out)
+        quick = _resolve(a.quick) if a.quick and out is None else None
+        result = quick(db, engine or DEFAULT_ENGINE, params) if quick else None
+        own = False
+        if result is None:
+            with open_workspace(db, engine or DEFAULT_ENGINE) as ws:
+                result = a.compute(ws, params)
+                own = bool(
+                    out is not None and a.write and _resolve(a.write)(ws, result, params, out)
+                )
         if own and not as_json:
             typer.echo(f"wrote {out}", err=True)
         elif out is not None and not own:
@@ -140,8 +146,12 @@ def analysis_command(a: Analysis) -> Any:
     callback.__annotations__ = {q.name: q.annotation for q in sig.parameters.values()}
     callback.__name__ = a.name.replace("-", "_")
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.command(a.command[-1], help=a.help, short_help=a.help.split(". ")[0].rstrip("."))(callback)
+    app.command(a.command[-1], help=a.help, short_help=_short_help(a))(callback)
     return typer.main.get_command(app)
+
+
+def _short_help(a: Analysis) -> str:
+    return a.help.split(". ")[0].rstrip(".")
 
 
 def commands_under(prefix: Sequence[str]) -> dict[str, Analysis]:
@@ -166,6 +176,8 @@ class AnalysisGroup(typer.core.TyperGroup):
     """
 
     prefix: tuple[str, ...] = ()
+    #: while the group's help is written: its list needs each command's name and help only
+    _listing: bool = False
 
     @classmethod
     def under(cls, *prefix: str) -> type[AnalysisGroup]:
@@ -178,6 +190,17 @@ class AnalysisGroup(typer.core.TyperGroup):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         found = commands_under(self.prefix).get(cmd_name)
+        if found is not None and self._listing:  # an entry of the list, not a command to run
+            return typer.core.TyperCommand(cmd_name, help=found.help, short_help=_short_help(found))
         if found is not None:
             return analysis_command(found)
         return super().get_command(ctx, cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """The group's help; its list of analyses is written without building their commands
+        (each one's options are derived only when it runs or shows its own help)."""
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False

@@ -5,8 +5,6 @@ result object as JSON instead of a table. User mistakes print one line ``error: 
 the fix and exit with status 2; never a traceback.
 """
 
-from __future__ import annotations
-
 import json
 import sys
 import time

@@ -20,6 +20,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
+from kundresa._info import InfoResult
 from kundresa._ingest_sql import DEFAULT_IDENTIFIERS, IdentifierRule
 from kundresa._store import ENGINES, Store, open_store
 from kundresa.errors import InvalidOptionError, NotFoundError
@@ -42,60 +43,6 @@ def duckdb_scalar(expr: str, value: str) -> str | None:
 DEFAULT_DB = "kundresa.duckdb"
 DEFAULT_SPARK_DIR = "kundresa_spark"
 SCHEMA_VERSION = "1"
-
-
-@dataclass(frozen=True)
-class InfoResult(Result):
-    """Counts that describe a workspace.
-
-    >>> InfoResult(events=0, touchpoint_events=0, persons=0, sessions=0, channels={},
-    ...            first_ts=None, last_ts=None, merged_persons=0, identifiers=0,
-    ...            quarantined=0, engine="duckdb").to_dict()["persons"]
-    0
-    """
-
-    events: int
-    touchpoint_events: int
-    persons: int
-    sessions: int
-    channels: dict[str, int]
-    first_ts: str | None
-    last_ts: str | None
-    merged_persons: int
-    identifiers: int
-    quarantined: int
-    engine: str
-
-    def to_frame(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame(
-            [{"channel": c, "events": n} for c, n in self.channels.items()],
-            columns=["channel", "events"],
-        )
-
-    def plot(self) -> Any:
-        import plotly.express as px
-
-        return px.bar(self.to_frame(), x="channel", y="events", title="Events by channel")
-
-    def __str__(self) -> str:
-        width = max((len(c) for c in self.channels), default=7)
-        top = max(self.channels.values(), default=1)
-        lines = [
-            f"engine        {self.engine}",
-            f"events        {self.events:,} ({self.touchpoint_events:,} touchpoints)",
-            f"persons       {self.persons:,} ({self.merged_persons:,} merged from several ids)",
-            f"identifiers   {self.identifiers:,}",
-            f"sessions      {self.sessions:,}",
-            f"date range    {self.first_ts or '-'} .. {self.last_ts or '-'}",
-            f"quarantined   {self.quarantined:,}",
-            f"channels      {len(self.channels)}",
-        ]
-        for c, n in self.channels.items():
-            bar = "#" * max(1, round(30 * n / top))
-            lines.append(f"  {c:<{width}}  {n:>10,}  {bar}")
-        return "\n".join(lines)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,10 @@ from typing import TYPE_CHECKING
 
 from kundresa._contract import Analysis, Param, declare
 
+#: the default workspace file: a light copy of ``kundresa.workspace.DEFAULT_DB`` (a test keeps
+#: them equal)
+DEFAULT_DB = "kundresa.duckdb"
+
 if TYPE_CHECKING:
     from kundresa._contract import Params
     from kundresa.results import Result
@@ -15,6 +19,17 @@ if TYPE_CHECKING:
 def run_info(ws: Workspace, p: Params) -> Result:
     """``ws.info()``."""
     return ws.info()
+
+
+def quick_info(db: str | None, engine: str, p: Params) -> Result | None:
+    """``ws.info()`` read from a DuckDB file by plain DuckDB (no Ibis); ``None`` otherwise."""
+    if engine != "duckdb":
+        return None
+    import os
+
+    from kundresa._info import read_info
+
+    return read_info(db or os.environ.get("KUNDRESA_DB") or DEFAULT_DB)
 
 
 def run_quarantine(ws: Workspace, p: Params) -> Result:
@@ -64,6 +79,7 @@ declare(
         help="Counts of events, persons, sessions, channels and merges.",
         params=(),
         run=f"{_HERE}:run_info",
+        quick=f"{_HERE}:quick_info",
         python="kundresa.workspace:Workspace.info",
         page=f"{_PAGES}:render_info",
     )

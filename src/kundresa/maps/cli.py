@@ -1,7 +1,5 @@
 """``kundresa map ...``: new, validate, render, measure, export, import."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 
