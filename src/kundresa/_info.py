@@ -96,18 +96,30 @@ def read_info(path: str | os.PathLike[str]) -> InfoResult | None:
     import duckdb
 
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = _connect(path)
     except duckdb.Error:
         return None
     try:
-        # as the store does: UTC, and never DuckDB's progress bar on stdout (--json)
-        con.execute("SET TimeZone='UTC'")
-        con.execute("SET enable_progress_bar=false")
         return _read(con)
     except duckdb.Error:
         return None
     finally:
         con.close()
+
+
+def _connect(path: str | os.PathLike[str]) -> Any:
+    """A read-only DuckDB connection, set up as the store's: DuckDB's progress bar never on
+    stdout (it would corrupt ``--json``), timestamps in UTC."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con.execute("SET enable_progress_bar=false")
+        con.execute("SET TimeZone='UTC'")
+    except duckdb.Error:
+        con.close()
+        raise
+    return con
 
 
 def _read(con: Any) -> InfoResult | None:
