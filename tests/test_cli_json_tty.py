@@ -126,6 +126,8 @@ def test_json_while_long_queries_run_on_a_terminal(
     assert time.perf_counter() - t0 > 3  # at least one scan of the slow view ran
     assert BAR not in out
     assert json.loads(out)
+    if argv[0] == "events":  # an analysis through the workspace: a spinner on stderr
+        assert "Live events ..." in err
 
 
 def test_every_connection_kundresa_makes_has_the_bar_off(tmp_path: Path) -> None:
@@ -160,3 +162,50 @@ print(json.dumps(got))
         "info": False,
         "ingest": False,
     }
+
+
+def test_long_commands_draw_progress_on_a_terminal_stderr_only(tmp_path: Path) -> None:
+    """synth, ingest and stitch draw their stages on stderr when it is a terminal; stdout
+    keeps the output (JSON with --json; synth's text ends with what to run next)."""
+    status, out, err = in_terminal(
+        RUN_CLI, "synth", "--persons", "1500", "--db", "w.duckdb", cwd=tmp_path
+    )
+    assert status == 0, err
+    for stage in ("synthesise journeys", "persons", "events.parquet", "stitch persons"):
+        assert stage in err, stage
+    assert "synthesise" not in out
+    assert "Next: kundresa info --db w.duckdb" in out
+    status, out, err = in_terminal(RUN_CLI, "stitch", "--db", "w.duckdb", "--json", cwd=tmp_path)
+    assert status == 0, err
+    assert "stitch persons and sessions" in err
+    assert json.loads(out)["persons"] > 0
+    events = tmp_path / "w-synth" / "events.parquet"
+    status, out, err = in_terminal(
+        RUN_CLI, "ingest", str(events), "--db", "again.duckdb", "--json", cwd=tmp_path
+    )
+    assert status == 0, err
+    assert "events.parquet" in err
+    assert json.loads(out)["accepted"] > 0
+
+
+def test_long_commands_are_quiet_when_piped(tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "kundresa", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    done = run("synth", "--persons", "300", "--db", "w.duckdb")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.rstrip().endswith(
+        'kundresa sql --db w.duckdb "select channel, count(*) from events group by 1"'
+    )
+    for args in (["stitch", "--json"], ["funnel", "Product Viewed", "Order Completed", "--json"]):
+        done = run(*args, "--db", "w.duckdb")
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""
+        assert json.loads(done.stdout)

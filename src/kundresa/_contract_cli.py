@@ -121,12 +121,14 @@ def analysis_command(a: Analysis) -> Any:
         as_json, out = values.pop("as_json"), values.pop("out")
         params = a.validate(_given(a, values))
         from kundresa._cli_common import emit, open_workspace, write_out
+        from kundresa._progress import busy
 
         quick = _resolve(a.quick) if a.quick and out is None else None
         result = quick(db, engine or DEFAULT_ENGINE, params) if quick else None
         own = False
         if result is None:
-            with open_workspace(db, engine or DEFAULT_ENGINE) as ws:
+            # a spinner on stderr while it runs, when stderr is a terminal
+            with busy(a.title("en")), open_workspace(db, engine or DEFAULT_ENGINE) as ws:
                 result = a.compute(ws, params)
                 own = bool(
                     out is not None and a.write and _resolve(a.write)(ws, result, params, out)

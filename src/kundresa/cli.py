@@ -18,6 +18,7 @@ from kundresa._cli_common import EngineOpt as EngineOpt
 from kundresa._cli_common import JsonOpt as JsonOpt
 from kundresa._cli_common import emit, open_workspace
 from kundresa._contract_cli import AnalysisGroup
+from kundresa._progress import progress_bar as _progress
 from kundresa.errors import InvalidOptionError, KundresaError
 from kundresa.results import jsonable
 
@@ -33,40 +34,6 @@ app = typer.Typer(
 # Shared with the extensions' commands (see kundresa._cli_common).
 _open = open_workspace
 _emit = emit
-
-
-def _progress() -> tuple[Any, Any]:
-    """A rich progress bar on stderr (silent when stderr is not a terminal)."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    console = Console(stderr=True)
-    bar = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("rows"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not console.is_terminal,
-        transient=True,
-    )
-    tasks: dict[str, Any] = {}
-
-    def update(name: str, done: int, total: int) -> None:
-        if name not in tasks:  # total 0 = unknown (CSV, JSON): rich shows a pulsing bar
-            tasks[name] = bar.add_task(Path(name).name, total=total or None)
-        bar.update(tasks[name], completed=done, total=total or None)
-
-    return bar, update
 
 
 def _parse_mapping(pairs: list[str]) -> dict[str, str]:
@@ -127,7 +94,11 @@ def stitch(
     parse_duration(session_gap, "--session-gap")
     with _open(db, engine) as ws:
         cfg = SessionConfig(gap=session_gap, start_events=tuple(session_start or ()))
-        _emit(ws.stitch(cfg), as_json)
+        bar, update = _progress()
+        with bar:
+            update("stitch", 0, 0)
+            report = ws.stitch(cfg)
+        _emit(report, as_json)
 
 
 @app.command()
@@ -186,17 +157,18 @@ def synth(
     as_json: JsonOpt = False,
 ) -> None:
     """Generate synthetic journeys with planted truth and load them into the workspace."""
+    import os
+
     from kundresa.synth import synthesize
+    from kundresa.workspace import DEFAULT_DB
 
+    where = Path(db or os.environ.get("KUNDRESA_DB") or DEFAULT_DB)
     if out is None:  # beside the workspace it names, never ./synth of whatever folder
-        import os
-
-        from kundresa.workspace import DEFAULT_DB
-
-        where = Path(db or os.environ.get("KUNDRESA_DB") or DEFAULT_DB)
         out = where.with_name(f"{where.stem}-synth")
     t0 = time.perf_counter()
-    result = synthesize(persons=persons, seed=seed, out=out, days=days)
+    bar, update = _progress()
+    with bar:
+        result = synthesize(persons=persons, seed=seed, out=out, days=days, progress=update)
     payload: dict[str, Any] = {
         "synth": result.to_dict(),
         "seconds": round(time.perf_counter() - t0, 2),
@@ -216,6 +188,8 @@ def synth(
     if not no_ingest:
         typer.echo(str(report))
         typer.echo(str(summary))
+        typer.echo("")
+        typer.echo(_next_steps(str(where)))
 
 
 @app.command()
@@ -238,7 +212,9 @@ def demo(
     out.mkdir(parents=True, exist_ok=True)
     where = db or str(out / ("kundresa.duckdb" if engine == "duckdb" else "kundresa_spark"))
     t0 = time.perf_counter()
-    result = synthesize(persons=persons, seed=seed, out=out)
+    bar, update = _progress()
+    with bar:
+        result = synthesize(persons=persons, seed=seed, out=out, progress=update)
     typer.echo(f"[1/2] {result}  ({time.perf_counter() - t0:.1f} s)")
     t1 = time.perf_counter()
     with Workspace.open(where, engine=engine) as ws:
@@ -255,10 +231,7 @@ def demo(
         for line in demo_map(ws, out):
             typer.echo(line)
     typer.echo("")
-    typer.echo(
-        f"Next: kundresa info --db {where}   |   kundresa sql --db {where} "
-        '"select channel, count(*) from events group by 1"'
-    )
+    typer.echo(_next_steps(where))
     if no_serve:
         return
     try:
@@ -276,6 +249,14 @@ def demo(
         echo=typer.echo,
         maps=[out / "journey-map.yaml"],
         reset_login="admin",
+    )
+
+
+def _next_steps(where: str) -> str:
+    """What to run next on the workspace ``where`` (printed by ``demo`` and ``synth``)."""
+    return (
+        f"Next: kundresa info --db {where}   |   kundresa sql --db {where} "
+        '"select channel, count(*) from events group by 1"'
     )
 
 

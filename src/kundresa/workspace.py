@@ -288,7 +288,10 @@ class Workspace:
         stitch: bool = True,
         progress: Callable[[str, int, int], None] | None = None,
     ) -> IngestReport:
-        """Load files (see :mod:`kundresa.ingest`), then stitch identities and sessions."""
+        """Load files (see :mod:`kundresa.ingest`), then stitch identities and sessions.
+
+        ``progress(stage, done, total)`` is called as rows are written (the stage is the
+        file), then with the stage ``"stitch"`` (total 0: unknown) before stitching."""
         files = ingest_files(
             self,
             paths,
@@ -297,6 +300,8 @@ class Workspace:
             identifiers=self.identifier_rules(),
             progress=progress,
         )
+        if stitch and progress is not None:
+            progress("stitch", 0, 0)
         merged = self.stitch().merged_persons if stitch else 0
         return IngestReport(
             accepted=sum(f.accepted for f in files),

@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,11 +70,18 @@ def synthesize(
     *,
     start: dt.date = dt.date(2026, 1, 5),
     days: int = 56,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> SynthResult:
-    """Generate journeys and write ``events.parquet`` + ``truth.json`` into ``out``."""
+    """Generate journeys and write ``events.parquet`` + ``truth.json`` into ``out``.
+
+    ``progress(stage, done, total)`` is called as it goes (the stages of
+    :func:`generate_events`, then ``"synth:write"``).
+    """
     if persons < 1:
         raise InvalidOptionError("persons", persons, fix="use a positive number such as 20000")
-    table, truth = generate_events(persons, seed, start=start, days=days)
+    table, truth = generate_events(persons, seed, start=start, days=days, progress=progress)
+    if progress is not None:
+        progress("synth:write", 0, 0)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     events_path = folder / "events.parquet"

@@ -795,7 +795,12 @@ EVENTS_SCHEMA: Final = pa.schema([pa.field(n, t) for n, t in _COLUMNS])
 
 
 def generate_events(
-    persons: int, seed: int, *, start: dt.date = dt.date(2026, 1, 5), days: int = 56
+    persons: int,
+    seed: int,
+    *,
+    start: dt.date = dt.date(2026, 1, 5),
+    days: int = 56,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[pa.Table, dict[str, Any]]:
     """Generate seeded multi-channel journeys and the ground truth planted in them.
 
@@ -805,6 +810,8 @@ def generate_events(
             always gives a byte-identical table.
         start: first day of the data window (UTC).
         days: length of the window in days (at least 14).
+        progress: called as ``progress(stage, done, total)``: ``"synth:persons"`` with the
+            persons simulated so far, then ``"synth:build"`` (total 0: unknown).
 
     Returns:
         ``(events, truth)``: a ``pyarrow.Table`` of Segment-style calls sorted by
@@ -829,8 +836,14 @@ def generate_events(
     if not isinstance(start, dt.date) or isinstance(start, dt.datetime):
         raise InvalidOptionError("start", start, fix="pass a datetime.date, e.g. date(2026, 1, 5)")
     sim = _Sim(persons, seed, days)
+    every = max(1, persons // 200)
     for i in range(persons):
         sim.person(i)
+        if progress is not None and (i + 1) % every == 0:
+            progress("synth:persons", i + 1, persons)
+    if progress is not None:
+        progress("synth:persons", persons, persons)
+        progress("synth:build", 0, 0)
     return _build(sim, start, days)
 
 
