@@ -4,7 +4,8 @@
 
 Each command runs ``--repeat`` times as a fresh subprocess, round-robin (so a busy spell of
 the machine hits every command alike); the median wall seconds are printed with the ratio to
-``python -c pass`` (the interpreter's own start-up: the floor). Targets (issue 13, point 8):
+``python -c pass`` (the interpreter's own start-up: the floor), and the median CPU seconds
+(user + system: steadier than wall time on a shared machine). Targets (issue 13, point 8):
 ``--help`` <= 0.3 s and ``info`` on the demo workspace <= 1 s on a 2-core machine. Without
 ``--db`` the demo workspace (20,000 synthetic persons, seed 7, as ``kundresa demo`` makes it)
 is built once and cached under ``bench/.data/cli/``. The ``kundresa`` console script beside
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -51,14 +53,18 @@ def kundresa_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "kundresa"]
 
 
-def wall(argv: list[str]) -> float:
-    """Seconds for one run of ``argv`` (output discarded; a failure stops the bench)."""
+def wall(argv: list[str]) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one run of ``argv`` (output discarded; a
+    failure stops the bench)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
-    return seconds
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return seconds, cpu
 
 
 def main() -> None:
@@ -77,15 +83,18 @@ def main() -> None:
         wall(argv)
     load = os.getloadavg()[0]
     times: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(args.repeat):
         for name, argv in commands.items():
-            times[name].append(wall(argv))
+            seconds, cpu = wall(argv)
+            times[name].append(seconds)
+            cpus[name].append(cpu)
     floor = statistics.median(times["python -c pass"])
     print(
         f"{' '.join(cmd)} on {db} ({os.cpu_count()} cores; load average "
         f"{load:.2f} before, {os.getloadavg()[0]:.2f} after; median of {args.repeat})"
     )
-    print(f"{'command':<18}{'median s':>10}{'min s':>9}{'ratio':>8}{'target':>9}")
+    print(f"{'command':<18}{'wall s':>8}{'min s':>8}{'ratio':>8}{'CPU s':>8}{'target':>10}")
     failed = False
     for name, runs in times.items():
         median = statistics.median(runs)
@@ -93,8 +102,9 @@ def main() -> None:
         verdict = "" if target is None else (" ok" if median <= target else " OVER")
         failed |= verdict == " OVER"
         print(
-            f"{name:<18}{median:>10.3f}{min(runs):>9.3f}{median / floor:>7.1f}x"
-            f"{'' if target is None else f'<= {target:.1f}':>9}{verdict}"
+            f"{name:<18}{median:>8.3f}{min(runs):>8.3f}{median / floor:>7.1f}x"
+            f"{statistics.median(cpus[name]):>8.3f}"
+            f"{'' if target is None else f'<= {target:.1f}':>10}{verdict}"
         )
     sys.exit(1 if failed else 0)
 

@@ -17,7 +17,6 @@ Importing this package is cheap; FastAPI and uvicorn load when a server starts.
 from __future__ import annotations
 
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -86,6 +85,8 @@ def serve(
     if create_login:
         state = ServerState(config.state)
         if reset_login or not state.users():
+            import secrets  # here: hashlib/OpenSSL would slow every `kundresa` start
+
             user = reset_login or "admin"
             password = secrets.token_urlsafe(12)
             state.set_user(user, password)
