@@ -203,6 +203,11 @@ class AnalysisGroup(typer.core.TyperGroup):
         (each one's options are derived only when it runs or shows its own help)."""
         self._listing = True
         try:
-            super().format_help(ctx, formatter)
+            if typer.core.HAS_RICH and self.rich_markup_mode is not None:
+                from kundresa._cli_help import print_group_help  # typer's look, rich's core
+
+                print_group_help(self, ctx)
+            else:
+                super().format_help(ctx, formatter)
         finally:
             self._listing = False
