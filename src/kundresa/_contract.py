@@ -263,9 +263,10 @@ class Analysis:
     output when the parameters ask for another one than ``str(result)``; ``write``
     ``"module:function"`` of ``write(ws, result, params, path) -> bool``: ``--out`` in a
     format of the analysis' own (a conformance drawn on its map), False for the generic
-    writer. ``quick`` ``"module:function"`` of ``quick(db, engine, params) -> Result |
-    None``: the CLI's answer without opening the workspace (``info`` by plain DuckDB, so
-    the command loads no Ibis), ``None`` when it cannot answer that way (then ``run``).
+    writer. ``quick`` ``"module:function"`` of ``quick(db, params) -> Result | None``: the
+    CLI's answer on the default engine's workspace file without opening the workspace
+    (``info`` by plain DuckDB, so the command loads no Ibis), ``None`` when it cannot
+    answer that way (then ``run``).
     """
 
     name: str

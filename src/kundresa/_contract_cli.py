@@ -123,8 +123,9 @@ def analysis_command(a: Analysis) -> Any:
         from kundresa._cli_common import emit, open_workspace, write_out
         from kundresa._progress import busy
 
-        quick = _resolve(a.quick) if a.quick and out is None else None
-        result = quick(db, engine or DEFAULT_ENGINE, params) if quick else None
+        # a quick answer from the default engine's file (no workspace opened), when declared
+        quick = a.quick and out is None and (engine or DEFAULT_ENGINE) == DEFAULT_ENGINE
+        result = _resolve(a.quick)(db, params) if quick and a.quick else None
         own = False
         if result is None:
             # a spinner on stderr while it runs, when stderr is a terminal

@@ -21,10 +21,9 @@ def run_info(ws: Workspace, p: Params) -> Result:
     return ws.info()
 
 
-def quick_info(db: str | None, engine: str, p: Params) -> Result | None:
-    """``ws.info()`` read from a DuckDB file by plain DuckDB (no Ibis); ``None`` otherwise."""
-    if engine != "duckdb":
-        return None
+def quick_info(db: str | None, p: Params) -> Result | None:
+    """``ws.info()`` read from the DuckDB file by plain DuckDB (no Ibis); ``None`` when that
+    cannot answer (then the workspace is opened)."""
     import os
 
     from kundresa._info import read_info
