@@ -1,15 +1,16 @@
 """The help page of a command group (``kundresa --help``, ``kundresa map --help``), in the
-look of typer's rich help, drawn with rich's core only.
+look of typer's rich help, drawn with the standard library.
 
-typer's own rich help loads rich's Markdown, traceback and pretty-printing machinery
-(about 0.1 s, a third of ``kundresa --help``) for a page of two tables; this draws the same
-panels (usage, description, options, commands) with ``rich.console``, ``rich.panel`` and
-``rich.table``. typer's environment switches are honoured: ``TERMINAL_WIDTH``,
-``FORCE_COLOR`` / ``PY_COLORS`` / ``GITHUB_ACTIONS`` and ``_TYPER_FORCE_DISABLE_TERMINAL``.
+typer's rich help loads rich's Markdown, traceback and pretty-printing machinery, and rich
+measures and wraps every cell: together more than half of ``kundresa --help``, for a page of
+two tables. This draws the same panels (usage, description, options, commands) with
+``textwrap``, in colour on a terminal. typer's and rich's switches are honoured:
+``TERMINAL_WIDTH`` / ``COLUMNS``, ``NO_COLOR``, ``FORCE_COLOR`` / ``PY_COLORS`` /
+``GITHUB_ACTIONS`` and ``_TYPER_FORCE_DISABLE_TERMINAL``.
 
 >>> import click
 >>> group = click.Group("demo", help="A demo group.", commands=[click.Command("x", help="X.")])
->>> print_group_help(group, click.Context(group, info_name="demo"), width=40)
+>>> print(group_help(group, click.Context(group, info_name="demo"), width=40, color=False))
 <BLANKLINE>
  Usage: demo [OPTIONS] COMMAND [ARGS]...
 <BLANKLINE>
@@ -21,74 +22,96 @@ panels (usage, description, options, commands) with ``rich.console``, ``rich.pan
 ╭─ Commands ───────────────────────────╮
 │ x  X.                                │
 ╰──────────────────────────────────────╯
-<BLANKLINE>
 """
 
 from __future__ import annotations
 
 import inspect
 import os
+import shutil
+import sys
+import textwrap
+import unicodedata
 from typing import Any
 
-__all__ = ["print_group_help"]
+__all__ = ["group_help", "print_group_help"]
+
+_STYLES = {"usage": "33", "bold": "1", "name": "1;36", "dim": "2"}
 
 
-def _console(width: int | None) -> Any:
-    from rich.console import Console
+def _width_of(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
-    force: bool | None = None
+
+def _color_default() -> bool:
+    if os.getenv("_TYPER_FORCE_DISABLE_TERMINAL") or os.getenv("NO_COLOR"):
+        return False
     if os.getenv("GITHUB_ACTIONS") or os.getenv("FORCE_COLOR") or os.getenv("PY_COLORS"):
-        force = True
-    if os.getenv("_TYPER_FORCE_DISABLE_TERMINAL"):
-        force = False
-    if width is None and os.getenv("TERMINAL_WIDTH"):
-        width = int(os.environ["TERMINAL_WIDTH"])
-    return Console(force_terminal=force, width=width, highlight=False)
+        return True
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
-def _table(rows: list[tuple[str, str]], first: int) -> Any:
-    from rich.table import Table
-
-    table = Table(highlight=False, show_header=False, expand=True, box=None, pad_edge=False)
-    table.add_column(style="bold cyan", no_wrap=True, width=first)
-    table.add_column("Description", justify="left", no_wrap=False, ratio=10)
-    for name, text in rows:
-        table.add_row(name, text)
-    return table
+def _terminal_width() -> int:
+    if os.getenv("TERMINAL_WIDTH"):
+        return int(os.environ["TERMINAL_WIDTH"])
+    return shutil.get_terminal_size((80, 24)).columns
 
 
-def print_group_help(group: Any, ctx: Any, *, width: int | None = None) -> None:
-    """Print the help of the click group ``group`` (in context ``ctx``) on stdout."""
-    from rich.padding import Padding
-    from rich.panel import Panel
-    from rich.text import Text
+def group_help(group: Any, ctx: Any, *, width: int | None = None, color: bool = False) -> str:
+    """The help page of the click group ``group`` in context ``ctx`` (``width`` columns)."""
+    width = max(40, width or _terminal_width())
 
-    console = _console(width)
-    usage = group.get_usage(ctx)
-    head, _, rest = usage.partition(" ")
-    console.print(Padding(Text.assemble((head + " ", "yellow"), (rest, "bold")), 1))
+    def paint(text: str, style: str) -> str:
+        return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if color and text else text
+
+    head, _, rest = group.get_usage(ctx).partition(" ")
+    lines = ["", f" {paint(head, 'usage')} {paint(rest, 'bold')}", ""]
     if group.help:
-        first, _, more = group.help.strip().partition("\n\n")
-        text = Text(" ".join(first.split()))
-        if more:
-            text.append("\n\n" + more.strip(), style="dim")
-        console.print(Padding(text, (0, 1, 1, 1)))
+        first, _, more = inspect.cleandoc(group.help).partition("\n\n")
+        for line in textwrap.wrap(" ".join(first.split()), width - 2):
+            lines.append(f" {line}")
+        for line in textwrap.wrap(" ".join(more.split()), width - 2):
+            lines.append(f" {paint(line, 'dim')}")
+        lines.append("")
     options = []
     for param in group.get_params(ctx):
         record = param.get_help_record(ctx)
         if record is not None and not getattr(param, "hidden", False):
             options.append(record)
-    panels: list[tuple[str, list[tuple[str, str]]]] = [("Options", options)]
     commands = []
     for name in group.list_commands(ctx):
         command = group.get_command(ctx, name)
         if command is not None and not command.hidden:
             doc = inspect.cleandoc(command.short_help or command.help or "")
             commands.append((name, " ".join(doc.split("\n\n")[0].split())))
-    panels.append(("Commands", commands))
-    for title, rows in panels:
+    for title, rows in (("Options", options), ("Commands", commands)):
         if rows:
-            first = max(len(name) for name, _ in rows)
-            console.print(
-                Panel(_table(rows, first), border_style="dim", title=title, title_align="left")
-            )
+            lines += _panel(title, rows, width, paint)
+    return "\n".join(lines)
+
+
+def _panel(title: str, rows: list[tuple[str, str]], width: int, paint: Any) -> list[str]:
+    inner = width - 4  # "│ " + content + " │"
+    first = max(_width_of(name) for name, _ in rows)
+    second = max(10, inner - first - 2)
+    top = f"╭─ {title} " + "─" * max(0, width - 5 - _width_of(title)) + "╮"
+    out = [paint(top, "dim")]
+    side = paint("│", "dim")
+    for name, text in rows:
+        wrapped = textwrap.wrap(text, second) or [""]
+        for i, part in enumerate(wrapped):
+            label = name if i == 0 else ""
+            pad = " " * (first - _width_of(label))
+            fill = " " * max(0, second - _width_of(part))
+            out.append(f"{side} {paint(label, 'name')}{pad}  {part}{fill} {side}")
+    out.append(paint("╰" + "─" * (width - 2) + "╯", "dim"))
+    return out
+
+
+def print_group_help(group: Any, ctx: Any) -> None:
+    """Print the help of the click group ``group`` (in context ``ctx``) on stdout."""
+    color = _color_default()
+    sys.stdout.write(group_help(group, ctx, color=color) + "\n")
