@@ -65,6 +65,8 @@ def test_help_lists_no_engine_and_builds_no_analysis() -> None:
         "    except SystemExit as e:\n        assert e.code == 0, e.code"
     )
     assert loaded(code) == []
+    out = python(code + "\nimport sys\nprint(sorted(m for m in sys.modules if 'rich' in m))")
+    assert out.strip().splitlines()[-1] == "[]"  # the group page is drawn without rich
 
 
 def test_help_lists_every_command() -> None:
