@@ -141,6 +141,10 @@ def sql(
     as_json: JsonOpt = False,
 ) -> None:
     """Run a SQL query on the workspace (tables: events, identities, quarantine, ...)."""
+    from kundresa._beside import forward_sql, sql_text
+
+    if forward_sql(db, engine, query, limit, as_json):  # one SELECT via a running server
+        return
     with _open(db, engine) as ws:
         try:
             table = ws.sql(query)
@@ -150,9 +154,7 @@ def sql(
     if as_json:
         typer.echo(json.dumps(jsonable(rows), indent=2, default=str))
         return
-    typer.echo(table.slice(0, limit).to_pandas().to_string(index=False))
-    if table.num_rows > limit:
-        typer.echo(f"... {table.num_rows - limit:,} more rows (use --limit)")
+    typer.echo(sql_text(table, limit))
 
 
 @app.command()
@@ -188,8 +190,11 @@ def synth(
     as_json: JsonOpt = False,
 ) -> None:
     """Generate synthetic journeys with planted truth and load them into the workspace."""
+    from kundresa._beside import refuse_if_served
     from kundresa.synth import synthesize
 
+    if not no_ingest:
+        refuse_if_served(db, engine)
     if out is None:  # beside the workspace it names, never ./synth of whatever folder
         import os
 
@@ -235,15 +240,17 @@ def demo(
     """The main job: synthesise a shop's journeys, load them, measure and render the journey
     map, then serve the web app on 127.0.0.1 (unless --no-serve)."""
     from kundresa.synth import synthesize
-    from kundresa.workspace import Workspace
 
     out.mkdir(parents=True, exist_ok=True)
     where = db or str(out / ("kundresa.duckdb" if engine == "duckdb" else "kundresa_spark"))
+    from kundresa._beside import refuse_if_served
+
+    refuse_if_served(where, engine)
     t0 = time.perf_counter()
     result = synthesize(persons=persons, seed=seed, out=out)
     typer.echo(f"[1/2] {result}  ({time.perf_counter() - t0:.1f} s)")
     t1 = time.perf_counter()
-    with Workspace.open(where, engine=engine) as ws:
+    with _open(where, engine) as ws:
         bar, update = _progress()
         with bar:
             report = ws.ingest([result.events_path], progress=update)
