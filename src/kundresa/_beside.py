@@ -207,7 +207,9 @@ def _read(path: Path) -> ServerInfo | None:
         return None
 
 
-def running_server(db: str | os.PathLike[str] | None, engine: str | None = None) -> ServerInfo | None:
+def running_server(
+    db: str | os.PathLike[str] | None, engine: str | None = None
+) -> ServerInfo | None:
     """The server that holds workspace ``db`` (on ``engine``, when given), or None. A stale
     file (its PID is dead) is removed.
 
@@ -244,7 +246,7 @@ def _command() -> str:
     try:  # typer >= 0.29 carries its own click
         from typer._click.globals import get_current_context
     except ImportError:  # pragma: no cover - older typer: click itself
-        from click import get_current_context
+        from click import get_current_context  # type: ignore[no-redef, unused-ignore]
     ctx: Any = get_current_context(silent=True)
     words: list[str] = []
     while ctx is not None and ctx.parent is not None:
@@ -320,7 +322,7 @@ def open_checked(db: str | os.PathLike[str] | None, engine: str) -> Any:
 
 
 # -- forwarding ----------------------------------------------------------------------------
-class _Unreachable(Exception):
+class _UnreachableError(Exception):
     """The server named in the file does not answer (starting, stopping, or stale)."""
 
 
@@ -357,7 +359,7 @@ def _request(
             "(see the server's log)"
         ) from None
     except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
-        raise _Unreachable(str(exc)) from None
+        raise _UnreachableError(str(exc)) from None
 
 
 def _echo(text: str) -> None:
@@ -427,7 +429,7 @@ def forward_analysis(
         if as_json or out is None:
             accept = "application/json" if as_json else "text/plain"
             body = _request(info, path, query=query, headers={"Accept": accept})
-    except _Unreachable:
+    except _UnreachableError:
         return False
     _note(info, as_json)
     if as_json:
@@ -454,9 +456,7 @@ def _write_out(
         sys.stderr.write(f"wrote {out}\n")
 
 
-def forward_sql(
-    db: str | None, engine: str, query: str, limit: int, as_json: bool
-) -> bool:
+def forward_sql(db: str | None, engine: str, query: str, limit: int, as_json: bool) -> bool:
     """Run ``kundresa sql`` through the server that holds ``db`` (``POST /api/v1/sql``:
     one read-only SELECT); False when no server holds it.
 
@@ -474,7 +474,7 @@ def forward_sql(
             body={"query": query, "limit": limit},
             headers={"Accept": accept},
         )
-    except _Unreachable:
+    except _UnreachableError:
         return False
     _note(info, as_json)
     if as_json:

@@ -22,6 +22,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import Response
 
 from kundresa.errors import KundresaError, NotFoundError
+from kundresa.server._local import alternate
 from kundresa.server.collector import (
     CALLS,
     CORS,
@@ -30,7 +31,6 @@ from kundresa.server.collector import (
     basic_auth_user,
     handle_call,
 )
-from kundresa.server._local import alternate
 from kundresa.server.loader import Loader
 from kundresa.server.registry import ANALYSES, Analysis
 from kundresa.server.state import ServerState, state_path
