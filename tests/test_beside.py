@@ -137,9 +137,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     local_out: dict[str, bytes] = {}
     for suffix in (".csv", ".json"):
         out = root / f"local{suffix}"
-        res = in_process("funnel", *STEPS, "--db", str(db), "--out", str(out), "--json")
+        res = in_process("funnel", *STEPS, "--db", str(db), "--out", str(out))
         assert res.returncode == 0, res.stderr
         local_out[suffix] = out.read_bytes()
+        local[f"out{suffix}"] = res
     server = LiveServer(db, extra=("--map", str(plan))).start()
     try:
         yield Served(db, root, plan, server, local, local_out)
@@ -192,6 +193,7 @@ def test_out_files_are_written_as_without_the_server(served: Served) -> None:
         res = kundresa("funnel", *STEPS, "--db", str(served.db), "--out", str(out))
         assert res.returncode == 0, res.stderr
         assert f"wrote {out}" in res.stderr
+        assert timeless(res.stdout) == timeless(served.local[f"out{suffix}"].stdout)
         if suffix == ".json":
             got = strip(json.loads(out.read_bytes()))
             assert got == strip(json.loads(served.local_out[suffix]))
@@ -265,6 +267,12 @@ def test_rest_sql_needs_a_read_credential_and_reads_only_tables(served: Served) 
     assert text.text.split()[0] == "n"
     # the local token reads analyses too, but is not a write key
     assert httpx.get(served.server.url + "/api/v1/info", headers=_bearer(token)).status_code == 200
+    browser = {**_bearer(token), "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    r = httpx.get(served.server.url + "/api/v1/info", headers=browser)
+    assert r.headers["content-type"].startswith("application/json")  # a browser gets JSON
+    r = httpx.get(served.server.url + "/api/v1/info", headers={**browser, "Accept": "text/plain"})
+    assert r.headers["content-type"].startswith("text/plain")
+    assert r.text == served.local["info"].stdout.rstrip("\n")
     batch = {"batch": [{"type": "track", "event": "x", "userId": "u"}]}
     r = httpx.post(served.server.url + "/v1/batch", json=batch, headers=_bearer(token))
     assert r.status_code == 401

@@ -426,16 +426,14 @@ def forward_analysis(
     try:
         if out is not None:
             _write_out(info, path, query, out, as_json)
-        if as_json or out is None:
-            accept = "application/json" if as_json else "text/plain"
-            body = _request(info, path, query=query, headers={"Accept": accept})
+        accept = "application/json" if as_json else "text/plain"
+        body = _request(info, path, query=query, headers={"Accept": accept})
     except _UnreachableError:
         return False
     _note(info, as_json)
     if as_json:
-        data = json.loads(body)
-        _echo(json.dumps(data, indent=2, ensure_ascii=False))
-    elif out is None:
+        _echo(json.dumps(json.loads(body), indent=2, ensure_ascii=False))
+    else:
         _echo(body.decode("utf-8"))
     return True
 
