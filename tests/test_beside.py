@@ -342,3 +342,30 @@ def test_a_lock_held_by_another_process_is_one_line_with_its_pid(tmp_path: Path)
     while time.monotonic() < deadline and kundresa("info", "--db", str(db)).returncode != 0:
         time.sleep(0.2)
     assert kundresa("info", "--db", str(db)).returncode == 0
+
+
+def test_a_server_still_starting_is_named_once_it_listens(tmp_path: Path) -> None:
+    """The lock is taken before the server listens (and writes its file): a command in that
+    window waits for the file and names the server instead of "another process"."""
+    db = tmp_path / "w.duckdb"
+    Workspace.open(db).close()
+    code = (
+        "import duckdb, sys, time; from kundresa._beside import write_server_file; "
+        f"c = duckdb.connect({str(db)!r}); print('locked', flush=True); time.sleep(2); "
+        f"write_server_file({str(db)!r}, url='http://127.0.0.1:9', token='kl_t', "
+        "engine='duckdb'); time.sleep(120)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, "kundresa", "serve"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        line = one_line_error(kundresa("forget", "u-1", "--db", str(db)))
+        assert f"kundresa serve (PID {holder.pid}, http://127.0.0.1:9)" in line, line
+        assert "was starting" in line or "holds it" in line, line
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()

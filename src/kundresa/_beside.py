@@ -294,6 +294,25 @@ def refuse_if_served(db: str | os.PathLike[str] | None, engine: str = "duckdb") 
         raise _busy(workspace_path(db), info, None)
 
 
+def _starting(where: str, pid: int, wait: float = 15.0) -> ServerInfo | None:
+    """The server file of a ``kundresa serve`` (or ``demo``) that holds the lock and is still
+    starting (it writes the file once it listens), waiting up to ``wait`` seconds; None at
+    once when the holder is another program."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:  # not Linux, or gone
+        return None
+    if not (b"kundresa" in b" ".join(argv) and {b"serve", b"demo"} & set(argv)):
+        return None
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        info = running_server(where)
+        if info is not None:
+            return info
+        time.sleep(0.2)
+    return None
+
+
 def open_checked(db: str | os.PathLike[str] | None, engine: str) -> Any:
     """Open the workspace; a held lock becomes one :class:`WorkspaceBusyError` line naming
     the server (PID, URL) or the process that holds it. A server file left behind by a
@@ -314,6 +333,13 @@ def open_checked(db: str | os.PathLike[str] | None, engine: str) -> Any:
         if holder is None:
             raise
         info = running_server(where)
+        if info is None:
+            info = _starting(where, holder[0])
+            if info is not None:  # a read command would now answer through it
+                raise WorkspaceBusyError(
+                    f"{_command()} cannot open {where}: {info.where} was starting and holds "
+                    "it; run the command again (reads then answer through the server)"
+                ) from None
         raise _busy(where, info, holder) from None
     info = _read(server_file(where))
     if info is not None and info.pid != os.getpid():  # opened: that server holds nothing
