@@ -30,9 +30,11 @@ STEPS = ("Product Viewed", "Product Added", "Order Completed")
 RUN_METADATA = {"seconds", "engine", "kernel"}
 
 
-def kundresa(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def kundresa(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``kundresa ARGS`` in a subprocess (no KUNDRESA_DB: every call names --db)."""
-    env = {k: v for k, v in os.environ.items() if k != "KUNDRESA_DB"}
+    env = {**{k: v for k, v in os.environ.items() if k != "KUNDRESA_DB"}, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "kundresa.cli", *args],
         capture_output=True,
@@ -172,6 +174,13 @@ def test_read_commands_answer_through_the_server_as_without_it(served: Served, n
         assert strip(json.loads(res.stdout)) == strip(json.loads(before))
     else:
         assert timeless(res.stdout) == timeless(before)
+
+
+def test_an_http_proxy_in_the_environment_is_not_used(served: Served) -> None:
+    proxy = "http://127.0.0.1:9"
+    res = kundresa("info", "--db", str(served.db), env={"HTTP_PROXY": proxy, "http_proxy": proxy})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == served.local["info"].stdout
 
 
 def test_a_journey_map_is_named_by_its_file(served: Served) -> None:
