@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from kundresa.results import Result
     from kundresa.workspace import Workspace
 
+_PAGES = "kundresa.server._pages_analyses"
 _HERE = "kundresa._catalog.attribution"
 
 #: every attribution model by name (kundresa.attribution.MODELS), plus "all"
@@ -105,6 +106,8 @@ declare(
             _MAP,
         ),
         run=f"{_HERE}:run_channels",
+        page=f"{_PAGES}:render_channels",
+        figure=f"{_PAGES}:figure_channels",
         python="kundresa.attribution:channel_report",
     )
 )
@@ -175,6 +178,8 @@ declare(
             _MAP,
         ),
         run=f"{_HERE}:run_attribution",
+        page=f"{_PAGES}:render_attribution",
+        figure=f"{_PAGES}:figure_attribution",
         python="kundresa.attribution:attribute",
     )
 )
@@ -211,6 +216,8 @@ declare(
             ),
         ),
         run=f"{_HERE}:run_ropo",
+        page=f"{_PAGES}:render_ropo",
+        figure=f"{_PAGES}:figure_ropo",
         python="kundresa.attribution:ropo_report",
     )
 )

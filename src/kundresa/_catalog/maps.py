@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from kundresa.results import Result
     from kundresa.workspace import Workspace
 
+_PAGES = "kundresa.server._pages_analyses"
 _HERE = "kundresa._catalog.maps"
 
 
@@ -94,6 +95,8 @@ declare(
             Param("ignore", "event", None, "Event never counted as unplanned.", multiple=True),
         ),
         run=f"{_HERE}:run_conformance",
+        page=f"{_PAGES}:render_conformance",
+        figure=f"{_PAGES}:figure_conformance",
         python="kundresa.paths:conformance",
         command=("map", "conformance"),
         write=f"{_HERE}:write_conformance",

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from kundresa.results import Result
     from kundresa.workspace import Workspace
 
+_PAGES = "kundresa.server._pages_analyses"
 _HERE = "kundresa._catalog.paths"
 
 
@@ -155,6 +156,8 @@ declare(
         help="Directly-follows graph: per transition the count, unique persons and median time.",
         params=(unit("session"), collapse(False), *_PATH),
         run=f"{_HERE}:run_transitions",
+        page=f"{_PAGES}:render_transitions",
+        figure=f"{_PAGES}:figure_transitions",
         python="kundresa.paths:transition_graph",
     )
 )
@@ -229,6 +232,8 @@ declare(
             Param("long_after", "duration", "7d", "threshold: a journey is long after this."),
         ),
         run=f"{_HERE}:run_journeys",
+        page=f"{_PAGES}:render_journeys",
+        figure=f"{_PAGES}:figure_journeys",
         python="kundresa.paths:journey_archetypes",
     )
 )

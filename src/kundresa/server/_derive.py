@@ -98,6 +98,10 @@ def server_analysis(declared: Declared) -> Analysis:
         html: str = _resolve(declared.page)(result, lang)
         return html
 
+    def figure(result: Result, lang: str) -> Any:
+        assert declared.figure is not None
+        return _resolve(declared.figure)(result, lang)
+
     def form(ws: Workspace) -> dict[str, Any]:
         assert declared.form is not None
         options: dict[str, Any] = _resolve(declared.form)(ws)
@@ -116,4 +120,7 @@ def server_analysis(declared: Declared) -> Analysis:
         map_params=tuple(p.name for p in declared.params if p.kind == "map"),
         maps_required=tuple(p.name for p in declared.params if p.kind == "map" and p.required),
         web_path=declared.web_path,
+        figure=figure if declared.figure else None,
+        choices={p.name: p.choices for p in declared.params if p.choices}
+        | {p.name: ("true", "false") for p in declared.params if p.kind == "bool"},
     )

@@ -219,3 +219,13 @@ def pick_language(accept_language: str | None) -> str:
         if code in LANGUAGES:
             return code
     return "en"
+
+
+def _merge() -> None:
+    from kundresa.server._i18n_analyses import ANALYSIS_LABELS
+
+    for key, texts in ANALYSIS_LABELS.items():
+        LABELS.setdefault(key, texts)
+
+
+_merge()

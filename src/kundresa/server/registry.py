@@ -61,6 +61,10 @@ class Analysis:
     maps_required: tuple[str, ...] = ()
     #: the page's path when it is not ``/<name>`` (the measured map is ``/map``)
     web_path: str | None = None
+    #: ``figure(result, lang)``: the page's chart (default ``result.plot()``)
+    figure: Callable[[Result, str], Any] | None = None
+    #: the form's choices per parameter (a select, or checkboxes for a list)
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def title(self, lang: str) -> str:
         """The title in ``lang`` (English when missing)."""

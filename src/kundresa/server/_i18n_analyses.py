@@ -1,0 +1,201 @@
+"""Labels of the analysis pages (attribution, channels, journeys, transitions, ROPO,
+conformance) and of the derived forms' parameters, in English, Swedish and Norwegian
+(bokmål). :mod:`kundresa.server.i18n` merges them into its ``LABELS``.
+
+>>> ANALYSIS_LABELS["model.markov"]["sv"]
+'Markov (borttagningseffekt)'
+>>> PARAM_PREFIX + "conversion" in ANALYSIS_LABELS
+True
+"""
+
+from __future__ import annotations
+
+__all__ = ["ANALYSIS_LABELS", "PARAM_PREFIX"]
+
+#: the label key of a form parameter is this prefix and the parameter's name
+PARAM_PREFIX = "param."
+
+_PARAMS: dict[str, tuple[str, str, str]] = {
+    "conversion": ("Conversion event", "Konverteringshändelse", "Konverteringshendelse"),
+    "model": ("Models", "Modeller", "Modeller"),
+    "lookback": ("Lookback", "Tillbakablick", "Tilbakeblikk"),
+    "unit": ("Unit", "Enhet", "Enhet"),
+    "first_only": ("First conversion only", "Bara första konverteringen", "Bare første konvertering"),
+    "channel_column": ("Channel column", "Kanalkolumn", "Kanalkolonne"),
+    "exclude_channels": ("Exclude channels", "Uteslut kanaler", "Utelat kanaler"),
+    "markov_order": ("Markov order", "Markov-ordning", "Markov-orden"),
+    "half_life": ("Half-life", "Halveringstid", "Halveringstid"),
+    "direct_channels": ("Direct channels", "Direkta kanaler", "Direkte kanaler"),
+    "coalition": ("Shapley coalition value", "Shapley-koalitionsvärde", "Shapley-koalisjonsverdi"),
+    "map": ("Journey map", "Kundresekarta", "Kundereisekart"),
+    "column": ("Column", "Kolumn", "Kolonne"),
+    "offline_channels": ("Offline channels", "Offlinekanaler", "Offlinekanaler"),
+    "online_channels": ("Online channels", "Onlinekanaler", "Onlinekanaler"),
+    "research_event": ("Research event", "Researchhändelse", "Researchhendelse"),
+    "method": ("Method", "Metod", "Metode"),
+    "long_after": ("Long after", "Lång efter", "Lang etter"),
+    "session_gap": ("Session gap", "Sessionsuppehåll", "Øktpause"),
+    "collapse_repeats": ("Merge repeats", "Slå ihop upprepningar", "Slå sammen gjentakelser"),
+    "rename": ("Rename events", "Döp om händelser", "Gi hendelser nytt navn"),
+    "rename_url": ("Rename by URL", "Döp om efter URL", "Gi nytt navn etter URL"),
+    "hide": ("Hide events", "Dölj händelser", "Skjul hendelser"),
+    "group_by": ("Refine by", "Förfina efter", "Forfin etter"),
+    "ignore": ("Never unplanned", "Aldrig oplanerad", "Aldri uplanlagt"),
+}
+
+#: attribution models by name (the JSON keeps the names; the pages show these)
+_MODELS: dict[str, tuple[str, str, str]] = {
+    "first": ("First touch", "Första kontakt", "Første kontakt"),
+    "last": ("Last touch", "Sista kontakt", "Siste kontakt"),
+    "last_non_direct": ("Last non-direct", "Sista icke-direkta", "Siste ikke-direkte"),
+    "linear": ("Linear", "Linjär", "Lineær"),
+    "participation": ("Participation", "Deltagande", "Deltakelse"),
+    "time_decay": ("Time decay", "Tidsavtagande", "Tidsavtagende"),
+    "position": ("Position (U)", "Position (U)", "Posisjon (U)"),
+    "j_shaped": ("J-shaped", "J-formad", "J-formet"),
+    "inverse_j": ("Inverse J", "Omvänd J", "Omvendt J"),
+    "custom": ("Custom weights", "Egna vikter", "Egne vekter"),
+    "markov": ("Markov (removal effect)", "Markov (borttagningseffekt)", "Markov (fjerningseffekt)"),
+    "shapley": ("Shapley", "Shapley", "Shapley"),
+    "shapley_ordered": ("Ordered Shapley", "Ordnad Shapley", "Ordnet Shapley"),
+    "all": ("All models", "Alla modeller", "Alle modeller"),
+}
+
+_PAGES: dict[str, tuple[str, str, str]] = {
+    # attribution
+    "attributed_conversions": (
+        "Attributed conversions per channel and model",
+        "Tillskrivna konverteringar per kanal och modell",
+        "Tilskrevne konverteringer per kanal og modell",
+    ),
+    "per_stage": ("Per journey stage", "Per fas i kundresan", "Per fase i kundereisen"),
+    "stage": ("Stage", "Fas", "Fase"),
+    "persona": ("Persona", "Persona", "Persona"),
+    "conversions": ("Conversions", "Konverteringar", "Konverteringer"),
+    "journeys_n": ("Journeys", "Kundresor", "Kundereiser"),
+    "converting_journeys": (
+        "Converting journeys",
+        "Konverterande kundresor",
+        "Konverterende kundereiser",
+    ),
+    "unattributed": ("Without a touch", "Utan kontakt", "Uten kontakt"),
+    "reach": ("Persons reached", "Nådda personer", "Nådde personer"),
+    "removal_effect": ("Removal effect", "Borttagningseffekt", "Fjerningseffekt"),
+    "value": ("Revenue", "Intäkt", "Inntekt"),
+    "all_stages": ("All stages", "Alla faser", "Alle faser"),
+    # channels
+    "channels_table": ("Channels", "Kanaler", "Kanaler"),
+    "touches": ("Touches", "Kontakter", "Kontakter"),
+    "first_touch_share": ("First touch", "Första kontakt", "Første kontakt"),
+    "conversions_touched": (
+        "Conversions touched",
+        "Berörda konverteringar",
+        "Berørte konverteringer",
+    ),
+    "revenue_touched": ("Revenue touched", "Berörd intäkt", "Berørt inntekt"),
+    "conversion_rate": ("Conversion rate", "Konverteringsgrad", "Konverteringsgrad"),
+    "time_to_conversion": (
+        "Median time to conversion",
+        "Mediantid till konvertering",
+        "Mediantid til konvertering",
+    ),
+    "persons_reached": ("Persons reached", "Nådda personer", "Nådde personer"),
+    "persons_per_stage": (
+        "Persons reached per stage and channel",
+        "Nådda personer per fas och kanal",
+        "Nådde personer per fase og kanal",
+    ),
+    "persons_per_persona": (
+        "Persons reached per persona and channel",
+        "Nådda personer per persona och kanal",
+        "Nådde personer per persona og kanal",
+    ),
+    # journeys
+    "archetype": ("Journey", "Kundresa", "Kundereise"),
+    "archetype.long": ("Long", "Lång", "Lang"),
+    "archetype.short": ("Short", "Kort", "Kort"),
+    "share": ("Share", "Andel", "Andel"),
+    "median_touches": ("Median touches", "Median kontakter", "Median kontakter"),
+    "median_duration": ("Median duration", "Mediantid", "Mediantid"),
+    "median_channels": ("Median channels", "Median kanaler", "Median kanaler"),
+    "top_channels": ("Top channels", "Vanligaste kanaler", "Vanligste kanaler"),
+    "long_vs_short": (
+        "Long vs short journeys to conversion",
+        "Långa mot korta kundresor till konvertering",
+        "Lange mot korte kundereiser til konvertering",
+    ),
+    "long_boundary": ("Long after", "Lång efter", "Lang etter"),
+    "journeys_axis_touches": ("Touches", "Kontakter", "Kontakter"),
+    "journeys_axis_days": ("Days", "Dagar", "Dager"),
+    # transitions
+    "transitions_n": ("Transitions", "Övergångar", "Overganger"),
+    "edges": ("Edges", "Kanter", "Kanter"),
+    "units": ("Paths", "Vägar", "Veier"),
+    "top_transitions": ("Most frequent transitions", "Vanligaste övergångarna", "Vanligste overganger"),
+    "nodes": ("Events in the graph", "Händelser i grafen", "Hendelser i grafen"),
+    "starts": ("Starts", "Startar", "Starter"),
+    "ends": ("Ends", "Slutar", "Slutter"),
+    "self_loops": ("Self-loops", "Självslingor", "Selvløkker"),
+    # ropo
+    "ropo_share": (
+        "Offline purchases researched online",
+        "Butiksköp med research online",
+        "Butikkjøp med research på nett",
+    ),
+    "ropo_share_linked": (
+        "… of persons linked online",
+        "… av personer kopplade online",
+        "… av personer koblet på nett",
+    ),
+    "showrooming": ("Showrooming", "Showrooming", "Showrooming"),
+    "offline_conversions": ("Offline conversions", "Offlinekonverteringar", "Offlinekonverteringer"),
+    "researched_online": ("Researched online", "Research online", "Research på nett"),
+    "linked_offline_conversions": (
+        "Offline conversions of persons linked online",
+        "Offlinekonverteringar av personer kopplade online",
+        "Offlinekonverteringer av personer koblet på nett",
+    ),
+    "online_conversions": ("Online conversions", "Onlinekonverteringar", "Nettkonverteringer"),
+    "touched_offline": (
+        "With an offline touch before",
+        "Med en offlinekontakt före",
+        "Med en offlinekontakt før",
+    ),
+    "measure": ("Measure", "Mått", "Mål"),
+    "ropo_by_channel": (
+        "Share of offline conversions preceded by each online channel",
+        "Andel av offlinekonverteringarna som föregicks av varje onlinekanal",
+        "Andel av offlinekonverteringene som ble innledet av hver nettkanal",
+    ),
+    # conformance
+    "conformant": ("Persons as planned", "Personer enligt plan", "Personer etter plan"),
+    "conformance_rate": ("Conformance", "Följsamhet", "Samsvar"),
+    "expected": ("Expected", "Förväntade", "Forventet"),
+    "reached": ("Reached", "Nådde", "Nådde"),
+    "as_planned": ("As planned", "Enligt plan", "Etter plan"),
+    "skipped": ("Skipped", "Hoppade över", "Hoppet over"),
+    "out_of_order": ("Out of order", "I fel ordning", "I feil rekkefølge"),
+    "looped": ("Looped", "Gick i slinga", "Gikk i sløyfe"),
+    "unplanned_events": ("Unplanned touches", "Oplanerade kontakter", "Uplanlagte kontakter"),
+    "unplanned_persons": ("Persons off plan", "Personer utanför plan", "Personer utenfor plan"),
+    "top_unplanned": ("Most unplanned", "Vanligast oplanerade", "Vanligste uplanlagte"),
+    "planned_vs_actual": ("Planned vs actual", "Planerat mot verkligt", "Planlagt mot faktisk"),
+    "conformance_per_persona": (
+        "Conformance per persona and stage",
+        "Följsamhet per persona och fas",
+        "Samsvar per persona og fase",
+    ),
+    "everyone": ("Everyone", "Alla", "Alle"),
+}
+
+
+def _table() -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for prefix, source in ((PARAM_PREFIX, _PARAMS), ("model.", _MODELS), ("", _PAGES)):
+        for key, (en, sv, nb) in source.items():
+            out[prefix + key] = {"en": en, "sv": sv, "nb": nb}
+    return out
+
+
+#: label key -> language -> text
+ANALYSIS_LABELS: dict[str, dict[str, str]] = _table()
