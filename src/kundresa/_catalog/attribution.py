@@ -180,6 +180,7 @@ declare(
         run=f"{_HERE}:run_attribution",
         page=f"{_PAGES}:render_attribution",
         figure=f"{_PAGES}:figure_attribution",
+        form=f"{_PAGES}:attribution_form",
         python="kundresa.attribution:attribute",
     )
 )

@@ -87,11 +87,24 @@ class TransitionGraph(Result):
     def to_frame(self) -> Any:
         return _frame(self.transitions, ["source", "target", "count", "persons", "median_seconds"])
 
-    def plot(self, measure: str = "count", top: int = 40) -> Any:
-        """A graph figure: nodes on a circle, edge width by ``measure`` (top edges only)."""
+    def plot(self, measure: str = "count", top: int = 40, kind: str = "graph") -> Any:
+        """A graph figure: nodes on a circle, edge width by ``measure`` (top edges only);
+        ``kind="matrix"``: a heatmap, one row per source and one column per target, of the
+        ``top`` labels with the most events (readable however many edges there are).
+
+        >>> g = TransitionGraph("person", 1, 1, ({"source": "a", "target": "b", "count": 3,
+        ...     "persons": 1, "median_seconds": 6.0},), ({"label": "a", "events": 3},
+        ...     {"label": "b", "events": 3}), ())
+        >>> g.plot(kind="matrix").data[0].z
+        ((None, 3), (None, None))
+        """
         import plotly.graph_objects as go
 
         measure = _check_measure(measure)
+        if kind not in ("graph", "matrix"):
+            raise InvalidOptionError("kind", kind, allowed=("graph", "matrix"))
+        if kind == "matrix":
+            return self._matrix(measure, top)
         labels = [n["label"] for n in self.nodes]
         pos = {
             lab: (
@@ -132,6 +145,36 @@ class TransitionGraph(Result):
         fig.update_layout(title=f"Transition graph ({unit}, grain {self.grain})")
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
+        return fig
+
+    def _matrix(self, measure: str, top: int) -> Any:
+        import plotly.graph_objects as go
+
+        nodes = sorted(self.nodes, key=lambda n: (-n.get("events", 0), n["label"]))[:top]
+        labels = [n["label"] for n in nodes]
+        cell = {(e["source"], e["target"]): e for e in self.transitions}
+        z = [[cell[(a, b)][measure] if (a, b) in cell else None for b in labels] for a in labels]
+        hover = [
+            [
+                f"{a} → {b}: {cell[(a, b)][measure]:,} {measure}, median "
+                f"{_fmt_seconds(cell[(a, b)]['median_seconds'])}" if (a, b) in cell else ""
+                for b in labels
+            ]
+            for a in labels
+        ]  # fmt: skip
+        fig = go.Figure(
+            go.Heatmap(
+                z=z, x=labels, y=labels, text=hover, hoverinfo="text", colorscale="Blues",
+                texttemplate="%{z:,}", xgap=1, ygap=1,
+            )  # fmt: skip
+        )
+        unit = "transitions" if measure == "count" else "unique persons"
+        fig.update_layout(
+            title=f"Transition matrix ({unit}, grain {self.grain})",
+            height=max(420, 140 + 30 * len(labels)),
+            xaxis={"title": "to", "side": "top", "tickangle": -40},
+            yaxis={"title": "from", "autorange": "reversed"},
+        )
         return fig
 
     def __str__(self) -> str:
@@ -356,12 +399,13 @@ class JourneyArchetypes(Result):
         for name in ("short", "long"):
             rows = [j for j in self.journeys if j["archetype"] == name]
             fig.add_trace(
-                go.Scattergl(
+                # SVG up to a few thousand points (WebGL is missing in many browsers)
+                (go.Scatter if len(self.journeys) <= 5000 else go.Scattergl)(
                     x=[r["touches"] for r in rows],
                     y=[max(r["days"], 1e-3) for r in rows],
                     mode="markers",
                     name=name,
-                    marker={"size": 4, "opacity": 0.5},
+                    marker={"size": 7, "opacity": 0.7},
                 )
             )
         fig.update_layout(

@@ -3,7 +3,7 @@ conformance) and of the derived forms' parameters, in English, Swedish and Norwe
 (bokmål). :mod:`kundresa.server.i18n` merges them into its ``LABELS``.
 
 >>> ANALYSIS_LABELS["model.markov"]["sv"]
-'Markov (borttagningseffekt)'
+'Markovkedja'
 >>> PARAM_PREFIX + "conversion" in ANALYSIS_LABELS
 True
 """
@@ -55,10 +55,22 @@ _MODELS: dict[str, tuple[str, str, str]] = {
     "j_shaped": ("J-shaped", "J-formad", "J-formet"),
     "inverse_j": ("Inverse J", "Omvänd J", "Omvendt J"),
     "custom": ("Custom weights", "Egna vikter", "Egne vekter"),
-    "markov": ("Markov (removal effect)", "Markov (borttagningseffekt)", "Markov (fjerningseffekt)"),
+    "markov": ("Markov chain", "Markovkedja", "Markovkjede"),
     "shapley": ("Shapley", "Shapley", "Shapley"),
     "shapley_ordered": ("Ordered Shapley", "Ordnad Shapley", "Ordnet Shapley"),
     "all": ("All models", "Alla modeller", "Alle modeller"),
+}
+
+#: values of the forms' selects (the value sent stays the name)
+_CHOICES: dict[str, tuple[str, str, str]] = {
+    "true": ("yes", "ja", "ja"),
+    "false": ("no", "nej", "nei"),
+    "person": ("person", "person", "person"),
+    "session": ("session", "session", "økt"),
+    "threshold": ("threshold", "tröskel", "terskel"),
+    "kmeans": ("k-means", "k-means", "k-means"),
+    "rate": ("conversion rate", "konverteringsgrad", "konverteringsgrad"),
+    "conversions": ("conversions", "konverteringar", "konverteringer"),
 }
 
 _PAGES: dict[str, tuple[str, str, str]] = {
@@ -191,7 +203,8 @@ _PAGES: dict[str, tuple[str, str, str]] = {
 
 def _table() -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
-    for prefix, source in ((PARAM_PREFIX, _PARAMS), ("model.", _MODELS), ("", _PAGES)):
+    sources = ((PARAM_PREFIX, _PARAMS), ("model.", _MODELS), ("choice.", _CHOICES), ("", _PAGES))
+    for prefix, source in sources:
         for key, (en, sv, nb) in source.items():
             out[prefix + key] = {"en": en, "sv": sv, "nb": nb}
     return out

@@ -21,10 +21,16 @@ from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from kundresa.results import Result
 from kundresa.server.i18n import label
 
+if TYPE_CHECKING:
+    from kundresa.workspace import Workspace
+
 __all__ = [
+    "attribution_form",
     "figure_attribution",
     "figure_channels",
     "figure_conformance",
@@ -37,6 +43,7 @@ __all__ = [
     "render_journeys",
     "render_ropo",
     "render_transitions",
+    "suggest_conversion",
 ]
 
 # -- formatting ------------------------------------------------------------------------------
@@ -184,6 +191,30 @@ def _translate(
 
 # -- attribution -----------------------------------------------------------------------------
 
+#: conversion events tried first when a page opens without one (the Segment e-commerce spec's)
+_CONVERSIONS = ("Order Completed", "Purchase", "Checkout Completed", "Subscription Started")
+
+
+def suggest_conversion(names: Sequence[str]) -> str | None:
+    """The conversion event to show when the attribution page opens without one.
+
+    >>> suggest_conversion(["Page Viewed", "Order Completed"])
+    'Order Completed'
+    >>> suggest_conversion(["Signed Up"]), suggest_conversion([])
+    ('Signed Up', None)
+    """
+    for name in _CONVERSIONS:
+        if name in names:
+            return name
+    return names[-1] if names else None
+
+
+def attribution_form(ws: Workspace) -> dict[str, Any]:
+    """The attribution page's example (a conversion event of the workspace)."""
+    conversion = suggest_conversion(list(ws.event_names()))
+    return {"example": {"conversion": conversion} if conversion else {}}
+
+
 #: the keys of AttributionResult.to_dict() the page reads
 _ATTRIBUTION = {
     "models": "models",
@@ -277,6 +308,8 @@ def figure_attribution(result: Result, lang: str) -> Any:
     """The result's grouped bars, models under their translated names."""
     d = result.to_dict()
     names = {m: f"model.{m}" for m in d[_ATTRIBUTION["models"]]}
+    if d.get(_ATTRIBUTION["stage_channels"]):  # one panel per stage, titled by the stage
+        return _translate(result.plot(), lang, names)
     return _translate(result.plot(), lang, names, {"x": "channel", "y": "conversions"})
 
 
@@ -424,6 +457,8 @@ _NODE_COLS: tuple[Column, ...] = (
 )
 #: at most this many transitions in the page's table
 TOP_TRANSITIONS = 25
+#: at most this many labels in the page's matrix
+TOP_NODES = 15
 
 
 def top_transitions(d: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -457,8 +492,10 @@ def render_transitions(result: Result, lang: str) -> str:
 
 
 def figure_transitions(result: Result, lang: str) -> Any:
-    """The result's graph figure."""
-    return _translate(result.plot(), lang, {})
+    """The result's transition matrix (from x to, the labels with the most events)."""
+    fig = _translate(result.plot(kind="matrix", top=TOP_NODES), lang, {}, {"x": "to", "y": "from"})
+    fig.update_layout(margin={"t": 140, "l": 160})
+    return fig
 
 
 # -- ROPO ------------------------------------------------------------------------------------

@@ -215,9 +215,16 @@ def _form_field(
         "value": ", ".join(chosen) if multiple else value,
         "chosen": chosen,
         "help": f.description or "",
-        "choices": analysis.choices.get(name, ()),
+        "choices": [(c, _choice_label(name, c, lang)) for c in analysis.choices.get(name, ())],
         "multiple": multiple,
     }
+
+
+def _choice_label(name: str, value: str, lang: str) -> str:
+    """The text of one choice of a form (attribution models by their names)."""
+    key = f"model.{value}" if name == "model" else f"choice.{value}"
+    shown = label(key, lang)
+    return value if shown == key else shown
 
 
 def _page_route(analysis: Analysis) -> Any:
