@@ -95,8 +95,8 @@ class TransitionGraph(Result):
         >>> g = TransitionGraph("person", 1, 1, ({"source": "a", "target": "b", "count": 3,
         ...     "persons": 1, "median_seconds": 6.0},), ({"label": "a", "events": 3},
         ...     {"label": "b", "events": 3}), ())
-        >>> g.plot(kind="matrix").data[0].z
-        ((None, 3), (None, None))
+        >>> [list(row) for row in g.plot(kind="matrix").data[0].z]
+        [[None, 3], [None, None]]
         """
         import plotly.graph_objects as go
 
@@ -162,12 +162,11 @@ class TransitionGraph(Result):
             ]
             for a in labels
         ]  # fmt: skip
-        fig = go.Figure(
-            go.Heatmap(
-                z=z, x=labels, y=labels, text=hover, hoverinfo="text", colorscale="Blues",
-                texttemplate="%{z:,}", xgap=1, ygap=1,
-            )  # fmt: skip
-        )
+        heat = go.Heatmap(
+            z=z, x=labels, y=labels, text=hover, hoverinfo="text", colorscale="Blues",
+            texttemplate="%{z:,}", xgap=1, ygap=1,
+        )  # fmt: skip
+        fig = go.Figure(heat)
         unit = "transitions" if measure == "count" else "unique persons"
         fig.update_layout(
             title=f"Transition matrix ({unit}, grain {self.grain})",

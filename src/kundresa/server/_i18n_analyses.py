@@ -20,7 +20,11 @@ _PARAMS: dict[str, tuple[str, str, str]] = {
     "model": ("Models", "Modeller", "Modeller"),
     "lookback": ("Lookback", "Tillbakablick", "Tilbakeblikk"),
     "unit": ("Unit", "Enhet", "Enhet"),
-    "first_only": ("First conversion only", "Bara första konverteringen", "Bare første konvertering"),
+    "first_only": (
+        "First conversion only",
+        "Bara första konverteringen",
+        "Bare første konvertering",
+    ),
     "channel_column": ("Channel column", "Kanalkolumn", "Kanalkolonne"),
     "exclude_channels": ("Exclude channels", "Uteslut kanaler", "Utelat kanaler"),
     "markov_order": ("Markov order", "Markov-ordning", "Markov-orden"),
@@ -143,7 +147,11 @@ _PAGES: dict[str, tuple[str, str, str]] = {
     "transitions_n": ("Transitions", "Övergångar", "Overganger"),
     "edges": ("Edges", "Kanter", "Kanter"),
     "units": ("Paths", "Vägar", "Veier"),
-    "top_transitions": ("Most frequent transitions", "Vanligaste övergångarna", "Vanligste overganger"),
+    "top_transitions": (
+        "Most frequent transitions",
+        "Vanligaste övergångarna",
+        "Vanligste overganger",
+    ),
     "nodes": ("Events in the graph", "Händelser i grafen", "Hendelser i grafen"),
     "starts": ("Starts", "Startar", "Starter"),
     "ends": ("Ends", "Slutar", "Slutter"),
@@ -160,7 +168,11 @@ _PAGES: dict[str, tuple[str, str, str]] = {
         "… av personer koblet på nett",
     ),
     "showrooming": ("Showrooming", "Showrooming", "Showrooming"),
-    "offline_conversions": ("Offline conversions", "Offlinekonverteringar", "Offlinekonverteringer"),
+    "offline_conversions": (
+        "Offline conversions",
+        "Offlinekonverteringar",
+        "Offlinekonverteringer",
+    ),
     "researched_online": ("Researched online", "Research online", "Research på nett"),
     "linked_offline_conversions": (
         "Offline conversions of persons linked online",

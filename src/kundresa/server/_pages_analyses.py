@@ -19,9 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kundresa.results import Result
 from kundresa.server.i18n import label
@@ -128,9 +126,7 @@ def _first_key(*names: str, scales: Sequence[float] = ()) -> Callable[[Mapping[s
     return get
 
 
-def table(
-    tid: str, lang: str, columns: Sequence[Column], rows: Sequence[Mapping[str, Any]]
-) -> str:
+def table(tid: str, lang: str, columns: Sequence[Column], rows: Sequence[Mapping[str, Any]]) -> str:
     """An HTML table: one ``<th data-key>`` per column (the label key, for tests and
     scripts; ``=text`` a literal heading), numbers right-aligned; every cell escaped.
 
@@ -175,7 +171,7 @@ def _h2(lang: str, key: str, extra: str = "") -> str:
 
 
 def _translate(
-    fig: Any, lang: str, names: Mapping[str, str], axes: Mapping[str, str] = {}
+    fig: Any, lang: str, names: Mapping[str, str], axes: Mapping[str, str] | None = None
 ) -> Any:
     """Translate a figure's trace names (``names``: English name -> label key) and axis
     titles (``axes``: ``"x"``/``"y"`` -> label key); drop its English title (the page's
@@ -183,7 +179,7 @@ def _translate(
     for trace in fig.data:
         if trace.name in names:
             trace.name = label(names[trace.name], lang)
-    for axis, key in axes.items():
+    for axis, key in (axes or {}).items():
         fig.update_layout({f"{axis}axis_title_text": label(key, lang)})
     fig.update_layout(title=None, margin={"t": 40})
     return fig
@@ -259,7 +255,9 @@ def stage_totals(d: Mapping[str, Any]) -> list[dict[str, Any]]:
     for st in d.get(k["stages"]) or ():
         mine = [r for r in rows if r["stage"] == st]
         if mine:
-            total = {f"model.{m}": sum(r[f"model.{m}"] or 0.0 for r in mine) for m in d[k["models"]]}
+            total = {
+                f"model.{m}": sum(r[f"model.{m}"] or 0.0 for r in mine) for m in d[k["models"]]
+            }
             out.append({"stage": st, **total})
     return out
 
@@ -401,7 +399,11 @@ _JOURNEY_COLS: tuple[Column, ...] = (
     ("persons", _key("persons"), fmt_int),
     ("share", _key("share"), fmt_pct),
     ("median_touches", _key("median_touches"), fmt_float),
-    ("median_duration", _first_key("median_seconds", "median_days", scales=(1, 86400)), fmt_seconds),
+    (
+        "median_duration",
+        _first_key("median_seconds", "median_days", scales=(1, 86400)),
+        fmt_seconds,
+    ),
     ("median_channels", _key("median_channels"), fmt_float),
     ("top_channels", _key("top_channels"), fmt_text),
 )
@@ -415,8 +417,10 @@ def render_journeys(result: Result, lang: str) -> str:
         {**s, "name": label(f"archetype.{s[k['archetype']]}", lang)} for s in d[k["summary"]]
     ]
     boundary = d.get(k["boundary"]) or {}
-    items = [(f"kpi-{s[k['archetype']]}", fmt_int(s.get("persons")), f"archetype.{s[k['archetype']]}")
-             for s in d[k["summary"]]]  # fmt: skip
+    items = [
+        (f"kpi-{s[k['archetype']]}", fmt_int(s.get("persons")), f"archetype.{s[k['archetype']]}")
+        for s in d[k["summary"]]
+    ]
     if "days" in boundary or "seconds" in boundary:
         secs = boundary.get("seconds", (boundary.get("days") or 0) * 86400)
         items.append(("kpi-boundary", fmt_seconds(secs), "long_boundary"))
@@ -493,7 +497,11 @@ def render_transitions(result: Result, lang: str) -> str:
 
 def figure_transitions(result: Result, lang: str) -> Any:
     """The result's transition matrix (from x to, the labels with the most events)."""
-    fig = _translate(result.plot(kind="matrix", top=TOP_NODES), lang, {}, {"x": "to", "y": "from"})
+    from kundresa.paths import TransitionGraph
+
+    assert isinstance(result, TransitionGraph)
+    matrix = result.plot(kind="matrix", top=TOP_NODES)
+    fig = _translate(matrix, lang, {}, {"x": "to", "y": "from"})
     fig.update_layout(margin={"t": 140, "l": 160})
     return fig
 
