@@ -216,7 +216,7 @@ def check_ropo(pg: Any, d: dict[str, Any]) -> None:
     assert pg.locator("#kpi-share").inner_text() == pct(d["share"])
     assert pg.locator("#kpi-share_of_linked").inner_text() == pct(d["share_of_linked"])
     assert pg.locator("#kpi-showrooming_share").inner_text() == pct(d["showrooming_share"])
-    values = [r["count"] for r in table(pg, "ropo-table")]
+    values = [r["ropo_value"] for r in table(pg, "ropo-table")]
     assert values[:2] == [i(d["offline_conversions"]), i(d["researched_online"])]
     assert i(d["online_conversions"]) in values
     assert i(d["touched_offline"]) in values
@@ -313,3 +313,11 @@ def test_the_derived_form_keeps_its_values_and_translates(shop: Shop, page: Page
     assert got["models"] == ["first", "shapley"]
     assert "first_only=true" in twin
     page.shot("47-attribution-form-sv")
+    # a journey map is chosen from the maps the server loaded
+    options = pg.locator("#field-map option").all_inner_texts()
+    assert options == ["(ingen)", "journey-map"]
+    pg.select_option("#field-map", "journey-map")
+    pg.click("#run")
+    pg.wait_for_url("**map=journey-map**")
+    pg.wait_for_selector("#attribution-stage-table")
+    assert pg.locator("#field-map").input_value() == "journey-map"

@@ -163,10 +163,11 @@ _PAGES: dict[str, tuple[str, str, str]] = {
         "Butikkjøp med research på nett",
     ),
     "ropo_share_linked": (
-        "… of persons linked online",
-        "… av personer kopplade online",
-        "… av personer koblet på nett",
+        "The same, of persons linked online",
+        "Detsamma, av personer kopplade online",
+        "Det samme, av personer koblet på nett",
     ),
+    "ropo_value": ("Value", "Värde", "Verdi"),
     "showrooming": ("Showrooming", "Showrooming", "Showrooming"),
     "offline_conversions": (
         "Offline conversions",

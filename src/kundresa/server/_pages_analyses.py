@@ -89,6 +89,11 @@ def fmt_seconds(v: Any) -> str:
     return f"{s:.0f} s"
 
 
+def fmt_value(v: Any) -> str:
+    """An already formatted number (right-aligned like the others)."""
+    return str(v)
+
+
 def fmt_text(v: Any) -> str:
     """Text (lists joined with commas)."""
     if isinstance(v, list | tuple):
@@ -96,7 +101,7 @@ def fmt_text(v: Any) -> str:
     return "–" if v is None else str(v)
 
 
-_NUMERIC = {fmt_int, fmt_float, fmt_pct, fmt_seconds}
+_NUMERIC = {fmt_int, fmt_float, fmt_pct, fmt_seconds, fmt_value}
 
 #: a table column: (label key, function of the row -> value, formatter)
 Column = tuple[str, Callable[[Mapping[str, Any]], Any], Callable[[Any], str]]
@@ -131,7 +136,7 @@ def table(tid: str, lang: str, columns: Sequence[Column], rows: Sequence[Mapping
     scripts; ``=text`` a literal heading), numbers right-aligned; every cell escaped.
 
     >>> table("t", "en", [("persons", _key("n"), fmt_int)], [{"n": 1200}])
-    '<table class="num" id="t"><thead><tr><th class="n" data-key="persons">Persons</th>...'
+    '<div class="table-wrap"><table class="num" id="t"><thead><tr><th class="n" data-key=...'
     """
     head = "".join(
         f'<th class="{"n" if f in _NUMERIC else ""}" data-key="{escape(k)}">'
@@ -148,8 +153,8 @@ def table(tid: str, lang: str, columns: Sequence[Column], rows: Sequence[Mapping
         for r in rows
     )
     return (
-        f'<table class="num" id="{escape(tid)}"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table>"
+        f'<div class="table-wrap"><table class="num" id="{escape(tid)}"><thead><tr>{head}</tr>'
+        f"</thead><tbody>{body}</tbody></table></div>"
     )
 
 
@@ -542,7 +547,7 @@ def render_ropo(result: Result, lang: str) -> str:
         + table(
             "ropo-table",
             lang,
-            [("measure", _key("measure"), fmt_text), ("count", _key("value"), fmt_text)],
+            [("measure", _key("measure"), fmt_text), ("ropo_value", _key("value"), fmt_value)],
             rows,
         )
     )
@@ -552,6 +557,7 @@ def figure_ropo(result: Result, lang: str) -> Any:
     """The result's bars per online channel, translated, as percentages."""
     fig = _translate(result.plot(), lang, {}, {"x": "channel", "y": "share"})
     fig.update_yaxes(tickformat=".0%")
+    fig.update_layout(bargap=0.6)
     return fig
 
 

@@ -197,10 +197,16 @@ def _query(request: Request, analysis: Analysis) -> dict[str, Any]:
 
 
 def _form_field(
-    analysis: Analysis, name: str, f: Any, query: dict[str, Any], lang: str
+    analysis: Analysis,
+    name: str,
+    f: Any,
+    query: dict[str, Any],
+    lang: str,
+    maps: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """One input of a derived form: its translated label (the name when none), its value
-    (lists as the chosen values), its choices (a select; checkboxes for a list)."""
+    (lists as the chosen values), its choices (a select; checkboxes for a list; a journey
+    map one of the server's ``maps``, or none when optional)."""
     from kundresa.server._i18n_analyses import PARAM_PREFIX
 
     default = "" if f.default is None else f.default
@@ -215,9 +221,19 @@ def _form_field(
         "value": ", ".join(chosen) if multiple else value,
         "chosen": chosen,
         "help": f.description or "",
-        "choices": [(c, _choice_label(name, c, lang)) for c in analysis.choices.get(name, ())],
+        "choices": [(c, _choice_label(name, c, lang)) for c in analysis.choices.get(name, ())]
+        or _map_choices(analysis, name, maps, lang),
         "multiple": multiple,
     }
+
+
+def _map_choices(
+    analysis: Analysis, name: str, maps: tuple[str, ...], lang: str
+) -> list[tuple[str, str]]:
+    if name not in analysis.map_params or not maps:
+        return []
+    optional = [] if name in analysis.maps_required else [("", label("none", lang))]
+    return optional + [(m, m) for m in maps]
 
 
 def _choice_label(name: str, value: str, lang: str) -> str:
@@ -248,7 +264,7 @@ def _page_route(analysis: Analysis) -> Any:
         params = None
         if analysis.params is not None:
             for name, f in analysis.params.model_fields.items():
-                fields.append(_form_field(analysis, name, f, query, lang))
+                fields.append(_form_field(analysis, name, f, query, lang, rt.maps.names()))
             try:
                 params = analysis.params.model_validate(
                     {k: v for k, v in query.items() if k in analysis.params.model_fields}
