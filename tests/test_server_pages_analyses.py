@@ -230,7 +230,13 @@ def check_conformance(pg: Any, d: dict[str, Any]) -> None:
         for key in ("expected", "reached", "as_planned", "skipped", "out_of_order", "looped"):
             assert got[key] == i(want[key]), key
         assert got["conformance_rate"] == pct(want["conformance"])
+    unplanned = table(pg, "unplanned-table")
+    for got, want in zip(unplanned, everyone, strict=True):
+        assert got["stage"] == want["stage"]
         assert got["unplanned_events"] == i(want["unplanned_events"])
+        assert got["unplanned_persons"] == i(want["unplanned_persons"])
+        top = [f"{e} {n:,}" for e, n in want["top_unplanned"][:3]]
+        assert got["top_unplanned"] == ", ".join(top)
     personas = {r["persona"]: r for r in table(pg, "persona-table")}
     assert list(personas) == d["personas"]
     for s in d["stages"]:

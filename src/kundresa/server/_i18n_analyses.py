@@ -204,6 +204,11 @@ _PAGES: dict[str, tuple[str, str, str]] = {
     "unplanned_events": ("Unplanned touches", "Oplanerade kontakter", "Uplanlagte kontakter"),
     "unplanned_persons": ("Persons off plan", "Personer utanför plan", "Personer utenfor plan"),
     "top_unplanned": ("Most unplanned", "Vanligast oplanerade", "Vanligste uplanlagte"),
+    "unplanned_per_stage": (
+        "Unplanned touches per stage",
+        "Oplanerade kontakter per fas",
+        "Uplanlagte kontakter per fase",
+    ),
     "planned_vs_actual": ("Planned vs actual", "Planerat mot verkligt", "Planlagt mot faktisk"),
     "conformance_per_persona": (
         "Conformance per persona and stage",

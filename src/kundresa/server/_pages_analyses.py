@@ -576,6 +576,9 @@ _STAGE_COLS: tuple[Column, ...] = (
     ("skipped", _key("skipped"), fmt_int),
     ("out_of_order", _key("out_of_order"), fmt_int),
     ("looped", _key("looped"), fmt_int),
+)
+_UNPLANNED_COLS: tuple[Column, ...] = (
+    ("stage", _key("stage"), fmt_text),
     ("unplanned_events", _key("unplanned_events"), fmt_int),
     ("unplanned_persons", _key("unplanned_persons"), fmt_int),
     ("top_unplanned", lambda r: [f"{e} {n:,}" for e, n in r.get("top_unplanned", [])[:3]],
@@ -601,6 +604,8 @@ def render_conformance(result: Result, lang: str) -> str:
         _h2(lang, "planned_vs_actual"),
         "<!--figure-->",
         table("conformance-table", lang, _STAGE_COLS, everyone),
+        _h2(lang, "unplanned_per_stage"),
+        table("unplanned-table", lang, _UNPLANNED_COLS, everyone),
     ]
     personas = d.get(k["personas"]) or []
     if personas:
