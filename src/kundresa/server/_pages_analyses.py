@@ -393,7 +393,7 @@ def render_channels(result: Result, lang: str) -> str:
 def figure_channels(result: Result, lang: str) -> Any:
     """The result's bars per channel, translated."""
     names = {"persons reached": "persons_reached", "conversions touched": "conversions_touched"}
-    return _translate(result.plot(), lang, names, {"x": "channel", "y": "persons"})
+    return _translate(result.plot(), lang, names, {"x": "channel", "y": "count"})
 
 
 # -- journeys --------------------------------------------------------------------------------
