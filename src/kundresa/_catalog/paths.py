@@ -26,7 +26,6 @@ def _max_steps(default: int = 5) -> Param:
         minimum=1,
         maximum=20,
         deprecated=("steps",),
-        python="steps",
     )
 
 
@@ -38,14 +37,14 @@ def run_paths(ws: Workspace, p: Params) -> Result:
     """``kundresa.paths.paths``."""
     from kundresa.paths import paths
 
-    return paths(ws, conversion=p.conversion, steps=p.max_steps, top=p.top, **path_kwargs(p))
+    return paths(ws, conversion=p.conversion, max_steps=p.max_steps, top=p.top, **path_kwargs(p))
 
 
 def run_flows(ws: Workspace, p: Params) -> Result:
     """``kundresa.paths.flows``."""
     from kundresa.paths import flows
 
-    return flows(ws, start=p.start, end=p.end, steps=p.max_steps, top=p.top, **path_kwargs(p))
+    return flows(ws, start=p.start, end=p.end, max_steps=p.max_steps, top=p.top, **path_kwargs(p))
 
 
 def run_transitions(ws: Workspace, p: Params) -> Result:
@@ -67,7 +66,7 @@ def run_top_paths(ws: Workspace, p: Params) -> Result:
     from kundresa.paths import top_paths
 
     return top_paths(
-        ws, p.conversion, outcome=p.outcome, steps=p.max_steps, top=p.top, **path_kwargs(p)
+        ws, p.conversion, outcome=p.outcome, max_steps=p.max_steps, top=p.top, **path_kwargs(p)
     )
 
 
@@ -76,7 +75,7 @@ def run_drop_off_paths(ws: Workspace, p: Params) -> Result:
     from kundresa.paths import paths_after_drop_off
 
     return paths_after_drop_off(
-        ws, p.step, p.next_step, steps=p.max_steps, top=p.top, **path_kwargs(p)
+        ws, p.step, p.next_step, max_steps=p.max_steps, top=p.top, **path_kwargs(p)
     )
 
 

@@ -79,7 +79,7 @@ def journey_archetypes(
         raise InvalidOptionError("method", method, allowed=METHODS)
     cutoff = parse_duration(long_after, "long_after").total_seconds() / 86400
     seq = sequences(ws, PathRules(), extra=("channel",))
-    u = kn.make_units(seq, grain="person")
+    u = kn.make_units(seq, unit="person")
     code = seq.code(conversion)
     if code < 0:
         raise NotFoundError("conversion", conversion, candidates=seq.labels)
@@ -187,7 +187,7 @@ def page_stats(
     seq = sequences(ws, PathRules(), extra=("type", page_field))
     if seq.n == 0:
         return PageStats(page_field, conversion, {"sessions": 0}, ())
-    u = kn.make_units(seq, grain="session", session_gap_us=gap_us)
+    u = kn.make_units(seq, unit="session", session_gap_us=gap_us)
     type_codes, type_names = seq.extra["type"]
     page_types = [i for i, t in enumerate(type_names) if t in ("page", "screen")]
     is_page = np.isin(type_codes, page_types)

@@ -3,7 +3,7 @@
 Counts are always labelled: ``count`` is a number of *transitions* (or paths) and
 ``persons`` a number of unique persons; the two are never mixed in one figure.
 
->>> g = TransitionGraph(grain="person", units=1, persons=1, transitions=(
+>>> g = TransitionGraph(unit="person", units=1, persons=1, transitions=(
 ...     {"source": "a", "target": "b", "count": 1, "persons": 1, "median_seconds": 60.0},),
 ...     nodes=(), loops=())
 >>> g.to_frame()[["source", "target", "count"]].values.tolist()
@@ -66,7 +66,7 @@ class TransitionGraph(Result):
     'transitions'
     """
 
-    grain: str
+    unit: str
     units: int
     persons: int
     transitions: tuple[dict[str, Any], ...]
@@ -141,8 +141,8 @@ class TransitionGraph(Result):
                 showlegend=False,
             )
         )
-        unit = "transitions" if measure == "count" else "unique persons"
-        fig.update_layout(title=f"Transition graph ({unit}, grain {self.grain})")
+        measure_label = "transitions" if measure == "count" else "unique persons"
+        fig.update_layout(title=f"Transition graph ({measure_label}, unit {self.unit})")
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
         return fig
@@ -178,7 +178,7 @@ class TransitionGraph(Result):
 
     def __str__(self) -> str:
         lines = [
-            f"transition graph (grain {self.grain}): {len(self.transitions):,} edges, "
+            f"transition graph (unit {self.unit}): {len(self.transitions):,} edges, "
             f"{self.units:,} paths, {self.persons:,} persons; count = transitions"
         ]
         for e in sorted(self.transitions, key=lambda e: -e["count"])[:15]:
@@ -197,7 +197,7 @@ class Variants(Result):
     (0, 5)
     """
 
-    grain: str
+    unit: str
     units: int
     persons: int
     variants: tuple[dict[str, Any], ...]
@@ -216,7 +216,7 @@ class Variants(Result):
                 y=[" → ".join(r["variant"]) for r in rows][::-1],
                 orientation="h",
             ),
-            layout={"title": f"Top variants (paths, grain {self.grain})"},
+            layout={"title": f"Top variants (paths, unit {self.unit})"},
         )
 
     def __str__(self) -> str:
@@ -240,7 +240,7 @@ class TopPaths(Result):
     """
 
     kind: str
-    grain: str
+    unit: str
     events: tuple[str, ...]
     units: int
     persons: int
@@ -265,7 +265,7 @@ class TopPaths(Result):
 
     def __str__(self) -> str:
         lines = [
-            f"top paths, {self.kind} ({', '.join(self.events)}; grain {self.grain}): "
+            f"top paths, {self.kind} ({', '.join(self.events)}; unit {self.unit}): "
             f"{self.persons:,} persons, {self.units:,} paths"
         ]
         for r in self.paths[:15]:
@@ -317,9 +317,9 @@ class Flows(Result):
     mode: str
     start: str | None
     end: str | None
-    steps: int
+    max_steps: int
     top: int
-    grain: str
+    unit: str
     paths: int
     persons: int
     nodes: tuple[dict[str, Any], ...]
@@ -335,7 +335,7 @@ class Flows(Result):
 
         measure = _check_measure(measure)
         index = {(n["step"], n["label"]): i for i, n in enumerate(self.nodes)}
-        unit = "unique persons" if measure == "persons" else "transitions"
+        measure_label = "unique persons" if measure == "persons" else "transitions"
         x, y = _sankey_positions(self.nodes, measure)
         sankey = go.Sankey(
             arrangement="snap",
@@ -344,7 +344,7 @@ class Flows(Result):
                 "x": x,
                 "y": y,
                 "customdata": [n[measure] for n in self.nodes],
-                "hovertemplate": "%{label}: %{customdata:,} " + unit + "<extra></extra>",
+                "hovertemplate": "%{label}: %{customdata:,} " + measure_label + "<extra></extra>",
             },
             link={
                 "source": [index[(lk["step"], lk["source"])] for lk in self.links],
@@ -360,12 +360,12 @@ class Flows(Result):
         }
         return go.Figure(
             sankey,
-            layout={"title": f"Flows {what[self.mode]} ({unit}, grain {self.grain})"},
+            layout={"title": f"Flows {what[self.mode]} ({measure_label}, unit {self.unit})"},
         )
 
     def __str__(self) -> str:
         lines = [f"flows ({self.mode}; {self.paths:,} paths, {self.persons:,} persons)"]
-        for step in range(self.steps):
+        for step in range(self.max_steps):
             nodes = [n for n in self.nodes if n["step"] == step]
             cells = ", ".join(f"{n['label']} {n['count']:,}" for n in nodes)
             lines.append(f"  step {step}: {cells}")

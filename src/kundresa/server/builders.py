@@ -195,7 +195,7 @@ def render_flows(result: Result, lang: str) -> str:
     cards = (
         '<div class="cards">'
         f'<div class="card"><div class="kpi" id="kpi-paths">{result.paths:,}</div>'
-        f'<div class="kpi-label">{escape(L("paths"))} ({escape(result.grain)})</div></div>'
+        f'<div class="kpi-label">{escape(L("paths"))} ({escape(result.unit)})</div></div>'
         f'<div class="card"><div class="kpi" id="kpi-persons">{result.persons:,}</div>'
         f'<div class="kpi-label">{escape(L("persons"))}</div></div></div>'
     )
