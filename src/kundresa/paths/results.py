@@ -167,9 +167,9 @@ class TransitionGraph(Result):
             texttemplate="%{z:,}", xgap=1, ygap=1,
         )  # fmt: skip
         fig = go.Figure(heat)
-        unit = "transitions" if measure == "count" else "unique persons"
+        measure_label = "transitions" if measure == "count" else "unique persons"
         fig.update_layout(
-            title=f"Transition matrix ({unit}, grain {self.grain})",
+            title=f"Transition matrix ({measure_label}, unit {self.unit})",
             height=max(420, 140 + 30 * len(labels)),
             xaxis={"title": "to", "side": "top", "tickangle": -40},
             yaxis={"title": "from", "autorange": "reversed"},
