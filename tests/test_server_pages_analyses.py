@@ -327,3 +327,16 @@ def test_the_derived_form_keeps_its_values_and_translates(shop: Shop, page: Page
     pg.wait_for_url("**map=journey-map**")
     pg.wait_for_selector("#attribution-stage-table")
     assert pg.locator("#field-map").input_value() == "journey-map"
+
+
+def test_every_form_parameter_and_model_has_a_label_in_every_language() -> None:
+    from kundresa._contract import analyses
+    from kundresa.attribution import MODELS as LIBRARY_MODELS
+    from kundresa.server._i18n_analyses import ANALYSIS_LABELS, PARAM_PREFIX
+
+    keys = {PARAM_PREFIX + p.name for a in analyses().values() for p in a.params}
+    keys |= {f"model.{m}" for m in LIBRARY_MODELS}
+    missing = sorted(k for k in keys if set(ANALYSIS_LABELS.get(k, {})) != set(LANGS))
+    assert missing == []
+    for k in keys:  # no empty label
+        assert all(ANALYSIS_LABELS[k][lang].strip() for lang in LANGS), k
