@@ -141,6 +141,7 @@ _PAGES: dict[str, tuple[str, str, str]] = {
         "Tilskrevne konverteringer per kanal og modell",
     ),
     "per_stage": ("Per journey stage", "Per fas i kundresan", "Per fase i kundereisen"),
+    "per_stage_channel": ("Per stage and channel", "Per fas och kanal", "Per fase og kanal"),
     "stage": ("Stage", "Fas", "Fase"),
     "persona": ("Persona", "Persona", "Persona"),
     "conversions": ("Conversions", "Konverteringar", "Konverteringer"),

@@ -302,7 +302,7 @@ def render_attribution(result: Result, lang: str) -> str:
                 stage_totals(d),
             )
         )
-    parts.append(_h2(lang, "channels_table"))
+    parts.append(_h2(lang, "per_stage_channel" if staged else "channels_table"))
     parts.append(table("attribution-table", lang, cols, attribution_rows(d)))
     return "".join(parts)
 
