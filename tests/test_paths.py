@@ -247,7 +247,7 @@ def test_page_stats(ws: Workspace) -> None:
 
 def test_archetypes_threshold(ws: Workspace) -> None:
     a = journey_archetypes(ws, conversion="Buy", method="threshold", long_after="1d")
-    got = sorted((j["touches"], round(j["days"] * 86400), j["archetype"]) for j in a.journeys)
+    got = sorted((j["touches"], round(j["duration_seconds"]), j["archetype"]) for j in a.journeys)
     assert got == [(5, 100, "short"), (5, 300, "short"), (6, 86520, "long")]
     summary = {s["archetype"]: s for s in a.summary}
     assert summary["short"]["persons"] == 2

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from kundresa._util import humanize_seconds
 from kundresa.errors import InvalidOptionError
 from kundresa.results import Result
 
@@ -39,15 +40,7 @@ def _frame(rows: tuple[dict[str, Any], ...], columns: list[str]) -> Any:
 
 
 def _fmt_seconds(s: float | None) -> str:
-    if s is None or (isinstance(s, float) and math.isnan(s)):
-        return "-"
-    if s < 120:
-        return f"{s:.0f} s"
-    if s < 7200:
-        return f"{s / 60:.1f} min"
-    if s < 172800:
-        return f"{s / 3600:.1f} h"
-    return f"{s / 86400:.1f} d"
+    return humanize_seconds(s, "-")
 
 
 def _check_measure(measure: str) -> str:
@@ -374,7 +367,7 @@ class Flows(Result):
 
 @dataclass(frozen=True)
 class JourneyArchetypes(Result):
-    """Journeys to the first conversion per person (touches, days, channels), split into
+    """Journeys to the first conversion per person (touches, seconds, channels), split into
     ``long`` and ``short`` archetypes, compared in ``summary``.
 
     >>> JourneyArchetypes("Order Completed", "kmeans", {}, (), ()).to_frame().shape
@@ -388,7 +381,9 @@ class JourneyArchetypes(Result):
     journeys: tuple[dict[str, Any], ...]
 
     def to_frame(self) -> Any:
-        return _frame(self.journeys, ["person_id", "touches", "days", "channels", "archetype"])
+        return _frame(
+            self.journeys, ["person_id", "touches", "duration_seconds", "channels", "archetype"]
+        )
 
     def plot(self) -> Any:
         """Scatter of journeys: touches vs days, coloured by archetype (log axes)."""
@@ -401,7 +396,7 @@ class JourneyArchetypes(Result):
                 # SVG up to a few thousand points (WebGL is missing in many browsers)
                 (go.Scatter if len(self.journeys) <= 5000 else go.Scattergl)(
                     x=[r["touches"] for r in rows],
-                    y=[max(r["days"], 1e-3) for r in rows],
+                    y=[max(r["duration_seconds"] / 86400, 1e-3) for r in rows],
                     mode="markers",
                     name=name,
                     marker={"size": 7, "opacity": 0.7},
@@ -421,7 +416,7 @@ class JourneyArchetypes(Result):
         for s in self.summary:
             lines.append(
                 f"  {s['archetype']:<6} {s['persons']:>8,} persons ({s['share']:.0%})  "
-                f"median {s['median_touches']:.0f} touches, {s['median_days']:.2f} days, "
+                f"median {s['median_touches']:.0f} touches, {_fmt_seconds(s['median_seconds'])}, "
                 f"{s['median_channels']:.0f} channels; top: {', '.join(s['top_channels'])}"
             )
         return "\n".join(lines)
