@@ -16,8 +16,10 @@ _PAGES = "kundresa.server._pages_analyses"
 _HERE = "kundresa._catalog.maps"
 
 
-def _map(python: str) -> Param:
-    return Param("map", "map", REQUIRED, "The journey-map file.", positional=True, python=python)
+def _map() -> Param:
+    return Param(
+        "map", "map", REQUIRED, "The journey-map file.", positional=True, python="journey_map"
+    )
 
 
 def run_measure(ws: Workspace, p: Params) -> Result:
@@ -77,7 +79,7 @@ declare(
         name="map-measure",
         titles={"en": "Journey map", "sv": "Kundresekarta", "nb": "Kundereisekart"},
         help="Measure every stage, touchpoint and persona of a journey map on the data.",
-        params=(_map("jm"),),
+        params=(_map(),),
         run=f"{_HERE}:run_measure",
         python="kundresa.maps:measure_map",
         command=("map", "measure"),
@@ -91,7 +93,7 @@ declare(
         help="Planned vs actual journeys: skipped stages, out of order, loops, unplanned "
         "touchpoints. --out map.svg (.html .png .pdf) draws the map with the result.",
         params=(
-            _map("journey_map"),
+            _map(),
             Param("ignore", "event", None, "Event never counted as unplanned.", multiple=True),
         ),
         run=f"{_HERE}:run_conformance",
