@@ -407,7 +407,7 @@ class JourneyArchetypes(Result):
             xaxis_type="log",
             yaxis_type="log",
             xaxis_title="touches",
-            yaxis_title="days",
+            yaxis_title="days to conversion",
         )
         return fig
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from kundresa._util import humanize_seconds
 from kundresa.results import Result
 from kundresa.server.i18n import label
 
@@ -75,18 +76,12 @@ def fmt_pct(v: Any) -> str:
 
 
 def fmt_seconds(v: Any) -> str:
-    """A duration in seconds, humanised.
+    """A duration in seconds, humanised (:func:`kundresa._util.humanize_seconds`).
 
     >>> fmt_seconds(90), fmt_seconds(7200), fmt_seconds(None)
-    ('1.5 min', '2.0 h', '–')
+    ('90 s', '2.0 h', '–')
     """
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    s = float(v)
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if s >= size:
-            return f"{s / size:.1f} {unit}"
-    return f"{s:.0f} s"
+    return humanize_seconds(v)
 
 
 def fmt_value(v: Any) -> str:
@@ -113,20 +108,6 @@ def _key(name: str, scale: float = 1.0) -> Callable[[Mapping[str, Any]], Any]:
     def get(row: Mapping[str, Any]) -> Any:
         v = row.get(name)
         return v * scale if isinstance(v, int | float) and scale != 1.0 else v
-
-    return get
-
-
-def _first_key(*names: str, scales: Sequence[float] = ()) -> Callable[[Mapping[str, Any]], Any]:
-    """The first of ``names`` a row has (an old and a new spelling of one key)."""
-
-    def get(row: Mapping[str, Any]) -> Any:
-        for i, name in enumerate(names):
-            if name in row:
-                v = row[name]
-                s = scales[i] if i < len(scales) else 1.0
-                return v * s if isinstance(v, int | float) else v
-        return None
 
     return get
 
@@ -326,7 +307,7 @@ _CHANNELS = {
     "by_persona": "by_persona",
     "stages": "stages",
     "personas": "personas",
-    "conversion": "conversion_event",
+    "conversion": "conversion",
 }
 _CHANNEL_COLS: tuple[Column, ...] = (
     ("persons", _key("persons"), fmt_int),
@@ -338,7 +319,7 @@ _CHANNEL_COLS: tuple[Column, ...] = (
     ("conversion_rate", _key("conversion_rate"), fmt_pct),
     (
         "time_to_conversion",
-        _first_key("median_seconds_to_conversion", "median_hours_to_conversion", scales=(1, 3600)),
+        _key("median_seconds_to_conversion"),
         fmt_seconds,
     ),
 )
@@ -406,7 +387,7 @@ _JOURNEY_COLS: tuple[Column, ...] = (
     ("median_touches", _key("median_touches"), fmt_float),
     (
         "median_duration",
-        _first_key("median_seconds", "median_days", scales=(1, 86400)),
+        _key("median_seconds"),
         fmt_seconds,
     ),
     ("median_channels", _key("median_channels"), fmt_float),
@@ -426,9 +407,8 @@ def render_journeys(result: Result, lang: str) -> str:
         (f"kpi-{s[k['archetype']]}", fmt_int(s.get("persons")), f"archetype.{s[k['archetype']]}")
         for s in d[k["summary"]]
     ]
-    if "days" in boundary or "seconds" in boundary:
-        secs = boundary.get("seconds", (boundary.get("days") or 0) * 86400)
-        items.append(("kpi-boundary", fmt_seconds(secs), "long_boundary"))
+    if "long_after_seconds" in boundary:
+        items.append(("kpi-boundary", fmt_seconds(boundary["long_after_seconds"]), "long_boundary"))
     cols: list[Column] = [("archetype", _key("name"), fmt_text), *_JOURNEY_COLS]
     return (
         cards(lang, items)
@@ -455,7 +435,7 @@ _TRANSITION_COLS: tuple[Column, ...] = (
     ("to", _key("target"), fmt_text),
     ("transitions_n", _key("count"), fmt_int),
     ("persons", _key("persons"), fmt_int),
-    ("median_time", _first_key("median_seconds"), fmt_seconds),
+    ("median_time", _key("median_seconds"), fmt_seconds),
 )
 _NODE_COLS: tuple[Column, ...] = (
     ("label", _key("label"), fmt_text),
