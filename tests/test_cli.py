@@ -57,7 +57,7 @@ def test_ingest_info_quarantine_json(tmp_path: Path) -> None:
         (["info", "--engine", "oracle"], "engine: 'oracle' is not allowed; use one of: duckdb"),
         (["quarantine", "--reason", "invalid_jsn"], "did you mean: invalid_json"),
         (["stitch", "--session-gap", "5x"], "--session-gap: '5x' is not allowed"),
-        (["ingest", "m.jsonl", "--map", "ts"], "write CANONICAL=COLUMN"),
+        (["ingest", "m.jsonl", "--column", "ts"], "write CANONICAL=COLUMN"),
         (["sql", "select * from nowhere"], "query:"),
     ],
 )

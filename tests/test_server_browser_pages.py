@@ -48,7 +48,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         # opens the workspace)
         expected = {
             "funnel": funnel(ws, STEPS, window="3d", order="ordered").to_dict(),
-            "flows": flows(ws, start="Product Viewed", steps=4, top=4).to_dict(),
+            "flows": flows(ws, start="Product Viewed", max_steps=4, top=4).to_dict(),
         }
     st = ServerState(state_path(db))
     st.set_user("strateg", PASSWORD)
@@ -188,7 +188,7 @@ def test_flows_page_draws_the_sankey(shop: Shop, page: Page) -> None:
     pg.click("nav a[href='/flows']")
     pg.wait_for_url("**/flows")
     pg.fill("#start", "Product Viewed")
-    pg.fill("#steps", "4")
+    pg.fill("#max_steps", "4")
     pg.fill("#top", "4")
     pg.click("#run")
     pg.wait_for_url("**top=4**")

@@ -76,7 +76,7 @@ def _parse_mapping(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         if "=" not in pair:
             raise InvalidOptionError(
-                "--map", pair, fix="write CANONICAL=COLUMN, e.g. --map ts=event_time"
+                "--column", pair, fix="write CANONICAL=COLUMN, e.g. --column ts=event_time"
             )
         key, col = pair.split("=", 1)
         mapping[key.strip()] = col.strip()
@@ -91,21 +91,30 @@ def ingest(
     fmt: Annotated[
         str | None, typer.Option("--format", help="csv|parquet|jsonl|json (default: suffix).")
     ] = None,
-    map_: Annotated[
+    column: Annotated[
         list[str] | None,
-        typer.Option("--map", help="Column mapping CANONICAL=COLUMN, repeatable."),
+        typer.Option("--column", help="Column mapping CANONICAL=COLUMN, repeatable."),
+    ] = None,
+    old_map: Annotated[
+        list[str] | None, typer.Option("--map", hidden=True, help="Old spelling of --column.")
     ] = None,
     no_stitch: Annotated[bool, typer.Option("--no-stitch", help="Skip stitching.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Load event files; bad rows go to quarantine with the reason."""
+    if old_map:
+        typer.echo(
+            "warning: ingest --map is deprecated, use --column (--map is only ever a "
+            "journey-map file; the old spelling goes in the next release)",
+            err=True,
+        )
     with _open(db, engine) as ws:
         bar, update = _progress()
         with bar:
             report = ws.ingest(
                 files,
                 format=fmt,
-                mapping=_parse_mapping(map_ or []),
+                mapping=_parse_mapping([*(column or []), *(old_map or [])]),
                 stitch=not no_stitch,
                 progress=update,
             )
@@ -128,7 +137,7 @@ def stitch(
 
     parse_duration(session_gap, "--session-gap")
     with _open(db, engine) as ws:
-        cfg = SessionConfig(gap=session_gap, start_events=tuple(session_start or ()))
+        cfg = SessionConfig(session_gap=session_gap, start_events=tuple(session_start or ()))
         _emit(ws.stitch(cfg), as_json)
 
 

@@ -17,7 +17,8 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
-from typing import Any
+import warnings
+from typing import TYPE_CHECKING, Any, ClassVar
 
 __all__ = ["WRITE_FORMATS", "Result", "jsonable", "result_html", "write_result"]
 
@@ -43,7 +44,27 @@ def jsonable(value: Any) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class Result:
-    """Base of every result object."""
+    """Base of every result object.
+
+    ``_renamed`` maps an attribute's old spelling to its new one: reading the old one
+    still works for one release and warns, naming the new one.
+    """
+
+    _renamed: ClassVar[dict[str, str]] = {}
+
+    if not TYPE_CHECKING:  # invisible to mypy, so misspelt attributes stay type errors
+
+        def __getattr__(self, name: str) -> Any:
+            new = type(self)._renamed.get(name)
+            if new is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            warnings.warn(
+                f"{type(self).__name__}.{name} is deprecated, use .{new} "
+                "(the old spelling goes in the next release)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return getattr(self, new)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary of the whole result."""

@@ -111,6 +111,10 @@ def server_analysis(declared: Declared) -> Analysis:
         if not (write and write(ws, result, declared.validate(given), path)):
             write_result(result, path)
 
+    def figure(result: Result, lang: str) -> Any:
+        assert declared.figure is not None
+        return _resolve(declared.figure)(result, lang)
+
     def form(ws: Workspace) -> dict[str, Any]:
         assert declared.form is not None
         options: dict[str, Any] = _resolve(declared.form)(ws)
@@ -131,4 +135,7 @@ def server_analysis(declared: Declared) -> Analysis:
         web_path=declared.web_path,
         text=text,
         export=export,
+        figure=figure if declared.figure else None,
+        choices={p.name: p.choices for p in declared.params if p.choices}
+        | {p.name: ("true", "false") for p in declared.params if p.kind == "bool"},
     )
