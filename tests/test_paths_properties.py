@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from kundresa.paths import _compiled
 from kundresa.paths import _kernel as kn
 from kundresa.paths._index import Sequences
+from tests._oracles import require_oracle
 
 GAP = 10
 IMPLS = ["numpy", *(["compiled"] if _compiled.available() else [])]
@@ -171,7 +172,7 @@ def test_long_paths_use_the_hash_and_still_group_exactly() -> None:
 
 def test_pm4py_agrees_on_dfg_and_variants() -> None:
     """pm4py (AGPL; an outside oracle only, never a dependency) on the same log, no ties."""
-    pm4py = pytest.importorskip("pm4py")
+    pm4py = require_oracle("pm4py")
     import pandas as pd
 
     rows = []
