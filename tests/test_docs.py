@@ -331,3 +331,67 @@ def test_cli_invocations_in_the_docs_exist() -> None:
                     problems.append(f"{where}: {name} has no option {flag}")
     assert not problems, "\n".join(problems)
     assert seen > 40, seen  # the scan found the invocations
+
+
+# -- the ADR index, and benchmark diaries out of the ADRs ------------------------------------
+
+ADR = ROOT / "docs" / "adr"
+
+
+def test_adr_index_lists_every_adr() -> None:
+    index = (ADR / "README.md").read_text(encoding="utf-8")
+    records = sorted(p.name for p in ADR.glob("[0-9][0-9][0-9][0-9]-*.md"))
+    assert len(records) >= 12
+    assert [r for r in records if f"]({r})" not in index] == [], "not in docs/adr/README.md"
+    linked = re.findall(r"\]\(([0-9]{4}-[^)]+\.md)\)", index)
+    assert [r for r in linked if not (ADR / r).exists()] == [], "index links a missing ADR"
+    for r in records:  # each record's title carries its number
+        title = (ADR / r).read_text(encoding="utf-8").splitlines()[0]
+        assert title.startswith(f"# {r[:4]}"), f"{r}: title {title!r}"
+
+
+def test_benchmark_diaries_live_in_bench() -> None:
+    """ADRs keep the decision and its reasons; measured timings of a session (load averages,
+    best-of rounds, peak memory) go to ``bench/README.md``."""
+    diary = re.compile(r"load average|best of \d|peak RSS|Measured \(bench/", re.I)
+    found = [
+        f"{p.name}:{n}"
+        for p in sorted(ADR.glob("*.md"))
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if diary.search(line)
+    ]
+    assert found == [], "move the timings to bench/README.md (leave a one-line pointer)"
+
+
+# -- the README's promise: every analysis command takes --db, --engine, --json, --out --------
+
+README_CLAIM = re.compile(
+    r"Every analysis\s+command takes `--db`.*?`--engine`.*?`--json`\s+and\s+`--out FILE`", re.S
+)
+
+
+def test_every_analysis_command_takes_db_engine_json_out() -> None:
+    from kundresa._contract import analyses
+
+    assert README_CLAIM.search((ROOT / "README.md").read_text(encoding="utf-8")), (
+        "the README's sentence 'Every analysis command takes --db, --engine, --json and --out "
+        "FILE' is gone: keep the promise written where users read it"
+    )
+    found = {path: cmd for path, cmd, _ in commands()}
+    envvars = {"--db": "KUNDRESA_DB", "--engine": "KUNDRESA_ENGINE"}
+    checked = 0
+    for a in analyses().values():
+        cmd = found.get(tuple(a.command))
+        assert cmd is not None, f"{a.name}: no command kundresa {' '.join(a.command)}"
+        options = {
+            o: p
+            for p in cmd.params
+            if p.param_type_name == "option" and not p.hidden
+            for o in p.opts
+        }
+        missing = [f for f in ("--db", "--engine", "--json", "--out") if f not in options]
+        assert missing == [], f"kundresa {' '.join(a.command)} lacks {missing}"
+        for flag, var in envvars.items():
+            assert options[flag].envvar == var, f"kundresa {' '.join(a.command)} {flag}"
+        checked += 1
+    assert checked >= 17, checked
