@@ -125,6 +125,28 @@ def test_fences_are_well_formed() -> None:
     assert bad == []
 
 
+def test_tables_have_as_many_cells_as_their_header() -> None:
+    """A ``|`` in a cell must be escaped (``\\|``), inside code spans too (GitHub splits the
+    row there): a choice list ``a | b`` in a generated table shifted every column after it."""
+    bad = []
+    for p in [*DOC_FILES, ROOT / "bench" / "README.md"]:
+        header: int | None = None
+        in_code = False
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+            if line.lstrip().startswith("```"):
+                in_code, header = not in_code, None
+                continue
+            if in_code or not line.startswith("|"):
+                header = None
+                continue
+            cells = len(re.split(r"(?<!\\)\|", line.strip().strip("|")))
+            if header is None:
+                header = cells
+            elif cells != header:
+                bad.append(f"{p.relative_to(ROOT)}:{n}: {cells} cells, the header has {header}")
+    assert bad == []
+
+
 def test_python_blocks_are_collected() -> None:
     """The collection finds the blocks (a broken fence regex would silently test nothing)."""
     names = {p.relative_to(ROOT).as_posix() for p in FILES_WITH_PYTHON}

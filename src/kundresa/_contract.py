@@ -462,8 +462,9 @@ def reference() -> str:
                     default = "-" if p.default in (None, "") else str(p.default)
                 cli = p.name.upper() if p.positional else f"`{p.flag}`"
                 old = f" (was: {', '.join(p.deprecated)})" if p.deprecated else ""
+                kind = p.describe_type().replace("|", "\\|")  # a choice list, in a table cell
                 lines.append(
-                    f"| `{p.name}` | {cli} | {p.describe_type()} | {default} | "
+                    f"| `{p.name}` | {cli} | {kind} | {default} | "
                     f"{p.help.replace('|', '/')}{old} |"
                 )
             lines.append("")
