@@ -40,7 +40,10 @@ def _root() -> Any:
 
     from kundresa.cli import app
 
-    return typer.main.get_command(app)
+    root: Any = app
+    if isinstance(root, typer.Typer):
+        return typer.main.get_command(root)
+    return root  # already a (click) command
 
 
 def _context(cmd: Any, parent: Any = None, name: str | None = None) -> Any:
