@@ -105,3 +105,13 @@ def test_synth_writes_beside_the_workspace(tmp_path: Path) -> None:
     assert not any(elsewhere.iterdir())
     assert "accepted" in proc.stdout
     assert "persons" in proc.stdout
+
+
+def test_synth_json(tmp_path: Path) -> None:
+    """``kundresa synth --json`` prints JSON (its paths as strings; it crashed on PosixPath)."""
+    proc = run(
+        "synth", "--persons", "50", "--db", str(tmp_path / "w.duckdb"), "--json", cwd=tmp_path
+    )
+    out = json.loads(proc.stdout)
+    assert out["synth"]["persons"] == 50
+    assert Path(out["synth"]["truth_path"]).exists()

@@ -18,6 +18,7 @@ import dataclasses
 import datetime as dt
 import json
 import warnings
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
 __all__ = ["WRITE_FORMATS", "Result", "jsonable", "result_html", "write_result"]
@@ -26,8 +27,8 @@ __all__ = ["WRITE_FORMATS", "Result", "jsonable", "result_html", "write_result"]
 def jsonable(value: Any) -> Any:
     """Convert dataclasses, tuples, dates and numpy scalars to JSON types.
 
-    >>> jsonable({"when": dt.date(2026, 1, 5), "xs": (1, 2)})
-    {'when': '2026-01-05', 'xs': [1, 2]}
+    >>> jsonable({"when": dt.date(2026, 1, 5), "xs": (1, 2), "file": PurePath("a/b.json")})
+    {'when': '2026-01-05', 'xs': [1, 2], 'file': 'a/b.json'}
     """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
@@ -37,6 +38,8 @@ def jsonable(value: Any) -> Any:
         return [jsonable(v) for v in value]
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
+    if isinstance(value, PurePath):
+        return str(value)
     if hasattr(value, "item") and callable(value.item):  # numpy scalar
         return value.item()
     return value
