@@ -464,8 +464,7 @@ def reference() -> str:
                 old = f" (was: {', '.join(p.deprecated)})" if p.deprecated else ""
                 kind = p.describe_type().replace("|", "\\|")  # a choice list, in a table cell
                 lines.append(
-                    f"| `{p.name}` | {cli} | {kind} | {default} | "
-                    f"{p.help.replace('|', '/')}{old} |"
+                    f"| `{p.name}` | {cli} | {kind} | {default} | {p.help.replace('|', '/')}{old} |"
                 )
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
