@@ -258,6 +258,19 @@ def test_blocks_not_run_say_why(block: Block) -> None:
     pytest.skip(f"docs block {block.where} not run: {block.not_run}")
 
 
+def test_not_run_markers_sit_on_a_python_fence() -> None:
+    """A marker anywhere else (a blank line between, another language) would be ignored."""
+    stray = []
+    for p in DOC_FILES:
+        lines = p.read_text(encoding="utf-8").splitlines()
+        for n, line in enumerate(lines):
+            if line.lstrip().startswith("<!--") and "not-run" in line:
+                fence = FENCE.match(lines[n + 1]) if n + 1 < len(lines) else None
+                if not NOT_RUN.match(line) or not fence or fence.group(2).lower() not in PYTHON:
+                    stray.append(f"{p.relative_to(ROOT)}:{n + 1}")
+    assert stray == [], "put <!-- not-run: reason --> on the line right before ```python"
+
+
 def test_not_run_blocks_are_few() -> None:
     total = sum(len(b) for b in BLOCKS.values())
     assert len(NOT_RUN_BLOCKS) * 5 <= total, (
