@@ -300,6 +300,8 @@ def _tree() -> dict[tuple[str, ...], tuple[set[str], set[str], set[str]]]:
                 opts = {*p.opts, *getattr(p, "secondary_opts", ())}
                 (hidden if p.hidden else visible).update(opts)
         tree[path] = (subs, visible, hidden - visible)
+    for path, (subs, _, _) in tree.items():  # hidden commands are not offered
+        subs.intersection_update(word for word in list(subs) if (*path, word) in tree)
     return tree
 
 
