@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +24,7 @@ from kundresa import Workspace
 from kundresa._beside import running_server, server_file
 from kundresa.synth import synthesize
 from tests._server import LiveServer, create_key
+from tests.test_contract import _strip
 
 STEPS = ("Product Viewed", "Product Added", "Order Completed")
 RUN_METADATA = {"seconds", "engine", "kernel"}
@@ -46,12 +46,7 @@ def kundresa(
     )
 
 
-def strip(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: strip(v) for k, v in value.items() if k not in RUN_METADATA}
-    if isinstance(value, list):
-        return [strip(v) for v in value]
-    return value
+strip = _strip  # the run metadata (seconds, engine, kernel) left out, as the contract test does
 
 
 def timeless(text: str) -> str:

@@ -24,7 +24,7 @@ from kundresa.server.app import clean_json
 from kundresa.server.state import ServerState, state_path
 from kundresa.synth import synthesize
 from tests._server import LiveServer
-from tests.test_server_browser import ARGS, CHROMIUM, SHOTS, Page, _require_chromium
+from tests.test_server_browser import Page, _require_chromium, logged_in
 
 PASSWORD = "a long enough password"
 LANGS = ("en", "sv", "nb")
@@ -84,25 +84,11 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
 
 @pytest.fixture(scope="module")
 def page(shop: Shop) -> Iterator[Page]:
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        ctx = b.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB")
-        pg = Page(ctx.new_page())
-        pg.page.goto(shop.srv.url + "/attribution")
-        assert "/login" in pg.page.url
-        pg.page.fill("#user", "strateg")
-        pg.page.fill("#password", PASSWORD)
-        pg.page.click("#login")
-        pg.page.wait_for_url("**/attribution**")
+    with logged_in(shop.srv.url, "/attribution") as pg:
         # opened without parameters, the page shows a suggested conversion (not an error)
         pg.page.wait_for_selector("body[data-figure=ready]", timeout=30_000)
         assert pg.page.locator("#field-conversion").input_value() == CONVERSION
         yield pg
-        assert pg.problems == []
-        b.close()
 
 
 # -- how the tests read a page ---------------------------------------------------------------
