@@ -116,7 +116,7 @@ def test_journeys_match_reference_and_results(ws: Workspace) -> None:
     # u1's store order: the social touch is 35 days earlier, the tied ad (e007 < e008) counts
     assert ("u1", ("ads",), 1) in got
     assert j.unattributed_conversions == 1.0  # u5: a store order with no touch before
-    r = attribute(ws, "Order Completed", model="all", order=2)
+    r = attribute(ws, "Order Completed", model="all", markov_order=2)
     # independent check of two models on the reference paths
     ref = [(p, c) for _, p, c in reference_paths("Order Completed", 30 * DAY) if p]
     last: dict[str, float] = {}
@@ -131,7 +131,7 @@ def test_journeys_match_reference_and_results(ws: Workspace) -> None:
     # journeys to the first conversion only, session lookback
     first = build_journeys(ws, "Order Completed", first_only=True)
     assert len(first.paths()) == 5
-    sess = build_journeys(ws, "Order Completed", lookback_scope="session")
+    sess = build_journeys(ws, "Order Completed", unit="session")
     assert sess.n_journeys == j.n_journeys
 
 
@@ -180,7 +180,7 @@ def both(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReques
 @pytest.mark.spark
 def test_duckdb_and_spark_identical(both: Any) -> None:
     duck, spark = both
-    for kw in ({}, {"first_only": True, "lookback": "60d"}, {"lookback_scope": "session"}):
+    for kw in ({}, {"first_only": True, "lookback": "60d"}, {"unit": "session"}):
         jd = build_journeys(duck, "Order Completed", **kw)
         js = build_journeys(spark, "Order Completed", **kw)
         assert jd.person_id == js.person_id
@@ -188,12 +188,12 @@ def test_duckdb_and_spark_identical(both: Any) -> None:
         assert jd.conversions.tolist() == js.conversions.tolist()
         assert jd.value.tolist() == pytest.approx(js.value.tolist())
         assert jd.seconds_before.tolist() == js.seconds_before.tolist()
-    rd = attribute(duck, "Order Completed", model="all", order=2)
-    rs = attribute(spark, "Order Completed", model="all", order=2)
+    rd = attribute(duck, "Order Completed", model="all", markov_order=2)
+    rs = attribute(spark, "Order Completed", model="all", markov_order=2)
     assert json.dumps(rd.to_dict(), sort_keys=True) == json.dumps(rs.to_dict(), sort_keys=True)
     assert ropo_report(duck).to_dict() == ropo_report(spark).to_dict()
     cd = channel_report(duck, "Order Completed").rows
     cs = channel_report(spark, "Order Completed").rows
     assert [r["channel"] for r in cd] == [r["channel"] for r in cs]
     for a, b in zip(cd, cs, strict=True):
-        assert a == pytest.approx(b) if a["median_hours_to_conversion"] is not None else a == b
+        assert a == pytest.approx(b) if a["median_seconds_to_conversion"] is not None else a == b

@@ -1,6 +1,7 @@
 """kundresa's attribution against the R/Python package ChannelAttribution (GPL-3; an outside
 oracle only, never a dependency: ``scripts/check`` installs it into the test venv unless
-``KUNDRESA_NO_ORACLES=1``; the test skips cleanly when it is absent).
+``KUNDRESA_NO_ORACLES=1``; when it is absent the test fails with the reason, unless
+``KUNDRESA_NO_ORACLES=1`` is set: then it skips, naming it).
 
 ChannelAttribution 2.2.5 (PyPI ``ChannelAttribution``; Altomare & Loris, "ChannelAttribution:
 Markov model for online multi-channel attribution") estimates the Markov removal effects by
@@ -32,6 +33,7 @@ from typing import Any
 import pytest
 
 from kundresa.attribution import Journeys, attribute, markov
+from tests._oracles import require_oracle
 
 PATHS = [
     (["a", "b", "c"], 3, 1, 40.0),
@@ -74,7 +76,7 @@ def _theirs() -> Any:
 @pytest.fixture(scope="module")
 def ca() -> Any:
     with contextlib.redirect_stdout(io.StringIO()):  # it prints a banner on import
-        return pytest.importorskip("ChannelAttribution")
+        return require_oracle("ChannelAttribution")
 
 
 @pytest.mark.parametrize("order", [1, 2, 3])
@@ -95,7 +97,7 @@ def test_markov_removal_effects_agree(ca: Any, order: int) -> None:
             verbose=False,
             flg_pro=False,
         )
-    ours = attribute(_ours(), model="markov", order=order)
+    ours = attribute(_ours(), model="markov", markov_order=order)
     chain = markov(_ours(), order)
     effects = res["removal_effects"].set_index("channel_name")
     assert set(effects.index) == set(ours.channels)

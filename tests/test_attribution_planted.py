@@ -72,9 +72,9 @@ def test_models_rank_planted_channel_effects(shop: tuple[Workspace, dict[str, An
     ws, truth = shop
     effects = truth["channel_effects"]
     model = truth["channel_effects_model"]
-    assert model["conversion_event"] == "Product Viewed"
-    j = build_journeys(ws, model["conversion_event"], first_only=True, lookback="90d")
-    r = attribute(j, model=["last", "markov", "shapley"], order=2)
+    assert model["conversion"] == "Product Viewed"
+    j = build_journeys(ws, model["conversion"], first_only=True, lookback="90d")
+    r = attribute(j, model=["last", "markov", "shapley"], markov_order=2)
     planted = [effects[c] for c in MARKETING]
     shap = [r.credits["shapley"][c] for c in MARKETING]
     mark = [r.credits["markov"][c] for c in MARKETING]
@@ -86,7 +86,7 @@ def test_models_rank_planted_channel_effects(shop: tuple[Workspace, dict[str, An
     assert spearman(mark, removal) >= 0.9, dict(zip(MARKETING, mark, strict=True))
     assert spearman(mark, removal) > spearman(mark, planted)
     assert max(MARKETING, key=lambda c: truth["channel_removal_effects"][c]) == "search"
-    first_order = attribute(j, model="markov", order=1).credits["markov"]
+    first_order = attribute(j, model="markov", markov_order=1).credits["markov"]
     assert spearman([first_order[c] for c in MARKETING], planted) < spearman(mark, planted)
     assert max(MARKETING, key=lambda c: r.credits["markov"][c]) == "search"
     closing = truth["closing_channels"]

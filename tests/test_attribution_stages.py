@@ -181,7 +181,7 @@ def reference_report(
             )
             for c in hit
         ]
-        row["median_hours_to_conversion"] = statistics.median(gaps) / 3600 if gaps else None
+        row["median_seconds_to_conversion"] = statistics.median(gaps) if gaps else None
     return out
 
 
@@ -246,8 +246,8 @@ def test_report_and_attribution_per_stage_and_persona(ws: Workspace) -> None:
                 assert got[key][field] == want[field], (group, key, field)
             assert got[key]["revenue"] == pytest.approx(want["revenue"]), (group, key)
             assert got[key]["first_touch_share"] == pytest.approx(want["first_touch_share"])
-            med = got[key]["median_hours_to_conversion"]
-            want_med = want["median_hours_to_conversion"]
+            med = got[key]["median_seconds_to_conversion"]
+            want_med = want["median_seconds_to_conversion"]
             assert med == (None if want_med is None else pytest.approx(want_med)), (group, key)
         # rows come in the map's order of stages / personas
         order = rep.stages if group == "stage" else rep.personas
@@ -333,7 +333,7 @@ def test_cli(tmp_path: Path) -> None:
     lines = run("channels", "--conversion", CONV, "--map", mp).splitlines()
     assert max(len(x) for x in lines) <= 100
     assert lines[0].split()[:4] == ["channel", "persons", "sessions", "touches"]
-    assert "median h" in lines[0]
+    assert "median time" in lines[0]
     assert "by stage:" in lines
     assert "by persona:" in lines
     att = run("attribution", "--conversion", CONV, "--map", mp)

@@ -57,7 +57,7 @@ def test_ingest_info_quarantine_json(tmp_path: Path) -> None:
         (["info", "--engine", "oracle"], "engine: 'oracle' is not allowed; use one of: duckdb"),
         (["quarantine", "--reason", "invalid_jsn"], "did you mean: invalid_json"),
         (["stitch", "--session-gap", "5x"], "--session-gap: '5x' is not allowed"),
-        (["ingest", "m.jsonl", "--map", "ts"], "write CANONICAL=COLUMN"),
+        (["ingest", "m.jsonl", "--column", "ts"], "write CANONICAL=COLUMN"),
         (["sql", "select * from nowhere"], "query:"),
     ],
 )
@@ -105,3 +105,13 @@ def test_synth_writes_beside_the_workspace(tmp_path: Path) -> None:
     assert not any(elsewhere.iterdir())
     assert "accepted" in proc.stdout
     assert "persons" in proc.stdout
+
+
+def test_synth_json(tmp_path: Path) -> None:
+    """``kundresa synth --json`` prints JSON (its paths as strings; it crashed on PosixPath)."""
+    proc = run(
+        "synth", "--persons", "50", "--db", str(tmp_path / "w.duckdb"), "--json", cwd=tmp_path
+    )
+    out = json.loads(proc.stdout)
+    assert out["synth"]["persons"] == 50
+    assert Path(out["synth"]["truth_path"]).exists()

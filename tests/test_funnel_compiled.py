@@ -358,7 +358,7 @@ def test_stitched_workspace_streams_and_funnel_equals_reference(
     slow = funnel(ws, ["A", "B", "C"], window="1h", next_events=0)
     assert fast.counts == slow.counts
     assert fast.counts[0] > 100
-    assert fast.dropoffs == slow.dropoffs
+    assert fast.drop_offs == slow.drop_offs
 
 
 def test_packed_kernel_threads_equal_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -197,5 +197,5 @@ def test_dropoff_ids_fast_equal_general_and_reference(monkeypatch: pytest.Monkey
     items, _ = reference(events, FunnelSpec.build(steps, window="1h"))
     for s in (2, 3):
         want = tuple(sorted(it[0] for it in items if it[2][s - 2] and not it[2][s - 1]))
-        assert fast.dropoff_ids(s) == general_.dropoff_ids(s) == want
-    assert any(fast.dropoff_ids(s) for s in (2, 3))
+        assert fast.drop_off_ids(s) == general_.drop_off_ids(s) == want
+    assert any(fast.drop_off_ids(s) for s in (2, 3))

@@ -59,9 +59,9 @@ def test_outputs_on_both_engines(make_workspace: Callable[..., Workspace]) -> No
     ws = _load(make_workspace())
     r = funnel(ws, ["View", "Add", "Buy"], by="channel", attribution="first", trend="week")
     assert r.counts == (3, 2, 1)
-    assert r.dropoff_ids(2) == ("c",)
-    assert r.dropoff_ids(3) == ("b",)
-    nxt = {d.step: d.next_events for d in r.dropoffs}
+    assert r.drop_off_ids(2) == ("c",)
+    assert r.drop_off_ids(3) == ("b",)
+    nxt = {d.step: d.next_events for d in r.drop_offs}
     assert nxt == {2: (("Search", 1),), 3: (("Help", 1),)}
     assert {b.value: b.counts for b in r.breakdown} == {"web": (2, 1, 1), "ads": (1, 1, 0)}
     assert [(t.period, t.entered, t.converted) for t in r.trend] == [

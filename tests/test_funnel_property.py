@@ -195,8 +195,8 @@ ENGINE_CASES: list[dict[str, Any]] = [
     {"order": "unordered", "window": "1m"},
     {"tie": "1s", "window": "1h"},
     {"tie_order": "funnel", "window": "1s"},
-    {"exclusions": [Exclusion("X", 1, 2, "drop")]},
-    {"exclusions": [Exclusion("X", 2, 3, "stop")], "entry": "totals"},
+    {"exclude": [Exclusion("X", 1, 2, "drop")]},
+    {"exclude": [Exclusion("X", 2, 3, "stop")], "entry": "totals"},
     {"hold_constant": ["sku"]},
 ]
 
@@ -219,7 +219,8 @@ def test_engines_match_reference_on_tie_heavy_log(
     # strict order, properties for hold_constant, exclusion events) to keep the suite fast
     cases = ENGINE_CASES if ws.engine == "duckdb" else [ENGINE_CASES[i] for i in (0, 3, 8, 9)]
     for case in cases:
-        spec = FunnelSpec.build(["A", "B", "C"], **{"window": "7d", **case})
+        spec_kw = {("exclusions" if k == "exclude" else k): v for k, v in case.items()}
+        spec = FunnelSpec.build(["A", "B", "C"], **{"window": "7d", **spec_kw})
         items, excluded = reference(events, spec)
         want = tuple(sum(1 for it in items if it[2][s]) for s in range(3))
         got = funnel(ws, ["A", "B", "C"], next_events=0, **{"window": "7d", **case})

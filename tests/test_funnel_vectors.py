@@ -150,9 +150,9 @@ def test_exclusion_drop_and_stop(vws: Workspace) -> None:
     """PostHog exclusion steps drop the person from the whole funnel (A X B C: nowhere);
     Mixpanel exclusions stop the attempt, so the person counts at step 1 only."""
     steps = ["v7_A", "v7_B", "v7_C"]
-    drop = funnel(vws, steps, exclusions=[Exclusion("v7_X", 1, 2, "drop")], next_events=0)
+    drop = funnel(vws, steps, exclude=[Exclusion("v7_X", 1, 2, "drop")], next_events=0)
     assert (drop.counts, drop.excluded) == ((0, 0, 0), 1)
-    assert _counts(vws, steps, exclusions=[Exclusion("v7_X", 1, 2, "stop")]) == (1, 0, 0)
+    assert _counts(vws, steps, exclude=[Exclusion("v7_X", 1, 2, "stop")]) == (1, 0, 0)
 
 
 def test_window_is_inclusive(vws: Workspace) -> None:
@@ -172,7 +172,7 @@ def test_closed_funnel_needs_the_first_step(vws: Workspace) -> None:
     counts nowhere; p10b, who only did A, is the one person at step 1)."""
     r = funnel(vws, ["v10_A", "v10_B", "v10_C"], next_events=0)
     assert r.counts == (1, 0, 0)
-    assert r.dropoff_ids(2) == ("p10b",)
+    assert r.drop_off_ids(2) == ("p10b",)
 
 
 def test_directly_followed_and_within(vws: Workspace) -> None:

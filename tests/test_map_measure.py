@@ -131,9 +131,9 @@ def test_measure_structure(shop: tuple[Workspace, dict[str, Any]]) -> None:
         if s.progression is not None:
             assert s.progressed + s.dropped == s.persons
             assert sum(n for _, n in s.went_instead) == s.dropped
-        if s.median_hours is not None:
-            assert s.p90_hours is not None
-            assert s.p90_hours >= s.median_hours
+        if s.median_seconds is not None:
+            assert s.p90_seconds is not None
+            assert s.p90_seconds >= s.median_seconds
     # personas partition the assigned persons of every stage
     for stage in SHOP.stages:
         total = m.stage(stage.id)

@@ -133,7 +133,7 @@ def test_transition_graph_session_grain(ws: Workspace) -> None:
 
 
 def test_transition_graph_person_grain_and_collapse(ws: Workspace) -> None:
-    g = transition_graph(ws, grain="person", collapse_repeats=True)
+    g = transition_graph(ws, unit="person", collapse_repeats=True)
     e = edges(g)
     assert ("Product", "Product") not in e
     assert e[("Buy", "Home")] == (1, 1, 6900.0)  # A: Buy 300 -> Home 7200 (same person)
@@ -157,13 +157,13 @@ def test_variants(ws: Workspace) -> None:
 
 
 def test_top_paths_to_conversion_and_drop_off(ws: Workspace) -> None:
-    t = top_paths(ws, "Buy", steps=3)
+    t = top_paths(ws, "Buy", max_steps=3)
     rows = [(r["path"], r["persons"], r["share"], r["median_seconds"]) for r in t.paths]
     assert rows == [
         (["Product", "Cart", "Buy"], 2, round(2 / 3, 6), 180.0),
         (["Cart", "FAQ", "Buy"], 1, round(1 / 3, 6), 80.0),
     ]
-    d = top_paths(ws, "Buy", outcome="drop_off", steps=3)
+    d = top_paths(ws, "Buy", outcome="drop_off", max_steps=3)
     assert sorted(r["path"] for r in d.paths) == [["Home", "Cart", "Home"], ["Home", "Product"]]
     assert d.persons == 2
 
@@ -175,7 +175,7 @@ def test_paths_between_and_after_drop_off(ws: Workspace) -> None:
         ["Product", "Cart", "FAQ", "Buy"],
         ["Product", "Home", "Product", "Cart", "Buy"],
     ]
-    short = paths_between(ws, "Product", "Buy", steps=2)
+    short = paths_between(ws, "Product", "Buy", max_steps=2)
     assert ["Product", "Home", "Product", "…", "Buy"] in [r["path"] for r in short.paths]
     b_row = next(r for r in short.paths if "…" in r["path"])
     assert b_row["median_seconds"] == 86490.0  # Product 30 -> Buy 86520
@@ -184,7 +184,7 @@ def test_paths_between_and_after_drop_off(ws: Workspace) -> None:
 
 
 def test_flows_start_end_between(ws: Workspace) -> None:
-    f = flows(ws, start="Product", steps=3)
+    f = flows(ws, start="Product", max_steps=3)
     nodes = {(n["step"], n["label"]): (n["count"], n["persons"], n["drop_off"]) for n in f.nodes}
     assert nodes == {
         (0, "Product"): (5, 4, 1),
@@ -202,12 +202,12 @@ def test_flows_start_end_between(ws: Workspace) -> None:
         (1, "Cart", "Buy"): (2, 2),
         (1, "Cart", "FAQ"): (1, 1),
     }
-    other = flows(ws, start="Product", steps=3, top=1)
+    other = flows(ws, start="Product", max_steps=3, top=1)
     assert {(n["step"], n["label"]) for n in other.nodes} >= {(1, "other"), (2, "other")}
-    back = flows(ws, end="Buy", steps=3)
+    back = flows(ws, end="Buy", max_steps=3)
     bn = {(n["step"], n["label"]): n["count"] for n in back.nodes}
     assert bn == {(2, "Buy"): 3, (1, "Cart"): 2, (1, "FAQ"): 1, (0, "Product"): 2, (0, "Cart"): 1}
-    between = flows(ws, start="Home", end="Buy", grain="person", steps=10)
+    between = flows(ws, start="Home", end="Buy", unit="person", max_steps=10)
     assert between.paths == 2
     assert between.mode == "between"
     fig = f.plot(measure="count")
@@ -247,7 +247,7 @@ def test_page_stats(ws: Workspace) -> None:
 
 def test_archetypes_threshold(ws: Workspace) -> None:
     a = journey_archetypes(ws, conversion="Buy", method="threshold", long_after="1d")
-    got = sorted((j["touches"], round(j["days"] * 86400), j["archetype"]) for j in a.journeys)
+    got = sorted((j["touches"], round(j["duration_seconds"]), j["archetype"]) for j in a.journeys)
     assert got == [(5, 100, "short"), (5, 300, "short"), (6, 86520, "long")]
     summary = {s["archetype"]: s for s in a.summary}
     assert summary["short"]["persons"] == 2
@@ -257,10 +257,10 @@ def test_archetypes_threshold(ws: Workspace) -> None:
 def test_errors_name_the_field(ws: Workspace) -> None:
     with pytest.raises(NotFoundError, match="start: 'Prodct' not found; did you mean: Product"):
         flows(ws, start="Prodct")
-    with pytest.raises(InvalidOptionError, match="grain"):
-        transition_graph(ws, grain="day")
+    with pytest.raises(InvalidOptionError, match="unit"):
+        transition_graph(ws, unit="day")
     with pytest.raises(InvalidOptionError, match="steps"):
-        top_paths(ws, "Buy", steps=0)
+        top_paths(ws, "Buy", max_steps=0)
     with pytest.raises(InvalidOptionError, match="field"):
         PathRule("x", "y", field="colour")
 
@@ -271,7 +271,7 @@ def test_engines_identical(ws: Workspace, tmp_path: Path) -> None:
     ref.ingest([write_log(LOG, tmp_path, {1: "/product/1", 2: "/product/2", 9: "/product/3"})])
     calls = [
         lambda w: paths(w, conversion="Buy"),
-        lambda w: flows(w, start="Home", grain="person"),
+        lambda w: flows(w, start="Home", unit="person"),
         lambda w: paths_between(w, "Home", "Buy"),
         lambda w: page_stats(w, conversion="Buy", page_events=("Home", "Cart")),
         lambda w: journey_archetypes(w, conversion="Buy", method="threshold"),

@@ -105,7 +105,9 @@ def test_conformance_hand_built(make_workspace: Callable[..., Workspace], tmp_pa
     assert c.persons == 5  # "none" entered no stage
     assert c.conformant == 2
     users = _users(ws)
-    got = {users[p.person_id]: (p.skipped, p.out_of_order, p.loops, p.unplanned) for p in c.people}
+    got = {
+        users[p.person_id]: (p.skipped, p.out_of_order, p.loops, p.unplanned) for p in c.by_person
+    }
     assert got == {
         "ok": ((), (), (), 0),
         "skip": (("consider",), (), (), 0),
@@ -223,7 +225,7 @@ def test_conformance_finds_planted_deviations(
     c = conformance(ws, _map("current"))
     assert c.persons == n
     users = _users(ws)
-    for p in c.people:
+    for p in c.by_person:
         t = truth[users[p.person_id]]
         got = (p.persona, p.skipped, p.out_of_order, p.loops, p.unplanned)
         assert got == (t["persona"], t["skipped"], t["out_of_order"], t["loops"], t["unplanned"])
@@ -263,7 +265,7 @@ def test_discover_hand_built_is_valid_and_editable(tmp_path: Path) -> None:
     assert d.map.measurement.conversion is not None
     assert {p.id for p in d.map.personas} == {"x", "y"}
     out = d.save(tmp_path / "draft.yaml")
-    report = validate_file(out, workspace=ws)
+    report = validate_file(out, ws=ws)
     assert report.ok, str(report)
     assert load_map(out) == d.map
     assert d.to_frame().shape[0] == len(d.events)
@@ -286,7 +288,7 @@ def test_discover_on_the_synthetic_shop(synthetic_shop: tuple[Workspace, dict[st
     assert funnel == sorted(funnel), funnel
     assert {p.id for p in d.map.personas} == set(truth["personas"])
     path = d.save(tmp_path / "shop.yaml")
-    assert validate_file(path, workspace=ws).ok
+    assert validate_file(path, ws=ws).ok
     c = conformance(ws, path)
     assert 0 < c.conformant <= c.persons
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from kundresa.paths import _compiled
 from kundresa.paths import _kernel as kn
 from kundresa.paths._index import Sequences
+from tests._oracles import require_oracle
 
 GAP = 10
 IMPLS = ["numpy", *(["compiled"] if _compiled.available() else [])]
@@ -33,7 +34,7 @@ SETTINGS = settings(
 
 
 def reference_units(
-    rows: list[tuple[str, int, str]], grain: str, collapse: bool
+    rows: list[tuple[str, int, str]], unit: str, collapse: bool
 ) -> list[list[tuple[str, int, str]]]:
     by_person: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
     for i, (p, t, e) in enumerate(rows):
@@ -44,7 +45,7 @@ def reference_units(
         cur: list[tuple[str, int, str]] = []
         prev = None  # sessions split on the raw gap, before repeats are collapsed
         for t, _, e in evs:
-            if cur and grain == "session" and prev is not None and t - prev > GAP:
+            if cur and unit == "session" and prev is not None and t - prev > GAP:
                 units.append(cur)
                 cur = []
             prev = t
@@ -77,13 +78,13 @@ def kernel_graph(u: kn.Units) -> dict[tuple[str, str], tuple[int, int, float]]:
 
 
 @SETTINGS
-@given(rows=rows_st, grain=st.sampled_from(["session", "person"]), collapse=st.booleans())
+@given(rows=rows_st, unit=st.sampled_from(["session", "person"]), collapse=st.booleans())
 def test_transition_graph_matches_reference(
-    rows: list[tuple[str, int, str]], grain: str, collapse: bool
+    rows: list[tuple[str, int, str]], unit: str, collapse: bool
 ) -> None:
     seq = Sequences.from_rows(rows)
-    u = kn.make_units(seq, grain=grain, session_gap_us=GAP, collapse_repeats=collapse)
-    ref_units = reference_units(rows, grain, collapse)
+    u = kn.make_units(seq, unit=unit, session_gap_us=GAP, collapse_repeats=collapse)
+    ref_units = reference_units(rows, unit, collapse)
     assert kernel_graph(u) == reference_graph(ref_units)
     assert u.count == len([x for x in ref_units if x])
     g = kn.transition_graph(u)
@@ -92,16 +93,16 @@ def test_transition_graph_matches_reference(
 
 
 @SETTINGS
-@given(rows=rows_st, grain=st.sampled_from(["session", "person"]))
-def test_variants_match_reference(rows: list[tuple[str, int, str]], grain: str) -> None:
+@given(rows=rows_st, unit=st.sampled_from(["session", "person"]))
+def test_variants_match_reference(rows: list[tuple[str, int, str]], unit: str) -> None:
     seq = Sequences.from_rows(rows)
-    u = kn.make_units(seq, grain=grain, session_gap_us=GAP)
+    u = kn.make_units(seq, unit=unit, session_gap_us=GAP)
     groups = kn.group_slices(u, u.start, u.end - 1)
     got = {
         tuple(u.labels[c] for c in path): int(n)
         for path, n in zip(groups.paths, groups.units, strict=True)
     }
-    ref_units = [x for x in reference_units(rows, grain, False) if x]
+    ref_units = [x for x in reference_units(rows, unit, False) if x]
     ref = Counter(tuple(e for _, _, e in x) for x in ref_units)
     assert got == dict(ref)
     durations: dict[tuple[str, ...], list[int]] = defaultdict(list)
@@ -117,19 +118,19 @@ def test_variants_match_reference(rows: list[tuple[str, int, str]], grain: str) 
 @SETTINGS
 @given(
     rows=rows_st,
-    grain=st.sampled_from(["session", "person"]),
+    unit=st.sampled_from(["session", "person"]),
     top=st.integers(1, 4),
     by_persons=st.booleans(),
 )
 def test_variant_ranking_and_persons_match_reference(
-    rows: list[tuple[str, int, str]], grain: str, top: int, by_persons: bool
+    rows: list[tuple[str, int, str]], unit: str, top: int, by_persons: bool
 ) -> None:
     """Top-``top`` variants: paths, persons and order (by paths or persons, then the other,
     then first appearance), as a pure-Python ranking of every variant would give."""
     seq = Sequences.from_rows(rows)
-    u = kn.make_units(seq, grain=grain, session_gap_us=GAP)
+    u = kn.make_units(seq, unit=unit, session_gap_us=GAP)
     groups = kn.group_slices(u, u.start, u.end - 1, top=top, by_persons=by_persons)
-    ref_units = [x for x in reference_units(rows, grain, False) if x]
+    ref_units = [x for x in reference_units(rows, unit, False) if x]
     count: Counter[tuple[str, ...]] = Counter()
     who: dict[tuple[str, ...], set[str]] = defaultdict(set)
     first: dict[tuple[str, ...], int] = {}
@@ -162,7 +163,7 @@ def test_long_paths_use_the_hash_and_still_group_exactly() -> None:
     for p, path in enumerate([base, base, changed, base[:-1], base]):
         rows += [(f"p{p}", k, e) for k, e in enumerate(path)]
     seq = Sequences.from_rows(rows)
-    u = kn.make_units(seq, grain="person")
+    u = kn.make_units(seq, unit="person")
     groups = kn.group_slices(u, u.start, u.end - 1)
     got = sorted((len(path), int(n)) for path, n in zip(groups.paths, groups.units, strict=True))
     assert got == [(39, 1), (40, 1), (40, 3)]
@@ -171,7 +172,7 @@ def test_long_paths_use_the_hash_and_still_group_exactly() -> None:
 
 def test_pm4py_agrees_on_dfg_and_variants() -> None:
     """pm4py (AGPL; an outside oracle only, never a dependency) on the same log, no ties."""
-    pm4py = pytest.importorskip("pm4py")
+    pm4py = require_oracle("pm4py")
     import pandas as pd
 
     rows = []
@@ -180,7 +181,7 @@ def test_pm4py_agrees_on_dfg_and_variants() -> None:
         for k in range(n):
             rows.append((f"c{p:02d}", p * 1000 + k * (1 + p % 3), "abcde"[(p * k + k // 2) % 5]))
     seq = Sequences.from_rows(rows)
-    u = kn.make_units(seq, grain="person")
+    u = kn.make_units(seq, unit="person")
     df = pd.DataFrame(rows, columns=["case:concept:name", "ts", "concept:name"])
     df["time:timestamp"] = pd.to_datetime(df["ts"], unit="s", utc=True)
     dfg, start, end = pm4py.discover_dfg(df)
@@ -259,7 +260,7 @@ def reference_flows(
 @SETTINGS
 @given(
     rows=rows_st,
-    grain=st.sampled_from(["session", "person"]),
+    unit=st.sampled_from(["session", "person"]),
     collapse=st.booleans(),
     ends=st.sampled_from([(None, None), ("a", None), (None, "b"), ("a", "b"), ("c", "c")]),
     steps=st.integers(1, 5),
@@ -267,7 +268,7 @@ def reference_flows(
 )
 @example(  # one person, two sessions with the same links: persons are counted once
     rows=[("p", 0, "a"), ("p", 1, "b"), ("p", 30, "a"), ("p", 31, "b"), ("q", 0, "a")],
-    grain="session",
+    unit="session",
     collapse=False,
     ends=(None, None),
     steps=2,
@@ -275,7 +276,7 @@ def reference_flows(
 )
 def test_flow_counts_match_reference(
     rows: list[tuple[str, int, str]],
-    grain: str,
+    unit: str,
     collapse: bool,
     ends: tuple[str | None, str | None],
     steps: int,
@@ -283,11 +284,11 @@ def test_flow_counts_match_reference(
 ) -> None:
     """Sankey node and link counts and unique persons, every mode, with top-K + other."""
     seq = Sequences.from_rows(rows)
-    u = kn.make_units(seq, grain=grain, session_gap_us=GAP, collapse_repeats=collapse)
+    u = kn.make_units(seq, unit=unit, session_gap_us=GAP, collapse_repeats=collapse)
     start, end = ends
     s = None if start is None else seq.code(start)
     e = None if end is None else seq.code(end)
-    ref_units = [x for x in reference_units(rows, grain, collapse) if x]
+    ref_units = [x for x in reference_units(rows, unit, collapse) if x]
     ref_nodes, ref_links = reference_flows(ref_units, start, end, steps, top)
     if (s is not None and s < 0) or (e is not None and e < 0):
         assert not ref_nodes
@@ -340,7 +341,7 @@ def test_compiled_flow_counts_equal_numpy_on_a_large_log(
         labels=tuple("abcdef"),
         persons=tuple(f"p{i}" for i in range(persons)),
     )
-    u = kn.make_units(seq, grain="session", session_gap_us=400)
+    u = kn.make_units(seq, unit="session", session_gap_us=400)
     for (start, end), top in itertools.product(
         [(None, None), (1, None), (None, 4), (1, 4)], [3, 9]
     ):

@@ -44,7 +44,7 @@ def test_archetypes_recover_planted_journey_lengths(
     persona = truth["persona_of_person"]
     arch = journey_archetypes(ws)
     assert arch.method == "threshold"
-    assert arch.boundary == {"days": 7.0}
+    assert arch.boundary == {"long_after_seconds": 7 * 86400.0}
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for j in arch.journeys:
         planted = planted_of.get(j["person_id"])
@@ -55,11 +55,13 @@ def test_archetypes_recover_planted_journey_lengths(
         rows = by[name]
         assert len(rows) >= 0.5 * planted_len[name]["buyers"], name  # persons with a user_id
         touches = statistics.median(r["touches"] for r in rows)
-        days = statistics.median(r["days"] for r in rows)
+        days = statistics.median(r["duration_seconds"] for r in rows) / 86400
         assert touches == pytest.approx(planted_len[name]["median_touches"], rel=0.15), name
-        assert days == pytest.approx(planted_len[name]["median_days"], rel=0.25, abs=0.1), name
+        assert days == pytest.approx(
+            planted_len[name]["median_seconds"] / 86400, rel=0.25, abs=0.1
+        ), name
     share_long = {n: sum(r["archetype"] == "long" for r in by[n]) / len(by[n]) for n in by}
     assert share_long["wheel_kicker"] >= 0.95, share_long
     assert 1 - share_long["impulse"] >= 0.80, share_long
     summary = {s["archetype"]: s for s in arch.summary}
-    assert summary["long"]["median_days"] > 7 >= summary["short"]["median_days"]
+    assert summary["long"]["median_seconds"] > 7 * 86400 >= summary["short"]["median_seconds"]

@@ -9,6 +9,7 @@ Screenshots go to artifacts/screenshots/ (CI keeps that folder).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import threading
@@ -87,6 +88,28 @@ class Page:
 
     def shot(self, name: str) -> None:
         self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+@contextlib.contextmanager
+def logged_in(url: str, path: str, user: str = "strateg") -> Iterator[Page]:
+    """A headless Chromium page logged in to the server at ``url``, opened on ``path`` (the
+    login form comes first); on exit it asserts the page logged no console error."""
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        ctx = b.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB")
+        pg = Page(ctx.new_page())
+        pg.page.goto(url + path)
+        assert "/login" in pg.page.url
+        pg.page.fill("#user", user)
+        pg.page.fill("#password", PASSWORD)
+        pg.page.click("#login")
+        pg.page.wait_for_url(f"**{path}**")
+        yield pg
+        assert pg.problems == []
+        b.close()
 
 
 def test_every_page_in_a_real_browser(browser: Any, live: Any) -> None:

@@ -21,7 +21,7 @@ from kundresa.paths import flows
 from kundresa.server.state import ServerState, state_path
 from kundresa.synth import synthesize
 from tests._server import LiveServer
-from tests.test_server_browser import ARGS, CHROMIUM, SHOTS, Page, _require_chromium
+from tests.test_server_browser import Page, _require_chromium, logged_in
 
 PASSWORD = "a long enough password"
 STEPS = ["Product Viewed", "Product Added", "Order Completed"]
@@ -48,7 +48,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         # opens the workspace)
         expected = {
             "funnel": funnel(ws, STEPS, window="3d", order="ordered").to_dict(),
-            "flows": flows(ws, start="Product Viewed", steps=4, top=4).to_dict(),
+            "flows": flows(ws, start="Product Viewed", max_steps=4, top=4).to_dict(),
         }
     st = ServerState(state_path(db))
     st.set_user("strateg", PASSWORD)
@@ -59,22 +59,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
 
 @pytest.fixture(scope="module")
 def page(shop: Shop) -> Iterator[Page]:
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        ctx = b.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB")
-        pg = Page(ctx.new_page())
-        pg.page.goto(shop.srv.url + "/map")
-        assert "/login" in pg.page.url
-        pg.page.fill("#user", "strateg")
-        pg.page.fill("#password", PASSWORD)
-        pg.page.click("#login")
-        pg.page.wait_for_url("**/map")
+    with logged_in(shop.srv.url, "/map") as pg:
         yield pg
-        assert pg.problems == []
-        b.close()
 
 
 def test_journey_map_persona_switch_and_lane_editing(shop: Shop, page: Page) -> None:
@@ -188,7 +174,7 @@ def test_flows_page_draws_the_sankey(shop: Shop, page: Page) -> None:
     pg.click("nav a[href='/flows']")
     pg.wait_for_url("**/flows")
     pg.fill("#start", "Product Viewed")
-    pg.fill("#steps", "4")
+    pg.fill("#max_steps", "4")
     pg.fill("#top", "4")
     pg.click("#run")
     pg.wait_for_url("**top=4**")

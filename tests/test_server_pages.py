@@ -269,7 +269,7 @@ def test_flows_twin_and_page_equal_the_library_result(site: Site) -> None:
     r = site.client.get("/api/v1/flows", params=q)
     assert r.status_code == 200, r.text
     with site.rt.lock:
-        lib = flows(site.rt.ws, start="Product Viewed", steps=4, top=3)
+        lib = flows(site.rt.ws, start="Product Viewed", max_steps=4, top=3)
     assert r.json() == lib.to_dict()
     page = site.client.get("/flows", params=q)
     assert page.status_code == 200

@@ -128,7 +128,7 @@ def test_endpoints_return_the_library_result_objects(web: Web) -> None:
             "count(DISTINCT CASE WHEN event = 'Order Completed' THEN person_id END) AS c "
             "FROM events WHERE type IN ('track', 'page', 'screen') GROUP BY 1 ORDER BY 1"
         ).to_pylist()
-    assert over["days"] == [r["day"] for r in sql]
+    assert over["dates"] == [r["day"] for r in sql]
     assert over["conversion_rate"] == pytest.approx([r["c"] / r["p"] for r in sql])
     assert max(over["conversion_rate"]) > 0
 

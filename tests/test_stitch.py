@@ -186,7 +186,7 @@ def test_no_person_ever_holds_two_user_ids(n: int, data: st.DataObject) -> None:
 
 
 def _reference_sessions(events: list[dict[str, Any]], cfg: SessionConfig) -> dict[str, str]:
-    gap = {"30m": 1800, "10m": 600}[cfg.gap]
+    gap = {"30m": 1800, "10m": 600}[cfg.session_gap]
     out: dict[str, str] = {}
     by_person: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for e in events:
@@ -234,7 +234,7 @@ def test_sessions_match_reference_on_tie_heavy_data(
     are ordered by event_id; store and e-mail never share a session with web/app."""
     ws = make_workspace()
     _load(ws, tmp_path, _tie_heavy_calls(1))
-    for cfg in (SessionConfig(), SessionConfig(gap="10m", start_events=("Start",))):
+    for cfg in (SessionConfig(), SessionConfig(session_gap="10m", start_events=("Start",))):
         ws.stitch(cfg)
         cols = ["event_id", "person_id", "ts", "channel", "event", "session_id"]
         rows = normalise(ws.store.to_arrow(ws.table("events").select(cols)), ["event_id"])

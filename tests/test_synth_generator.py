@@ -413,7 +413,7 @@ def test_ropo_truth_matches_a_recount(
 def test_personas_differ_as_described(big: tuple[pa.Table, dict[str, Any]]) -> None:
     _, truth = big
     length = truth["journey_length"]
-    assert length["wheel_kicker"]["median_days"] > 5 * length["impulse"]["median_days"]
+    assert length["wheel_kicker"]["median_seconds"] > 5 * length["impulse"]["median_seconds"]
     assert length["wheel_kicker"]["median_touches"] > 2 * length["impulse"]["median_touches"]
     nps = truth["surveys"]
     assert (

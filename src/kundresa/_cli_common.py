@@ -36,10 +36,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.
 
 
 def open_workspace(db: str | None, engine: str) -> Any:
-    """Open the workspace named by ``--db`` / ``--engine``."""
-    from kundresa.workspace import Workspace
+    """Open the workspace named by ``--db`` / ``--engine`` (a held lock is one line naming
+    the server or process that holds it: :func:`kundresa._beside.open_checked`)."""
+    from kundresa._beside import open_checked
 
-    return Workspace.open(db, engine=engine)
+    return open_checked(db, engine)
 
 
 def emit(result: Result | dict[str, Any], as_json: bool) -> None:

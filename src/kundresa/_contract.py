@@ -257,7 +257,9 @@ class Analysis:
     ``run`` ``"module:function"`` of ``run(ws, params) -> Result`` (imported on first use,
     so declarations stay light); ``python`` ``"module:function"`` of the library function
     whose signature must match the parameters; ``page`` a module with ``render(result,
-    lang) -> str`` for a page of its own, ``form`` ``"module:function"`` of ``form(ws) ->
+    lang) -> str`` for a page of its own, ``figure`` ``"module:function"`` of ``figure(result,
+    lang)`` (a Plotly figure: the page's chart, translated; default ``result.plot()``),
+    ``form`` ``"module:function"`` of ``form(ws) ->
     dict`` (the builder form's choices) and ``template`` its page template.
     ``text`` ``"module:function"`` of ``text(result, params) -> str | None``: the CLI's text
     output when the parameters ask for another one than ``str(result)``; ``write``
@@ -277,6 +279,7 @@ class Analysis:
     python: str | None = None
     command: tuple[str, ...] = ()
     page: str | None = None
+    figure: str | None = None
     form: str | None = None
     template: str | None = None
     web_path: str | None = None
@@ -463,9 +466,9 @@ def reference() -> str:
                     default = "-" if p.default in (None, "") else str(p.default)
                 cli = p.name.upper() if p.positional else f"`{p.flag}`"
                 old = f" (was: {', '.join(p.deprecated)})" if p.deprecated else ""
+                kind = p.describe_type().replace("|", "\\|")  # a choice list, in a table cell
                 lines.append(
-                    f"| `{p.name}` | {cli} | {p.describe_type()} | {default} | "
-                    f"{p.help.replace('|', '/')}{old} |"
+                    f"| `{p.name}` | {cli} | {kind} | {default} | {p.help.replace('|', '/')}{old} |"
                 )
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"

@@ -119,7 +119,13 @@ def analysis_command(a: Analysis) -> Any:
     def callback(**values: Any) -> None:
         db, engine = values.pop("db"), values.pop("engine")
         as_json, out = values.pop("as_json"), values.pop("out")
-        params = a.validate(_given(a, values))
+        given = _given(a, values)
+        params = a.validate(given)
+        from kundresa._beside import forward_analysis
+
+        engine = engine or DEFAULT_ENGINE  # a running server answers (ADR 0012)
+        if forward_analysis(a, db, engine, params, given, as_json, out):
+            return
         from kundresa._cli_common import emit, open_workspace, write_out
         from kundresa._progress import busy
 

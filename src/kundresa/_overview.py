@@ -3,7 +3,7 @@
 >>> import tempfile, pathlib
 >>> from kundresa import Workspace
 >>> ws = Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "o.duckdb")
->>> overview(ws).days
+>>> overview(ws).dates
 ()
 """
 
@@ -27,7 +27,7 @@ class OverviewResult(Result):
     and the conversion trend: persons per day with ``conversion``, as a share of that
     day's active persons.
 
-    >>> r = OverviewResult(info=None, days=("2026-01-05",), by_channel={"web": (3,)},
+    >>> r = OverviewResult(info=None, dates=("2026-01-05",), by_channel={"web": (3,)},
     ...                    persons=(2,), converted=(1,), conversion="Order Completed")
     >>> r.to_frame().to_dict("records")
     [{'day': '2026-01-05', 'channel': 'web', 'events': 3}]
@@ -35,8 +35,10 @@ class OverviewResult(Result):
     (0.5,)
     """
 
+    _renamed = {"days": "dates"}  # noqa: RUF012 (old spelling, one release)
+
     info: InfoResult | None
-    days: tuple[str, ...]
+    dates: tuple[str, ...]
     by_channel: dict[str, tuple[int, ...]]
     persons: tuple[int, ...]
     converted: tuple[int, ...] = ()
@@ -60,7 +62,7 @@ class OverviewResult(Result):
         rows = [
             {"day": d, "channel": c, "events": n}
             for c, counts in self.by_channel.items()
-            for d, n in zip(self.days, counts, strict=True)
+            for d, n in zip(self.dates, counts, strict=True)
         ]
         return pd.DataFrame(rows, columns=["day", "channel", "events"])
 
@@ -76,10 +78,10 @@ class OverviewResult(Result):
             subplot_titles=("Events per day by channel", f"Conversion: {self.conversion}"),
         )
         for c, counts in self.by_channel.items():
-            fig.add_bar(x=list(self.days), y=list(counts), name=c, row=1, col=1)
+            fig.add_bar(x=list(self.dates), y=list(counts), name=c, row=1, col=1)
         rate = [None if r is None else round(100 * r, 2) for r in self.conversion_rate]
         fig.add_scatter(
-            x=list(self.days), y=rate, name="% of active persons", mode="lines+markers",
+            x=list(self.dates), y=rate, name="% of active persons", mode="lines+markers",
             row=2, col=1,
         )  # fmt: skip
         fig.update_yaxes(title_text="%", row=2, col=1)
@@ -88,7 +90,7 @@ class OverviewResult(Result):
 
     def __str__(self) -> str:
         lines = [str(self.info)] if self.info else []
-        lines.append(f"{len(self.days)} days, {len(self.by_channel)} channels")
+        lines.append(f"{len(self.dates)} days, {len(self.by_channel)} channels")
         return "\n".join(lines)
 
 
@@ -114,7 +116,7 @@ def overview(ws: Workspace, conversion: str = "Order Completed") -> OverviewResu
         by_channel[str(r["channel"])][index[str(r["day"])]] = int(r["n"])
     return OverviewResult(
         info=ws.info(),
-        days=tuple(days),
+        dates=tuple(days),
         by_channel={c: tuple(v) for c, v in by_channel.items()},
         persons=tuple(persons.get(d, 0) for d in days),
         converted=tuple(converted.get(d, 0) for d in days),

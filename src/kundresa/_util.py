@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from kundresa.errors import InvalidOptionError
 
-__all__ = ["parse_duration", "renamed"]
+__all__ = ["humanize_seconds", "parse_duration", "renamed"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,6 +38,27 @@ def parse_duration(value: str | dt.timedelta, field: str = "duration") -> dt.tim
     if seconds <= 0:
         raise InvalidOptionError(field, value, fix="use a positive duration such as '30m'")
     return dt.timedelta(seconds=seconds)
+
+
+def humanize_seconds(seconds: float | None, missing: str = "–") -> str:
+    """A duration in seconds as people read it (s, min, h, d); durations are stored and
+    serialised as ``*_seconds`` and humanised only when rendered.
+
+    >>> [humanize_seconds(s) for s in (45, 600, 7200, 3 * 86400)]
+    ['45 s', '10.0 min', '2.0 h', '3.0 d']
+    >>> humanize_seconds(None)
+    '–'
+    """
+    if seconds is None or seconds != seconds:  # None or NaN
+        return missing
+    s = float(seconds)
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.1f} min"
+    if s < 172800:
+        return f"{s / 3600:.1f} h"
+    return f"{s / 86400:.1f} d"
 
 
 def renamed(**old_to_new: str) -> Callable[[F], F]:
@@ -69,8 +90,9 @@ def renamed(**old_to_new: str) -> Callable[[F], F]:
                     raise InvalidOptionError(
                         old, kwargs[old], fix=f"pass only {new!r} ({old!r} is its old spelling)"
                     )
+                where = fn.__qualname__.removesuffix(".__init__")
                 warnings.warn(
-                    f"{fn.__name__}(): {old!r} is deprecated, use {new!r} "
+                    f"{where}(): {old!r} is deprecated, use {new!r} "
                     "(the old spelling goes in the next release)",
                     DeprecationWarning,
                     stacklevel=2,

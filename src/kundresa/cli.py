@@ -41,7 +41,7 @@ def _parse_mapping(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         if "=" not in pair:
             raise InvalidOptionError(
-                "--map", pair, fix="write CANONICAL=COLUMN, e.g. --map ts=event_time"
+                "--column", pair, fix="write CANONICAL=COLUMN, e.g. --column ts=event_time"
             )
         key, col = pair.split("=", 1)
         mapping[key.strip()] = col.strip()
@@ -56,21 +56,30 @@ def ingest(
     fmt: Annotated[
         str | None, typer.Option("--format", help="csv|parquet|jsonl|json (default: suffix).")
     ] = None,
-    map_: Annotated[
+    column: Annotated[
         list[str] | None,
-        typer.Option("--map", help="Column mapping CANONICAL=COLUMN, repeatable."),
+        typer.Option("--column", help="Column mapping CANONICAL=COLUMN, repeatable."),
+    ] = None,
+    old_map: Annotated[
+        list[str] | None, typer.Option("--map", hidden=True, help="Old spelling of --column.")
     ] = None,
     no_stitch: Annotated[bool, typer.Option("--no-stitch", help="Skip stitching.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Load event files; bad rows go to quarantine with the reason."""
+    if old_map:
+        typer.echo(
+            "warning: ingest --map is deprecated, use --column (--map is only ever a "
+            "journey-map file; the old spelling goes in the next release)",
+            err=True,
+        )
     with _open(db, engine) as ws:
         bar, update = _progress()
         with bar:
             report = ws.ingest(
                 files,
                 format=fmt,
-                mapping=_parse_mapping(map_ or []),
+                mapping=_parse_mapping([*(column or []), *(old_map or [])]),
                 stitch=not no_stitch,
                 progress=update,
             )
@@ -93,7 +102,7 @@ def stitch(
 
     parse_duration(session_gap, "--session-gap")
     with _open(db, engine) as ws:
-        cfg = SessionConfig(gap=session_gap, start_events=tuple(session_start or ()))
+        cfg = SessionConfig(session_gap=session_gap, start_events=tuple(session_start or ()))
         bar, update = _progress()
         with bar:
             update("stitch", 0, 0)
@@ -110,6 +119,10 @@ def sql(
     as_json: JsonOpt = False,
 ) -> None:
     """Run a SQL query on the workspace (tables: events, identities, quarantine, ...)."""
+    from kundresa._beside import forward_sql, sql_text
+
+    if forward_sql(db, engine, query, limit, as_json):  # one SELECT via a running server
+        return
     with _open(db, engine) as ws:
         try:
             table = ws.sql(query)
@@ -119,9 +132,7 @@ def sql(
     if as_json:
         typer.echo(json.dumps(jsonable(rows), indent=2, default=str))
         return
-    typer.echo(table.slice(0, limit).to_pandas().to_string(index=False))
-    if table.num_rows > limit:
-        typer.echo(f"... {table.num_rows - limit:,} more rows (use --limit)")
+    typer.echo(sql_text(table, limit))
 
 
 @app.command()
@@ -159,10 +170,13 @@ def synth(
     """Generate synthetic journeys with planted truth and load them into the workspace."""
     import os
 
+    from kundresa._beside import refuse_if_served
     from kundresa.synth import synthesize
     from kundresa.workspace import DEFAULT_DB
 
     where = Path(db or os.environ.get("KUNDRESA_DB") or DEFAULT_DB)
+    if not no_ingest:
+        refuse_if_served(db, engine)
     if out is None:  # beside the workspace it names, never ./synth of whatever folder
         out = where.with_name(f"{where.stem}-synth")
     t0 = time.perf_counter()
@@ -207,17 +221,19 @@ def demo(
     """The main job: synthesise a shop's journeys, load them, measure and render the journey
     map, then serve the web app on 127.0.0.1 (unless --no-serve)."""
     from kundresa.synth import synthesize
-    from kundresa.workspace import Workspace
 
     out.mkdir(parents=True, exist_ok=True)
     where = db or str(out / ("kundresa.duckdb" if engine == "duckdb" else "kundresa_spark"))
+    from kundresa._beside import refuse_if_served
+
+    refuse_if_served(where, engine)
     t0 = time.perf_counter()
     bar, update = _progress()
     with bar:
         result = synthesize(persons=persons, seed=seed, out=out, progress=update)
     typer.echo(f"[1/2] {result}  ({time.perf_counter() - t0:.1f} s)")
     t1 = time.perf_counter()
-    with Workspace.open(where, engine=engine) as ws:
+    with _open(where, engine) as ws:
         bar, update = _progress()
         with bar:
             report = ws.ingest([result.events_path], progress=update)

@@ -17,7 +17,9 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
-from typing import Any
+import warnings
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any, ClassVar
 
 __all__ = ["WRITE_FORMATS", "Result", "jsonable", "result_html", "write_result"]
 
@@ -25,8 +27,8 @@ __all__ = ["WRITE_FORMATS", "Result", "jsonable", "result_html", "write_result"]
 def jsonable(value: Any) -> Any:
     """Convert dataclasses, tuples, dates and numpy scalars to JSON types.
 
-    >>> jsonable({"when": dt.date(2026, 1, 5), "xs": (1, 2)})
-    {'when': '2026-01-05', 'xs': [1, 2]}
+    >>> jsonable({"when": dt.date(2026, 1, 5), "xs": (1, 2), "file": PurePath("a/b.json")})
+    {'when': '2026-01-05', 'xs': [1, 2], 'file': 'a/b.json'}
     """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
@@ -36,6 +38,8 @@ def jsonable(value: Any) -> Any:
         return [jsonable(v) for v in value]
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
+    if isinstance(value, PurePath):
+        return str(value)
     if hasattr(value, "item") and callable(value.item):  # numpy scalar
         return value.item()
     return value
@@ -43,7 +47,27 @@ def jsonable(value: Any) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class Result:
-    """Base of every result object."""
+    """Base of every result object.
+
+    ``_renamed`` maps an attribute's old spelling to its new one: reading the old one
+    still works for one release and warns, naming the new one.
+    """
+
+    _renamed: ClassVar[dict[str, str]] = {}
+
+    if not TYPE_CHECKING:  # invisible to mypy, so misspelt attributes stay type errors
+
+        def __getattr__(self, name: str) -> Any:
+            new = type(self)._renamed.get(name)
+            if new is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            warnings.warn(
+                f"{type(self).__name__}.{name} is deprecated, use .{new} "
+                "(the old spelling goes in the next release)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return getattr(self, new)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary of the whole result."""

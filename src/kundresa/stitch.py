@@ -12,6 +12,7 @@ events retroactively (replay), and sessions are recomputed.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kundresa._util import parse_duration
+from kundresa._util import parse_duration, renamed
 from kundresa.results import Result
 from kundresa.schema import EVENTS, IDENTITIES, IDENTITY_KEYS, IDENTITY_LINKS
 
@@ -33,17 +34,32 @@ __all__ = ["CLUSTER_ORDER", "SessionConfig", "StitchReport", "person_id_for", "s
 class SessionConfig:
     """How events are cut into sessions.
 
-    A new session starts after ``gap`` of inactivity, at any of ``start_events``, and
-    whenever the person moves between online activity and one of ``separate_channels``
-    (a store visit or an e-mail is never part of a web session).
+    A new session starts after ``session_gap`` of inactivity, at any of ``start_events``,
+    and whenever the person moves between online activity and one of ``separate_channels``
+    (a store visit or an e-mail is never part of a web session). ``gap`` is the old
+    spelling of ``session_gap`` (it warns, for one release).
 
-    >>> SessionConfig().gap
+    >>> SessionConfig().session_gap
     '30m'
     """
 
-    gap: str = "30m"
+    session_gap: str = "30m"
     start_events: tuple[str, ...] = ()
     separate_channels: tuple[str, ...] = ("store", "email", "support", "sms", "push")
+
+    @property
+    def gap(self) -> str:
+        """Deprecated: :attr:`session_gap`."""
+        warnings.warn(
+            "SessionConfig.gap is deprecated, use .session_gap "
+            "(the old spelling goes in the next release)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.session_gap
+
+
+SessionConfig.__init__ = renamed(gap="session_gap")(SessionConfig.__init__)  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)
@@ -185,7 +201,7 @@ def replay_expression(
     t = t.mutate(_surface=ibis.cases((t.channel.isin(separate), t.channel), else_="online"))
     w = ibis.window(group_by=t.person_id, order_by=[t.ts, t.event_id])
     t = t.mutate(_prev_ts=t.ts.lag().over(w), _prev_surface=t._surface.lag().over(w))
-    gap = parse_duration(sessions.gap, "session_gap")
+    gap = parse_duration(sessions.session_gap, "session_gap")
     new = (
         t._prev_ts.isnull()
         | (t.ts > t._prev_ts + ibis.interval(seconds=int(gap.total_seconds())))

@@ -200,7 +200,7 @@ class Workspace:
             return SessionConfig()
         d = json.loads(raw)
         return SessionConfig(
-            gap=d["gap"],
+            session_gap=d.get("session_gap", d.get("gap", "30m")),  # "gap": saved before 0.2
             start_events=tuple(d["start_events"]),
             separate_channels=tuple(d["separate_channels"]),
         )
@@ -317,9 +317,9 @@ class Workspace:
         ``sessions`` is remembered for later ingests.
 
         >>> ws = Workspace.open(":memory:")
-        >>> ws.stitch(SessionConfig(gap="45m")).persons
+        >>> ws.stitch(SessionConfig(session_gap="45m")).persons
         0
-        >>> ws.session_config.gap
+        >>> ws.session_config.session_gap
         '45m'
         """
         if sessions is not None:
@@ -327,7 +327,7 @@ class Workspace:
                 "sessions",
                 json.dumps(
                     {
-                        "gap": sessions.gap,
+                        "session_gap": sessions.session_gap,
                         "start_events": list(sessions.start_events),
                         "separate_channels": list(sessions.separate_channels),
                     }

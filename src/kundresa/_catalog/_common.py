@@ -23,7 +23,6 @@ def unit(default: str = "session") -> Param:
         "One path per session or per person.",
         choices=UNIT_PATHS,
         deprecated=("grain",),
-        python="grain",  # the library keyword until its rename lands
     )
 
 
@@ -82,7 +81,7 @@ def rules(p: Params) -> Any:
 def path_kwargs(p: Params) -> dict[str, Any]:
     """The keyword arguments every path analysis shares."""
     return {
-        "grain": p.unit,
+        "unit": p.unit,
         "session_gap": p.session_gap,
         "collapse_repeats": p.collapse_repeats,
         "rules": rules(p),

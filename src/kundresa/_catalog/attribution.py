@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from kundresa.results import Result
     from kundresa.workspace import Workspace
 
+_PAGES = "kundresa.server._pages_analyses"
 _HERE = "kundresa._catalog.attribution"
 
 #: every attribution model by name (kundresa.attribution.MODELS), plus "all"
@@ -60,11 +61,11 @@ def run_attribution(ws: Workspace, p: Params) -> Result:
         p.conversion,
         model=p.model,
         lookback=p.lookback,
-        lookback_scope=p.unit,
+        unit=p.unit,
         first_only=p.first_only,
         channel_column=p.channel_column,
         exclude_channels=p.exclude_channels,
-        order=p.markov_order,
+        markov_order=p.markov_order,
         half_life=p.half_life,
         direct_channels=p.direct_channels,
         coalition=p.coalition,
@@ -105,6 +106,8 @@ declare(
             _MAP,
         ),
         run=f"{_HERE}:run_channels",
+        page=f"{_PAGES}:render_channels",
+        figure=f"{_PAGES}:figure_channels",
         python="kundresa.attribution:channel_report",
     )
 )
@@ -133,7 +136,6 @@ declare(
                 "Lookback over the person's touches or the session's.",
                 choices=("person", "session"),
                 deprecated=("lookback_scope",),
-                python="lookback_scope",
             ),
             Param("first_only", "bool", False, "Only each person's first conversion."),
             Param("channel_column", "column", "channel", "The column that names the channel."),
@@ -154,7 +156,6 @@ declare(
                 minimum=1,
                 maximum=4,
                 deprecated=("order",),
-                python="order",
             ),
             Param("half_life", "duration", "7d", "time_decay: half-life of a touch's weight."),
             Param(
@@ -175,6 +176,9 @@ declare(
             _MAP,
         ),
         run=f"{_HERE}:run_attribution",
+        page=f"{_PAGES}:render_attribution",
+        figure=f"{_PAGES}:figure_attribution",
+        form=f"{_PAGES}:attribution_form",
         python="kundresa.attribution:attribute",
     )
 )
@@ -211,6 +215,8 @@ declare(
             ),
         ),
         run=f"{_HERE}:run_ropo",
+        page=f"{_PAGES}:render_ropo",
+        figure=f"{_PAGES}:figure_ropo",
         python="kundresa.attribution:ropo_report",
     )
 )

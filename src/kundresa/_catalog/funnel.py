@@ -93,7 +93,7 @@ def run_funnel(ws: Workspace, p: Params) -> FunnelResult:
         window=p.window,
         order=p.order,
         entry=p.entry,
-        exclusions=[parse_exclusion(x) for x in p.exclude],
+        exclude=[parse_exclusion(x) for x in p.exclude],
         hold_constant=p.hold_constant,
         unit=p.unit,
         tie=p.tie,
@@ -110,7 +110,7 @@ def drop_off_ids_text(result: FunnelResult, p: Params) -> str | None:
     """With ``drop_off_ids=N``: the ids of the units dropping off before step N, one a line."""
     if p.drop_off_ids is None:
         return None
-    return "\n".join(result.dropoff_ids(p.drop_off_ids))
+    return "\n".join(result.drop_off_ids(p.drop_off_ids))
 
 
 declare(
@@ -149,7 +149,6 @@ declare(
                 None,
                 "Exclusion EVENT:AFTER:BEFORE[:drop|stop] (step numbers).",
                 multiple=True,
-                python="exclusions",
             ),
             Param(
                 "within",

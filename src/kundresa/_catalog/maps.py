@@ -12,11 +12,14 @@ if TYPE_CHECKING:
     from kundresa.results import Result
     from kundresa.workspace import Workspace
 
+_PAGES = "kundresa.server._pages_analyses"
 _HERE = "kundresa._catalog.maps"
 
 
-def _map(python: str) -> Param:
-    return Param("map", "map", REQUIRED, "The journey-map file.", positional=True, python=python)
+def _map() -> Param:
+    return Param(
+        "map", "map", REQUIRED, "The journey-map file.", positional=True, python="journey_map"
+    )
 
 
 def run_measure(ws: Workspace, p: Params) -> Result:
@@ -76,7 +79,7 @@ declare(
         name="map-measure",
         titles={"en": "Journey map", "sv": "Kundresekarta", "nb": "Kundereisekart"},
         help="Measure every stage, touchpoint and persona of a journey map on the data.",
-        params=(_map("jm"),),
+        params=(_map(),),
         run=f"{_HERE}:run_measure",
         python="kundresa.maps:measure_map",
         command=("map", "measure"),
@@ -90,10 +93,12 @@ declare(
         help="Planned vs actual journeys: skipped stages, out of order, loops, unplanned "
         "touchpoints. --out map.svg (.html .png .pdf) draws the map with the result.",
         params=(
-            _map("journey_map"),
+            _map(),
             Param("ignore", "event", None, "Event never counted as unplanned.", multiple=True),
         ),
         run=f"{_HERE}:run_conformance",
+        page=f"{_PAGES}:render_conformance",
+        figure=f"{_PAGES}:figure_conformance",
         python="kundresa.paths:conformance",
         command=("map", "conformance"),
         write=f"{_HERE}:write_conformance",

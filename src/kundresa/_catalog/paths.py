@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from kundresa.results import Result
     from kundresa.workspace import Workspace
 
+_PAGES = "kundresa.server._pages_analyses"
 _HERE = "kundresa._catalog.paths"
 
 
@@ -25,7 +26,6 @@ def _max_steps(default: int = 5) -> Param:
         minimum=1,
         maximum=20,
         deprecated=("steps",),
-        python="steps",
     )
 
 
@@ -37,14 +37,14 @@ def run_paths(ws: Workspace, p: Params) -> Result:
     """``kundresa.paths.paths``."""
     from kundresa.paths import paths
 
-    return paths(ws, conversion=p.conversion, steps=p.max_steps, top=p.top, **path_kwargs(p))
+    return paths(ws, conversion=p.conversion, max_steps=p.max_steps, top=p.top, **path_kwargs(p))
 
 
 def run_flows(ws: Workspace, p: Params) -> Result:
     """``kundresa.paths.flows``."""
     from kundresa.paths import flows
 
-    return flows(ws, start=p.start, end=p.end, steps=p.max_steps, top=p.top, **path_kwargs(p))
+    return flows(ws, start=p.start, end=p.end, max_steps=p.max_steps, top=p.top, **path_kwargs(p))
 
 
 def run_transitions(ws: Workspace, p: Params) -> Result:
@@ -66,7 +66,7 @@ def run_top_paths(ws: Workspace, p: Params) -> Result:
     from kundresa.paths import top_paths
 
     return top_paths(
-        ws, p.conversion, outcome=p.outcome, steps=p.max_steps, top=p.top, **path_kwargs(p)
+        ws, p.conversion, outcome=p.outcome, max_steps=p.max_steps, top=p.top, **path_kwargs(p)
     )
 
 
@@ -75,7 +75,7 @@ def run_drop_off_paths(ws: Workspace, p: Params) -> Result:
     from kundresa.paths import paths_after_drop_off
 
     return paths_after_drop_off(
-        ws, p.step, p.next_step, steps=p.max_steps, top=p.top, **path_kwargs(p)
+        ws, p.step, p.next_step, max_steps=p.max_steps, top=p.top, **path_kwargs(p)
     )
 
 
@@ -155,6 +155,8 @@ declare(
         help="Directly-follows graph: per transition the count, unique persons and median time.",
         params=(unit("session"), collapse(False), *_PATH),
         run=f"{_HERE}:run_transitions",
+        page=f"{_PAGES}:render_transitions",
+        figure=f"{_PAGES}:figure_transitions",
         python="kundresa.paths:transition_graph",
     )
 )
@@ -229,6 +231,8 @@ declare(
             Param("long_after", "duration", "7d", "threshold: a journey is long after this."),
         ),
         run=f"{_HERE}:run_journeys",
+        page=f"{_PAGES}:render_journeys",
+        figure=f"{_PAGES}:figure_journeys",
         python="kundresa.paths:journey_archetypes",
     )
 )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
-from kundresa._util import parse_duration
+from kundresa._util import parse_duration, renamed
 from kundresa.attribution._journeys import Journeys, build_journeys
 from kundresa.attribution._markov import markov
 from kundresa.attribution._rules import RULE_MODELS, rule_credits
@@ -56,7 +56,9 @@ class AttributionResult(Result):
     1       b     0.5
     """
 
-    conversion_event: str
+    _renamed = {"conversion_event": "conversion"}  # noqa: RUF012 (old spelling, one release)
+
+    conversion: str
     models: tuple[str, ...]
     channels: tuple[str, ...]
     credits: dict[str, dict[str, float]]
@@ -130,7 +132,7 @@ class AttributionResult(Result):
         from plotly.colors import qualitative
         from plotly.subplots import make_subplots
 
-        title = f"Attributed conversions of {self.conversion_event or 'conversion'} by model"
+        title = f"Attributed conversions of {self.conversion or 'conversion'} by model"
         colours = qualitative.Plotly + qualitative.D3
         if not self.stage_channels:
             fig = go.Figure()
@@ -159,7 +161,7 @@ class AttributionResult(Result):
 
     def __str__(self) -> str:
         head = (
-            f"attribution of {self.conversion_event or 'conversions'}: "
+            f"attribution of {self.conversion or 'conversions'}: "
             f"{self.conversions:,.0f} conversions in {self.journeys:,} journeys"
             + (f" ({self.unattributed:,.0f} without a touch)" if self.unattributed else "")
         )
@@ -236,17 +238,18 @@ def _models(model: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+@renamed(lookback_scope="unit", order="markov_order")
 def attribute(
     source: Workspace | Journeys,
     conversion: str | None = None,
     *,
     model: str | Sequence[str] = "all",
     lookback: str | dt.timedelta = "30d",
-    lookback_scope: str = "person",
+    unit: str = "person",
     first_only: bool = False,
     channel_column: str = "channel",
     exclude_channels: Sequence[str] = (),
-    order: int = 1,
+    markov_order: int = 1,
     half_life: str | dt.timedelta = "7d",
     direct_channels: Sequence[str] = ("direct",),
     custom: tuple[float, float] = (0.3, 0.3),
@@ -258,7 +261,7 @@ def attribute(
     ``source`` is a workspace (journeys to ``conversion`` are built on its engine, see
     :func:`build_journeys`) or prebuilt :class:`Journeys`. ``model``: a name from
     :data:`MODELS`, a list of them, or ``"all"``. ``exclude_channels`` drops channels from
-    every path first (e.g. direct visits); ``order`` is the Markov order; ``half_life`` the
+    every path first (e.g. direct visits); ``markov_order`` is the Markov order; ``half_life`` the
     time-decay half-life; ``direct_channels`` what ``last_non_direct`` skips; ``custom`` the
     ``(first, last)`` shares of the custom position model; ``coalition`` the Shapley value
     (``rate`` uses non-converting journeys; ``conversions`` is the classic set game).
@@ -298,7 +301,7 @@ def attribute(
             source,
             conversion,
             lookback=lookback,
-            lookback_scope=lookback_scope,
+            unit=unit,
             first_only=first_only,
             channel_column=channel_column,
             journey_map=jm,
@@ -317,7 +320,7 @@ def attribute(
     settings: dict[str, Any] = {
         "lookback_seconds": j.lookback_seconds,
         "half_life_seconds": half,
-        "markov_order": order,
+        "markov_order": markov_order,
         "shapley_coalition": coalition,
         "exclude_channels": list(exclude_channels),
     }
@@ -336,7 +339,7 @@ def attribute(
             credits[m] = named(rule_credits(j, m, **kw))
             value_credits[m] = named(rule_credits(j, m, weight=j.value, **kw))
         elif m == "markov":
-            chain = markov(j, order)
+            chain = markov(j, markov_order)
             credits[m] = named(chain.credits)
             value_credits[m] = named(chain.value_credits)
             removal = named(chain.removal_effects)
@@ -371,7 +374,7 @@ def attribute(
         ch = tuple(sorted(ch, key=lambda c: (pos.get(stage_channels[c][0], len(pos)), c)))
         settings["journey_map"] = jm.title
     return AttributionResult(
-        conversion_event=j.conversion_event or (conversion or ""),
+        conversion=j.conversion or (conversion or ""),
         models=models,
         channels=ch,
         credits=credits,
@@ -429,7 +432,7 @@ def exclude(j: Journeys, channels: Sequence[str]) -> Journeys:
         value=out.value,
         person_id=tuple(j.person_id[i] for i in keep) if j.person_id else (),
         end_channel=tuple(j.end_channel[i] for i in keep) if j.end_channel else (),
-        conversion_event=j.conversion_event,
+        conversion=j.conversion,
         lookback_seconds=j.lookback_seconds,
         unattributed_conversions=lost,
     )

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from kundresa._util import parse_duration
+from kundresa._util import parse_duration, renamed
 from kundresa.errors import InvalidOptionError
 from kundresa.results import Result
 
@@ -36,9 +36,9 @@ if TYPE_CHECKING:
 
     from kundresa.workspace import Workspace
 
-__all__ = ["LOOKBACK_SCOPES", "Journeys", "build_journeys", "journey_tables"]
+__all__ = ["UNITS", "Journeys", "build_journeys", "journey_tables"]
 
-LOOKBACK_SCOPES = ("person", "session")
+UNITS = ("person", "session")
 _I64 = np.int64
 Array = np.ndarray[Any, Any]
 
@@ -56,6 +56,8 @@ class Journeys(Result):
     [('a', 'b')]
     """
 
+    _renamed = {"conversion_event": "conversion"}  # noqa: RUF012 (old spelling, one release)
+
     channels: tuple[str, ...]
     offsets: Array
     codes: Array
@@ -64,7 +66,7 @@ class Journeys(Result):
     value: Array
     person_id: tuple[str, ...] = ()
     end_channel: tuple[str, ...] = ()
-    conversion_event: str = ""
+    conversion: str = ""
     lookback_seconds: float = 0.0
     #: conversions with no touch in the lookback (not attributable to any channel)
     unattributed_conversions: float = 0.0
@@ -172,7 +174,7 @@ class Journeys(Result):
             .head(20)
         )
         return {
-            "conversion_event": self.conversion_event,
+            "conversion": self.conversion,
             "lookback_seconds": self.lookback_seconds,
             "journeys": self.n_journeys,
             "converting_journeys": int((self.conversions > 0).sum()),
@@ -197,8 +199,8 @@ class Journeys(Result):
 
 
 def _check_scope(scope: str) -> None:
-    if scope not in LOOKBACK_SCOPES:
-        raise InvalidOptionError("lookback_scope", scope, allowed=LOOKBACK_SCOPES)
+    if scope not in UNITS:
+        raise InvalidOptionError("unit", scope, allowed=UNITS)
 
 
 def journey_tables(
@@ -206,7 +208,7 @@ def journey_tables(
     conversion: str,
     *,
     lookback: str | dt.timedelta = "30d",
-    lookback_scope: str = "person",
+    unit: str = "person",
     first_only: bool = False,
     channel_column: str = "channel",
     events: ibis.Table | None = None,
@@ -221,7 +223,7 @@ def journey_tables(
     """
     import ibis
 
-    _check_scope(lookback_scope)
+    _check_scope(unit)
     look_us = int(parse_duration(lookback, "lookback").total_seconds() * 1_000_000)
     ev = ws.events() if events is None else events
     if channel_column not in ev.columns:
@@ -266,7 +268,7 @@ def journey_tables(
     )
     end_ts = lj.c_ts.fill_null(lj.last_ts)
     lj = lj.mutate(us_before=end_ts.delta(lj.ts, unit="microsecond"))
-    if lookback_scope == "person":
+    if unit == "person":
         lj = lj.filter(lj.us_before <= look_us)
     else:  # session: the conversion's session, or the last session of a non-converting one
         at_end = ibis.ifelse(lj.ts == lj.last_ts, lj.session_id, ibis.null("string"))
@@ -288,12 +290,13 @@ def journey_tables(
     return runs, conv.select("person_id", "journey", "value", "end_channel")
 
 
+@renamed(lookback_scope="unit")
 def build_journeys(
     ws: Workspace,
     conversion: str,
     *,
     lookback: str | dt.timedelta = "30d",
-    lookback_scope: str = "person",
+    unit: str = "person",
     first_only: bool = False,
     channel_column: str = "channel",
     journey_map: Any = None,
@@ -301,7 +304,7 @@ def build_journeys(
     """Build every journey to ``conversion`` (and the non-converting ones) from the store.
 
     ``conversion`` must be an event name of the workspace (else :class:`NotFoundError` with
-    the closest names). ``lookback`` is a duration (``"30d"``); ``lookback_scope`` is
+    the closest names). ``lookback`` is a duration (``"30d"``); ``unit`` is
     ``person`` (touches within ``lookback`` before the conversion) or ``session`` (the
     conversion's session). ``first_only`` keeps only each person's journey to their first
     conversion (and persons who never convert). ``channel_column`` may be ``campaign``,
@@ -325,7 +328,7 @@ def build_journeys(
     >>> build_journeys(ws, "Order Completed").paths()
     [('search', 'web')]
     """
-    _check_scope(lookback_scope)
+    _check_scope(unit)
     ws.require_event(conversion)
     look = parse_duration(lookback, "lookback")
     events = None
@@ -342,7 +345,7 @@ def build_journeys(
         ws,
         conversion,
         lookback=look,
-        lookback_scope=lookback_scope,
+        unit=unit,
         first_only=first_only,
         channel_column=channel_column,
         events=events,
@@ -394,7 +397,7 @@ def assemble(
         value=value,
         person_id=tuple(keys["person_id"].astype(str)),
         end_channel=tuple(str(x) for x in end),
-        conversion_event=conversion,
+        conversion=conversion,
         lookback_seconds=lookback_seconds,
         unattributed_conversions=unattributed,
     )

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kundresa._util import parse_duration
+from kundresa._util import humanize_seconds, parse_duration
 from kundresa.errors import InvalidOptionError
 from kundresa.results import Result
 
@@ -34,7 +34,7 @@ _HEADERS = {
     "conversions": "conv",
     "revenue": "revenue",
     "conversion_rate": "conv rate",
-    "median_hours_to_conversion": "median h",
+    "median_seconds_to_conversion": "median time",
 }
 
 
@@ -50,8 +50,8 @@ def _table(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> list[str]:
             return f"{100 * v:.1f}%"
         if k == "revenue":
             return f"{v:,.0f}"
-        if k == "median_hours_to_conversion":
-            return f"{v:,.1f}"
+        if k == "median_seconds_to_conversion":
+            return humanize_seconds(v)
         return f"{v:,}" if isinstance(v, int) else str(v)
 
     cells = [[cell(k, r[k]) for k in metrics] for r in rows]
@@ -75,11 +75,13 @@ class ChannelReport(Result):
     stage of the touch and per persona of the person (rows carry a ``stage`` / ``persona``
     key; see :func:`channel_report`); ``stages`` and ``personas`` give their order.
 
-    >>> ChannelReport(conversion_event="", column="channel", rows=()).to_frame().empty
+    >>> ChannelReport(conversion="", column="channel", rows=()).to_frame().empty
     True
     """
 
-    conversion_event: str
+    _renamed = {"conversion_event": "conversion"}  # noqa: RUF012 (old spelling, one release)
+
+    conversion: str
     column: str
     rows: tuple[dict[str, Any], ...]
     by_stage: tuple[dict[str, Any], ...] = ()
@@ -112,7 +114,7 @@ class ChannelReport(Result):
             x = [r[self.column] for r in self.rows]
             fig = go.Figure()
             fig.add_bar(name="persons reached", x=x, y=[r["persons"] for r in self.rows])
-            if self.conversion_event:
+            if self.conversion:
                 fig.add_bar(
                     name="conversions touched", x=x, y=[r["conversions"] for r in self.rows]
                 )
@@ -128,7 +130,7 @@ class ChannelReport(Result):
                 name="persons reached", x=x, y=[r["persons"] for r in sub],
                 marker_color="#636efa", showlegend=i == 0, row=i + 1, col=1,
             )  # fmt: skip
-            if self.conversion_event:
+            if self.conversion:
                 fig.add_bar(
                     name="conversions touched", x=x, y=[r["conversions"] for r in sub],
                     marker_color="#ef553b", showlegend=i == 0, row=i + 1, col=1,
@@ -218,7 +220,7 @@ def channel_report(
         by_stage = _in_order(by_stage, "stage", stages)
         by_persona = _in_order(by_persona, "persona", personas)
     return ChannelReport(
-        conversion_event=conversion or "",
+        conversion=conversion or "",
         column=column,
         rows=rows,
         by_stage=by_stage,
@@ -281,8 +283,8 @@ def _grouped(
             row["conversions"] = n
             row["revenue"] = float(c.get("revenue", 0.0) or 0.0)
             row["conversion_rate"] = n / int(r["persons"]) if r["persons"] else 0.0
-            hours = c.get("median_hours")
-            row["median_hours_to_conversion"] = float(hours) if hours is not None else None
+            med = c.get("median_seconds")
+            row["median_seconds_to_conversion"] = float(med) if med is not None else None
         out.append(row)
     return tuple(out)
 
@@ -309,7 +311,7 @@ def _touched(
         out[(r["grp"], r["key"])] = {
             "conversions": r["conversions"],
             "revenue": r["revenue"],
-            "median_hours": None if med is None else float(med) / 3.6e9,
+            "median_seconds": None if med is None else round(float(med) / 1e6, 3),
         }
     return out
 
@@ -328,7 +330,9 @@ class RopoReport(Result):
     0.4
     """
 
-    conversion_event: str
+    _renamed = {"conversion_event": "conversion"}  # noqa: RUF012 (old spelling, one release)
+
+    conversion: str
     offline_conversions: int
     researched_online: int
     share: float
@@ -358,7 +362,7 @@ class RopoReport(Result):
     def __str__(self) -> str:
         lines = [
             f"ROPO: {self.researched_online:,} of {self.offline_conversions:,} offline "
-            f"{self.conversion_event} had online research before ({self.share:.1%}; "
+            f"{self.conversion} had online research before ({self.share:.1%}; "
             f"{self.share_of_linked:.1%} of {self.linked_offline_conversions:,} by persons "
             "linked online)",
             f"showrooming: {self.touched_offline:,} of {self.online_conversions:,} online "
@@ -432,7 +436,7 @@ def ropo_report(
     n_off, n_res, per_ch = preceded(off, on, research_event)
     n_on, n_show, _ = preceded(on, off, None)
     return RopoReport(
-        conversion_event=conversion,
+        conversion=conversion,
         offline_conversions=n_off,
         researched_online=n_res,
         share=n_res / n_off if n_off else 0.0,

@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kundresa._util import renamed
 from kundresa.errors import InvalidOptionError
 from kundresa.funnel import _fastload
 from kundresa.funnel._kernel import Outcome, as_coded, fast_best, general
@@ -228,6 +229,7 @@ def _next_events(
     return {s: tuple(sorted(v, key=lambda x: (-x[1], x[0]))[:top]) for s, v in by.items()}
 
 
+@renamed(exclusions="exclude")
 def funnel(
     ws: Workspace,
     steps: Sequence[str | Step],
@@ -235,7 +237,7 @@ def funnel(
     window: str | dt.timedelta = "7d",
     order: str = "ordered",
     entry: str = "best",
-    exclusions: Sequence[Exclusion] = (),
+    exclude: Sequence[Exclusion] = (),
     hold_constant: Sequence[str] = (),
     unit: str = "person",
     tie: str | dt.timedelta | None = None,
@@ -256,7 +258,7 @@ def funnel(
     * ``entry``: ``best`` (furthest step of any attempt; ClickHouse windowFunnel, PostHog,
       Amplitude; default), ``first`` (only the first entry, never reset; Mixpanel),
       ``totals`` (every attempt counts; re-entry after conversion or time-out).
-    * ``exclusions``: :class:`Exclusion` events between two steps, ``drop`` or ``stop``.
+    * ``exclude``: :class:`Exclusion` events between two steps, ``drop`` or ``stop``.
     * ``Step(events=(...), where={...}, optional=True)``: OR of events, predicates, optional.
     * ``hold_constant``: columns or properties equal on every step (same product, order).
     * ``unit``: ``person``, ``session`` or any id column of the events.
@@ -281,7 +283,7 @@ def funnel(
         window=window,
         order=order,
         entry=entry,
-        exclusions=exclusions,
+        exclusions=exclude,
         hold_constant=hold_constant,
         unit=unit,
         tie=tie,
@@ -352,7 +354,7 @@ def summarise(
     entered = counts[0]
     den = entered if spec.denominator == "entered" else units
     steps = []
-    dropoffs = []
+    drop_offs = []
     refs: list[tuple[Any, int, int]] = []
     for s, st in enumerate(spec.steps):
         prev = _prev_required(spec, s) if s else 0
@@ -375,7 +377,7 @@ def summarise(
                 count=counts[s],
                 from_start=wilson(counts[s], den),
                 from_previous=wilson(counts[s], counts[prev] if s else den),
-                dropoff=(counts[prev] - counts[s]) if s else 0,
+                drop_off=(counts[prev] - counts[s]) if s else 0,
                 median_seconds=med,
                 p90_seconds=p90,
                 histogram=hist,
@@ -389,9 +391,9 @@ def summarise(
                 refs.extend(
                     (loaded.unit_ids[g], s + 1, a) for g, a in zip(gs, first_at, strict=True)
                 )
-            dropoffs.append((s + 1, len(ids), ids))
+            drop_offs.append((s + 1, len(ids), ids))
     nxt = _next_events(ws, spec, refs, next_events) if next_events > 0 else {}
-    drops = tuple(DropOff(s, n, ids, nxt.get(s, ())) for s, n, ids in dropoffs)
+    drops = tuple(DropOff(s, n, ids, nxt.get(s, ())) for s, n, ids in drop_offs)
     # trend by entry period
     trend_rows = tuple(
         TrendRow(p, n, c, wilson(c, n)) for p, n, c in _trend(out.entry_t, f[:, k - 1], trend)
@@ -423,7 +425,7 @@ def summarise(
         "breakdown_by": by,
         "attribution": attribution,
         "breakdown": breakdown,
-        "dropoffs": drops,
+        "drop_offs": drops,
         "engine": ws.engine,
         "kernel": "fast" if spec.fast else "general",
         "notes": tuple(notes),

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from kundresa._util import humanize_seconds
 from kundresa.results import Result
 
 __all__ = [
@@ -83,7 +84,7 @@ class FunnelStep:
     count: int
     from_start: Rate
     from_previous: Rate
-    dropoff: int
+    drop_off: int
     median_seconds: float | None
     p90_seconds: float | None
     histogram: tuple[tuple[str, int], ...]
@@ -136,11 +137,13 @@ class FunnelResult(Result):
 
     >>> r = FunnelResult(parameters={}, steps=(), units=0, entered=0, excluded=0,
     ...                  trend_period="week", trend=(), breakdown_by=None,
-    ...                  attribution="first", breakdown=(), dropoffs=(), engine="duckdb",
+    ...                  attribution="first", breakdown=(), drop_offs=(), engine="duckdb",
     ...                  kernel="fast", seconds=0.0)
     >>> r.counts
     ()
     """
+
+    _renamed = {"dropoffs": "drop_offs", "dropoff_ids": "drop_off_ids"}  # noqa: RUF012
 
     parameters: dict[str, Any]
     steps: tuple[FunnelStep, ...]
@@ -152,7 +155,7 @@ class FunnelResult(Result):
     breakdown_by: str | None
     attribution: str
     breakdown: tuple[BreakdownRow, ...]
-    dropoffs: tuple[DropOff, ...]
+    drop_offs: tuple[DropOff, ...]
     engine: str
     kernel: str
     seconds: float
@@ -163,9 +166,9 @@ class FunnelResult(Result):
         """Units (or attempts with ``entry="totals"``) per step."""
         return tuple(s.count for s in self.steps)
 
-    def dropoff_ids(self, step: int) -> tuple[str, ...]:
+    def drop_off_ids(self, step: int) -> tuple[str, ...]:
         """Ids of the units that reached the step before ``step`` (1-based) but not it."""
-        for d in self.dropoffs:
+        for d in self.drop_offs:
             if d.step == step:
                 return d.ids
         return ()
@@ -184,7 +187,7 @@ class FunnelResult(Result):
                     "from_start_low": s.from_start.low,
                     "from_start_high": s.from_start.high,
                     "from_previous": s.from_previous.value,
-                    "dropoff": s.dropoff,
+                    "drop_off": s.drop_off,
                     "median_seconds": s.median_seconds,
                     "p90_seconds": s.p90_seconds,
                 }
@@ -235,7 +238,7 @@ class FunnelResult(Result):
             lines.append(
                 f"{f'{s.number}. {s.label}' + (' (opt)' if s.optional else ''):<{width}} "
                 f"{s.count:>9,} {_pct(s.from_start.value):>9} {ci:>13} "
-                f"{_pct(s.from_previous.value):>8} {s.dropoff:>8,} "
+                f"{_pct(s.from_previous.value):>8} {s.drop_off:>8,} "
                 f"{_dur(s.median_seconds):>7} {_dur(s.p90_seconds):>7}"
             )
         lines.append("")
@@ -248,7 +251,7 @@ class FunnelResult(Result):
             for b in self.breakdown[:15]:
                 counts = " → ".join(f"{c:,}" for c in b.counts)
                 lines.append(f"  {b.value:<20} {counts}   {_pct(b.conversion.value)}")
-        for d in self.dropoffs:
+        for d in self.drop_offs:
             if d.count and d.next_events:
                 nxt = ", ".join(f"{e} ({n:,})" for e, n in d.next_events[:3])
                 lines.append(f"dropped before step {d.step}: {d.count:,}; next: {nxt}")
@@ -261,10 +264,4 @@ def _pct(v: float | None) -> str:
 
 
 def _dur(seconds: Any) -> str:
-    if seconds is None:
-        return "-"
-    s = float(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size:
-            return f"{s / size:.1f}{unit}"
-    return f"{s:.0f}s"
+    return humanize_seconds(seconds, "-")

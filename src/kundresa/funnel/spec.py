@@ -201,22 +201,22 @@ class FunnelSpec:
         k = len(st)
         for x in exclusions:
             if x.mode not in EXCLUSION_MODES:
-                raise InvalidOptionError("exclusions.mode", x.mode, allowed=EXCLUSION_MODES)
+                raise InvalidOptionError("exclude.mode", x.mode, allowed=EXCLUSION_MODES)
             if not (1 <= x.after < x.before <= k):
                 raise InvalidOptionError(
-                    "exclusions",
+                    "exclude",
                     f"{x.event} between {x.after} and {x.before}",
                     fix=f"use 1 <= after < before <= {k} (step numbers)",
                 )
             if st[x.after - 1].optional or st[x.before - 1].optional:
                 raise InvalidOptionError(
-                    "exclusions", x.event, fix="bound an exclusion by required steps"
+                    "exclude", x.event, fix="bound an exclusion by required steps"
                 )
         if order == "unordered":
             extras = [
                 n
                 for n, bad in (
-                    ("exclusions", bool(exclusions)),
+                    ("exclude", bool(exclusions)),
                     ("optional", any(s.optional for s in st)),
                     ("within", any(w is not None for w in within)),
                     ("directly_followed", any(s.directly_followed for s in st)),
@@ -271,7 +271,7 @@ class FunnelSpec:
             "window_seconds": self.window_us / _US,
             "order": self.order,
             "entry": self.entry,
-            "exclusions": [
+            "exclude": [
                 {"event": x.event, "after": x.after, "before": x.before, "mode": x.mode}
                 for x in self.exclusions
             ],

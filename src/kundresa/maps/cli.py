@@ -27,14 +27,19 @@ def new(
         "awareness-to-post-purchase"
     ),
     lang: Annotated[str, typer.Option("--lang", help="sv, nb or en.")] = "en",
-    type_: Annotated[
-        str | None, typer.Option("--type", help="current, future or day_in_the_life.")
+    map_type: Annotated[
+        str | None, typer.Option("--map-type", help="current, future or day_in_the_life.")
+    ] = None,
+    old_type: Annotated[
+        str | None, typer.Option("--type", hidden=True, help="Old spelling of --map-type.")
     ] = None,
 ) -> None:
     """Write a starting map from a template."""
     from kundresa.maps import new_map, save_map
 
-    save_map(new_map(template, lang=lang, type=type_), out)
+    if old_type is not None:
+        typer.echo("warning: map new --type is deprecated, use --map-type", err=True)
+    save_map(new_map(template, lang=lang, type=map_type or old_type), out)
     typer.echo(f"wrote {out} (template {template}, {lang}); next: kundresa map validate {out}")
 
 
@@ -50,7 +55,7 @@ def validate(
 
     if db:
         with _open(db, engine) as ws:
-            report = validate_file(file, workspace=ws)
+            report = validate_file(file, ws=ws)
     else:
         report = validate_file(file)
     _emit(report, as_json)

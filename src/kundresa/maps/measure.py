@@ -24,12 +24,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kundresa._util import humanize_seconds, renamed
 from kundresa.maps.model import JourneyMap, Rule
 from kundresa.results import Result
+
+if TYPE_CHECKING:
+    from kundresa.workspace import Workspace
 
 __all__ = [
     "ALL",
@@ -87,8 +91,8 @@ class StageMeasure:
     dropped: int = 0
     went_instead: tuple[tuple[str, int], ...] = ()
     converted: int = 0
-    median_hours: float | None = None
-    p90_hours: float | None = None
+    median_seconds: float | None = None
+    p90_seconds: float | None = None
     channels: tuple[tuple[str, int], ...] = ()
     csat: float | None = None
     nps: float | None = None
@@ -102,7 +106,7 @@ class StageMeasure:
         return None if self.last else _share(self.progressed, self.persons)
 
     @property
-    def dropoff(self) -> float | None:
+    def drop_off(self) -> float | None:
         """Share of the stage's persons who did not enter the next stage."""
         return None if self.last else _share(self.dropped, self.persons)
 
@@ -154,7 +158,7 @@ class MapMeasurement(Result):
         out = super().to_dict()
         for row, s in zip(out["stages"], self.stages, strict=True):
             row["progression"] = s.progression
-            row["dropoff"] = s.dropoff
+            row["drop_off"] = s.drop_off
             row["conversion_rate"] = s.conversion_rate
         return out
 
@@ -175,14 +179,14 @@ class MapMeasurement(Result):
         lines = [f"{self.title}: {self.persons:,} persons ({self.engine})"]
         lines.append("anon.: persons known only by a device's anonymous id (maybe counted twice)")
         head = f"{'stage':<22}{'persona':<15}{'persons':>9}{'anon.':>8}{'progress':>9}{'drop':>8}"
-        lines.append(head + f"{'convert':>9}{'median h':>10}{'p90 h':>9}")
+        lines.append(head + f"{'convert':>9}{'median':>10}{'p90':>9}")
         for s in self.stages:
-            med = "-" if s.median_hours is None else f"{s.median_hours:.1f}"
-            p90 = "-" if s.p90_hours is None else f"{s.p90_hours:.1f}"
+            med = humanize_seconds(s.median_seconds, "-")
+            p90 = humanize_seconds(s.p90_seconds, "-")
             lines.append(
                 f"{s.stage[:21]:<22}{s.persona[:14]:<15}{s.persons:>9,}{s.anonymous:>8,}"
                 f"{pct(s.progression):>9}"
-                f"{pct(s.dropoff):>8}{pct(s.conversion_rate):>9}{med:>10}{p90:>9}"
+                f"{pct(s.drop_off):>8}{pct(s.conversion_rate):>9}{med:>10}{p90:>9}"
             )
         return "\n".join(lines)
 
@@ -198,7 +202,7 @@ def _micros(col: Any) -> list[int | None]:
 def _quantiles(values: list[int]) -> tuple[float | None, float | None]:
     if not values:
         return None, None
-    arr = np.asarray(values, dtype=np.float64) / 3.6e9
+    arr = np.asarray(values, dtype=np.float64) / 1e6  # microseconds -> seconds
     med, p90 = np.percentile(arr, [50, 90])
     return round(float(med), 3), round(float(p90), 3)
 
@@ -259,8 +263,9 @@ def stage_entry_table(jm: JourneyMap, ev: Any) -> Any:
     return ev.filter(any_stage).group_by("person_id").aggregate(**aggs)
 
 
-def measure_map(jm: JourneyMap, workspace: Any) -> MapMeasurement:
-    """Measure ``jm`` on a workspace: per stage, touchpoint and persona (see module doc).
+@renamed(jm="journey_map", workspace="ws")
+def measure_map(journey_map: JourneyMap, ws: Workspace) -> MapMeasurement:
+    """Measure ``journey_map`` on a workspace: per stage, touchpoint and persona (see module doc).
 
     >>> from kundresa.maps import new_map
     >>> from kundresa import Workspace
@@ -270,24 +275,24 @@ def measure_map(jm: JourneyMap, workspace: Any) -> MapMeasurement:
     """
     import ibis
 
-    ev = workspace.events(touchpoints_only=False)
+    ev = ws.events(touchpoints_only=False)
     # a person is identified once any of their events carries more than a device's anonymous
     # id (person_key is the event's strongest identifier, see docs/event-model.md)
     known_t = ev.group_by("person_id").aggregate(
         known=ev.person_key.startswith("anonymous_id:").ifelse(0, 1).max()
     )
     ev = ev.select("person_id", "ts", "event", "channel", "touchpoint", "properties")
-    to_arrow = workspace.store.fetch
+    to_arrow = ws.store.fetch
 
-    persona_t = persona_table(jm, ev)
+    persona_t = persona_table(journey_map, ev)
 
     # stage entry: each person's first event of each stage's rule (one aggregation pass)
-    rules = [(k, s.match) for k, s in enumerate(jm.stages) if s.match is not None]
+    rules = [(k, s.match) for k, s in enumerate(journey_map.stages) if s.match is not None]
     cols = [f"t{k}" for k, _ in rules]
     table = None
     if rules:
-        aggs = _entry_aggs(jm, ev)
-        conv = jm.measurement.conversion
+        aggs = _entry_aggs(journey_map, ev)
+        conv = journey_map.measurement.conversion
         if conv is not None:
             aggs["last_conv"] = ev.ts.max(where=_pred(ev, conv))
         wanted = [r for _, r in rules] + ([conv] if conv is not None else [])
@@ -302,7 +307,7 @@ def measure_map(jm: JourneyMap, workspace: Any) -> MapMeasurement:
         cur = cur.left_join(known_t, "person_id").select(*cur.columns, "known")
         table = to_arrow(cur.select("person_id", "pidx", "known", "last_conv", *cols))
 
-    ids = [p.id for p in jm.personas]
+    ids = [p.id for p in journey_map.personas]
     n = table.num_rows if table is not None else 0
     pidx = table.column("pidx").to_pylist() if table is not None else []
     persona_of = [ids[int(i)] if i is not None else None for i in pidx]
@@ -310,16 +315,16 @@ def measure_map(jm: JourneyMap, workspace: Any) -> MapMeasurement:
     last_conv = _micros(table.column("last_conv")) if table is not None else []
     anon = [k != 1 for k in table.column("known").to_pylist()] if table is not None else []
 
-    channel_counts = _channels(jm, ev, persona_t, to_arrow, ids)
-    surveys = _surveys(jm, ev, persona_t, to_arrow, ids)
+    channel_counts = _channels(journey_map, ev, persona_t, to_arrow, ids)
+    surveys = _surveys(journey_map, ev, persona_t, to_arrow, ids)
     stage_ix = {f"t{k}": k for k, _ in rules}
     out: list[StageMeasure] = []
     groups = [ALL, *ids]
     for g in groups:
         members = [i for i in range(n) if g == ALL or persona_of[i] == g]
-        for k, stage in enumerate(jm.stages):
+        for k, stage in enumerate(journey_map.stages):
             key = f"t{k}"
-            last_stage = k == len(jm.stages) - 1
+            last_stage = k == len(journey_map.stages) - 1
             if key not in entries:
                 out.append(StageMeasure(stage.id, g, last=last_stage))
                 continue
@@ -343,9 +348,9 @@ def measure_map(jm: JourneyMap, workspace: Any) -> MapMeasurement:
                 if t_next is not None and t_next >= t:
                     progressed += 1
                 elif t_next is not None:
-                    went[f"({jm.stages[k + 1].id} earlier)"] += 1
+                    went[f"({journey_map.stages[k + 1].id} earlier)"] += 1
                 else:
-                    went[jm.stages[stage_ix[after[0]]].id if after else "(left)"] += 1
+                    went[journey_map.stages[stage_ix[after[0]]].id if after else "(left)"] += 1
                 if after:
                     durations.append(min(e for _, e in after_t) - t)
             med, p90 = _quantiles(durations)
@@ -361,8 +366,8 @@ def measure_map(jm: JourneyMap, workspace: Any) -> MapMeasurement:
                     if last_stage
                     else tuple(sorted(went.items(), key=lambda x: (-x[1], x[0]))),
                     converted=converted,
-                    median_hours=med,
-                    p90_hours=p90,
+                    median_seconds=med,
+                    p90_seconds=p90,
                     channels=channel_counts.get((k, g), ()),
                     csat=sv[0],
                     nps=sv[1],
@@ -372,13 +377,13 @@ def measure_map(jm: JourneyMap, workspace: Any) -> MapMeasurement:
                 )
             )
     return MapMeasurement(
-        title=jm.title,
-        engine=workspace.engine,
+        title=journey_map.title,
+        engine=ws.engine,
         persons=n,
         unassigned=sum(p is None for p in persona_of),
         personas=tuple(ids),
         stages=tuple(out),
-        touchpoints=_touchpoints(jm, ev, persona_t, to_arrow, ids),
+        touchpoints=_touchpoints(journey_map, ev, persona_t, to_arrow, ids),
     )
 
 

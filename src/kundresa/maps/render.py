@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from kundresa._util import humanize_seconds
 from kundresa.errors import InvalidOptionError
 from kundresa.maps._i18n import label
 from kundresa.maps.measure import ALL, MapMeasurement, StageMeasure
@@ -87,11 +88,14 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.0f}%"
 
 
-def _dur(hours: float | None, lang: str) -> str:
-    if hours is None:
+def _dur(seconds: float | None, lang: str) -> str:
+    if seconds is None:
         return "–"
+    hours = seconds / 3600
     if hours >= 48:
         return f"{hours / 24:.1f} {label('days', lang)}"
+    if hours < 2:
+        return humanize_seconds(seconds)
     return f"{hours:.1f} {label('hours', lang)}"
 
 
@@ -132,15 +136,15 @@ def _measure_lines(
     if sm.progression is not None:
         out.append((f"→ {_pct(sm.progression)} {label('progress', lang)}", INK, "normal"))
         out.append(
-            (f"✖ {_pct(sm.dropoff)} {label('dropoff', lang)} ({sm.dropped:,})", PAIN, "bold")
+            (f"✖ {_pct(sm.drop_off)} {label('dropoff', lang)} ({sm.dropped:,})", PAIN, "bold")
         )
         if sm.went_instead:
             top = ", ".join(f"{_where(k, names, lang)} {v:,}" for k, v in sm.went_instead[:2])
             out.append((f"  {label('went_instead', lang)}: {top}", MUTED, "normal"))
     out.append((f"◎ {_pct(sm.conversion_rate)} {label('conversion', lang)}", OPP, "normal"))
-    if sm.median_hours is not None:
+    if sm.median_seconds is not None:
         out.append(
-            (f"⏱ {_dur(sm.median_hours, lang)} (p90 {_dur(sm.p90_hours, lang)})", INK, "normal")
+            (f"⏱ {_dur(sm.median_seconds, lang)} (p90 {_dur(sm.p90_seconds, lang)})", INK, "normal")
         )
     if sm.channels:
         top = ", ".join(f"{k} {v:,}" for k, v in sm.channels[:3])
@@ -372,12 +376,12 @@ def _persona_section(svg: _Svg, jm: JourneyMap, p: Persona, pi: int, y0: float,
                 yy += 12.5 * 1.35
             if key == "measured" and meas is not None and si < n - 1:
                 sm = meas.stage(jm.stages[si].id, p.id)
-                if sm is not None and sm.dropoff:
+                if sm is not None and sm.drop_off:
                     # a red drop-off chevron between this column and the next
                     bx = x + colw
                     svg.add(f'<g class="dropoff-marker"><circle cx="{bx:.1f}" cy="{y + height / 2:.1f}" r="17" '
                             f'fill="{PAIN}"/><text x="{bx:.1f}" y="{y + height / 2 + 4:.1f}" font-size="11" '
-                            f'fill="#fff" font-weight="bold" text-anchor="middle">−{100 * sm.dropoff:.0f}%</text></g>')  # fmt: skip
+                            f'fill="#fff" font-weight="bold" text-anchor="middle">−{100 * sm.drop_off:.0f}%</text></g>')  # fmt: skip
         svg.add("</g>")
         y += height + 6
     svg.add("</g>")
@@ -489,8 +493,8 @@ def render_html(jm: JourneyMap, measurement: MapMeasurement | None = None, *,
             rows.append("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in (
                 stage_names.get(s.stage, s.stage), names.get(s.persona, s.persona), f"{s.persons:,}",
                 f"{s.anonymous:,}",
-                _pct(s.progression), _pct(s.dropoff), _pct(s.conversion_rate),
-                _dur(s.median_hours, lang), _dur(s.p90_hours, lang))) + "</tr>")  # fmt: skip
+                _pct(s.progression), _pct(s.drop_off), _pct(s.conversion_rate),
+                _dur(s.median_seconds, lang), _dur(s.p90_seconds, lang))) + "</tr>")  # fmt: skip
         data = json.dumps(measurement.to_dict(), ensure_ascii=False).replace("</", "<\\/")
         table = (f'<table class="measured"><tr>{head}</tr>{"".join(rows)}</table>'
                  f'<script type="application/json" id="kundresa-measurement">{data}</script>')  # fmt: skip

@@ -17,8 +17,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from kundresa._util import renamed
 from kundresa.errors import KundresaError, closest
 from kundresa.maps._io import RawMap, migrate, read_raw
 from kundresa.maps.model import (
@@ -31,6 +32,9 @@ from kundresa.maps.model import (
     JourneyMap,
 )
 from kundresa.results import Result
+
+if TYPE_CHECKING:
+    from kundresa.workspace import Workspace
 
 __all__ = ["MapValidationError", "Problem", "ValidationReport", "load_map", "validate_file"]
 
@@ -498,18 +502,19 @@ def _event_warnings(jm: JourneyMap, raw: RawMap, names: list[str]) -> list[Probl
     return out
 
 
-def validate_file(path: str | Path, *, workspace: Any = None) -> ValidationReport:
-    """Check a map file; with a workspace also warn about rules naming unseen events."""
+@renamed(workspace="ws")
+def validate_file(path: str | Path, *, ws: Workspace | None = None) -> ValidationReport:
+    """Check a map file; with a workspace ``ws`` also warn about rules naming unseen events."""
     raw = read_raw(path)
     migrate(raw)
     checker = _Checker(raw)
     checker.run()
     problems = list(checker.problems)
-    if workspace is not None and not any(p.level == "error" for p in problems):
+    if ws is not None and not any(p.level == "error" for p in problems):
         jm = JourneyMap.from_dict(raw.data)
-        names = workspace.event_names()
-        full = workspace.events(touchpoints_only=False)
-        extra = workspace.store.fetch(full.select("event").distinct()).column(0).to_pylist()
+        names = ws.event_names()
+        full = ws.events(touchpoints_only=False)
+        extra = ws.store.fetch(full.select("event").distinct()).column(0).to_pylist()
         problems += _event_warnings(jm, raw, sorted({*names, *map(str, extra)}))
     return ValidationReport(str(path), tuple(problems), raw.migrated_from)
 

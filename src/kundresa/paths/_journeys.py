@@ -65,13 +65,13 @@ def journey_archetypes(
     long_after: str = "7d",
 ) -> JourneyArchetypes:
     """Per converting person: touches (touchpoints up to and including the first
-    ``conversion``), days (first touchpoint to it) and distinct channels; classified ``long``
-    (research-heavy) when ``days > long_after`` (``method="threshold"``, the default: a fixed,
-    explainable consideration window, so a person's archetype does not depend on who else is
-    in the data) or by 2-means on log touches and log hours (``method="kmeans"``: the
-    boundary moves with the mix of journeys; with many one-visit store purchases it splits
-    those off and puts most same-day online buyers with the researchers). See the module
-    example.
+    ``conversion``), ``duration_seconds`` (first touchpoint to it) and distinct channels;
+    classified ``long`` (research-heavy) when the duration exceeds ``long_after``
+    (``method="threshold"``, the default: a fixed, explainable consideration window, so a
+    person's archetype does not depend on who else is in the data) or by 2-means on log
+    touches and log hours (``method="kmeans"``: the boundary moves with the mix of
+    journeys; with many one-visit store purchases it splits those off and puts most
+    same-day online buyers with the researchers). See the module example.
     """
     from kundresa.paths.analysis import sequences
 
@@ -79,7 +79,7 @@ def journey_archetypes(
         raise InvalidOptionError("method", method, allowed=METHODS)
     cutoff = parse_duration(long_after, "long_after").total_seconds() / 86400
     seq = sequences(ws, PathRules(), extra=("channel",))
-    u = kn.make_units(seq, grain="person")
+    u = kn.make_units(seq, unit="person")
     code = seq.code(conversion)
     if code < 0:
         raise NotFoundError("conversion", conversion, candidates=seq.labels)
@@ -122,24 +122,26 @@ def journey_archetypes(
                 "persons": n,
                 "share": round(n / conv.size, 6) if conv.size else 0.0,
                 "median_touches": float(np.median(touches[mask])) if n else 0.0,
-                "median_days": round(float(np.median(days[mask])), 3) if n else 0.0,
+                "median_seconds": round(float(np.median(days[mask])) * 86400, 3) if n else 0.0,
                 "median_channels": float(np.median(channels[mask])) if n else 0.0,
                 "top_channels": top,
             }
         )
     if method == "threshold" or not conv.size:
-        boundary = {"days": cutoff}
+        boundary = {"long_after_seconds": cutoff * 86400}
     else:
         boundary = {
-            "max_short_days": round(float(days[~long].max()), 3) if (~long).any() else 0.0,
-            "min_long_days": round(float(days[long].min()), 3) if long.any() else 0.0,
+            "max_short_seconds": round(float(days[~long].max()) * 86400, 3)
+            if (~long).any()
+            else 0.0,
+            "min_long_seconds": round(float(days[long].min()) * 86400, 3) if long.any() else 0.0,
         }
     persons = u.person[u.start[conv]]
     journeys = tuple(
         {
             "person_id": seq.persons[p],
             "touches": int(t),
-            "days": round(float(d), 6),
+            "duration_seconds": round(float(d) * 86400, 3),
             "channels": int(c),
             "archetype": "long" if lg else "short",
         }
@@ -187,7 +189,7 @@ def page_stats(
     seq = sequences(ws, PathRules(), extra=("type", page_field))
     if seq.n == 0:
         return PageStats(page_field, conversion, {"sessions": 0}, ())
-    u = kn.make_units(seq, grain="session", session_gap_us=gap_us)
+    u = kn.make_units(seq, unit="session", session_gap_us=gap_us)
     type_codes, type_names = seq.extra["type"]
     page_types = [i for i, t in enumerate(type_names) if t in ("page", "screen")]
     is_page = np.isin(type_codes, page_types)

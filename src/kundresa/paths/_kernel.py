@@ -1,12 +1,12 @@
 """Numpy kernels over a :class:`~kundresa.paths._index.Sequences` (no engine, no pandas).
 
-A *unit* is one path: a person's whole journey (grain ``person``) or one session (grain
+A *unit* is one path: a person's whole journey (unit ``person``) or one session (unit
 ``session``: a new session starts after ``session_gap`` of inactivity). Everything here works
 on contiguous row ranges of sorted arrays, so each analysis is a few linear passes.
 
 >>> from kundresa.paths._index import Sequences
 >>> s = Sequences.from_rows([("a", 1, "x"), ("a", 2, "y"), ("b", 1, "x"), ("b", 5, "y")])
->>> u = make_units(s, grain="person")
+>>> u = make_units(s, unit="person")
 >>> g = transition_graph(u)
 >>> [(s.labels[a], s.labels[b], int(c)) for a, b, c in zip(g.source, g.target, g.count)]
 [('x', 'y', 2)]
@@ -67,14 +67,14 @@ class Units:
 def make_units(
     seq: Sequences,
     *,
-    grain: str = "session",
+    unit: str = "session",
     session_gap_us: int = 30 * 60 * 1_000_000,
     collapse_repeats: bool = False,
 ) -> Units:
     """Split the sequences into units and optionally collapse repeated labels (a a b -> a b)."""
     label, ts, person = seq.label, seq.ts, seq.person
     first = seq.person_start()
-    if grain == "session" and seq.n:
+    if unit == "session" and seq.n:
         first[1:] |= (ts[1:] - ts[:-1]) > session_gap_us
     if collapse_repeats and seq.n:
         keep = np.ones(seq.n, dtype=bool)
@@ -82,8 +82,8 @@ def make_units(
         label, ts, person, first = label[keep], ts[keep], person[keep], first[keep]
     start = np.flatnonzero(first).astype(np.int64)
     end = (np.append(start[1:], np.int64(label.shape[0])) if start.size else start).astype(np.int64)
-    unit = np.cumsum(first, dtype=np.int64) - 1
-    return Units(seq, label, ts, person, start, end, unit)
+    unit_of_row = np.cumsum(first, dtype=np.int64) - 1
+    return Units(seq, label, ts, person, start, end, unit_of_row)
 
 
 @dataclass(frozen=True)

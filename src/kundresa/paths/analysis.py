@@ -12,7 +12,7 @@ workspace until the events change); the rest is numpy (see ADR 0008).
 >>> rows = [("a", 0, "Home"), ("a", 60, "Product Viewed"), ("a", 120, "Order Completed"),
 ...         ("b", 0, "Home"), ("b", 30, "Product Viewed")]
 >>> _ = ws.ingest([_demo_log(rows, pathlib.Path(tempfile.mkdtemp()))])
->>> g = transition_graph(ws, grain="person")
+>>> g = transition_graph(ws, unit="person")
 >>> [(e["source"], e["target"], e["count"], e["persons"]) for e in g.transitions]
 [('Home', 'Product Viewed', 2, 2), ('Product Viewed', 'Order Completed', 1, 1)]
 """
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kundresa._util import parse_duration
+from kundresa._util import parse_duration, renamed
 from kundresa.errors import InvalidOptionError, NotFoundError
 from kundresa.paths import _kernel as kn
 from kundresa.paths._index import PathRules, Sequences, load_sequences
@@ -53,7 +53,7 @@ __all__ = [
     "variants",
 ]
 
-GRAINS = ("session", "person")
+UNITS = ("session", "person")
 OTHER = "other"
 ELLIPSIS = "…"
 
@@ -99,18 +99,18 @@ def sequences(
 def _units(
     ws: Workspace,
     rules: PathRules | None,
-    grain: str,
+    unit: str,
     session_gap: str,
     collapse_repeats: bool,
     extra: tuple[str, ...] = (),
 ) -> kn.Units:
-    if grain not in GRAINS:
-        raise InvalidOptionError("grain", grain, allowed=GRAINS)
+    if unit not in UNITS:
+        raise InvalidOptionError("unit", unit, allowed=UNITS)
     gap = parse_duration(session_gap, "session_gap")
     seq = sequences(ws, rules, extra=extra)
     return kn.make_units(
         seq,
-        grain=grain,
+        unit=unit,
         session_gap_us=int(gap.total_seconds() * 1_000_000),
         collapse_repeats=collapse_repeats,
     )
@@ -134,10 +134,11 @@ def _seconds(us: float) -> float:
 
 
 # -- transition graph and variants ---------------------------------------------------------
+@renamed(grain="unit")
 def transition_graph(
     ws: Workspace,
     *,
-    grain: str = "session",
+    unit: str = "session",
     session_gap: str = "30m",
     collapse_repeats: bool = False,
     rules: PathRules | None = None,
@@ -146,11 +147,11 @@ def transition_graph(
 
     See the module example.
     """
-    u = _units(ws, rules, grain, session_gap, collapse_repeats)
-    return _graph_result(u, grain)
+    u = _units(ws, rules, unit, session_gap, collapse_repeats)
+    return _graph_result(u, unit)
 
 
-def _graph_result(u: kn.Units, grain: str) -> TransitionGraph:
+def _graph_result(u: kn.Units, unit: str) -> TransitionGraph:
     g = kn.transition_graph(u)
     labels = u.labels
     edges = [
@@ -184,7 +185,7 @@ def _graph_result(u: kn.Units, grain: str) -> TransitionGraph:
     ]
     nodes.sort(key=lambda n: (-n["events"], n["label"]))
     return TransitionGraph(
-        grain=grain,
+        unit=unit,
         units=u.count,
         persons=kn.count_distinct(u.person),
         transitions=tuple(edges),
@@ -212,10 +213,11 @@ def _path_rows(u: kn.Units, groups: kn.SliceGroups, key: str) -> list[dict[str, 
     return out
 
 
+@renamed(grain="unit")
 def variants(
     ws: Workspace,
     *,
-    grain: str = "session",
+    unit: str = "session",
     session_gap: str = "30m",
     collapse_repeats: bool = False,
     rules: PathRules | None = None,
@@ -231,31 +233,32 @@ def variants(
     >>> [(v["variant"], v["count"]) for v in variants(ws).variants]
     [(['x', 'y'], 2), (['y'], 1)]
     """
-    u = _units(ws, rules, grain, session_gap, collapse_repeats)
-    return _variants_result(u, grain, top)
+    u = _units(ws, rules, unit, session_gap, collapse_repeats)
+    return _variants_result(u, unit, top)
 
 
-def _variants_result(u: kn.Units, grain: str, top: int | None) -> Variants:
+def _variants_result(u: kn.Units, unit: str, top: int | None) -> Variants:
     groups = kn.group_slices(u, u.start, u.end - 1, top=top)
     rows = _path_rows(u, groups, "variant")
-    return Variants(grain=grain, units=u.count, persons=groups.total_persons, variants=tuple(rows))
+    return Variants(unit=unit, units=u.count, persons=groups.total_persons, variants=tuple(rows))
 
 
 # -- top paths -----------------------------------------------------------------------------
+@renamed(grain="unit", steps="max_steps")
 def top_paths(
     ws: Workspace,
     conversion: str,
     *,
     outcome: str = "conversion",
-    steps: int = 5,
+    max_steps: int = 5,
     top: int = 10,
-    grain: str = "person",
+    unit: str = "person",
     session_gap: str = "30m",
     collapse_repeats: bool = True,
     rules: PathRules | None = None,
 ) -> TopPaths:
-    """Top paths to ``conversion`` (the last ``steps`` events up to its first occurrence in
-    a path) or, with ``outcome="drop_off"``, the last ``steps`` events of paths that never
+    """Top paths to ``conversion`` (the last ``max_steps`` events up to its first occurrence in
+    a path) or, with ``outcome="drop_off"``, the last ``max_steps`` events of paths that never
     reach it; share = share of persons, duration from the first shown step to the last.
 
     >>> import tempfile, pathlib
@@ -269,8 +272,8 @@ def top_paths(
     outcomes = ("conversion", "drop_off")
     if outcome not in outcomes:
         raise InvalidOptionError("outcome", outcome, allowed=outcomes)
-    steps = _positive(steps, "steps")
-    u = _units(ws, rules, grain, session_gap, collapse_repeats)
+    steps = _positive(max_steps, "max_steps")
+    u = _units(ws, rules, unit, session_gap, collapse_repeats)
     code = _code(u, conversion, "conversion")
     hit = kn.first_in_unit(u, code)
     if outcome == "conversion":
@@ -283,7 +286,7 @@ def top_paths(
     groups = kn.group_slices(u, lo, hi, top=top, by_persons=True)
     return TopPaths(
         kind=outcome,
-        grain=grain,
+        unit=unit,
         events=(conversion,),
         units=groups.total_units,
         persons=groups.total_persons,
@@ -291,14 +294,15 @@ def top_paths(
     )
 
 
+@renamed(grain="unit", steps="max_steps")
 def paths_between(
     ws: Workspace,
     first: str,
     second: str,
     *,
-    steps: int = 5,
+    max_steps: int = 5,
     top: int = 10,
-    grain: str = "person",
+    unit: str = "person",
     session_gap: str = "30m",
     collapse_repeats: bool = True,
     rules: PathRules | None = None,
@@ -314,8 +318,8 @@ def paths_between(
     >>> paths_between(ws, "add", "buy").paths[0]["path"]
     ['add', 'faq', 'buy']
     """
-    steps = _positive(steps, "steps")
-    u = _units(ws, rules, grain, session_gap, collapse_repeats)
+    steps = _positive(max_steps, "max_steps")
+    u = _units(ws, rules, unit, session_gap, collapse_repeats)
     a = kn.first_in_unit(u, _code(u, first, "first"))
     b = kn.first_in_unit(u, _code(u, second, "second"), after=a)
     sel = np.flatnonzero((a >= 0) & (b >= 0))
@@ -327,7 +331,7 @@ def paths_between(
     )
     return TopPaths(
         kind="between",
-        grain=grain,
+        unit=unit,
         events=(first, second),
         units=groups.total_units,
         persons=groups.total_persons,
@@ -335,14 +339,15 @@ def paths_between(
     )
 
 
+@renamed(grain="unit", steps="max_steps")
 def paths_after_drop_off(
     ws: Workspace,
     step: str,
     next_step: str,
     *,
-    steps: int = 5,
+    max_steps: int = 5,
     top: int = 10,
-    grain: str = "person",
+    unit: str = "person",
     session_gap: str = "30m",
     collapse_repeats: bool = True,
     rules: PathRules | None = None,
@@ -358,8 +363,8 @@ def paths_after_drop_off(
     >>> [p["path"] for p in paths_after_drop_off(ws, "add", "buy").paths]
     [['add', 'faq']]
     """
-    steps = _positive(steps, "steps")
-    u = _units(ws, rules, grain, session_gap, collapse_repeats)
+    steps = _positive(max_steps, "max_steps")
+    u = _units(ws, rules, unit, session_gap, collapse_repeats)
     a = kn.first_in_unit(u, _code(u, step, "step"))
     nxt = u.seq.code(next_step)
     if nxt < 0:
@@ -371,7 +376,7 @@ def paths_after_drop_off(
     groups = kn.group_slices(u, lo, hi, top=top, by_persons=True)
     return TopPaths(
         kind="after_drop_off",
-        grain=grain,
+        unit=unit,
         events=(step, next_step),
         units=groups.total_units,
         persons=groups.total_persons,
@@ -380,20 +385,21 @@ def paths_after_drop_off(
 
 
 # -- flows (Sankey) ------------------------------------------------------------------------
+@renamed(grain="unit", steps="max_steps")
 def flows(
     ws: Workspace,
     *,
     start: str | None = None,
     end: str | None = None,
-    steps: int = 5,
+    max_steps: int = 5,
     top: int = 5,
-    grain: str = "session",
+    unit: str = "session",
     session_gap: str = "30m",
     collapse_repeats: bool = True,
     rules: PathRules | None = None,
 ) -> Flows:
     """Paths starting at ``start``, ending at ``end`` (backwards), between both, or from the
-    first event: ``steps`` steps, per step the ``top`` labels and the rest as ``other``.
+    first event: ``max_steps`` steps, per step the ``top`` labels and the rest as ``other``.
 
     >>> import tempfile, pathlib
     >>> from kundresa import Workspace
@@ -403,14 +409,14 @@ def flows(
     >>> [(lk["source"], lk["target"], lk["persons"]) for lk in flows(ws, start="x").links]
     [('x', 'y', 1), ('x', 'z', 1)]
     """
-    steps = _positive(steps, "steps")
+    steps = _positive(max_steps, "max_steps")
     top = _positive(top, "top")
-    u = _units(ws, rules, grain, session_gap, collapse_repeats)
-    return _flows_result(u, start, end, steps=steps, top=top, grain=grain)
+    u = _units(ws, rules, unit, session_gap, collapse_repeats)
+    return _flows_result(u, start, end, steps=steps, top=top, unit=unit)
 
 
 def _flows_result(
-    u: kn.Units, start: str | None, end: str | None, *, steps: int, top: int, grain: str
+    u: kn.Units, start: str | None, end: str | None, *, steps: int, top: int, unit: str
 ) -> Flows:
     s = _code(u, start, "start") if start is not None else None
     e = _code(u, end, "end") if end is not None else None
@@ -460,9 +466,9 @@ def _flows_result(
         mode=mode,
         start=start,
         end=end,
-        steps=steps,
+        max_steps=steps,
         top=top,
-        grain=grain,
+        unit=unit,
         paths=fc.paths,
         persons=fc.persons,
         nodes=tuple(nodes),
@@ -471,15 +477,16 @@ def _flows_result(
 
 
 # -- the CLI's report ----------------------------------------------------------------------
+@renamed(grain="unit", steps="max_steps")
 def paths(
     ws: Workspace,
     *,
     conversion: str | None = None,
-    grain: str = "session",
+    unit: str = "session",
     session_gap: str = "30m",
     collapse_repeats: bool = False,
     rules: PathRules | None = None,
-    steps: int = 5,
+    max_steps: int = 5,
     top: int = 10,
 ) -> PathsReport:
     """Transition graph + variants, and with ``conversion`` the top paths to it and to
@@ -493,15 +500,15 @@ def paths(
     >>> paths(ws, conversion="buy").graph.transitions[0]["count"]
     1
     """
-    u = _units(ws, rules, grain, session_gap, collapse_repeats)
-    graph = _graph_result(u, grain)
-    var = _variants_result(u, grain, top)
+    u = _units(ws, rules, unit, session_gap, collapse_repeats)
+    graph = _graph_result(u, unit)
+    var = _variants_result(u, unit, top)
     conv = drop = None
     if conversion is not None:
         kw: dict[str, Any] = {
-            "steps": steps,
+            "max_steps": max_steps,
             "top": top,
-            "grain": grain,
+            "unit": unit,
             "session_gap": session_gap,
             "rules": rules,
             "collapse_repeats": collapse_repeats,

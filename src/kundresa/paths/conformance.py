@@ -30,13 +30,17 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kundresa._util import renamed
 from kundresa.errors import InvalidOptionError
 from kundresa.maps.model import JourneyMap
 from kundresa.results import Result
+
+if TYPE_CHECKING:
+    from kundresa.workspace import Workspace
 
 __all__ = ["ALL", "Conformance", "PersonConformance", "StageConformance", "conformance"]
 
@@ -97,13 +101,15 @@ class Conformance(Result):
     0.75
     """
 
+    _renamed = {"people": "by_person"}  # noqa: RUF012 (old spelling, one release)
+
     title: str
     engine: str
     persons: int
     conformant: int
     personas: tuple[str, ...]
     stages: tuple[StageConformance, ...]
-    people: tuple[PersonConformance, ...] = field(default=(), repr=False)
+    by_person: tuple[PersonConformance, ...] = field(default=(), repr=False)
 
     @property
     def rate(self) -> float | None:
@@ -119,7 +125,7 @@ class Conformance(Result):
 
     def person(self, person_id: str) -> PersonConformance | None:
         """One person's deviations, or None when the person entered no stage."""
-        for p in self.people:
+        for p in self.by_person:
             if p.person_id == person_id:
                 return p
         return None
@@ -146,7 +152,7 @@ class Conformance(Result):
         out["rate"] = self.rate
         for row, s in zip(out["stages"], self.stages, strict=True):
             row["conformance"] = s.conformance
-        for row, p in zip(out["people"], self.people, strict=True):
+        for row, p in zip(out["by_person"], self.by_person, strict=True):
             row["conformant"] = p.conformant
         return out
 
@@ -157,7 +163,7 @@ class Conformance(Result):
         if level not in ("stages", "persons"):
             raise InvalidOptionError("level", level, allowed=("stages", "persons"))
         d = self.to_dict()
-        rows = d["stages"] if level == "stages" else d["people"]
+        rows = d["stages"] if level == "stages" else d["by_person"]
         for r in rows:
             for k, v in r.items():
                 if isinstance(v, list):
@@ -213,8 +219,9 @@ def _lis_keep(seq: list[int]) -> list[bool]:
     return keep
 
 
+@renamed(workspace="ws")
 def conformance(
-    workspace: Any, journey_map: JourneyMap | str | Path, *, ignore: tuple[str, ...] = ()
+    ws: Workspace, journey_map: JourneyMap | str | Path, *, ignore: tuple[str, ...] = ()
 ) -> Conformance:
     """Planned vs actual for every person (see the module doc for the definitions).
 
@@ -240,7 +247,7 @@ def conformance(
         raise InvalidOptionError("stages", "(no match rules)", fix=fix)
     tp_rules = [tp.match for s in jm.stages for _, c in s.cells for tp in c.touchpoints
                 if tp.match is not None]  # fmt: skip
-    ev = workspace.events(touchpoints_only=False)
+    ev = ws.events(touchpoints_only=False)
     stage_expr = ibis.cases(*[(_pred(ev, r), k) for k, r in rules], else_=-1)
     planned = ibis.or_(*[_pred(ev, r) for r in [r for _, r in rules] + tp_rules])
     touch = ev.type.isin(list(_TOUCH_TYPES))
@@ -251,8 +258,8 @@ def conformance(
     expr = cur.select("person_id", "ts", "event_id", "event", "k").order_by(
         ["person_id", "ts", "event_id"]
     )
-    table = workspace.store.fetch(expr)
-    persona_of = _persona_of(jm, ev, workspace)
+    table = ws.store.fetch(expr)
+    persona_of = _persona_of(jm, ev, ws)
 
     pid = table.column("person_id").to_pylist()
     ks = table.column("k").to_numpy(zero_copy_only=False).astype(np.int64)
@@ -301,12 +308,12 @@ def conformance(
             )
     return Conformance(
         title=jm.title or jm.goal,
-        engine=workspace.engine,
+        engine=ws.engine,
         persons=len(people),
         conformant=sum(p.conformant for p in people),
         personas=tuple(p.id for p in jm.personas),
         stages=tuple(stages),
-        people=tuple(people),
+        by_person=tuple(people),
     )
 
 

@@ -18,7 +18,7 @@ rules come from what persons actually do.
 * **Personas**: with ``persona_property`` (e.g. ``segment`` on ``Identify``), each value
   becomes a persona with a ``select`` rule; otherwise two placeholder personas to edit.
 * Every cell's notes carry the evidence (share of persons reaching the stage) and the
-  result lists the dominant paths (person grain, repeats collapsed).
+  result lists the dominant paths (person unit, repeats collapsed).
 
 >>> import tempfile, pathlib
 >>> from kundresa import Workspace
@@ -352,7 +352,7 @@ def _dominant(seq: Any, kept: list[int], top: int = 10) -> tuple[dict[str, Any],
     sub = type(seq)(seq.label[keep], seq.ts[keep], seq.person[keep], seq.labels, seq.persons)
     if sub.n == 0:
         return ()
-    u = kn.make_units(sub, grain="person", collapse_repeats=True)
+    u = kn.make_units(sub, unit="person", collapse_repeats=True)
     g = kn.group_slices(u, u.start, u.end - 1, top=top, by_persons=True)
     total = max(g.total_persons, 1)
     out = []

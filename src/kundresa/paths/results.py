@@ -3,7 +3,7 @@
 Counts are always labelled: ``count`` is a number of *transitions* (or paths) and
 ``persons`` a number of unique persons; the two are never mixed in one figure.
 
->>> g = TransitionGraph(grain="person", units=1, persons=1, transitions=(
+>>> g = TransitionGraph(unit="person", units=1, persons=1, transitions=(
 ...     {"source": "a", "target": "b", "count": 1, "persons": 1, "median_seconds": 60.0},),
 ...     nodes=(), loops=())
 >>> g.to_frame()[["source", "target", "count"]].values.tolist()
@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from kundresa._util import humanize_seconds
 from kundresa.errors import InvalidOptionError
 from kundresa.results import Result
 
@@ -39,15 +40,7 @@ def _frame(rows: tuple[dict[str, Any], ...], columns: list[str]) -> Any:
 
 
 def _fmt_seconds(s: float | None) -> str:
-    if s is None or (isinstance(s, float) and math.isnan(s)):
-        return "-"
-    if s < 120:
-        return f"{s:.0f} s"
-    if s < 7200:
-        return f"{s / 60:.1f} min"
-    if s < 172800:
-        return f"{s / 3600:.1f} h"
-    return f"{s / 86400:.1f} d"
+    return humanize_seconds(s, "-")
 
 
 def _check_measure(measure: str) -> str:
@@ -66,7 +59,7 @@ class TransitionGraph(Result):
     'transitions'
     """
 
-    grain: str
+    unit: str
     units: int
     persons: int
     transitions: tuple[dict[str, Any], ...]
@@ -87,11 +80,24 @@ class TransitionGraph(Result):
     def to_frame(self) -> Any:
         return _frame(self.transitions, ["source", "target", "count", "persons", "median_seconds"])
 
-    def plot(self, measure: str = "count", top: int = 40) -> Any:
-        """A graph figure: nodes on a circle, edge width by ``measure`` (top edges only)."""
+    def plot(self, measure: str = "count", top: int = 40, kind: str = "graph") -> Any:
+        """A graph figure: nodes on a circle, edge width by ``measure`` (top edges only);
+        ``kind="matrix"``: a heatmap, one row per source and one column per target, of the
+        ``top`` labels with the most events (readable however many edges there are).
+
+        >>> g = TransitionGraph("person", 1, 1, ({"source": "a", "target": "b", "count": 3,
+        ...     "persons": 1, "median_seconds": 6.0},), ({"label": "a", "events": 3},
+        ...     {"label": "b", "events": 3}), ())
+        >>> [list(row) for row in g.plot(kind="matrix").data[0].z]
+        [[None, 3], [None, None]]
+        """
         import plotly.graph_objects as go
 
         measure = _check_measure(measure)
+        if kind not in ("graph", "matrix"):
+            raise InvalidOptionError("kind", kind, allowed=("graph", "matrix"))
+        if kind == "matrix":
+            return self._matrix(measure, top)
         labels = [n["label"] for n in self.nodes]
         pos = {
             lab: (
@@ -128,15 +134,44 @@ class TransitionGraph(Result):
                 showlegend=False,
             )
         )
-        unit = "transitions" if measure == "count" else "unique persons"
-        fig.update_layout(title=f"Transition graph ({unit}, grain {self.grain})")
+        measure_label = "transitions" if measure == "count" else "unique persons"
+        fig.update_layout(title=f"Transition graph ({measure_label}, unit {self.unit})")
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
         return fig
 
+    def _matrix(self, measure: str, top: int) -> Any:
+        import plotly.graph_objects as go
+
+        nodes = sorted(self.nodes, key=lambda n: (-n.get("events", 0), n["label"]))[:top]
+        labels = [n["label"] for n in nodes]
+        cell = {(e["source"], e["target"]): e for e in self.transitions}
+        z = [[cell[(a, b)][measure] if (a, b) in cell else None for b in labels] for a in labels]
+        hover = [
+            [
+                f"{a} → {b}: {cell[(a, b)][measure]:,} {measure}, median "
+                f"{_fmt_seconds(cell[(a, b)]['median_seconds'])}" if (a, b) in cell else ""
+                for b in labels
+            ]
+            for a in labels
+        ]  # fmt: skip
+        heat = go.Heatmap(
+            z=z, x=labels, y=labels, text=hover, hoverinfo="text", colorscale="Blues",
+            texttemplate="%{z:,}", xgap=1, ygap=1,
+        )  # fmt: skip
+        fig = go.Figure(heat)
+        measure_label = "transitions" if measure == "count" else "unique persons"
+        fig.update_layout(
+            title=f"Transition matrix ({measure_label}, unit {self.unit})",
+            height=max(420, 140 + 30 * len(labels)),
+            xaxis={"title": "to", "side": "top", "tickangle": -40},
+            yaxis={"title": "from", "autorange": "reversed"},
+        )
+        return fig
+
     def __str__(self) -> str:
         lines = [
-            f"transition graph (grain {self.grain}): {len(self.transitions):,} edges, "
+            f"transition graph (unit {self.unit}): {len(self.transitions):,} edges, "
             f"{self.units:,} paths, {self.persons:,} persons; count = transitions"
         ]
         for e in sorted(self.transitions, key=lambda e: -e["count"])[:15]:
@@ -155,7 +190,7 @@ class Variants(Result):
     (0, 5)
     """
 
-    grain: str
+    unit: str
     units: int
     persons: int
     variants: tuple[dict[str, Any], ...]
@@ -174,7 +209,7 @@ class Variants(Result):
                 y=[" → ".join(r["variant"]) for r in rows][::-1],
                 orientation="h",
             ),
-            layout={"title": f"Top variants (paths, grain {self.grain})"},
+            layout={"title": f"Top variants (paths, unit {self.unit})"},
         )
 
     def __str__(self) -> str:
@@ -198,7 +233,7 @@ class TopPaths(Result):
     """
 
     kind: str
-    grain: str
+    unit: str
     events: tuple[str, ...]
     units: int
     persons: int
@@ -223,7 +258,7 @@ class TopPaths(Result):
 
     def __str__(self) -> str:
         lines = [
-            f"top paths, {self.kind} ({', '.join(self.events)}; grain {self.grain}): "
+            f"top paths, {self.kind} ({', '.join(self.events)}; unit {self.unit}): "
             f"{self.persons:,} persons, {self.units:,} paths"
         ]
         for r in self.paths[:15]:
@@ -275,9 +310,9 @@ class Flows(Result):
     mode: str
     start: str | None
     end: str | None
-    steps: int
+    max_steps: int
     top: int
-    grain: str
+    unit: str
     paths: int
     persons: int
     nodes: tuple[dict[str, Any], ...]
@@ -293,7 +328,7 @@ class Flows(Result):
 
         measure = _check_measure(measure)
         index = {(n["step"], n["label"]): i for i, n in enumerate(self.nodes)}
-        unit = "unique persons" if measure == "persons" else "transitions"
+        measure_label = "unique persons" if measure == "persons" else "transitions"
         x, y = _sankey_positions(self.nodes, measure)
         sankey = go.Sankey(
             arrangement="snap",
@@ -302,7 +337,7 @@ class Flows(Result):
                 "x": x,
                 "y": y,
                 "customdata": [n[measure] for n in self.nodes],
-                "hovertemplate": "%{label}: %{customdata:,} " + unit + "<extra></extra>",
+                "hovertemplate": "%{label}: %{customdata:,} " + measure_label + "<extra></extra>",
             },
             link={
                 "source": [index[(lk["step"], lk["source"])] for lk in self.links],
@@ -318,12 +353,12 @@ class Flows(Result):
         }
         return go.Figure(
             sankey,
-            layout={"title": f"Flows {what[self.mode]} ({unit}, grain {self.grain})"},
+            layout={"title": f"Flows {what[self.mode]} ({measure_label}, unit {self.unit})"},
         )
 
     def __str__(self) -> str:
         lines = [f"flows ({self.mode}; {self.paths:,} paths, {self.persons:,} persons)"]
-        for step in range(self.steps):
+        for step in range(self.max_steps):
             nodes = [n for n in self.nodes if n["step"] == step]
             cells = ", ".join(f"{n['label']} {n['count']:,}" for n in nodes)
             lines.append(f"  step {step}: {cells}")
@@ -332,7 +367,7 @@ class Flows(Result):
 
 @dataclass(frozen=True)
 class JourneyArchetypes(Result):
-    """Journeys to the first conversion per person (touches, days, channels), split into
+    """Journeys to the first conversion per person (touches, seconds, channels), split into
     ``long`` and ``short`` archetypes, compared in ``summary``.
 
     >>> JourneyArchetypes("Order Completed", "kmeans", {}, (), ()).to_frame().shape
@@ -346,7 +381,9 @@ class JourneyArchetypes(Result):
     journeys: tuple[dict[str, Any], ...]
 
     def to_frame(self) -> Any:
-        return _frame(self.journeys, ["person_id", "touches", "days", "channels", "archetype"])
+        return _frame(
+            self.journeys, ["person_id", "touches", "duration_seconds", "channels", "archetype"]
+        )
 
     def plot(self) -> Any:
         """Scatter of journeys: touches vs days, coloured by archetype (log axes)."""
@@ -356,12 +393,13 @@ class JourneyArchetypes(Result):
         for name in ("short", "long"):
             rows = [j for j in self.journeys if j["archetype"] == name]
             fig.add_trace(
-                go.Scattergl(
+                # SVG up to a few thousand points (WebGL is missing in many browsers)
+                (go.Scatter if len(self.journeys) <= 5000 else go.Scattergl)(
                     x=[r["touches"] for r in rows],
-                    y=[max(r["days"], 1e-3) for r in rows],
+                    y=[max(r["duration_seconds"] / 86400, 1e-3) for r in rows],
                     mode="markers",
                     name=name,
-                    marker={"size": 4, "opacity": 0.5},
+                    marker={"size": 7, "opacity": 0.7},
                 )
             )
         fig.update_layout(
@@ -369,7 +407,7 @@ class JourneyArchetypes(Result):
             xaxis_type="log",
             yaxis_type="log",
             xaxis_title="touches",
-            yaxis_title="days",
+            yaxis_title="days to conversion",
         )
         return fig
 
@@ -378,7 +416,7 @@ class JourneyArchetypes(Result):
         for s in self.summary:
             lines.append(
                 f"  {s['archetype']:<6} {s['persons']:>8,} persons ({s['share']:.0%})  "
-                f"median {s['median_touches']:.0f} touches, {s['median_days']:.2f} days, "
+                f"median {s['median_touches']:.0f} touches, {_fmt_seconds(s['median_seconds'])}, "
                 f"{s['median_channels']:.0f} channels; top: {', '.join(s['top_channels'])}"
             )
         return "\n".join(lines)

@@ -67,14 +67,21 @@ def serve(
     port); otherwise it runs until interrupted.
     ``options`` go to :class:`kundresa.server.app.ServerConfig` (e.g. ``maps=["map.yaml"]``:
     journey-map files or folders shown and edited on ``/map``).
+    While it listens the server announces itself in ``<db>.server.json`` (PID, URL, a local
+    token; mode 0600), so that the CLI's read commands ask it (ADR 0012).
     """
     import uvicorn
 
+    from kundresa._beside import new_token, open_checked, refuse_if_served, workspace_path
+    from kundresa.server._local import local_server
     from kundresa.server.app import ServerConfig, create_app
     from kundresa.server.state import ServerState
-    from kundresa.workspace import DEFAULT_DB
 
-    where = str(db) if db is not None else os.environ.get("KUNDRESA_DB", DEFAULT_DB)
+    where = workspace_path(db)
+    refuse_if_served(where, engine)
+    if engine == "duckdb":  # a lock held by another process: one line now, not a traceback
+        open_checked(where, engine).close()
+    options.setdefault("local_token", new_token())
     if "maps" in options:
         from kundresa.server.journey import find_maps
 
@@ -93,8 +100,12 @@ def serve(
             login = (user, password)
         state.close()
     app = create_app(config)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    server = local_server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False),
+        db=where,
+        engine=engine,
+        token=config.local_token,
+        maps=lambda: {n: str(p) for n, p in app.state.runtime.maps.paths.items()},
     )
 
     def announce(url: str) -> None:

@@ -98,6 +98,23 @@ def server_analysis(declared: Declared) -> Analysis:
         html: str = _resolve(declared.page)(result, lang)
         return html
 
+    def text(result: Result, params: BaseModel | None) -> str:
+        given = {} if params is None else params.model_dump(exclude_none=True)
+        got = _resolve(declared.text)(result, declared.validate(given)) if declared.text else None
+        return str(result) if got is None else str(got)
+
+    def export(ws: Workspace, result: Result, params: BaseModel | None, path: str) -> None:
+        from kundresa.results import write_result
+
+        given = {} if params is None else params.model_dump(exclude_none=True)
+        write = _resolve(declared.write) if declared.write else None
+        if not (write and write(ws, result, declared.validate(given), path)):
+            write_result(result, path)
+
+    def figure(result: Result, lang: str) -> Any:
+        assert declared.figure is not None
+        return _resolve(declared.figure)(result, lang)
+
     def form(ws: Workspace) -> dict[str, Any]:
         assert declared.form is not None
         options: dict[str, Any] = _resolve(declared.form)(ws)
@@ -116,4 +133,9 @@ def server_analysis(declared: Declared) -> Analysis:
         map_params=tuple(p.name for p in declared.params if p.kind == "map"),
         maps_required=tuple(p.name for p in declared.params if p.kind == "map" and p.required),
         web_path=declared.web_path,
+        text=text,
+        export=export,
+        figure=figure if declared.figure else None,
+        choices={p.name: p.choices for p in declared.params if p.choices}
+        | {p.name: ("true", "false") for p in declared.params if p.kind == "bool"},
     )

@@ -68,7 +68,7 @@ def render_info(result: Result, lang: str) -> str:
 def render_overview(result: Result, lang: str) -> str:
     assert isinstance(result, OverviewResult)
     parts = [_info_cards(result.info, lang)] if result.info else []
-    if not result.days:
+    if not result.dates:
         parts.append(f'<p class="empty">{escape(label("no_data", lang))}</p>')
     parts.append(f"<h2>{escape(label('events_per_day', lang))}</h2>")
     parts.append("<!--figure-->")
@@ -76,7 +76,7 @@ def render_overview(result: Result, lang: str) -> str:
     rows = [
         [d, p, c, "" if r is None else f"{100 * r:.1f} %"]
         for d, p, c, r in list(
-            zip(result.days, result.persons, result.converted, rate, strict=True)
+            zip(result.dates, result.persons, result.converted, rate, strict=True)
         )[-14:]
     ]
     parts.append(f"<h2>{escape(label('persons_per_day', lang))}</h2>")

@@ -7,6 +7,7 @@
 """
 
 import asyncio
+import hmac
 import inspect
 import json
 import logging
@@ -14,13 +15,14 @@ import math
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import Response
 
 from kundresa.errors import KundresaError, NotFoundError
+from kundresa.server._local import alternate
 from kundresa.server.collector import (
     CALLS,
     CORS,
@@ -72,6 +74,8 @@ class ServerConfig:
     retry_after: int = 1
     duckdb_threads: int = 1
     maps: tuple[str, ...] = ()
+    #: the local token of ``<db>.server.json`` (ADR 0012): a read credential for the CLI
+    local_token: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         if not self.state:
@@ -147,6 +151,12 @@ class Runtime:
     def run(self, analysis: Analysis, params: Any) -> Any:
         """Run an analysis on the workspace (serialised with the loader). A journey-map
         parameter names a map the server loaded (the first when not given)."""
+        params = self.resolve(analysis, params)
+        with self.lock:
+            return analysis.run(self.ws, params)
+
+    def resolve(self, analysis: Analysis, params: Any) -> Any:
+        """``params`` with each journey-map name replaced by the map's file."""
         if analysis.map_params and params is not None:
             update = {}
             for name in analysis.map_params:
@@ -154,8 +164,7 @@ class Runtime:
                 if value is not None or name in analysis.maps_required:
                     update[name] = str(self.maps.path(value)[1])
             params = params.model_copy(update=update)
-        with self.lock:
-            return analysis.run(self.ws, params)
+        return params
 
 
 def clean_json(value: Any) -> Any:
@@ -252,6 +261,9 @@ def current_reader(request: Request) -> Reader | None:
     auth = request.headers.get("authorization") or ""
     token = auth[7:].strip() if auth[:7].lower() == "bearer " else basic_auth_user(auth)
     if token:
+        local = rt.config.local_token
+        if local and hmac.compare_digest(token.encode(), local.encode()):
+            return Reader("local", "cli")  # the token of <db>.server.json (ADR 0012)
         key = rt.state.check_key(token, "read")
         if key:
             return Reader("key", key.name)
@@ -275,11 +287,12 @@ def _api_route(analysis: Analysis) -> Callable[..., Any]:
         rt: Runtime = request.app.state.runtime
         try:
             result = rt.run(analysis, params)
+            other = alternate(rt, analysis, params, result, request)  # text, --out (ADR 0012)
         except NotFoundError as exc:
             return error_response(404, "not_found", str(exc))
         except KundresaError as exc:
             return error_response(400, "invalid_request", str(exc))
-        return json_response(result.to_dict())
+        return other or json_response(result.to_dict())
 
     sig = [
         inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
@@ -408,16 +421,22 @@ def create_app(config: ServerConfig) -> FastAPI:
             description=analysis.description,
             response_class=Response,
             responses={
-                200: {"description": "The result object's to_dict()"},
+                200: {
+                    "description": "The result object's to_dict(); with `Accept: text/plain`"
+                    " the CLI's text rendering",
+                    "content": {"application/json": {}, "text/plain": {}},
+                },
                 400: {"description": "Invalid parameters (field, allowed values, fix)"},
                 401: {"description": "No read key or session"},
                 404: {"description": "Something named does not exist (closest names)"},
             },
         )
 
+    from kundresa.server._local import add_sql_route
     from kundresa.server.web import add_web
     from kundresa.server.web_map import add_map_routes
 
+    add_sql_route(app)
     add_map_routes(app)
     add_web(app)
     app.add_middleware(CollectorFastPath)

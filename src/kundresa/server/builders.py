@@ -15,6 +15,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from kundresa._util import humanize_seconds
 from kundresa.results import Result
 from kundresa.server.i18n import label
 
@@ -66,14 +67,7 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f} %"
 
 
-def _dur(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    s = float(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if s >= size:
-            return f"{s / size:.1f} {unit}"
-    return f"{s:.0f} s"
+_dur = humanize_seconds
 
 
 def _num_table(headers: list[str], rows: list[list[str]], numeric: set[int], tid: str) -> str:
@@ -96,7 +90,7 @@ def render_funnel(result: Result, lang: str) -> str:
 
     assert isinstance(result, FunnelResult)
     top = max(result.counts, default=0) or 1
-    nxt = {d.step: d.next_events for d in result.dropoffs}
+    nxt = {d.step: d.next_events for d in result.drop_offs}
     rows = []
     for s in result.steps:
         ci = (
@@ -114,7 +108,7 @@ def render_funnel(result: Result, lang: str) -> str:
                 _pct(s.from_start.value),
                 ci,
                 _pct(s.from_previous.value) if s.number > 1 else "",
-                f"{s.dropoff:,}" if s.number > 1 else "",
+                f"{s.drop_off:,}" if s.number > 1 else "",
                 _dur(s.median_seconds) if s.number > 1 else "",
                 then,
             ]
@@ -195,7 +189,7 @@ def render_flows(result: Result, lang: str) -> str:
     cards = (
         '<div class="cards">'
         f'<div class="card"><div class="kpi" id="kpi-paths">{result.paths:,}</div>'
-        f'<div class="kpi-label">{escape(L("paths"))} ({escape(result.grain)})</div></div>'
+        f'<div class="kpi-label">{escape(L("paths"))} ({escape(result.unit)})</div></div>'
         f'<div class="card"><div class="kpi" id="kpi-persons">{result.persons:,}</div>'
         f'<div class="kpi-label">{escape(L("persons"))}</div></div></div>'
     )

@@ -188,7 +188,7 @@ LABELS: dict[str, dict[str, str]] = {
     "start_event": {"en": "Start at", "sv": "Börja vid", "nb": "Start ved"},
     "end_event": {"en": "End at", "sv": "Sluta vid", "nb": "Slutt ved"},
     "top": {"en": "Top per step", "sv": "Flest per steg", "nb": "Flest per steg"},
-    "grain": {"en": "Grain", "sv": "Nivå", "nb": "Nivå"},
+    "unit": {"en": "Unit", "sv": "Enhet", "nb": "Enhet"},
     "paths": {"en": "Paths", "sv": "Vägar", "nb": "Veier"},
     "flows_help": {
         "en": "Where people go from a start event (or come from, to an end event).",
@@ -219,3 +219,13 @@ def pick_language(accept_language: str | None) -> str:
         if code in LANGUAGES:
             return code
     return "en"
+
+
+def _merge() -> None:
+    from kundresa.server._i18n_analyses import ANALYSIS_LABELS
+
+    for key, texts in ANALYSIS_LABELS.items():
+        LABELS.setdefault(key, texts)
+
+
+_merge()

@@ -61,6 +61,15 @@ class Analysis:
     maps_required: tuple[str, ...] = ()
     #: the page's path when it is not ``/<name>`` (the measured map is ``/map``)
     web_path: str | None = None
+    #: ``text(result, params)``: the CLI's text output (``Accept: text/plain``; default
+    #: ``str(result)``) and ``export(ws, result, params, path)``: its ``--out`` (default
+    #: :func:`kundresa.results.write_result`); see ADR 0012
+    text: Callable[[Result, Any], str] | None = None
+    export: Callable[[Workspace, Result, Any, str], None] | None = None
+    #: ``figure(result, lang)``: the page's chart (default ``result.plot()``)
+    figure: Callable[[Result, str], Any] | None = None
+    #: the form's choices per parameter (a select, or checkboxes for a list)
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def title(self, lang: str) -> str:
         """The title in ``lang`` (English when missing)."""

@@ -164,9 +164,11 @@ def _csrf_ok(sent: Any, expected: str | None) -> bool:
     )
 
 
-def _figure_json(result: Any, *, titled: bool = True) -> str | None:
+def _figure_json(
+    result: Any, *, titled: bool = True, draw: Any = None, lang: str = "en"
+) -> str | None:
     try:
-        fig = result.plot()
+        fig = result.plot() if draw is None else draw(result, lang)
     except (NotImplementedError, ImportError, AttributeError, TypeError, ValueError):
         return None
     if not titled:  # the page puts its own (translated) heading above the figure
@@ -194,6 +196,53 @@ def _query(request: Request, analysis: Analysis) -> dict[str, Any]:
     return query
 
 
+def _form_field(
+    analysis: Analysis,
+    name: str,
+    f: Any,
+    query: dict[str, Any],
+    lang: str,
+    maps: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """One input of a derived form: its translated label (the name when none), its value
+    (lists as the chosen values), its choices (a select; checkboxes for a list; a journey
+    map one of the server's ``maps``, or none when optional)."""
+    from kundresa.server._i18n_analyses import PARAM_PREFIX
+
+    default = "" if f.default is None else f.default
+    value = query.get(name, default)
+    multiple = isinstance(default, list) or isinstance(query.get(name), list)
+    key = PARAM_PREFIX + name
+    shown = label(key, lang)
+    chosen = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    return {
+        "name": name,
+        "label": name if shown == key else shown,
+        "value": ", ".join(chosen) if multiple else value,
+        "chosen": chosen,
+        "help": f.description or "",
+        "choices": [(c, _choice_label(name, c, lang)) for c in analysis.choices.get(name, ())]
+        or _map_choices(analysis, name, maps, lang),
+        "multiple": multiple,
+    }
+
+
+def _map_choices(
+    analysis: Analysis, name: str, maps: tuple[str, ...], lang: str
+) -> list[tuple[str, str]]:
+    if name not in analysis.map_params or not maps:
+        return []
+    optional = [] if name in analysis.maps_required else [("", label("none", lang))]
+    return optional + [(m, m) for m in maps]
+
+
+def _choice_label(name: str, value: str, lang: str) -> str:
+    """The text of one choice of a form (attribution models by their names)."""
+    key = f"model.{value}" if name == "model" else f"choice.{value}"
+    shown = label(key, lang)
+    return value if shown == key else shown
+
+
 def _page_route(analysis: Analysis) -> Any:
     async def page(request: Request) -> Response:
         session = _session(request)
@@ -215,10 +264,7 @@ def _page_route(analysis: Analysis) -> Any:
         params = None
         if analysis.params is not None:
             for name, f in analysis.params.model_fields.items():
-                default = "" if f.default is None else f.default
-                fields.append(
-                    {"name": name, "value": query.get(name, default), "help": f.description or ""}
-                )
+                fields.append(_form_field(analysis, name, f, query, lang, rt.maps.names()))
             try:
                 params = analysis.params.model_validate(
                     {k: v for k, v in query.items() if k in analysis.params.model_fields}
@@ -238,7 +284,12 @@ def _page_route(analysis: Analysis) -> Any:
             else:
                 if analysis.render is not None:
                     body = analysis.render(result, lang)
-                    figure = _figure_json(result, titled="<!--figure-->" not in body)
+                    figure = _figure_json(
+                        result,
+                        titled="<!--figure-->" not in body,
+                        draw=analysis.figure,
+                        lang=lang,
+                    )
                     text = None
                 else:
                     figure = _figure_json(result)

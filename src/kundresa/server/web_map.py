@@ -16,6 +16,7 @@ import anyio.to_thread
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from kundresa._util import humanize_seconds
 from kundresa.errors import KundresaError, NotFoundError
 from kundresa.maps._i18n import label as map_label
 from kundresa.maps.render import PALETTE, render_svg
@@ -37,12 +38,6 @@ MAP_NAME = Annotated[
 
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f} %"
-
-
-def _hours(h: float | None) -> str:
-    if h is None:
-        return "–"
-    return f"{h / 24:.1f} d" if h >= 48 else f"{h:.1f} h"
 
 
 def _view(request: Request, name: str | None) -> MapView:
@@ -67,9 +62,9 @@ def _measured_rows(view: MapView, persona: str, lang: str) -> list[list[str]]:
                 s.name,
                 f"{sm.persons:,}",
                 _pct(sm.progression),
-                _pct(sm.dropoff),
+                _pct(sm.drop_off),
                 _pct(sm.conversion_rate),
-                f"{_hours(sm.median_hours)} / {_hours(sm.p90_hours)}",
+                f"{humanize_seconds(sm.median_seconds)} / {humanize_seconds(sm.p90_seconds)}",
                 channels,
             ]
         )
@@ -88,8 +83,8 @@ def _kpis(view: MapView, persona: str, lang: str) -> list[tuple[str, str, str]]:
         out.append(("overall_conversion", _pct(first.conversion_rate), ""))
     worst = None
     for s, sm in zip(jm.stages, stages, strict=True):
-        if sm is not None and sm.dropoff is not None and (worst is None or sm.dropoff > worst[1]):
-            worst = (s.name, sm.dropoff)
+        if sm is not None and sm.drop_off is not None and (worst is None or sm.drop_off > worst[1]):
+            worst = (s.name, sm.drop_off)
     if worst is not None:
         out.append(("biggest_dropoff", _pct(worst[1]), worst[0]))
     out.append(("unassigned", f"{meas.unassigned:,}", ""))

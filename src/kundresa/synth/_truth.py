@@ -92,7 +92,7 @@ def _truth(sim: _Sim, ev: _Arrays, start: dt.date, days: int) -> dict[str, Any]:
         "identifiable_loyalty_cards": sorted(sim.cards[i] for i in linked_cards.tolist()),
         "channel_effects": dict(CHANNEL_EFFECTS),
         "channel_effects_model": {
-            "conversion_event": FUNNEL_STEPS[0],
+            "conversion": FUNNEL_STEPS[0],
             "base": ENTRY_BASE,
             "formula": "P(first Product Viewed) = 1 - (1 - base) * prod_c (1 - effect_c) over"
             " the distinct channels with any event of the person before the first Product"
@@ -202,7 +202,7 @@ def _journey_length(sim: _Sim, ev: _Arrays, persona: np.ndarray[Any, Any]) -> di
         out[p.name] = {
             "buyers": int(mine.sum()),
             "median_touches": float(np.median(touches[mine])) if any_ else 0.0,
-            "median_days": round(float(np.median(days[mine])), 3) if any_ else 0.0,
+            "median_seconds": round(float(np.median(days[mine])) * 86400, 3) if any_ else 0.0,
         }
     out["definition"] = (
         "realised, persons with an Order Completed: touches = track/page/screen events up to"
