@@ -419,4 +419,30 @@ def open_store(engine: str, path: str, *, spark: Any = None) -> Store:
     raise InvalidOptionError("engine", engine, allowed=ENGINES)
 
 
-__all__ = ["ENGINES", "KNOWN_CAPABILITIES", "DuckDBStore", "SparkStore", "Store", "open_store"]
+def engine_supports(engine: str, capability: str) -> bool:
+    """Whether the store of ``engine`` declares ``capability``, without opening one.
+
+    >>> engine_supports("duckdb", "single_file"), engine_supports("spark", "single_file")
+    (True, False)
+    """
+    stores: dict[str, type[Store]] = {"duckdb": DuckDBStore, "spark": SparkStore}
+    if engine not in stores:
+        from kundresa.errors import InvalidOptionError
+
+        raise InvalidOptionError("engine", engine, allowed=ENGINES)
+    if capability not in KNOWN_CAPABILITIES:
+        from kundresa.errors import InvalidOptionError
+
+        raise InvalidOptionError("capability", capability, allowed=sorted(KNOWN_CAPABILITIES))
+    return capability in stores[engine].capabilities
+
+
+__all__ = [
+    "ENGINES",
+    "KNOWN_CAPABILITIES",
+    "DuckDBStore",
+    "SparkStore",
+    "Store",
+    "engine_supports",
+    "open_store",
+]

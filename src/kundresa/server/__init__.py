@@ -79,7 +79,9 @@ def serve(
 
     where = workspace_path(db)
     refuse_if_served(where, engine)
-    if engine == "duckdb":  # a lock held by another process: one line now, not a traceback
+    from kundresa._store import engine_supports
+
+    if engine_supports(engine, "single_file"):  # a lock held elsewhere: one line, no traceback
         open_checked(where, engine).close()
     options.setdefault("local_token", new_token())
     if "maps" in options:
