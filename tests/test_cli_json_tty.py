@@ -26,6 +26,7 @@ import duckdb
 import pytest
 
 from kundresa import Workspace
+from tests.test_cli_imports import kundresa_cli
 
 BAR = "elapsed"  # DuckDB's bar: "\r100% ▕████▏ (00:00:03.02 elapsed)"
 RUN_CLI = "import sys\nfrom kundresa.cli import main\nmain(sys.argv[1:])\n"
@@ -190,13 +191,7 @@ def test_long_commands_draw_progress_on_a_terminal_stderr_only(tmp_path: Path) -
 
 def test_long_commands_are_quiet_when_piped(tmp_path: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "kundresa", *args],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return kundresa_cli(*args, cwd=tmp_path)
 
     done = run("synth", "--persons", "300", "--db", "w.duckdb")
     assert done.returncode == 0, done.stderr
