@@ -176,7 +176,9 @@ def test_validation_messages_name_the_field() -> None:
         assert a.validate({"conversion": "Buy", "lookback_scope": "session"}).unit == "session"
     with pytest.raises(InvalidOptionError, match="kind"):
         Param("x", "colour")
-    assert Param("x", "int", REQUIRED).required
+    assert Param("x", "int", REQUIRED, minimum=0, maximum=1).required
+    with pytest.raises(InvalidOptionError, match="declare minimum and maximum"):
+        Param("x", "int", 1)
 
 
 def test_cli_rest_python_equal_json(shop: tuple[Path, Path], tmp_path: Path) -> None:

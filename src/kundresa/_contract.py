@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KINDS",
+    "MAX_ITEMS",
+    "MAX_TEXT",
     "REQUIRED",
     "Analysis",
     "Param",
@@ -75,8 +77,25 @@ KINDS = (
     "map",  # a journey-map file (CLI: a path; REST/web: the name of a map the server loaded)
 )
 
-_DURATION = re.compile(r"^\s*\d+(\.\d+)?\s*[a-zA-Z]+\s*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+#: the most values a list parameter takes (``steps``, ``model``, ...) unless it says
+MAX_ITEMS = 50
+#: the longest text a parameter takes unless it says
+MAX_TEXT = 500
+#: what a duration looks like (the REST schema's pattern; the value is read by
+#: :func:`kundresa._util.parse_duration`)
+DURATION_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*[smhdw]\s*$"
+
+
+class _Count:
+    """How many values were given (shown in a message as ``a list of 25``)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __repr__(self) -> str:
+        return f"a list of {self.n}"
 
 
 @dataclass(frozen=True)
@@ -92,8 +111,19 @@ class Param:
     into another argument by the analysis' ``run``). ``split`` accepts comma lists
     (``--model markov,shapley``) as well as repeated values.
 
+    Every value is bounded, and the bounds are part of the declaration (the CLI help, the
+    REST schema's ``minimum``/``maximum``/``maxItems``/``maxLength`` and the docs table show
+    them): an ``int``/``float`` between ``minimum`` and ``maximum`` (both required), a
+    ``duration`` above 0 and at most ``maximum`` seconds (default ten years), a list at most
+    ``max_items`` values (default :data:`MAX_ITEMS`), a text at most ``max_length``
+    characters (default :data:`MAX_TEXT`).
+
     >>> Param("window", "duration", "7d", "Conversion window.").flag
     '--window'
+    >>> Param("top", "int", 5)
+    Traceback (most recent call last):
+    ...
+    kundresa.errors.InvalidOptionError: top: 'int' is not allowed; declare minimum and maximum
     """
 
     name: str
@@ -109,10 +139,20 @@ class Param:
     deprecated: tuple[str, ...] = ()
     python: str | None = ""
     split: bool = False
+    max_items: int = MAX_ITEMS
+    max_length: int = MAX_TEXT
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise InvalidOptionError("kind", self.kind, allowed=KINDS)
+        if self.kind in ("int", "float") and (self.minimum is None or self.maximum is None):
+            raise InvalidOptionError(self.name, self.kind, fix="declare minimum and maximum")
+        if self.kind == "duration" and self.maximum is None:
+            from kundresa._util import MAX_DURATION_SECONDS
+
+            object.__setattr__(self, "maximum", float(MAX_DURATION_SECONDS))
+        if self.kind == "duration" and self.max_length == MAX_TEXT:
+            object.__setattr__(self, "max_length", 40)  # "3650d", with room for spaces
         if self.kind == "choice" and not self.choices:
             raise InvalidOptionError("choices", self.name, fix="name the allowed values")
         if self.flag is None:
@@ -129,19 +169,28 @@ class Param:
         """Check and convert one given value (a string from a CLI or a query, or a Python
         value); raise :class:`~kundresa.errors.InvalidOptionError` naming the field.
 
-        >>> Param("top", "int", 5, minimum=1).parse("3")
+        >>> Param("top", "int", 5, minimum=1, maximum=1000).parse("3")
         3
-        >>> Param("top", "int", 5, minimum=1).parse("0")
-        Traceback (most recent call last):
-        ...
-        kundresa.errors.InvalidOptionError: top: '0' is not allowed; use a number >= 1
+        >>> try:
+        ...     Param("top", "int", 5, minimum=1, maximum=1000).parse("0")
+        ... except ValueError as exc:
+        ...     print(exc)
+        top: '0' is not allowed; use a whole number from 1 to 1000
         """
         if self.multiple:
             if value is None:
                 return ()
-            items = [value] if isinstance(value, str) else list(value)
+            items = [value] if isinstance(value, str | int | float) else list(value)
+            if len(items) > self.max_items:  # before splitting: bounds the work
+                raise InvalidOptionError(
+                    self.name, _Count(len(items)), fix=f"give at most {self.max_items} values"
+                )
             if self.split:
-                items = list(split_list([str(v) for v in items]))
+                items = list(split_list([self._text(v) for v in items]))
+            if len(items) > self.max_items:
+                raise InvalidOptionError(
+                    self.name, _Count(len(items)), fix=f"give at most {self.max_items} values"
+                )
             return tuple(self._one(v) for v in items)
         if value is None:
             return None
@@ -159,43 +208,80 @@ class Param:
                 return False
             raise InvalidOptionError(self.name, value, allowed=("true", "false"))
         if kind in ("int", "float"):
-            try:
-                number: float = int(value) if kind == "int" else float(value)
-            except (TypeError, ValueError):
-                raise InvalidOptionError(
-                    self.name, value, fix=f"give {'a whole' if kind == 'int' else 'a'} number"
-                ) from None
-            if isinstance(value, bool):
-                raise InvalidOptionError(self.name, value, fix="give a number")
-            if self.minimum is not None and number < self.minimum:
-                raise InvalidOptionError(self.name, value, fix=f"use a number >= {self.minimum:g}")
-            if self.maximum is not None and number > self.maximum:
-                raise InvalidOptionError(self.name, value, fix=f"use a number <= {self.maximum:g}")
-            return number
-        if not isinstance(value, str):
-            raise InvalidOptionError(self.name, value, fix="give text")
-        if _CONTROL.search(value) or len(value) > 500:
-            raise InvalidOptionError(
-                self.name, value[:40], fix="give printable text of at most 500 characters"
-            )
+            return self._number(value)
+        value = self._text(value)
         if kind == "choice" and value not in self.choices:
             raise InvalidOptionError(self.name, value, allowed=self.choices)
-        if kind == "duration" and not _DURATION.match(value):
-            raise InvalidOptionError(
-                self.name, value, fix="write a number and a unit, e.g. 30m, 7d"
-            )
+        if kind == "duration":
+            from kundresa._util import parse_duration
+
+            assert self.maximum is not None  # set by __post_init__
+            parse_duration(value, self.name, maximum=self.maximum)
+            return value.strip()
         if kind in ("event", "column", "map") and not value.strip():
             raise InvalidOptionError(self.name, value, fix="name one")
-        return value.strip() if kind == "duration" else value
+        return value
+
+    def range_text(self) -> str:
+        """The allowed range of a number, as messages and the docs say it.
+
+        >>> Param("top", "int", 5, minimum=1, maximum=1000).range_text()
+        'a whole number from 1 to 1000'
+        """
+        what = "a whole number" if self.kind == "int" else "a number"
+        return f"{what} from {self.minimum:g} to {self.maximum:g}"
+
+    def _number(self, value: Any) -> float:
+        low, high = self.minimum, self.maximum
+        assert low is not None  # see __post_init__
+        assert high is not None
+        fix = self.range_text()
+        fractional = isinstance(value, float) and not value.is_integer()
+        if isinstance(value, bool) or (self.kind == "int" and fractional):
+            raise InvalidOptionError(self.name, str(value), fix=f"give {fix}")
+        if isinstance(value, str) and len(value) > 40:  # int() of 4,300 digits is slow
+            raise InvalidOptionError(self.name, value[:40], fix=f"give {fix}")
+        try:
+            number: float = int(value) if self.kind == "int" else float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise InvalidOptionError(self.name, str(value), fix=f"give {fix}") from None
+        if not low <= number <= high:  # also NaN and infinities
+            raise InvalidOptionError(self.name, str(value), fix=f"use {fix}")
+        return number
+
+    def _text(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise InvalidOptionError(self.name, value, fix="give text")
+        if _CONTROL.search(value) or len(value) > self.max_length:
+            raise InvalidOptionError(
+                self.name,
+                value[:40],
+                fix=f"give printable text of at most {self.max_length} characters",
+            )
+        return value
 
     def describe_type(self) -> str:
         """The type as the docs and the CLI help show it.
 
         >>> Param("order", "choice", "ordered", choices=("ordered", "strict")).describe_type()
         'ordered | strict'
+        >>> Param("top", "int", 5, minimum=1, maximum=1000).describe_type()
+        'int, 1..1000'
+        >>> Param("steps", "event", multiple=True, max_items=20).describe_type()
+        'event, repeatable (at most 20), at most 500 characters'
         """
+        from kundresa._util import format_duration
+
         base = " | ".join(self.choices) if self.kind == "choice" else self.kind
-        return f"{base}, repeatable" if self.multiple else base
+        if self.kind in ("int", "float") and self.minimum is not None:
+            base += f", {self.minimum:g}..{self.maximum:g}"
+        if self.multiple:
+            base += f", repeatable (at most {self.max_items})"
+        if self.kind == "duration" and self.maximum is not None:
+            base += f", at most {format_duration(self.maximum)}"
+        elif self.kind in ("text", "event", "column", "map"):
+            base += f", at most {self.max_length} characters"
+        return base
 
 
 class Params(Mapping[str, Any]):

@@ -11,23 +11,56 @@ from typing import Any, TypeVar
 
 from kundresa.errors import InvalidOptionError
 
-__all__ = ["humanize_seconds", "parse_duration", "renamed"]
+__all__ = [
+    "MAX_DURATION_SECONDS",
+    "format_duration",
+    "humanize_seconds",
+    "parse_duration",
+    "renamed",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([smhdw])\s*$")
+
+#: the longest duration any parameter takes (windows, lookbacks, session gaps): ten years
+MAX_DURATION_SECONDS = 3650 * 86400
 
 
-def parse_duration(value: str | dt.timedelta, field: str = "duration") -> dt.timedelta:
-    """Read a duration such as ``"30m"``, ``"7d"``, ``"1.5h"`` (units s, m, h, d, w).
+def format_duration(seconds: float) -> str:
+    """``seconds`` in the largest unit that divides it (how bounds are shown).
+
+    >>> format_duration(3650 * 86400), format_duration(90), format_duration(1.5)
+    ('3650d', '90s', '1.5s')
+    """
+    for unit in ("w", "d", "h", "m"):
+        if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
+            return f"{int(seconds // _UNITS[unit])}{unit}"
+    return f"{seconds:g}s"
+
+
+def parse_duration(
+    value: str | dt.timedelta,
+    field: str = "duration",
+    *,
+    maximum: float = MAX_DURATION_SECONDS,
+) -> dt.timedelta:
+    """Read a duration such as ``"30m"``, ``"7d"``, ``"1.5h"`` (units s, m, h, d, w),
+    above 0 and at most ``maximum`` seconds (default ten years, ``3650d``).
 
     >>> parse_duration("30m")
     datetime.timedelta(seconds=1800)
     >>> parse_duration("7d").days
     7
+    >>> parse_duration("1000000000000000s", "window")
+    Traceback (most recent call last):
+    ...
+    kundresa.errors.InvalidOptionError: window: '1000000000000000s' is not allowed; use a ...
     """
     if isinstance(value, dt.timedelta):
+        if value.total_seconds() > maximum:
+            raise InvalidOptionError(field, value, fix=duration_range(maximum))
         return value
     m = _DURATION.match(str(value))
     if not m:
@@ -35,9 +68,18 @@ def parse_duration(value: str | dt.timedelta, field: str = "duration") -> dt.tim
             field, value, fix="write a number and a unit s, m, h, d or w, such as '30m' or '7d'"
         )
     seconds = float(m.group(1)) * _UNITS[m.group(2)]
-    if seconds <= 0:
-        raise InvalidOptionError(field, value, fix="use a positive duration such as '30m'")
+    if not 0 < seconds <= maximum:  # also inf and NaN
+        raise InvalidOptionError(field, value, fix=duration_range(maximum))
     return dt.timedelta(seconds=seconds)
+
+
+def duration_range(maximum: float = MAX_DURATION_SECONDS) -> str:
+    """The fix of a duration out of range.
+
+    >>> duration_range(86400)
+    "use a duration above 0 and at most 1d, e.g. '30m' or '7d'"
+    """
+    return f"use a duration above 0 and at most {format_duration(maximum)}, e.g. '30m' or '7d'"
 
 
 def humanize_seconds(seconds: float | None, missing: str = "–") -> str:

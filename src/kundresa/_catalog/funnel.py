@@ -17,6 +17,8 @@ ENTRIES = ("best", "first", "totals")
 TIE_ORDERS = ("event_id", "funnel")
 DENOMINATORS = ("entered", "all")
 TRENDS = ("day", "week", "month")
+#: the most steps a funnel takes (step numbers in other parameters are bounded by it)
+MAX_STEPS = 20
 
 
 def parse_step(text: str, *, within: str | None = None, directly_followed: bool = False) -> Any:
@@ -127,6 +129,7 @@ declare(
                 "Event names in order; 'A|B' = either event; a trailing '?' = optional step.",
                 multiple=True,
                 positional=True,
+                max_items=MAX_STEPS,
             ),
             Param("window", "duration", "7d", "Conversion window from the entry, e.g. 7d, 30m."),
             Param(
@@ -165,6 +168,8 @@ declare(
                 "Step number that must directly follow its previous step.",
                 multiple=True,
                 minimum=2,
+                maximum=MAX_STEPS,
+                max_items=MAX_STEPS,
                 python=None,
             ),
             Param(
@@ -200,6 +205,7 @@ declare(
                 None,
                 "CLI: print the ids of units dropping off before this step number.",
                 minimum=2,
+                maximum=MAX_STEPS,
                 deprecated=("dropoff_ids",),
                 python=None,
             ),

@@ -15,62 +15,105 @@ typing.Optional[typing.Literal['ordered', 'strict', 'unordered']]
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, create_model
 
+from kundresa._contract import DURATION_PATTERN, Param, _resolve
 from kundresa._contract import Analysis as Declared
-from kundresa._contract import Param, _resolve
+from kundresa._util import format_duration
+from kundresa.errors import KundresaError
 
 if TYPE_CHECKING:
     from kundresa.results import Result
     from kundresa.server.registry import Analysis
     from kundresa.workspace import Workspace
 
-__all__ = ["params_model", "server_analysis"]
+__all__ = ["explain", "params_model", "server_analysis"]
 
-_TEXT = Annotated[str, StringConstraints(max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")]
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+
+def _text(max_length: int, pattern: str = _PRINTABLE) -> Any:
+    return Annotated[str, StringConstraints(max_length=max_length, pattern=pattern)]
 
 
 def _annotation(p: Param) -> Any:
+    """One value's type with the declared bounds (OpenAPI minimum/maximum/maxLength/pattern)."""
     base: Any
-    if p.kind == "int":
-        base = int
-    elif p.kind == "float":
-        base = float
+    if p.kind in ("int", "float"):
+        base = Annotated[
+            int if p.kind == "int" else float,
+            Field(ge=p.minimum, le=p.maximum, allow_inf_nan=False),
+        ]
     elif p.kind == "bool":
         base = bool
     elif p.kind == "choice" and not p.split:
         base = Literal[p.choices]
+    elif p.kind == "duration":
+        base = _text(p.max_length, DURATION_PATTERN)
     else:
-        base = _TEXT
+        base = _text(p.max_length)
     if p.multiple:
-        return list[base]
+        return list[base]  # at most max_items: see _field
     return base if p.required else base | None
 
 
-def _field(p: Param) -> Any:
+def _help(p: Param) -> str:
+    text = p.help
+    if p.kind == "duration" and p.maximum is not None:
+        text += f" A duration above 0 and at most {format_duration(p.maximum)} (s, m, h, d, w)."
     if p.kind == "map":  # the server's first map when not given
-        return _TEXT | None, Field(
-            None, description=p.help + " The name of a map the server loaded (default: the first)."
-        )
+        text += " The name of a map the server loaded (default: the first)."
+    if p.multiple:
+        text += f" (repeat the parameter, at most {p.max_items} times)"
+    return text
+
+
+def _field(p: Param) -> Any:
+    if p.kind == "map":
+        return _text(p.max_length) | None, Field(None, description=_help(p))
     if p.required:
         default: Any = ...
     elif p.multiple:
         default = list(p.default) if p.default else None
     else:
         default = p.default
-    extra: dict[str, Any] = {}
-    if p.kind in ("int", "float") and not p.multiple:
-        if p.minimum is not None:
-            extra["ge"] = p.minimum
-        if p.maximum is not None:
-            extra["le"] = p.maximum
-    help_text = p.help
+    kind = _annotation(p)
     if p.multiple:
-        kind = _annotation(p) if p.required else _annotation(p) | None
-        return kind, Field(default, description=help_text + " (repeat the parameter)")
-    return _annotation(p), Field(default, description=help_text, **extra)
+        kind = kind if p.required else kind | None
+        return kind, Field(default, description=_help(p), max_length=p.max_items)
+    return kind, Field(default, description=_help(p))
+
+
+def explain(declared: Declared, query: Mapping[str, Sequence[str]]) -> str | None:
+    """The declared validation's one-line message for a query string the REST model refused
+    (so that REST says what the CLI and Python say), or None when it accepts the values.
+
+    >>> from kundresa._contract import get
+    >>> explain(get("funnel"), {"steps": ["A"], "window": ["1000000000000000s"]})
+    "window: '1000000000000000s' is not allowed; use a duration above 0 and at most 3650d, ..."
+    >>> explain(get("funnel"), {"steps": ["A"], "window": ["2d"]}) is None
+    True
+    """
+    given: dict[str, Any] = {}
+    names = {p.name: p for p in declared.params}
+    names.update({old: p for p in declared.params for old in p.deprecated})
+    for key, values in query.items():
+        p = names.get(key.replace("-", "_"))
+        if p is None or not values:
+            continue  # FastAPI ignores unknown query parameters; so does the model
+        given[key] = list(values) if p.multiple else values[-1]
+    try:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            declared.validate(given)
+    except KundresaError as exc:
+        return str(exc)
+    return None
 
 
 def params_model(declared: Declared) -> type[BaseModel] | None:
@@ -115,6 +158,9 @@ def server_analysis(declared: Declared) -> Analysis:
         assert declared.figure is not None
         return _resolve(declared.figure)(result, lang)
 
+    def why(query: Mapping[str, Sequence[str]]) -> str | None:
+        return explain(declared, query)
+
     def form(ws: Workspace) -> dict[str, Any]:
         assert declared.form is not None
         options: dict[str, Any] = _resolve(declared.form)(ws)
@@ -136,6 +182,7 @@ def server_analysis(declared: Declared) -> Analysis:
         text=text,
         export=export,
         figure=figure if declared.figure else None,
+        explain=why,
         choices={p.name: p.choices for p in declared.params if p.choices}
         | {p.name: ("true", "false") for p in declared.params if p.kind == "bool"},
     )

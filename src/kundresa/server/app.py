@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from kundresa.errors import KundresaError, NotFoundError
@@ -193,6 +194,71 @@ def error_response(status: int, reason: str, detail: str, **extra: Any) -> Respo
     return json_response({"error": reason, "detail": detail, **extra}, status)
 
 
+def validation_message(request: Request, exc: RequestValidationError) -> str:
+    """One line for a request the query model refused: the declared validation's message
+    for an analysis (the CLI's and Python's), else the first error's field and reason.
+
+    >>> from starlette.requests import Request as R
+    >>> req = R({"type": "http", "path": "/api/v1/x", "query_string": b"", "headers": []})
+    >>> err = RequestValidationError([{"loc": ("query", "top"), "msg": "too big", "input": "9"}])
+    >>> validation_message(req, err)
+    "top: '9' is not allowed; too big"
+    """
+    path = request.url.path
+    if path.startswith("/api/v1/"):
+        analysis = ANALYSES.get(path[len("/api/v1/") :])
+        if analysis is not None and analysis.explain is not None:
+            query: dict[str, list[str]] = {}
+            for key, value in request.query_params.multi_items():
+                query.setdefault(key, []).append(value)
+            message = analysis.explain(query)
+            if message:
+                return message
+    errors = exc.errors()
+    if not errors:
+        return "invalid request"
+    first = errors[0]
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("query", "body", "path")]
+    field = ".".join(loc) or "request"
+    value = first.get("input")
+    shown = value if isinstance(value, str | int | float | bool) or value is None else "..."
+    if isinstance(shown, str) and len(shown) > 40:
+        shown = shown[:40]
+    msg = " ".join(str(first.get("msg", "invalid")).split())
+    return f"{field}: {shown!r} is not allowed; {msg[:200]}"
+
+
+#: the error body of every 4xx of the API (OpenAPI ``components.schemas.ApiError``)
+API_ERROR = {
+    "type": "object",
+    "required": ["error", "detail"],
+    "properties": {
+        "error": {"type": "string", "description": "A short reason, e.g. invalid_request"},
+        "detail": {"type": "string", "description": "One line: the field, the value, the fix"},
+    },
+}
+
+
+def _openapi_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with FastAPI's 422 body replaced by the API's error shape
+    (what :func:`validation_message` answers), and every documented 4xx of an API route
+    given that shape."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    components["ApiError"] = API_ERROR
+    ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}}
+    for path, methods in schema.get("paths", {}).items():
+        for op in methods.values():
+            responses = op.get("responses", {})
+            for code, response in responses.items():
+                if code == "422" or (code.startswith("4") and path.startswith("/api/")):
+                    response.update(ref)
+                    if code == "422":
+                        response["description"] = "Invalid parameters (field, allowed range)"
+    return schema
+
+
 # -- collector -----------------------------------------------------------------------------
 def _collector_route(call: str) -> Callable[..., Any]:
     # POST /v1/* is answered by CollectorFastPath before routing; this route documents it
@@ -341,6 +407,19 @@ def create_app(config: ServerConfig) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        return error_response(422, "invalid_request", validation_message(request, exc))
+
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _openapi_errors(default_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(AuthRequiredError)
     async def _needs_auth(request: Request, exc: AuthRequiredError) -> Response:

@@ -21,7 +21,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +68,9 @@ class Analysis:
     export: Callable[[Workspace, Result, Any, str], None] | None = None
     #: ``figure(result, lang)``: the page's chart (default ``result.plot()``)
     figure: Callable[[Result, str], Any] | None = None
+    #: ``explain(query)``: the declared validation's one-line message for a query string
+    #: (name -> values) the query model refused, None when it has none to add
+    explain: Callable[[Mapping[str, Sequence[str]]], str | None] | None = None
     #: the form's choices per parameter (a select, or checkboxes for a list)
     choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 

@@ -270,9 +270,12 @@ def _page_route(analysis: Analysis) -> Any:
                     {k: v for k, v in query.items() if k in analysis.params.model_fields}
                 )
             except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"])
-                error = f"{where}: {first['msg']}"
+                given = {k: v if isinstance(v, list) else [v] for k, v in query.items()}
+                error = analysis.explain(given) if analysis.explain else None
+                if error is None:
+                    first = exc.errors()[0]
+                    where = ".".join(str(p) for p in first["loc"])
+                    error = f"{where}: {first['msg']}"
         body = figure = text = None
         if error is None:
             try:
