@@ -102,6 +102,8 @@ def _type(p: Any, ctx: Any) -> str:
     stated = _split_help(p)[1]
     if stated:
         label = stated
+    elif getattr(p, "metavar", None) in ("INTEGER", "FLOAT"):  # a number the contract parses
+        label = "int" if p.metavar == "INTEGER" else "float"
     elif hasattr(p, "display_type"):  # typer's parameters
         label = str(p.display_type(ctx)).strip("<>")
         if label.startswith("list[") and label.endswith("]"):

@@ -38,8 +38,12 @@ OutOpt = Annotated[
 ]
 
 
+#: numbers are read as text and parsed by the declaration (one validation, one-line errors)
+_METAVAR = {"int": "INTEGER", "float": "FLOAT"}
+
+
 def _annotation(p: Param) -> Any:
-    base: Any = {"int": int, "float": float, "bool": bool}.get(p.kind, str)
+    base: Any = bool if p.kind == "bool" else str
     if p.multiple:
         base = list[base]
     if p.positional:
@@ -51,11 +55,12 @@ def _annotation(p: Param) -> Any:
         return Annotated[base if p.required else base | None, meta]
     flag = p.flag or "--" + p.name.replace("_", "-")
     decls = [f"{flag}/--no-{flag[2:]}"] if p.kind == "bool" else [flag]
-    return Annotated[base | None, typer.Option(*decls, help=_help(p), show_default=False)]
+    option = typer.Option(*decls, help=_help(p), show_default=False, metavar=_METAVAR.get(p.kind))
+    return Annotated[base | None, option]
 
 
 def _old_annotation(p: Param, old: str) -> Any:
-    base: Any = {"int": int, "float": float, "bool": bool}.get(p.kind, str)
+    base: Any = bool if p.kind == "bool" else str
     if p.multiple:
         base = list[base]
     return Annotated[base | None, typer.Option("--" + old.replace("_", "-"), hidden=True)]
@@ -65,6 +70,8 @@ def _help(p: Param) -> str:
     text = p.help
     if p.kind == "choice":
         text += f" [{' | '.join(p.choices)}]"
+    elif p.kind in ("int", "float"):
+        text += f" [{p.minimum:g}..{p.maximum:g}]"
     if p.kind == "bool":
         text += f" (default: {'on' if p.default else 'off'})"
     elif not p.required and p.default not in (None, (), ""):

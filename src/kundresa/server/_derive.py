@@ -98,13 +98,12 @@ def explain(declared: Declared, query: Mapping[str, Sequence[str]]) -> str | Non
     True
     """
     given: dict[str, Any] = {}
-    names = {p.name: p for p in declared.params}
-    names.update({old: p for p in declared.params for old in p.deprecated})
-    for key, values in query.items():
-        p = names.get(key.replace("-", "_"))
-        if p is None or not values:
-            continue  # FastAPI ignores unknown query parameters; so does the model
-        given[key] = list(values) if p.multiple else values[-1]
+    for p in declared.params:
+        values = query.get(p.name)  # the model's names only: FastAPI ignores the rest
+        if values:
+            given[p.name] = list(values) if p.multiple else values[-1]
+        elif p.kind == "map":  # a map the server loaded; when not named, its first
+            given[p.name] = "-"
     try:
         import warnings
 

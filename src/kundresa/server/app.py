@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kundresa.errors import KundresaError, NotFoundError
 from kundresa.server._local import alternate
@@ -194,6 +196,16 @@ def error_response(status: int, reason: str, detail: str, **extra: Any) -> Respo
     return json_response({"error": reason, "detail": detail, **extra}, status)
 
 
+def _declared_refusal(analysis: Analysis | None, request: Request) -> str | None:
+    """The declared validation's message for the request's query string, if it refuses it."""
+    if analysis is None or analysis.explain is None:
+        return None
+    query: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        query.setdefault(key, []).append(value)
+    return analysis.explain(query)
+
+
 def validation_message(request: Request, exc: RequestValidationError) -> str:
     """One line for a request the query model refused: the declared validation's message
     for an analysis (the CLI's and Python's), else the first error's field and reason.
@@ -206,14 +218,9 @@ def validation_message(request: Request, exc: RequestValidationError) -> str:
     """
     path = request.url.path
     if path.startswith("/api/v1/"):
-        analysis = ANALYSES.get(path[len("/api/v1/") :])
-        if analysis is not None and analysis.explain is not None:
-            query: dict[str, list[str]] = {}
-            for key, value in request.query_params.multi_items():
-                query.setdefault(key, []).append(value)
-            message = analysis.explain(query)
-            if message:
-                return message
+        message = _declared_refusal(ANALYSES.get(path[len("/api/v1/") :]), request)
+        if message:
+            return message
     errors = exc.errors()
     if not errors:
         return "invalid request"
@@ -351,6 +358,9 @@ def require_reader(request: Request) -> Reader:
 def _api_route(analysis: Analysis) -> Callable[..., Any]:
     def endpoint(request: Request, reader: Reader, params: Any = None) -> Response:
         rt: Runtime = request.app.state.runtime
+        refused = _declared_refusal(analysis, request)
+        if refused:  # the model's types passed, the declared ranges did not
+            return error_response(422, "invalid_request", refused)
         try:
             result = rt.run(analysis, params)
             other = alternate(rt, analysis, params, result, request)  # text, --out (ADR 0012)
@@ -411,6 +421,21 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         return error_response(422, "invalid_request", validation_message(request, exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # the API's error shape on /api/ (a body FastAPI cannot parse: 400); pages keep theirs
+        if not request.url.path.startswith("/api/"):
+            return await http_exception_handler(request, exc)
+        reason = "invalid_request" if exc.status_code in (400, 422) else "http_error"
+        if exc.status_code == 404:
+            reason = "not_found"
+        elif exc.status_code == 405:
+            reason = "method_not_allowed"
+        detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        response = error_response(exc.status_code, reason, " ".join(detail.split()))
+        response.headers.update(exc.headers or {})
+        return response
 
     default_openapi = app.openapi
 
