@@ -13,11 +13,14 @@ A real server on 127.0.0.1 with a synthetic shop and a journey map, a read key, 
 from __future__ import annotations
 
 import json
+import re
 import time
 import warnings
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
@@ -36,11 +39,14 @@ from kundresa import Workspace
 from kundresa._contract import analyses, get
 from kundresa.errors import InvalidOptionError
 from kundresa.server import RunningServer, serve
+from kundresa.server.registry import ANALYSES
+from kundresa.server.state import ServerState, state_path
 from kundresa.synth import synthesize
 from tests._server import create_key
 from tests.test_cli_imports import kundresa_cli
 
 OPENAPI = Path(__file__).parent.parent / "docs" / "openapi.json"
+PASSWORD = "correct horse battery"
 #: generated requests per operation (25 operations: well over 300 requests in all)
 EXAMPLES = 16
 
@@ -57,6 +63,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSe
     plan = d / "plan.yaml"
     drafted.save(plan)  # type: ignore[attr-defined]
     read = create_key(db, "fuzz", "read")
+    state = ServerState(state_path(db))
+    state.set_user("anna", PASSWORD, "en")
+    state.close()
     srv = serve(db, port=0, block=False, echo=None, create_login=False, maps=(str(plan),))
     yield srv, read
     srv.stop()
@@ -213,6 +222,89 @@ def test_a_body_the_api_cannot_parse_answers_its_error_shape(
     r = httpx.delete(srv.url + "/api/v1/info", headers={"Authorization": f"Bearer {read}"})
     assert r.status_code == 405
     assert r.json()["error"] == "method_not_allowed"
+
+
+class _Loads(HTMLParser):
+    """Every URL a page makes the browser fetch: script/img/iframe/... src, link href,
+    srcset, and url(...) in inline styles."""
+
+    TAGS: ClassVar[set[str]] = {"script", "img", "iframe", "source", "video", "audio", "embed"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self._style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag in self.TAGS and a.get("src"):
+            self.urls.append(a["src"])
+        if tag == "link" and a.get("href"):
+            self.urls.append(a["href"])
+        if tag == "object" and a.get("data"):
+            self.urls.append(a["data"])
+        for candidate in a.get("srcset", "").split(","):
+            if candidate.strip():
+                self.urls.append(candidate.split()[0])
+        self.urls += re.findall(r"url\(\s*['\"]?([^'\")]+)", a.get("style", ""))
+        self._style = tag == "style"
+
+    def handle_data(self, data: str) -> None:
+        if self._style:
+            self.urls += re.findall(r"url\(\s*['\"]?([^'\")]+)", data)
+            self.urls += re.findall(r"@import\s+['\"]([^'\"]+)", data)
+
+
+def _foreign(url: str, html: str, base: str) -> list[str]:
+    """The URLs the page at ``url`` loads from a host other than ``base``'s."""
+    parser = _Loads()
+    parser.feed(html)
+    host = urlsplit(base).netloc
+    resolved = [(u, urlsplit(urljoin(url, u))) for u in parser.urls]
+    return [u for u, parts in resolved if parts.netloc not in ("", host)]
+
+
+def test_api_docs_and_every_page_load_nothing_from_another_host(
+    server: tuple[RunningServer, str],
+) -> None:
+    """Issue 14: /api/docs was Swagger UI from a CDN with an icon from another host. It is
+    now a page of the server's own (public, like /api/openapi.json; no script), and no page
+    loads anything from another host."""
+    srv, _ = server
+    docs = httpx.get(srv.url + "/api/docs", timeout=60)  # public: the API's shape, no data
+    assert docs.status_code == 200
+    assert docs.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in docs.headers["content-security-policy"]
+    assert "<script" not in docs.text
+    assert "swagger" not in docs.text.lower()
+    for name in analyses():
+        assert f"GET /api/v1/{name}</code>" in docs.text
+    assert "3650d" in docs.text
+    assert "integer, 1..1000" in docs.text  # the declared ranges, from the OpenAPI document
+    assert httpx.get(srv.url + "/api/openapi.json", timeout=60).status_code == 200
+    assert httpx.get(srv.url + "/api/docs/oauth2-redirect", timeout=60).status_code == 404
+    assert _foreign(srv.url + "/api/docs", docs.text, srv.url) == []
+    # the stylesheet it loads is the server's and imports nothing from elsewhere
+    css = httpx.get(srv.url + "/static/kundresa.css", timeout=60).text
+    assert not re.search(r"(@import|url\()\s*['\"]?(https?:)?//", css)
+    with httpx.Client(base_url=srv.url, timeout=120) as web:
+        login = web.get("/login")
+        assert _foreign(srv.url + "/login", login.text, srv.url) == []
+        csrf = re.search(r'name="csrf" value="([^"]+)"', login.text)
+        assert csrf
+        r = web.post(
+            "/login",
+            data={"user": "anna", "password": PASSWORD, "csrf": csrf.group(1), "next": "/info"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text[:300]
+        pages = ["/", "/keys", "/map", *(a.web_path or f"/{a.name}" for a in ANALYSES.values())]
+        for page in dict.fromkeys(pages):
+            got = web.get(page, follow_redirects=True)
+            assert got.status_code in (200, 400), (page, got.status_code)
+            assert "<h1>" in got.text, page  # a page, not the login form's redirect
+            assert 'name="password"' not in got.text, page
+            assert _foreign(str(got.url), got.text, srv.url) == [], page
 
 
 # -- the fuzzer ----------------------------------------------------------------------------

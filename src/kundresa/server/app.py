@@ -413,7 +413,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             "Read endpoints need a read key (`Authorization: Bearer kr_...`) or a web session."
         ),
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # Swagger UI loads from a CDN: /api/docs is our own page (below)
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -469,6 +469,15 @@ def create_app(config: ServerConfig) -> FastAPI:
             response_class=Response,
         )
         app.add_api_route(f"/v1/{call}", _preflight, methods=["OPTIONS"], include_in_schema=False)
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> Response:
+        # public, as /api/openapi.json: the API's shape, no data (docs/server.md)
+        from kundresa.server._apidocs import render_api_docs
+        from kundresa.server.web import SECURITY_HEADERS
+
+        html = render_api_docs(app.openapi())
+        return Response(html, media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness")
     def healthz() -> dict[str, Any]:

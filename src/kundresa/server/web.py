@@ -29,7 +29,7 @@ from kundresa.errors import KundresaError
 from kundresa.server.i18n import LANGUAGES, label, pick_language
 from kundresa.server.registry import ANALYSES, Analysis
 
-__all__ = ["add_web", "safe_next"]
+__all__ = ["SECURITY_HEADERS", "add_web", "safe_next"]
 
 _HERE = Path(__file__).parent
 _ENV = Environment(
@@ -43,7 +43,7 @@ _CSP = (
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
     "form-action 'self'"
 )
-_SECURITY_HEADERS = {
+SECURITY_HEADERS = {
     "Content-Security-Policy": _CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -130,7 +130,7 @@ def _render(
         nav=[{"name": a.name, "title": a.title(lang)} for a in ANALYSES.values() if a.nav],
         **ctx,
     )
-    resp = HTMLResponse(html, status_code=status, headers=_SECURITY_HEADERS)
+    resp = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     if request.query_params.get("lang") in LANGUAGES:
         resp.set_cookie(
             LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict", secure=_secure(request)
