@@ -205,6 +205,51 @@ def test_the_committed_openapi_carries_every_declared_bound() -> None:
     assert seen > 100
 
 
+_STEPS = ["Product Viewed", "Product Added", "Order Completed"]
+#: found by probing the endpoints with hostile values: (analysis, parameters, status, the
+#: start of the detail, or None for a result)
+FOUND: list[tuple[str, dict[str, Any], int, str | None]] = [
+    # 500: the unit collided with a column the funnel reads itself (IbisInputError)
+    ("funnel", {"steps": _STEPS, "unit": "ts"}, 400, "unit: 'ts' is not allowed"),
+    # 500: a timestamp as the channel column (fill_null with a string before the cast)
+    ("channels", {"column": "ts"}, 200, None),
+    (
+        "attribution",
+        {"conversion": "Order Completed", "channel_column": "ts", "model": "linear"},
+        200,
+        None,
+    ),
+    # ran for hours: the exact Markov chain over 1,500+ "channels" (one per timestamp)
+    ("attribution", {"conversion": "Order Completed", "channel_column": "ts"}, 400, "channels: "),
+    # a step number that is not a step was silently ignored
+    ("funnel", {"steps": _STEPS, "within": ["9=1d"]}, 400, "within: '9=1d' is not allowed"),
+    ("funnel", {"steps": _STEPS, "within": ["0=1d"]}, 400, "within: '0=1d' is not allowed"),
+    ("funnel", {"steps": _STEPS, "within": ["2=1d", "2=2d"]}, 400, "within: '2=2d' is not allowed"),
+    ("funnel", {"steps": _STEPS, "directly_followed": ["5"]}, 400, "directly_followed: '5'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "status", "detail"),
+    FOUND,
+    ids=[f"{n}-{i}" for i, (n, *_) in enumerate(FOUND)],
+)
+def test_hostile_values_found_by_probing(
+    server: tuple[RunningServer, str],
+    name: str,
+    params: dict[str, Any],
+    status: int,
+    detail: str | None,
+) -> None:
+    srv, read = server
+    started = time.monotonic()
+    r = _get(srv, read, f"/api/v1/{name}", params)
+    assert r.status_code == status, r.text[:300]
+    assert time.monotonic() - started < 30
+    if detail is not None:
+        assert r.json()["detail"].startswith(detail), r.json()
+
+
 def test_a_body_the_api_cannot_parse_answers_its_error_shape(
     server: tuple[RunningServer, str],
 ) -> None:

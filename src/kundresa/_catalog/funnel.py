@@ -71,13 +71,23 @@ def steps_of(p: Params) -> list[Any]:
     ``directly_followed``."""
     from kundresa._util import parse_duration
 
+    k = len(p.steps)
     limits: dict[int, str] = {}
     for w in p.within:
         num, _, dur = w.partition("=")
         if not num.strip().isdigit():
             raise InvalidOptionError("within", w, fix="write STEP=DURATION, e.g. 3=1h")
+        if not 2 <= int(num) <= k:  # a step number that is not a step was ignored
+            raise InvalidOptionError("within", w, fix=f"use a step number from 2 to {k}")
+        if int(num) in limits:
+            raise InvalidOptionError("within", w, fix=f"give step {int(num)} one limit")
         parse_duration(dur, "within")
         limits[int(num)] = dur
+    for n in p.directly_followed:
+        if n > k:
+            raise InvalidOptionError(
+                "directly_followed", str(n), fix=f"use a step number from 2 to {k}"
+            )
     direct = set(p.directly_followed)
     return [
         parse_step(raw, within=limits.get(i), directly_followed=i in direct)

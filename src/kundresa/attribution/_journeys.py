@@ -235,7 +235,7 @@ def journey_tables(
         "event_id",
         "session_id",
         "revenue",
-        ch=ev[channel_column].fill_null("(none)").cast("string"),
+        ch=ev[channel_column].cast("string").fill_null("(none)"),
         real_channel=ev.channel.fill_null("(none)"),
         is_conv=(ev.event == conversion).cast("int64"),
     )
@@ -338,7 +338,7 @@ def build_journeys(
         events = labelled_events(ws, load_journey_map(journey_map))
         if channel_column not in events.columns:
             raise InvalidOptionError("channel_column", channel_column, allowed=events.columns)
-        label = events.stage + STAGE_SEP + events[channel_column].fill_null("(none)").cast("string")
+        label = events.stage + STAGE_SEP + events[channel_column].cast("string").fill_null("(none)")
         events = events.mutate(stage_channel=label)
         channel_column = "stage_channel"
     runs, conv = journey_tables(

@@ -28,11 +28,15 @@ import numpy as np
 from kundresa.attribution._journeys import Journeys
 from kundresa.errors import InvalidOptionError
 
-__all__ = ["MAX_STATES", "MarkovChain", "markov"]
+__all__ = ["MAX_STATES", "MAX_WORK", "MarkovChain", "markov"]
 
 Array = np.ndarray[Any, Any]
 #: Dense linear algebra limit (order k on many channels can exceed it; lower the order).
 MAX_STATES = 4000
+#: the exact removal effects solve one dense system of the states per channel: at most this
+#: many channels x states^3 (about a minute on one core; 1,563 channels from
+#: ``channel_column=ts`` ran for hours: issue 14)
+MAX_WORK = 2e11
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,6 +106,13 @@ def markov(j: Journeys, order: int = 1) -> MarkovChain:
     if n_states > MAX_STATES:
         raise InvalidOptionError(
             "order", order, fix=f"{n_states:,} states exceed {MAX_STATES:,}; use a lower order"
+        )
+    if n_ch * float(n_states) ** 3 > MAX_WORK:
+        raise InvalidOptionError(
+            "channels",
+            n_ch,
+            fix=f"{n_ch:,} channels over {n_states:,} states are too many for the exact "
+            "Markov chain; group channels (channel_column) or lower markov_order",
         )
     state = inv.astype(np.int64) + 1
     jot = j.journey_of_touch()

@@ -210,7 +210,7 @@ def channel_report(
         personas = (*[p.id for p in jm.personas], NO_PERSONA)
         settings["journey_map"] = jm.title
     ev = ev.filter(ev.person_id.notnull())
-    ev = ev.mutate(key=ev[column].fill_null("(none)").cast("string"))
+    ev = ev.mutate(key=ev[column].cast("string").fill_null("(none)"))
     rows = _grouped(ws, ev.mutate(grp=ibis.literal("*")), conversion, column, look, None)
     by_stage: tuple[dict[str, Any], ...] = ()
     by_persona: tuple[dict[str, Any], ...] = ()

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["Loaded", "load"]
 
 COLUMNS = frozenset(EVENTS.names)
+#: columns the funnel reads itself, never a unit (``unit=ts`` answered 500: issue 14)
+NOT_UNITS = frozenset({"ts", "event", "event_id", "properties"})
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def load(
     ``compiled`` and ``stream`` are passed to :func:`~kundresa.funnel._fastload.load_fast`.
     """
     unit_col = spec.unit_column
-    if unit_col not in COLUMNS:
+    if unit_col not in COLUMNS or unit_col in NOT_UNITS:
         raise InvalidOptionError(
             "unit",
             spec.unit,
