@@ -226,6 +226,9 @@ FOUND: list[tuple[str, dict[str, Any], int, str | None]] = [
     ("funnel", {"steps": _STEPS, "within": ["0=1d"]}, 400, "within: '0=1d' is not allowed"),
     ("funnel", {"steps": _STEPS, "within": ["2=1d", "2=2d"]}, 400, "within: '2=2d' is not allowed"),
     ("funnel", {"steps": _STEPS, "directly_followed": ["5"]}, 400, "directly_followed: '5'"),
+    ("funnel", {"steps": _STEPS, "drop_off_ids": "9"}, 400, "drop_off_ids: '9' is not allowed"),
+    # 500: a timestamp held constant (json.dumps of a datetime)
+    ("funnel", {"steps": _STEPS, "hold_constant": ["ts"]}, 200, None),
 ]
 
 

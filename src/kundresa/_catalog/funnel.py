@@ -83,11 +83,10 @@ def steps_of(p: Params) -> list[Any]:
             raise InvalidOptionError("within", w, fix=f"give step {int(num)} one limit")
         parse_duration(dur, "within")
         limits[int(num)] = dur
-    for n in p.directly_followed:
-        if n > k:
-            raise InvalidOptionError(
-                "directly_followed", str(n), fix=f"use a step number from 2 to {k}"
-            )
+    numbers = [("directly_followed", n) for n in p.directly_followed]
+    for field, n in [*numbers, ("drop_off_ids", p.drop_off_ids)]:
+        if n is not None and n > k:
+            raise InvalidOptionError(field, str(n), fix=f"use a step number from 2 to {k}")
     direct = set(p.directly_followed)
     return [
         parse_step(raw, within=limits.get(i), directly_followed=i in direct)

@@ -183,7 +183,7 @@ def code(table: pa.Table, spec: FunnelSpec, by: str | None, need_props: bool) ->
         hv = np.full(n, NONE, np.int64)
         for i, tup in enumerate(zip(*cols, strict=True)):
             if all(v is not None for v in tup):
-                hv[i] = codes.setdefault(tuple(json.dumps(v) for v in tup), len(codes))
+                hv[i] = codes.setdefault(tuple(json.dumps(v, default=str) for v in tup), len(codes))
         hold = hv
     # total order: engine sorted by (unit, ts, event_id); re-check, and apply tie_order
     order = None
