@@ -16,7 +16,7 @@ read-only connection, so that ``kundresa info`` starts without loading Ibis or A
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kundresa.results import Result
@@ -48,7 +48,8 @@ class InfoResult(Result):
     merged_persons: int
     identifiers: int
     quarantined: int
-    engine: str
+    #: run metadata: never compared nor hashed
+    engine: str = field(compare=False)
 
     def to_frame(self) -> Any:
         import pandas as pd

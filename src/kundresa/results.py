@@ -1,14 +1,30 @@
 """Immutable result objects: every analysis returns one, every surface renders one.
 
 A result is a frozen dataclass with ``to_dict()`` (JSON-ready), ``to_frame()`` (pandas),
-``plot()`` (a Plotly figure, where it makes sense) and a readable ``str()``.
+``plot()`` (a Plotly figure, where it makes sense) and a readable ``str()``. It is
+read-only all the way down: on construction every field is frozen (:func:`freeze`: a
+``dict`` becomes a read-only :class:`FrozenDict`, a ``list`` a ``tuple``, a ``set`` a
+``frozenset``, a numpy array a read-only view). Run metadata (``engine``, ``kernel``,
+``seconds``: how a result was computed, not what it is) is declared
+``field(compare=False)``, so two runs that differ only there are equal and hash equal.
 
->>> from dataclasses import dataclass
+>>> from dataclasses import dataclass, field
 >>> @dataclass(frozen=True)
 ... class Count(Result):
 ...     n: int
->>> Count(3).to_dict()
-{'n': 3}
+...     by: dict[str, list[int]]
+...     seconds: float = field(default=0.0, compare=False)
+>>> c = Count(3, {"a": [1, 2]}, seconds=0.5)
+>>> c.by
+{'a': (1, 2)}
+>>> c.by["b"] = [3]
+Traceback (most recent call last):
+...
+TypeError: 'FrozenDict' object does not support item assignment
+>>> c.to_dict()
+{'n': 3, 'by': {'a': [1, 2]}, 'seconds': 0.5}
+>>> c == Count(3, {"a": [1, 2]}, seconds=9.0), hash(c) == hash(Count(3, {"a": [1, 2]}))
+(True, True)
 """
 
 from __future__ import annotations
@@ -16,26 +32,46 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import json
 import warnings
+from collections.abc import Callable, Mapping
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
-__all__ = ["WRITE_FORMATS", "Result", "jsonable", "result_html", "write_result"]
+from kundresa._frozen import FrozenDict, freeze, freeze_fields
+
+__all__ = [
+    "WRITE_FORMATS",
+    "FrozenDict",
+    "Result",
+    "freeze",
+    "jsonable",
+    "result_html",
+    "write_result",
+]
 
 
 def jsonable(value: Any) -> Any:
-    """Convert dataclasses, tuples, dates and numpy scalars to JSON types.
+    """Convert dataclasses, mappings (a :class:`FrozenDict` too), tuples, sets, dates and
+    numpy scalars to JSON types.
 
     >>> jsonable({"when": dt.date(2026, 1, 5), "xs": (1, 2), "file": PurePath("a/b.json")})
     {'when': '2026-01-05', 'xs': [1, 2], 'file': 'a/b.json'}
+    >>> jsonable(FrozenDict(a=frozenset({2, 1})))
+    {'a': [1, 2]}
     """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
+    if isinstance(value, set | frozenset):
+        items = [jsonable(v) for v in value]
+        with contextlib.suppress(TypeError):
+            items.sort()
+        return items
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, PurePath):
@@ -54,6 +90,18 @@ class Result:
     """
 
     _renamed: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass' own ``__post_init__`` runs first, then the fields are frozen (so it
+        need not call ``super().__post_init__()``, and may still set fields)."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("__post_init__")
+        if own is not None and not getattr(own, "_freezes", False):
+            cls.__post_init__ = _then_freeze(own)  # type: ignore[method-assign]
+
+    def __post_init__(self) -> None:
+        """Freeze every field (see the module notes)."""
+        freeze_fields(self)
 
     if not TYPE_CHECKING:  # invisible to mypy, so misspelt attributes stay type errors
 
@@ -123,6 +171,16 @@ class Result:
         """Jupyter: the summary table and its chart (plotly.js from the installed package,
         inlined once per kernel, never a CDN)."""
         return result_html(self)
+
+
+def _then_freeze(post_init: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(post_init)
+    def post_init_then_freeze(self: Result, *args: Any) -> None:
+        post_init(self, *args)
+        freeze_fields(self)
+
+    post_init_then_freeze._freezes = True  # type: ignore[attr-defined]
+    return post_init_then_freeze
 
 
 #: what :func:`write_result` writes, by suffix

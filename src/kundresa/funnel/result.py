@@ -156,9 +156,10 @@ class FunnelResult(Result):
     attribution: str
     breakdown: tuple[BreakdownRow, ...]
     drop_offs: tuple[DropOff, ...]
-    engine: str
-    kernel: str
-    seconds: float
+    #: run metadata (how it was computed, not what it is): never compared nor hashed
+    engine: str = field(compare=False)
+    kernel: str = field(compare=False)
+    seconds: float = field(compare=False)
     notes: tuple[str, ...] = field(default=())
 
     @property

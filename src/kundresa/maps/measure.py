@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -132,7 +132,8 @@ class MapMeasurement(Result):
     """Every measured number of a map: per stage x persona and per touchpoint x persona."""
 
     title: str
-    engine: str
+    #: run metadata: never compared nor hashed
+    engine: str = field(compare=False)
     persons: int
     unassigned: int
     personas: tuple[str, ...]

@@ -231,7 +231,7 @@ def variants(
     >>> rows = [("a", 0, "x"), ("a", 9, "y"), ("b", 0, "x"), ("b", 9, "y"), ("c", 0, "y")]
     >>> _ = ws.ingest([_demo_log(rows, pathlib.Path(tempfile.mkdtemp()))])
     >>> [(v["variant"], v["count"]) for v in variants(ws).variants]
-    [(['x', 'y'], 2), (['y'], 1)]
+    [(('x', 'y'), 2), (('y',), 1)]
     """
     u = _units(ws, rules, unit, session_gap, collapse_repeats)
     return _variants_result(u, unit, top)
@@ -267,7 +267,7 @@ def top_paths(
     >>> rows = [("a", 0, "x"), ("a", 9, "buy"), ("b", 0, "x"), ("b", 5, "y")]
     >>> _ = ws.ingest([_demo_log(rows, pathlib.Path(tempfile.mkdtemp()))])
     >>> top_paths(ws, "buy").paths[0]["path"]
-    ['x', 'buy']
+    ('x', 'buy')
     """
     outcomes = ("conversion", "drop_off")
     if outcome not in outcomes:
@@ -316,7 +316,7 @@ def paths_between(
     >>> rows = [("a", 0, "add"), ("a", 5, "faq"), ("a", 9, "buy")]
     >>> _ = ws.ingest([_demo_log(rows, pathlib.Path(tempfile.mkdtemp()))])
     >>> paths_between(ws, "add", "buy").paths[0]["path"]
-    ['add', 'faq', 'buy']
+    ('add', 'faq', 'buy')
     """
     steps = _positive(max_steps, "max_steps")
     u = _units(ws, rules, unit, session_gap, collapse_repeats)
@@ -361,7 +361,7 @@ def paths_after_drop_off(
     >>> rows = [("a", 0, "add"), ("a", 5, "faq"), ("b", 0, "add"), ("b", 3, "buy")]
     >>> _ = ws.ingest([_demo_log(rows, pathlib.Path(tempfile.mkdtemp()))])
     >>> [p["path"] for p in paths_after_drop_off(ws, "add", "buy").paths]
-    [['add', 'faq']]
+    [('add', 'faq')]
     """
     steps = _positive(max_steps, "max_steps")
     u = _units(ws, rules, unit, session_gap, collapse_repeats)

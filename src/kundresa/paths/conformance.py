@@ -104,7 +104,8 @@ class Conformance(Result):
     _renamed = {"people": "by_person"}  # noqa: RUF012 (old spelling, one release)
 
     title: str
-    engine: str
+    #: run metadata: never compared nor hashed
+    engine: str = field(compare=False)
     persons: int
     conformant: int
     personas: tuple[str, ...]
