@@ -94,6 +94,19 @@ def _assert_read_only(value: Any) -> int:
     return n
 
 
+def _assert_plain_json(value: Any, path: str = "to_dict()") -> None:
+    """Only dict, list, str, int, float, bool and None: what --json and REST print."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            assert isinstance(k, str), f"{path}: key {k!r}"
+            _assert_plain_json(v, f"{path}[{k!r}]")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _assert_plain_json(v, f"{path}[{i}]")
+    else:
+        assert value is None or isinstance(value, str | int | float), f"{path}: {type(value)}"
+
+
 def _other_run(value: Any) -> Any:
     """``value`` as if computed by another engine and kernel, in another time."""
     if isinstance(value, Result) and dataclasses.is_dataclass(value):
@@ -142,6 +155,7 @@ def results(shop: tuple[Path, Path]) -> dict[str, Result]:
 def test_result_is_read_only_all_the_way_down(results: dict[str, Result], name: str) -> None:
     r = results[name]
     before = r.to_dict()
+    _assert_plain_json(before)
     tried = _assert_read_only(r)
     assert tried >= 2, f"{name}: nothing to try"
     assert r.to_dict() == before, f"{name}: to_dict() changed"

@@ -16,6 +16,7 @@ read-only connection, so that ``kundresa info`` starts without loading Ibis or A
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +43,7 @@ class InfoResult(Result):
     touchpoint_events: int
     persons: int
     sessions: int
-    channels: dict[str, int]
+    channels: Mapping[str, int]
     first_ts: str | None
     last_ts: str | None
     merged_persons: int

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,7 @@ class OverviewResult(Result):
 
     info: InfoResult | None
     dates: tuple[str, ...]
-    by_channel: dict[str, tuple[int, ...]]
+    by_channel: Mapping[str, tuple[int, ...]]
     persons: tuple[int, ...]
     converted: tuple[int, ...] = ()
     conversion: str = "Order Completed"
@@ -152,7 +153,7 @@ class EventsResult(Result):
     """
 
     total: int
-    rows: tuple[dict[str, Any], ...]
+    rows: tuple[Mapping[str, Any], ...]
 
     def to_frame(self) -> Any:
         import pandas as pd

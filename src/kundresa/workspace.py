@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -54,8 +54,8 @@ class QuarantineResult(Result):
     """
 
     total: int
-    by_reason: dict[str, int]
-    rows: tuple[dict[str, Any], ...]
+    by_reason: Mapping[str, int]
+    rows: tuple[Mapping[str, Any], ...]
 
     def to_frame(self) -> Any:
         import pandas as pd

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -61,21 +61,21 @@ class AttributionResult(Result):
     conversion: str
     models: tuple[str, ...]
     channels: tuple[str, ...]
-    credits: dict[str, dict[str, float]]
-    value_credits: dict[str, dict[str, float]]
+    credits: Mapping[str, Mapping[str, float]]
+    value_credits: Mapping[str, Mapping[str, float]]
     conversions: float
     value: float
     unattributed: float
     journeys: int
     converting_journeys: int
-    reach: dict[str, int]
-    removal_effects: dict[str, float]
-    ordered: dict[str, list[float]]
-    settings: dict[str, Any]
+    reach: Mapping[str, int]
+    removal_effects: Mapping[str, float]
+    ordered: Mapping[str, Sequence[float]]
+    settings: Mapping[str, Any]
     #: per-stage attribution (``journey_map``): the map's stages in order, and for every
     #: ``"<stage> / <channel>"`` label in ``channels`` its ``(stage, channel)``
     stages: tuple[str, ...] = ()
-    stage_channels: dict[str, tuple[str, str]] = field(default_factory=dict)
+    stage_channels: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     def shares(self, model: str) -> dict[str, float]:
         """A model's credits as shares of its total.

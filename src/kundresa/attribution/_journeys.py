@@ -20,7 +20,7 @@ numpy on the compact form: ``offsets`` (CSR), ``codes`` (channel index per touch
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +70,7 @@ class Journeys(Result):
     lookback_seconds: float = 0.0
     #: conversions with no touch in the lookback (not attributable to any channel)
     unattributed_conversions: float = 0.0
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
     # -- construction --------------------------------------------------------------------
     @classmethod

@@ -6,7 +6,7 @@ Both run in Ibis on the workspace's engine (DuckDB or Spark) and return small re
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,7 @@ _HEADERS = {
 }
 
 
-def _table(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> list[str]:
+def _table(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[str]:
     """A text table: ``keys`` left-aligned, the metrics right-aligned with short headers."""
     metrics = [k for k in rows[0] if k not in keys]
     widths = {k: max([len(str(r[k])) for r in rows] + [len(k)]) for k in keys}
@@ -83,12 +83,12 @@ class ChannelReport(Result):
 
     conversion: str
     column: str
-    rows: tuple[dict[str, Any], ...]
-    by_stage: tuple[dict[str, Any], ...] = ()
-    by_persona: tuple[dict[str, Any], ...] = ()
+    rows: tuple[Mapping[str, Any], ...]
+    by_stage: tuple[Mapping[str, Any], ...] = ()
+    by_persona: tuple[Mapping[str, Any], ...] = ()
     stages: tuple[str, ...] = ()
     personas: tuple[str, ...] = ()
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
     def to_frame(self, by: str | None = None) -> Any:
         """One row per channel; ``by="stage"`` / ``"persona"``: per stage or persona x channel.
@@ -338,11 +338,11 @@ class RopoReport(Result):
     share: float
     linked_offline_conversions: int
     share_of_linked: float
-    by_channel: dict[str, float]
+    by_channel: Mapping[str, float]
     online_conversions: int
     touched_offline: int
     showrooming_share: float
-    settings: dict[str, Any]
+    settings: Mapping[str, Any]
 
     def to_frame(self) -> Any:
         """One row per online channel: share of offline conversions it preceded."""

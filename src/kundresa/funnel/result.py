@@ -7,6 +7,7 @@ True
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,7 +146,7 @@ class FunnelResult(Result):
 
     _renamed = {"dropoffs": "drop_offs", "dropoff_ids": "drop_off_ids"}  # noqa: RUF012
 
-    parameters: dict[str, Any]
+    parameters: Mapping[str, Any]
     steps: tuple[FunnelStep, ...]
     units: int
     entered: int

@@ -37,6 +37,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,7 +48,7 @@ from kundresa.errors import InvalidOptionError, NotFoundError
 from kundresa.maps.model import LANGUAGES, MAP_TYPES, JourneyMap
 from kundresa.paths import _kernel as kn
 from kundresa.paths._index import PathRules
-from kundresa.results import Result
+from kundresa.results import Result, jsonable
 
 if TYPE_CHECKING:
     from kundresa.workspace import Workspace
@@ -79,8 +80,8 @@ class DiscoveredMap(Result):
 
     persons: int
     map: JourneyMap
-    events: tuple[dict[str, Any], ...]
-    dominant_paths: tuple[dict[str, Any], ...]
+    events: tuple[Mapping[str, Any], ...]
+    dominant_paths: tuple[Mapping[str, Any], ...]
 
     def save(self, path: str | Path) -> Path:
         """Write the map as YAML or JSON (by suffix) for a person to edit."""
@@ -94,8 +95,8 @@ class DiscoveredMap(Result):
         return {
             "persons": self.persons,
             "map": self.map.to_dict(),
-            "events": [dict(e) for e in self.events],
-            "dominant_paths": [dict(p) for p in self.dominant_paths],
+            "events": jsonable(self.events),
+            "dominant_paths": jsonable(self.dominant_paths),
         }
 
     def to_frame(self) -> Any:

@@ -13,9 +13,11 @@ Counts are always labelled: ``count`` is a number of *transitions* (or paths) an
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kundresa._frozen import thaw
 from kundresa._util import humanize_seconds
 from kundresa.errors import InvalidOptionError
 from kundresa.results import Result
@@ -33,10 +35,10 @@ __all__ = [
 _MEASURES = ("persons", "count")
 
 
-def _frame(rows: tuple[dict[str, Any], ...], columns: list[str]) -> Any:
+def _frame(rows: Sequence[Mapping[str, Any]], columns: list[str]) -> Any:
     import pandas as pd
 
-    return pd.DataFrame(list(rows), columns=columns)
+    return pd.DataFrame([thaw(r) for r in rows], columns=columns)  # list cells, as in JSON
 
 
 def _fmt_seconds(s: float | None) -> str:
@@ -62,9 +64,9 @@ class TransitionGraph(Result):
     unit: str
     units: int
     persons: int
-    transitions: tuple[dict[str, Any], ...]
-    nodes: tuple[dict[str, Any], ...]
-    loops: tuple[dict[str, Any], ...]
+    transitions: tuple[Mapping[str, Any], ...]
+    nodes: tuple[Mapping[str, Any], ...]
+    loops: tuple[Mapping[str, Any], ...]
     count_of: str = "transitions"
 
     @property
@@ -193,7 +195,7 @@ class Variants(Result):
     unit: str
     units: int
     persons: int
-    variants: tuple[dict[str, Any], ...]
+    variants: tuple[Mapping[str, Any], ...]
 
     def to_frame(self) -> Any:
         return _frame(self.variants, ["variant", "count", "persons", "share", "median_seconds"])
@@ -237,7 +239,7 @@ class TopPaths(Result):
     events: tuple[str, ...]
     units: int
     persons: int
-    paths: tuple[dict[str, Any], ...]
+    paths: tuple[Mapping[str, Any], ...]
 
     def to_frame(self) -> Any:
         return _frame(self.paths, ["path", "persons", "share", "count", "median_seconds"])
@@ -270,7 +272,7 @@ class TopPaths(Result):
 
 
 def _sankey_positions(
-    nodes: tuple[dict[str, Any], ...], measure: str
+    nodes: Sequence[Mapping[str, Any]], measure: str
 ) -> tuple[list[float], list[float]]:
     """Node (x, y) in (0, 1): the nodes of the k-th step present in column k, stacked from
     the top in their order with heights proportional to ``measure`` (Plotly otherwise
@@ -315,8 +317,8 @@ class Flows(Result):
     unit: str
     paths: int
     persons: int
-    nodes: tuple[dict[str, Any], ...]
-    links: tuple[dict[str, Any], ...]
+    nodes: tuple[Mapping[str, Any], ...]
+    links: tuple[Mapping[str, Any], ...]
 
     def to_frame(self) -> Any:
         return _frame(self.links, ["step", "source", "target", "count", "persons"])
@@ -376,9 +378,9 @@ class JourneyArchetypes(Result):
 
     conversion: str
     method: str
-    boundary: dict[str, float]
-    summary: tuple[dict[str, Any], ...]
-    journeys: tuple[dict[str, Any], ...]
+    boundary: Mapping[str, float]
+    summary: tuple[Mapping[str, Any], ...]
+    journeys: tuple[Mapping[str, Any], ...]
 
     def to_frame(self) -> Any:
         return _frame(
@@ -434,8 +436,8 @@ class PageStats(Result):
 
     page_field: str
     conversion: str
-    sessions: dict[str, float]
-    pages: tuple[dict[str, Any], ...]
+    sessions: Mapping[str, float]
+    pages: tuple[Mapping[str, Any], ...]
 
     def to_frame(self) -> Any:
         return _frame(

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kundresa._frozen import thaw
 from kundresa.errors import KundresaError, NotFoundError
 from kundresa.maps._io import SUFFIXES, migrate, read_raw, write_text
 from kundresa.maps.measure import MapMeasurement, measure_map
@@ -143,7 +144,7 @@ class MapView(Result):
     file: str
     maps: tuple[str, ...]
     version: str
-    map: dict[str, Any] | None
+    map: Mapping[str, Any] | None
     validation: ValidationReport | None
     measurement: MapMeasurement | None
 
@@ -159,7 +160,7 @@ class MapView(Result):
 
     def journey_map(self) -> JourneyMap | None:
         """The map as a :class:`~kundresa.maps.JourneyMap` (None when invalid)."""
-        return JourneyMap.from_dict(self.map) if self.map is not None else None
+        return JourneyMap.from_dict(thaw(self.map)) if self.map is not None else None
 
     def __str__(self) -> str:
         head = f"{self.name} ({self.file})"
