@@ -123,6 +123,10 @@ class FrozenDict(Mapping[K, V]):
         return dict(self._data)
 
 
+#: immutable leaves, returned as they are (checked by exact type: the fast path)
+_SCALARS = frozenset({str, bytes, int, float, complex, bool, type(None)})
+
+
 def freeze(value: Any) -> Any:
     """``value`` made read-only all the way down (returned as is when it already is).
 
@@ -135,34 +139,47 @@ def freeze(value: Any) -> Any:
     >>> freeze(np.arange(3)).flags.writeable
     False
     """
-    if isinstance(value, str | bytes | int | float | complex | bool | type(None)):
+    kind = type(value)
+    if kind in _SCALARS:
         return value
+    if kind is tuple or isinstance(value, tuple):
+        return _freeze_tuple(value)
     if isinstance(value, FrozenDict):
-        items = {k: freeze(v) for k, v in value.items()}
-        if all(items[k] is value[k] for k in items):
-            return value
-        return FrozenDict(items)
+        values = tuple(value._data.values())
+        frozen = _freeze_tuple(values)
+        return value if frozen is values else FrozenDict(zip(value._data, frozen, strict=True))
     if isinstance(value, Mapping):
         return FrozenDict({freeze(k): freeze(v) for k, v in value.items()})
-    if isinstance(value, tuple):
-        items_t = [freeze(v) for v in value]
-        if all(a is b for a, b in zip(items_t, value, strict=True)):
-            return value
-        if hasattr(type(value), "_fields"):
-            return type(value)(*items_t)  # a named tuple stays one
-        return tuple(items_t)
     if isinstance(value, list):
-        return tuple(freeze(v) for v in value)
+        return _freeze_tuple(tuple(value))
     if isinstance(value, set):
         return frozenset(freeze(v) for v in value)
     if isinstance(value, bytearray):
         return bytes(value)
+    if isinstance(value, str | bytes | int | float | complex | frozenset):
+        return value  # subclasses of the leaves (an enum.StrEnum, a numpy float)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         params = getattr(type(value), "__dataclass_params__", None)
         if params is None or not params.frozen:
             return value  # a mutable dataclass stays one (results hold frozen ones only)
         return _freeze_dataclass(value)
     return _freeze_array(value)
+
+
+def _freeze_tuple(value: tuple[Any, ...]) -> tuple[Any, ...]:
+    scalars = _SCALARS
+    for i, v in enumerate(value):
+        if type(v) in scalars:
+            continue
+        new = freeze(v)
+        if new is v:
+            continue
+        # the first element that changes: build the frozen copy from here on
+        items = [*value[:i], new, *(freeze(x) for x in value[i + 1 :])]
+        if hasattr(type(value), "_fields"):
+            return type(value)(*items)  # a named tuple stays one
+        return tuple(items)
+    return value
 
 
 def _freeze_dataclass(value: Any) -> Any:
