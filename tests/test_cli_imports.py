@@ -131,8 +131,8 @@ def test_lazy_names_are_the_type_checking_imports(package: object) -> None:
 
 def test_funnel_stays_the_function_whatever_is_imported_first() -> None:
     out = python(
-        "import kundresa.funnel.spec, kundresa\n"
-        "from kundresa.workspace import Workspace\n"
+        "import kundresa.funnel._spec, kundresa\n"
+        "from kundresa._workspace import Workspace\n"
         "print(callable(kundresa.funnel), kundresa.funnel.__name__)"
     )
     assert out.split() == ["True", "funnel"]

@@ -7,7 +7,7 @@ import inspect
 import pytest
 
 import kundresa
-from kundresa import errors
+from kundresa import _errors as errors
 
 
 def test_all_equals_public_names() -> None:

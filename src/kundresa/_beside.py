@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kundresa.errors import KundresaError
+from kundresa._errors import KundresaError
 
 if TYPE_CHECKING:
     from kundresa._contract import Analysis, Params
@@ -66,7 +66,7 @@ __all__ = [
 
 #: the server file's name is the workspace's name and this suffix
 SUFFIX = ".server.json"
-#: the same as ``kundresa.workspace.DEFAULT_DB`` (not imported: that module loads the engine)
+#: the same as ``kundresa._workspace.DEFAULT_DB`` (not imported: that module loads the engine)
 DEFAULT_DB = "kundresa.duckdb"
 
 _LOCK = re.compile(r"Could not set lock on file .*?(?:held in (.*?) )?\(PID (\d+)\)", re.S)
@@ -323,7 +323,7 @@ def open_checked(db: str | os.PathLike[str] | None, engine: str) -> Any:
     ...     ws.info().events
     0
     """
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
     where = workspace_path(db)
     try:

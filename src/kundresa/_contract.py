@@ -23,7 +23,7 @@ without importing an engine.
 >>> a.validate({"whom": "Ann"})
 Traceback (most recent call last):
 ...
-kundresa.errors.InvalidOptionError: whom: 'Ann' is not allowed; use one of: who
+kundresa._errors.InvalidOptionError: whom: 'Ann' is not allowed; use one of: who
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from kundresa.errors import InvalidOptionError
+from kundresa._errors import InvalidOptionError
 
 if TYPE_CHECKING:
-    from kundresa.results import Result
-    from kundresa.workspace import Workspace
+    from kundresa._results import Result
+    from kundresa._workspace import Workspace
 
 __all__ = [
     "KINDS",
@@ -127,14 +127,14 @@ class Param:
 
     def parse(self, value: Any) -> Any:
         """Check and convert one given value (a string from a CLI or a query, or a Python
-        value); raise :class:`~kundresa.errors.InvalidOptionError` naming the field.
+        value); raise :class:`~kundresa._errors.InvalidOptionError` naming the field.
 
         >>> Param("top", "int", 5, minimum=1).parse("3")
         3
         >>> Param("top", "int", 5, minimum=1).parse("0")
         Traceback (most recent call last):
         ...
-        kundresa.errors.InvalidOptionError: top: '0' is not allowed; use a number >= 1
+        kundresa._errors.InvalidOptionError: top: '0' is not allowed; use a number >= 1
         """
         if self.multiple:
             if value is None:
@@ -309,7 +309,7 @@ class Analysis:
     def validate(self, given: Mapping[str, Any]) -> Params:
         """Check ``given`` (names to values; strings are parsed) against the declaration:
         unknown names, missing required values and bad values raise one
-        :class:`~kundresa.errors.InvalidOptionError`; old spellings warn
+        :class:`~kundresa._errors.InvalidOptionError`; old spellings warn
         (``DeprecationWarning``) and are renamed; defaults fill the rest."""
         by_old = {old: p.name for p in self.params for old in p.deprecated}
         allowed = [p.name for p in self.params]
@@ -415,7 +415,7 @@ def run(name: str, ws: Workspace, params: Mapping[str, Any] | None = None, **kwa
 
 
 def _hello(ws: Workspace, params: Params) -> Result:  # pragma: no cover - doc example
-    from kundresa.results import Result
+    from kundresa._results import Result
 
     return Result()
 

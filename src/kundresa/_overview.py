@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kundresa.results import Result
-from kundresa.workspace import InfoResult
+from kundresa._results import Result
+from kundresa._workspace import InfoResult
 
 if TYPE_CHECKING:
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = ["EventsResult", "OverviewResult", "overview", "recent_events"]
 

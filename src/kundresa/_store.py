@@ -21,7 +21,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
-from kundresa.errors import EngineUnavailableError, NotFoundError
+from kundresa._errors import EngineUnavailableError, NotFoundError
 
 ENGINES = ("duckdb", "spark")
 
@@ -55,7 +55,7 @@ class Store(ABC):
         True
         """
         if capability not in KNOWN_CAPABILITIES:
-            from kundresa.errors import InvalidOptionError
+            from kundresa._errors import InvalidOptionError
 
             raise InvalidOptionError("capability", capability, allowed=sorted(KNOWN_CAPABILITIES))
         return capability in self.capabilities
@@ -414,7 +414,7 @@ def open_store(engine: str, path: str, *, spark: Any = None) -> Store:
         return DuckDBStore(path)
     if engine == "spark":
         return SparkStore(path, session=spark)
-    from kundresa.errors import InvalidOptionError
+    from kundresa._errors import InvalidOptionError
 
     raise InvalidOptionError("engine", engine, allowed=ENGINES)
 
@@ -427,11 +427,11 @@ def engine_supports(engine: str, capability: str) -> bool:
     """
     stores: dict[str, type[Store]] = {"duckdb": DuckDBStore, "spark": SparkStore}
     if engine not in stores:
-        from kundresa.errors import InvalidOptionError
+        from kundresa._errors import InvalidOptionError
 
         raise InvalidOptionError("engine", engine, allowed=ENGINES)
     if capability not in KNOWN_CAPABILITIES:
-        from kundresa.errors import InvalidOptionError
+        from kundresa._errors import InvalidOptionError
 
         raise InvalidOptionError("capability", capability, allowed=sorted(KNOWN_CAPABILITIES))
     return capability in stores[engine].capabilities

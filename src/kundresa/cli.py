@@ -18,9 +18,9 @@ from kundresa._cli_common import EngineOpt as EngineOpt
 from kundresa._cli_common import JsonOpt as JsonOpt
 from kundresa._cli_common import emit, open_workspace
 from kundresa._contract_cli import AnalysisGroup
+from kundresa._errors import InvalidOptionError, KundresaError
 from kundresa._progress import progress_bar as _progress
-from kundresa.errors import InvalidOptionError, KundresaError
-from kundresa.results import jsonable
+from kundresa._results import jsonable
 
 app = typer.Typer(
     name="kundresa",
@@ -97,8 +97,8 @@ def stitch(
     as_json: JsonOpt = False,
 ) -> None:
     """Recompute persons (identity graph) and sessions for all events."""
+    from kundresa._stitch import SessionConfig
     from kundresa._util import parse_duration
-    from kundresa.stitch import SessionConfig
 
     parse_duration(session_gap, "--session-gap")
     with _open(db, engine) as ws:
@@ -171,8 +171,8 @@ def synth(
     import os
 
     from kundresa._beside import refuse_if_served
+    from kundresa._workspace import DEFAULT_DB
     from kundresa.synth import synthesize
-    from kundresa.workspace import DEFAULT_DB
 
     where = Path(db or os.environ.get("KUNDRESA_DB") or DEFAULT_DB)
     if not no_ingest:
@@ -280,8 +280,8 @@ def _next_steps(where: str) -> str:
 # other command groups add themselves here, one line each: a module with
 # ``register(app: typer.Typer) -> None`` that imports its heavy dependencies lazily.
 _EXTENSIONS: tuple[str, ...] = (
-    "kundresa.maps.cli",
-    "kundresa.server.cli",
+    "kundresa.maps._cli",
+    "kundresa.server._cli",
 )
 
 

@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING
 
 from kundresa._contract import Analysis, Param, declare
 
-#: the default workspace file: a light copy of ``kundresa.workspace.DEFAULT_DB`` (a test keeps
+#: the default workspace file: a light copy of ``kundresa._workspace.DEFAULT_DB`` (a test keeps
 #: them equal)
 DEFAULT_DB = "kundresa.duckdb"
 
 if TYPE_CHECKING:
     from kundresa._contract import Params
-    from kundresa.results import Result
-    from kundresa.workspace import Workspace
+    from kundresa._results import Result
+    from kundresa._workspace import Workspace
 
 
 def run_info(ws: Workspace, p: Params) -> Result:
@@ -79,7 +79,7 @@ declare(
         params=(),
         run=f"{_HERE}:run_info",
         quick=f"{_HERE}:quick_info",
-        python="kundresa.workspace:Workspace.info",
+        python="kundresa._workspace:Workspace.info",
         page=f"{_PAGES}:render_info",
     )
 )
@@ -110,7 +110,7 @@ declare(
             Param("reason", "text", None, "Only rows of this reason."),
         ),
         run=f"{_HERE}:run_quarantine",
-        python="kundresa.workspace:Workspace.quarantine",
+        python="kundresa._workspace:Workspace.quarantine",
         page=f"{_PAGES}:render_quarantine",
     )
 )

@@ -7,8 +7,8 @@ True
 See :func:`funnel` and ``docs/funnel.md``.
 """
 
-from kundresa.funnel.analysis import funnel
-from kundresa.funnel.result import (
+from kundresa.funnel._analysis import funnel
+from kundresa.funnel._result import (
     BreakdownRow,
     DropOff,
     FunnelResult,
@@ -17,7 +17,7 @@ from kundresa.funnel.result import (
     TrendRow,
     wilson,
 )
-from kundresa.funnel.spec import Exclusion, FunnelSpec, Step
+from kundresa.funnel._spec import Exclusion, FunnelSpec, Step
 
 __all__ = [
     "BreakdownRow",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kundresa.errors import FileFormatError, NotFoundError
+from kundresa._errors import FileFormatError, NotFoundError
 
 __all__ = ["MapFileError", "RawMap", "migrate", "read_raw", "write_text"]
 

@@ -10,8 +10,7 @@ Every analysis takes a :class:`~kundresa.Workspace` and returns an immutable res
 ('url',)
 """
 
-from kundresa.paths._index import PathRule, PathRules
-from kundresa.paths.analysis import (
+from kundresa.paths._analysis import (
     flows,
     journey_archetypes,
     page_stats,
@@ -23,14 +22,15 @@ from kundresa.paths.analysis import (
     transition_graph,
     variants,
 )
-from kundresa.paths.conformance import (
+from kundresa.paths._conformance import (
     Conformance,
     PersonConformance,
     StageConformance,
     conformance,
 )
-from kundresa.paths.discover import DiscoveredMap, discover_map
-from kundresa.paths.results import (
+from kundresa.paths._discover import DiscoveredMap, discover_map
+from kundresa.paths._index import PathRule, PathRules
+from kundresa.paths._results import (
     Flows,
     JourneyArchetypes,
     PageStats,

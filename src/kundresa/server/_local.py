@@ -12,7 +12,7 @@
 >>> select_only("delete from events")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-kundresa.errors.InvalidOptionError: query: 'delete from events' is not allowed; only one ...
+kundresa._errors.InvalidOptionError: query: 'delete from events' is not allowed; only one ...
 """
 
 import json
@@ -25,14 +25,14 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from kundresa.errors import InvalidOptionError, KundresaError
+from kundresa._errors import InvalidOptionError, KundresaError
 
 if TYPE_CHECKING:
     import uvicorn
 
-    from kundresa.server.app import Runtime
-    from kundresa.server.registry import Analysis
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
+    from kundresa.server._app import Runtime
+    from kundresa.server._registry import Analysis
 
 __all__ = ["SqlQuery", "add_sql_route", "alternate", "local_server", "select_only"]
 
@@ -67,7 +67,7 @@ def alternate(
                 with rt.lock:
                     analysis.export(rt.ws, result, resolved, path)
             else:
-                from kundresa.results import write_result
+                from kundresa._results import write_result
 
                 write_result(result, path)
             body = Path(path).read_bytes()
@@ -90,13 +90,13 @@ class SqlQuery(BaseModel):
 
 def select_only(query: str) -> str:
     """The one statement of ``query`` if DuckDB's parser types it SELECT, else one
-    :class:`~kundresa.errors.InvalidOptionError` (several statements, another type, or a
+    :class:`~kundresa._errors.InvalidOptionError` (several statements, another type, or a
     syntax error).
 
     >>> select_only("select 1; select 2")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    kundresa.errors.InvalidOptionError: query: 'select 1; select 2' is not allowed; send ...
+    kundresa._errors.InvalidOptionError: query: 'select 1; select 2' is not allowed; send ...
     """
     import duckdb
 
@@ -175,8 +175,8 @@ def add_sql_route(app: FastAPI) -> None:
     """``POST /api/v1/sql``: one SELECT, read-only, for a read key, a web session or the
     local token (only the local token may read files through table functions)."""
     from kundresa._beside import sql_text
-    from kundresa.results import jsonable
-    from kundresa.server.app import Reader, error_response, json_response, require_reader
+    from kundresa._results import jsonable
+    from kundresa.server._app import Reader, error_response, json_response, require_reader
 
     @app.post(
         "/api/v1/sql",

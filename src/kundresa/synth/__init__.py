@@ -23,8 +23,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kundresa.errors import InvalidOptionError
-from kundresa.results import Result
+from kundresa._errors import InvalidOptionError
+from kundresa._results import Result
 from kundresa.synth._generator import generate_events
 
 __all__ = ["SynthResult", "events_checksum", "generate_events", "synthesize"]

@@ -43,7 +43,7 @@ from typing import Any, Final
 import numpy as np
 import pyarrow as pa
 
-from kundresa.errors import InvalidOptionError
+from kundresa._errors import InvalidOptionError
 from kundresa.synth._truth import (
     _Arrays,
     _truth,

@@ -19,7 +19,7 @@ valid XML ids. The official XSD ships inside cjml.no's "Data format" download, w
 available offline: tests/cjml_structure.xsd restates this structure and the tests validate
 every template against it (see ADR 0007).
 
->>> from kundresa.maps.templates import new_map
+>>> from kundresa.maps import new_map
 >>> xml = to_cjml(new_map("awareness-to-conversion"))
 >>> xml.splitlines()[2]
 '<CJML version="2.0">'
@@ -30,9 +30,9 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from kundresa.errors import InvalidOptionError
+from kundresa._errors import InvalidOptionError
 from kundresa.maps._i18n import label
-from kundresa.maps.model import JourneyMap
+from kundresa.maps._model import JourneyMap
 
 __all__ = ["CJML_VERSION", "to_cjml"]
 

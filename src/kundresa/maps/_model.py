@@ -350,7 +350,7 @@ class JourneyMap:
 
     def persona(self, persona_id: str) -> Persona:
         """The persona with this id."""
-        from kundresa.errors import NotFoundError
+        from kundresa._errors import NotFoundError
 
         for p in self.personas:
             if p.id == persona_id:
@@ -359,7 +359,7 @@ class JourneyMap:
 
     def stage(self, stage_id: str) -> Stage:
         """The stage with this id."""
-        from kundresa.errors import NotFoundError
+        from kundresa._errors import NotFoundError
 
         for s in self.stages:
             if s.id == stage_id:

@@ -14,7 +14,7 @@ of a share's denominator may be the same people twice (see docs/maps.md). The pe
 entry table is computed on the engine; the quantiles are taken from it in Python so that
 DuckDB and Spark give identical numbers (see ADR 0007).
 
->>> from kundresa.maps.measure import StageMeasure
+>>> from kundresa.maps import StageMeasure
 >>> StageMeasure("buy", "*", persons=10, progressed=4, dropped=6).progression
 0.4
 """
@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kundresa._results import Result
 from kundresa._util import humanize_seconds, renamed
-from kundresa.maps.model import JourneyMap, Rule
-from kundresa.results import Result
+from kundresa.maps._model import JourneyMap, Rule
 
 if TYPE_CHECKING:
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = [
     "ALL",

@@ -1,6 +1,6 @@
 """The loader: moves committed inbox rows into the event store, then stitches.
 
-It validates with the ingest pipeline (:meth:`kundresa.ingest._Processor.stage_json`), so
+It validates with the ingest pipeline (:meth:`kundresa._ingest._Processor.stage_json`), so
 collector events meet exactly the rules and quarantine reasons of file ingest. Writes are
 idempotent (events keyed by ``event_id`` = Segment's ``messageId``; quarantine rows by a
 hash of the raw call and reason), so replaying rows after a crash adds nothing twice: the
@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from kundresa.schema import EVENTS, IDENTITY_KEYS, IDENTITY_LINKS, QUARANTINE
-from kundresa.server.state import ServerState
+from kundresa.server._state import ServerState
 
 if TYPE_CHECKING:
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = ["Loader", "LoaderStats"]
 
@@ -198,7 +198,7 @@ class Loader:
 
     def load_once(self) -> int:
         """Move up to ``max_events`` committed events into the store; return requests moved."""
-        from kundresa.ingest import _Processor
+        from kundresa._ingest import _Processor
 
         rows = self.state.inbox_after(self.state.loaded_seq(), self.max_events)
         if not rows:

@@ -10,8 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from kundresa._results import Result
 from kundresa._util import humanize_seconds
-from kundresa.results import Result
 
 __all__ = [
     "BreakdownRow",

@@ -98,7 +98,7 @@ def export(
     ] = None,
 ) -> None:
     """Export to Mermaid journey, Mermaid timeline or CJML 2.0 XML."""
-    from kundresa.errors import InvalidOptionError
+    from kundresa._errors import InvalidOptionError
     from kundresa.maps import load_map, to_cjml, to_mermaid, to_timeline
 
     writers = {"mermaid": to_mermaid, "timeline": to_timeline, "cjml": to_cjml}
@@ -118,7 +118,7 @@ def import_(
     out: Annotated[Path, typer.Option("--out", help="The map file to write (.yaml or .json).")],
 ) -> None:
     """Import a Mermaid journey diagram as a map file."""
-    from kundresa.errors import NotFoundError
+    from kundresa._errors import NotFoundError
     from kundresa.maps import from_mermaid, save_map
 
     if not file.exists():

@@ -4,7 +4,7 @@ Every error a user can cause derives from :class:`KundresaError`; each leaf also
 subclasses the matching builtin, so ``except ValueError`` keeps working. Messages
 name the field, the allowed values and the fix.
 
->>> from kundresa.errors import InvalidOptionError, KundresaError
+>>> from kundresa import InvalidOptionError, KundresaError
 >>> err = InvalidOptionError("engine", "oracle", allowed=("duckdb", "spark"))
 >>> isinstance(err, KundresaError) and isinstance(err, ValueError)
 True

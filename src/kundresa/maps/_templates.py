@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kundresa.errors import InvalidOptionError
-from kundresa.maps.model import LANGUAGES, MAP_TYPES, JourneyMap
+from kundresa._errors import InvalidOptionError
+from kundresa.maps._model import LANGUAGES, MAP_TYPES, JourneyMap
 
 __all__ = ["TEMPLATES", "new_map"]
 

@@ -20,8 +20,8 @@ import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kundresa._results import Result
 from kundresa._util import parse_duration, renamed
-from kundresa.results import Result
 from kundresa.schema import EVENTS, IDENTITIES, IDENTITY_KEYS, IDENTITY_LINKS
 
 if TYPE_CHECKING:

@@ -20,14 +20,14 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
+from kundresa._errors import InvalidOptionError, NotFoundError
 from kundresa._info import InfoResult
+from kundresa._ingest import IngestReport, ingest_files
 from kundresa._ingest_sql import DEFAULT_IDENTIFIERS, IdentifierRule
+from kundresa._results import Result
+from kundresa._stitch import SessionConfig, StitchReport, stitch_store
 from kundresa._store import ENGINES, Store, open_store
-from kundresa.errors import InvalidOptionError, NotFoundError
-from kundresa.ingest import IngestReport, ingest_files
-from kundresa.results import Result
 from kundresa.schema import EVENTS, QUARANTINE, TOUCHPOINT_TYPES
-from kundresa.stitch import SessionConfig, StitchReport, stitch_store
 
 __all__ = ["DEFAULT_DB", "ForgetResult", "InfoResult", "QuarantineResult", "Workspace"]
 
@@ -244,7 +244,7 @@ class Workspace:
         >>> Workspace.open(":memory:").require_event("Order Completed")
         Traceback (most recent call last):
         ...
-        kundresa.errors.NotFoundError: event: 'Order Completed' not found
+        kundresa._errors.NotFoundError: event: 'Order Completed' not found
         """
         names = self.event_names()
         if name not in names:
@@ -288,7 +288,7 @@ class Workspace:
         stitch: bool = True,
         progress: Callable[[str, int, int], None] | None = None,
     ) -> IngestReport:
-        """Load files (see :mod:`kundresa.ingest`), then stitch identities and sessions.
+        """Load files (see :mod:`kundresa._ingest`), then stitch identities and sessions.
 
         ``progress(stage, done, total)`` is called as rows are written (the stage is the
         file), then with the stage ``"stitch"`` (total 0: unknown) before stitching."""

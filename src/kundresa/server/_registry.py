@@ -14,7 +14,7 @@ To add an analysis, declare it once (``kundresa._contract.declare``, see the mod
 :mod:`kundresa._catalog`): the CLI command, this registration, the OpenAPI entry and the
 docs table all follow. ``register_analysis`` remains for server-only views.
 
->>> from kundresa.server.registry import ANALYSES
+>>> from kundresa.server._registry import ANALYSES
 >>> "overview" in ANALYSES
 True
 """
@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from kundresa.results import Result
-    from kundresa.workspace import Workspace
+    from kundresa._results import Result
+    from kundresa._workspace import Workspace
 
 __all__ = ["ANALYSES", "Analysis", "register_analysis"]
 
@@ -39,7 +39,7 @@ class Analysis:
     """One analysis served as ``/api/v1/<name>`` (JSON) and ``/<name>`` (page).
 
     ``titles`` per language (en, sv, nb); ``params`` a pydantic model of the query
-    parameters (or None); ``run(ws, params)`` returns a :class:`~kundresa.results.Result`;
+    parameters (or None); ``run(ws, params)`` returns a :class:`~kundresa._results.Result`;
     ``render(result, lang)`` optional HTML for the page (default: figure + text).
     A page of its own (a builder form instead of one text box per parameter) names its
     ``template`` and a ``form(ws)`` that returns the form's choices (e.g. the event names)
@@ -63,7 +63,7 @@ class Analysis:
     web_path: str | None = None
     #: ``text(result, params)``: the CLI's text output (``Accept: text/plain``; default
     #: ``str(result)``) and ``export(ws, result, params, path)``: its ``--out`` (default
-    #: :func:`kundresa.results.write_result`); see ADR 0012
+    #: :func:`kundresa._results.write_result`); see ADR 0012
     text: Callable[[Result, Any], str] | None = None
     export: Callable[[Workspace, Result, Any, str], None] | None = None
     #: ``figure(result, lang)``: the page's chart (default ``result.plot()``)
@@ -97,14 +97,14 @@ def register_analysis(analysis: Analysis) -> Analysis:
     """Register ``analysis`` (replacing one of the same name); apps created afterwards
     serve it.
 
-    >>> from kundresa.server.registry import Analysis, register_analysis, ANALYSES
-    >>> from kundresa.results import Result
+    >>> from kundresa.server._registry import Analysis, register_analysis, ANALYSES
+    >>> from kundresa._results import Result
     >>> a = register_analysis(Analysis("hello", {"en": "Hello"}, run=lambda ws, p: Result()))
     >>> ANALYSES.pop("hello").name
     'hello'
     """
     if analysis.name in _RESERVED or not analysis.name.replace("-", "").isalnum():
-        from kundresa.errors import InvalidOptionError
+        from kundresa._errors import InvalidOptionError
 
         raise InvalidOptionError(
             "name", analysis.name, fix="use a lower-case word that is not a reserved path"

@@ -15,12 +15,12 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from kundresa._results import Result
 from kundresa._util import humanize_seconds
-from kundresa.results import Result
-from kundresa.server.i18n import label
+from kundresa.server._i18n import label
 
 if TYPE_CHECKING:
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = [
     "BREAKDOWN_COLUMNS",

@@ -16,13 +16,13 @@ import anyio.to_thread
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from kundresa._errors import KundresaError, NotFoundError
 from kundresa._util import humanize_seconds
-from kundresa.errors import KundresaError, NotFoundError
 from kundresa.maps._i18n import label as map_label
-from kundresa.maps.render import PALETTE, render_svg
-from kundresa.maps.validate import ValidationReport
-from kundresa.server.i18n import label
-from kundresa.server.journey import EDITABLE, MapView, cell_form
+from kundresa.maps._render import PALETTE, render_svg
+from kundresa.maps._validate import ValidationReport
+from kundresa.server._i18n import label
+from kundresa.server._journey import EDITABLE, MapView, cell_form
 
 __all__ = ["add_map_routes"]
 
@@ -123,7 +123,7 @@ async def _page(
     problems: ValidationReport | None = None,
     form: dict[str, str] | None = None,
 ) -> Response:
-    from kundresa.server.web import _lang, _render, _session
+    from kundresa.server._web import _lang, _render, _session
 
     session = _session(request)
     assert session is not None
@@ -209,8 +209,8 @@ async def _page(
 
 def add_map_routes(app: FastAPI) -> None:
     """``GET /map``, ``POST /map/edit`` and ``GET /api/v1/map`` on ``app``."""
-    from kundresa.server.app import Reader, error_response, json_response, require_reader
-    from kundresa.server.web import _login_redirect, _session, _signed_form
+    from kundresa.server._app import Reader, error_response, json_response, require_reader
+    from kundresa.server._web import _login_redirect, _session, _signed_form
 
     @app.get(
         "/api/v1/map",

@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kundresa._errors import InvalidOptionError
 from kundresa._util import parse_duration
-from kundresa.errors import InvalidOptionError
 
 __all__ = [
     "ATTRIBUTIONS",

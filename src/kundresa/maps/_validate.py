@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kundresa._errors import KundresaError, closest
+from kundresa._results import Result
 from kundresa._util import renamed
-from kundresa.errors import KundresaError, closest
 from kundresa.maps._io import RawMap, migrate, read_raw
-from kundresa.maps.model import (
+from kundresa.maps._model import (
     LANES,
     LANGUAGES,
     MAP_TYPES,
@@ -31,10 +32,9 @@ from kundresa.maps.model import (
     STATUSES,
     JourneyMap,
 )
-from kundresa.results import Result
 
 if TYPE_CHECKING:
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = ["MapValidationError", "Problem", "ValidationReport", "load_map", "validate_file"]
 

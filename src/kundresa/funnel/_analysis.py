@@ -26,12 +26,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kundresa._errors import InvalidOptionError
 from kundresa._util import renamed
-from kundresa.errors import InvalidOptionError
 from kundresa.funnel import _fastload
 from kundresa.funnel._kernel import Outcome, as_coded, fast_best, general
 from kundresa.funnel._load import Loaded, load
-from kundresa.funnel.result import (
+from kundresa.funnel._result import (
     HIST_EDGES,
     BreakdownRow,
     DropOff,
@@ -40,10 +40,10 @@ from kundresa.funnel.result import (
     TrendRow,
     wilson,
 )
-from kundresa.funnel.spec import TREND_PERIODS, Exclusion, FunnelSpec, Step
+from kundresa.funnel._spec import TREND_PERIODS, Exclusion, FunnelSpec, Step
 
 if TYPE_CHECKING:
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = ["funnel", "run_kernel"]
 
@@ -275,7 +275,7 @@ def funnel(
     >>> funnel(ws, ["A", "B"])
     Traceback (most recent call last):
     ...
-    kundresa.errors.NotFoundError: event: 'A' not found
+    kundresa._errors.NotFoundError: event: 'A' not found
     """
     t_start = time.perf_counter()
     spec = FunnelSpec.build(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from kundresa.server.state import ServerState
+    from kundresa.server._state import ServerState
 
 __all__ = ["register"]
 
@@ -18,8 +18,8 @@ __all__ = ["register"]
 def _state(db: str | None) -> "ServerState":
     import os
 
-    from kundresa.server.state import ServerState, state_path
-    from kundresa.workspace import DEFAULT_DB
+    from kundresa._workspace import DEFAULT_DB
+    from kundresa.server._state import ServerState, state_path
 
     return ServerState(state_path(db or os.environ.get("KUNDRESA_DB", DEFAULT_DB)))
 

@@ -1,6 +1,6 @@
 """The web app: server-rendered pages, login, CSRF, languages; every page has a JSON twin.
 
-Security: passwords with scrypt (:mod:`kundresa.server.state`); the session cookie is
+Security: passwords with scrypt (:mod:`kundresa.server._state`); the session cookie is
 ``HttpOnly``, ``SameSite=Strict`` and ``Secure`` whenever the request came over HTTPS (or
 ``secure_cookies=True``); every form carries a CSRF token (the session's, or for the login
 form a double-submit cookie); pages send a Content-Security-Policy that allows scripts only
@@ -25,9 +25,9 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 
-from kundresa.errors import KundresaError
-from kundresa.server.i18n import LANGUAGES, label, pick_language
-from kundresa.server.registry import ANALYSES, Analysis
+from kundresa._errors import KundresaError
+from kundresa.server._i18n import LANGUAGES, label, pick_language
+from kundresa.server._registry import ANALYSES, Analysis
 
 __all__ = ["add_web", "safe_next"]
 

@@ -112,7 +112,7 @@ class Result:
         try:
             import polars as pl  # type: ignore[import-not-found, unused-ignore]
         except ImportError:
-            from kundresa.errors import KundresaError
+            from kundresa._errors import KundresaError
 
             raise KundresaError(
                 "to_polars needs polars: pip install polars (or use to_pandas / to_arrow)"
@@ -147,7 +147,7 @@ def write_result(result: Result, path: Any) -> Any:
     from html import escape
     from pathlib import Path
 
-    from kundresa.errors import InvalidOptionError
+    from kundresa._errors import InvalidOptionError
 
     out = Path(path)
     suffix = out.suffix.lower()

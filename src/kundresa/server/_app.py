@@ -21,9 +21,8 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import Response
 
-from kundresa.errors import KundresaError, NotFoundError
-from kundresa.server._local import alternate
-from kundresa.server.collector import (
+from kundresa._errors import KundresaError, NotFoundError
+from kundresa.server._collector import (
     CALLS,
     CORS,
     CollectorFastPath,
@@ -31,9 +30,10 @@ from kundresa.server.collector import (
     basic_auth_user,
     handle_call,
 )
-from kundresa.server.loader import Loader
-from kundresa.server.registry import ANALYSES, Analysis
-from kundresa.server.state import ServerState, state_path
+from kundresa.server._loader import Loader
+from kundresa.server._local import alternate
+from kundresa.server._registry import ANALYSES, Analysis
+from kundresa.server._state import ServerState, state_path
 
 __all__ = ["Runtime", "ServerConfig", "create_app"]
 
@@ -86,8 +86,8 @@ class Runtime:
     """What a running app holds: workspace (behind one lock), state, writer, loader."""
 
     def __init__(self, config: ServerConfig) -> None:
-        from kundresa.server.journey import MapStore, find_maps
-        from kundresa.workspace import Workspace
+        from kundresa._workspace import Workspace
+        from kundresa.server._journey import MapStore, find_maps
 
         self.config = config
         self.maps = MapStore(find_maps(config.maps))
@@ -433,8 +433,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         )
 
     from kundresa.server._local import add_sql_route
-    from kundresa.server.web import add_web
-    from kundresa.server.web_map import add_map_routes
+    from kundresa.server._web import add_web
+    from kundresa.server._web_map import add_map_routes
 
     add_sql_route(app)
     add_map_routes(app)

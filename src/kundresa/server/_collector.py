@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kundresa.schema import MAX_EVENT_BYTES
-from kundresa.server.state import ServerState
+from kundresa.server._state import ServerState
 
 __all__ = [
     "CALLS",
@@ -137,7 +137,7 @@ def parse_body(raw: bytes, encoding: str | None, *, limit: int) -> Any:
     >>> parse_body(b'{"a": 1}', None, limit=3)
     Traceback (most recent call last):
     ...
-    kundresa.server.collector.CollectorError: ...
+    kundresa.server._collector.CollectorError: ...
     """
     kind = "batch" if limit > MAX_EVENT_BYTES else "event"
     too_large = CollectorError(

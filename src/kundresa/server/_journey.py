@@ -39,15 +39,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kundresa.errors import KundresaError, NotFoundError
+from kundresa._errors import KundresaError, NotFoundError
+from kundresa._results import Result
 from kundresa.maps._io import SUFFIXES, migrate, read_raw, write_text
-from kundresa.maps.measure import MapMeasurement, measure_map
-from kundresa.maps.model import JourneyMap
-from kundresa.maps.validate import Problem, ValidationReport, validate_file
-from kundresa.results import Result
+from kundresa.maps._measure import MapMeasurement, measure_map
+from kundresa.maps._model import JourneyMap
+from kundresa.maps._validate import Problem, ValidationReport, validate_file
 
 if TYPE_CHECKING:
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = [
     "EDITABLE",

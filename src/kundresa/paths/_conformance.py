@@ -34,13 +34,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kundresa._errors import InvalidOptionError
+from kundresa._results import Result
 from kundresa._util import renamed
-from kundresa.errors import InvalidOptionError
-from kundresa.maps.model import JourneyMap
-from kundresa.results import Result
+from kundresa.maps._model import JourneyMap
 
 if TYPE_CHECKING:
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = ["ALL", "Conformance", "PersonConformance", "StageConformance", "conformance"]
 
@@ -234,8 +234,8 @@ def conformance(
     """
     import ibis
 
-    from kundresa.maps.measure import _pred
-    from kundresa.maps.validate import load_map
+    from kundresa.maps._measure import _pred
+    from kundresa.maps._validate import load_map
 
     jm = journey_map if isinstance(journey_map, JourneyMap) else load_map(journey_map)
     if jm.type == "day_in_the_life":
@@ -368,7 +368,7 @@ def _persona_of(jm: JourneyMap, ev: Any, workspace: Any) -> dict[str, str]:
     """Person -> persona id: the first persona (map order) whose select rule matches."""
     import ibis
 
-    from kundresa.maps.measure import _pred
+    from kundresa.maps._measure import _pred
 
     parts = [
         ev.filter(_pred(ev, p.select)).select("person_id", pidx=ibis.literal(i))

@@ -22,7 +22,7 @@ rules come from what persons actually do.
 
 >>> import tempfile, pathlib
 >>> from kundresa import Workspace
->>> from kundresa.paths.analysis import _demo_log
+>>> from kundresa.paths._analysis import _demo_log
 >>> ws = Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "d.duckdb")
 >>> rows = [(p, s, e) for p in "abcd" for s, e in ((0, "Home"), (60, "Product Viewed"),
 ...         (120, "Product Added"), (180, "Order Completed"))]
@@ -43,14 +43,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kundresa.errors import InvalidOptionError, NotFoundError
-from kundresa.maps.model import LANGUAGES, MAP_TYPES, JourneyMap
+from kundresa._errors import InvalidOptionError, NotFoundError
+from kundresa._results import Result
+from kundresa.maps._model import LANGUAGES, MAP_TYPES, JourneyMap
 from kundresa.paths import _kernel as kn
 from kundresa.paths._index import PathRules
-from kundresa.results import Result
 
 if TYPE_CHECKING:
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = ["DiscoveredMap", "discover_map"]
 
@@ -210,9 +210,9 @@ def discover_map(
     >>> discover_map(Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "e.duckdb")).persons
     Traceback (most recent call last):
     ...
-    kundresa.errors.NotFoundError: ...
+    kundresa._errors.NotFoundError: ...
     """
-    from kundresa.paths.analysis import sequences
+    from kundresa.paths._analysis import sequences
 
     if isinstance(stages, bool) or not isinstance(stages, int) or stages < 1:
         raise InvalidOptionError("stages", stages, fix="pass a whole number >= 1, e.g. 5")

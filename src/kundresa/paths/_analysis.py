@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kundresa._errors import InvalidOptionError, NotFoundError
 from kundresa._util import parse_duration, renamed
-from kundresa.errors import InvalidOptionError, NotFoundError
 from kundresa.paths import _kernel as kn
 from kundresa.paths._index import PathRules, Sequences, load_sequences
-from kundresa.paths.results import (
+from kundresa.paths._results import (
     Flows,
     PathsReport,
     TopPaths,
@@ -38,7 +38,7 @@ from kundresa.paths.results import (
 )
 
 if TYPE_CHECKING:
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = [
     "flows",

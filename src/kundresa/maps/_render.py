@@ -3,7 +3,7 @@ per persona, the emotion curve, measured numbers beside the qualitative content,
 and drop-off marked), a self-contained HTML page (persona switch, no network) and PNG/PDF
 through a headless chromium.
 
->>> from kundresa.maps.templates import new_map
+>>> from kundresa.maps import new_map
 >>> svg = render_svg(new_map("awareness-to-conversion", lang="sv"))
 >>> svg.startswith("<svg") and "Medvetenhet" in svg
 True
@@ -16,11 +16,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from kundresa._errors import InvalidOptionError
 from kundresa._util import humanize_seconds
-from kundresa.errors import InvalidOptionError
 from kundresa.maps._i18n import label
-from kundresa.maps.measure import ALL, MapMeasurement, StageMeasure
-from kundresa.maps.model import JourneyMap, Persona
+from kundresa.maps._measure import ALL, MapMeasurement, StageMeasure
+from kundresa.maps._model import JourneyMap, Persona
 
 __all__ = ["FORMATS", "render_html", "render_map", "render_svg"]
 
@@ -308,7 +308,7 @@ def _persona_section(svg: _Svg, jm: JourneyMap, p: Persona, pi: int, y0: float,
         names = {s.id: s.name for s in jm.stages}
         rows = [_measure_lines(meas.stage(s.id, p.id), lang, inner - 12, names) for s in jm.stages]
         lanes.append(("measured", MEAS_BG, rows))
-    if conf is not None:  # planned vs actual (kundresa.paths.conformance): .lines(stage, persona)
+    if conf is not None:  # planned vs actual (kundresa.paths._conformance): .lines(stage, persona)
         rows = [[(t, INK, "normal") for line in conf.lines(s.id, p.id)
                  for t in _wrap(line, inner - 12, 12.5)] for s in jm.stages]  # fmt: skip
         lanes.append(("conformance", "#f4f0ff", rows))

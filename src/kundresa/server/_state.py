@@ -5,7 +5,7 @@ SQLite (WAL, ``synchronous=FULL``) rather than the workspace itself because it i
 open from several processes at once: ``kundresa keys create`` works while ``kundresa serve``
 runs and holds the DuckDB file. The inbox is the collector's append-only log: a request is
 acknowledged only after its row is committed (fsynced), and the loader moves rows into the
-event store (see :mod:`kundresa.server.loader`).
+event store (see :mod:`kundresa.server._loader`).
 
 >>> import tempfile, pathlib
 >>> st = ServerState(pathlib.Path(tempfile.mkdtemp()) / "server.sqlite")
@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from kundresa.errors import InvalidOptionError, NotFoundError
+from kundresa._errors import InvalidOptionError, NotFoundError
 
 __all__ = ["KEY_KINDS", "ApiKey", "ServerState", "hash_password", "state_path", "verify_password"]
 

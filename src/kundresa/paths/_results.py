@@ -16,9 +16,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from kundresa._errors import InvalidOptionError
+from kundresa._results import Result
 from kundresa._util import humanize_seconds
-from kundresa.errors import InvalidOptionError
-from kundresa.results import Result
 
 __all__ = [
     "Flows",

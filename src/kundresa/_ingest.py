@@ -34,6 +34,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kundresa._errors import FileFormatError, InvalidOptionError
 from kundresa._ingest_sql import (
     DEFAULT_IDENTIFIERS,
     IdentifierRule,
@@ -43,13 +44,12 @@ from kundresa._ingest_sql import (
     lit,
     raw_row_sql,
 )
-from kundresa.errors import FileFormatError, InvalidOptionError
-from kundresa.results import Result
+from kundresa._results import Result
 from kundresa.schema import EVENTS, IDENTITY_KEYS, IDENTITY_LINKS, QUARANTINE
 
 if TYPE_CHECKING:
     from kundresa._store import Store
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = ["FORMATS", "IdentifierRule", "IngestReport", "ingest_files"]
 

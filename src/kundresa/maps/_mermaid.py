@@ -6,7 +6,7 @@ Mermaid's journey grammar forbids ``#``, ``;`` and ``:`` in title, section and t
 in the visible text; the exact text travels in a ``%% kundresa:`` comment line, so importing
 our own export gives back the identical map. Scores map -2..+2 to Mermaid's 1..5 (score + 3).
 
->>> from kundresa.maps.templates import new_map
+>>> from kundresa.maps import new_map
 >>> text = to_mermaid(new_map("awareness-to-conversion"))
 >>> text.splitlines()[1]
 'journey'
@@ -18,8 +18,8 @@ import json
 import re
 from typing import Any
 
-from kundresa.errors import FileFormatError
-from kundresa.maps.model import JourneyMap
+from kundresa._errors import FileFormatError
+from kundresa.maps._model import JourneyMap
 
 __all__ = ["from_mermaid", "score_from_mermaid", "score_to_mermaid", "to_mermaid", "to_timeline"]
 
@@ -201,7 +201,7 @@ def from_mermaid(text: str, *, source: str = "<mermaid>") -> JourneyMap:
 def to_timeline(jm: JourneyMap) -> str:
     """A Mermaid ``timeline``: one section per persona, one period per column.
 
-    >>> from kundresa.maps.templates import new_map
+    >>> from kundresa.maps import new_map
     >>> print(to_timeline(new_map("day-in-the-life")).splitlines()[3])
         section Anna， the researcher
     """
