@@ -239,3 +239,22 @@ def test_light_copies_match_the_library() -> None:
     assert declared_funnel.TIE_ORDERS == spec.TIE_ORDERS
     assert declared_funnel.DENOMINATORS == spec.DENOMINATORS
     assert declared_funnel.TRENDS == spec.TREND_PERIODS
+
+
+def test_registry_is_complete_and_ordered_whichever_catalogue_module_loads_first() -> None:
+    """Importing one catalogue module first (as a subpackage may) once hid the others."""
+    import subprocess
+    import sys
+
+    code = "from kundresa._contract import analyses; print(' '.join(analyses()))"
+    clean = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    first = subprocess.run(
+        [sys.executable, "-c", f"import kundresa._catalog.maps\n{code}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert first == clean
+    assert {"funnel", "info", "attribution", "map-conformance"} <= set(clean)

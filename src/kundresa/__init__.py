@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     )
     from kundresa._ingest import IngestReport
     from kundresa._ingest_sql import IdentifierRule
+    from kundresa._overview import EventsResult, OverviewResult, overview, recent_events
     from kundresa._results import Result
     from kundresa._stitch import SessionConfig, StitchReport
     from kundresa._workspace import ForgetResult, InfoResult, QuarantineResult, Workspace
@@ -73,6 +74,7 @@ _EXPORTS: dict[str, str] = {
     "Conformance": "kundresa.paths",
     "DiscoveredMap": "kundresa.paths",
     "EngineUnavailableError": "kundresa._errors",
+    "EventsResult": "kundresa._overview",
     "Exclusion": "kundresa.funnel",
     "FileFormatError": "kundresa._errors",
     "Flows": "kundresa.paths",
@@ -88,6 +90,7 @@ _EXPORTS: dict[str, str] = {
     "KundresaError": "kundresa._errors",
     "MapMeasurement": "kundresa.maps",
     "NotFoundError": "kundresa._errors",
+    "OverviewResult": "kundresa._overview",
     "PageStats": "kundresa.paths",
     "PathRule": "kundresa.paths",
     "PathRules": "kundresa.paths",
@@ -109,6 +112,8 @@ _EXPORTS: dict[str, str] = {
     "load_map": "kundresa.maps",
     "measure_map": "kundresa.maps",
     "new_map": "kundresa.maps",
+    "overview": "kundresa._overview",
+    "recent_events": "kundresa._overview",
     "render_map": "kundresa.maps",
     "ropo_report": "kundresa.attribution",
     "save_map": "kundresa.maps",
@@ -122,6 +127,7 @@ __all__ = [
     "Conformance",
     "DiscoveredMap",
     "EngineUnavailableError",
+    "EventsResult",
     "Exclusion",
     "FileFormatError",
     "Flows",
@@ -137,6 +143,7 @@ __all__ = [
     "KundresaError",
     "MapMeasurement",
     "NotFoundError",
+    "OverviewResult",
     "PageStats",
     "PathRule",
     "PathRules",
@@ -159,6 +166,8 @@ __all__ = [
     "load_map",
     "measure_map",
     "new_map",
+    "overview",
+    "recent_events",
     "render_map",
     "ropo_report",
     "save_map",

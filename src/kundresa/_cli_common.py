@@ -1,7 +1,7 @@
-"""Option types and helpers shared by ``kundresa.cli`` and the extensions' commands.
+"""Option types and helpers shared by ``kundresa._cli`` and the extensions' commands.
 
-A module of its own so that extensions can import it while ``kundresa.cli`` is still loading
-(``python -m kundresa.cli`` imports the extensions from inside cli.py).
+A module of its own so that extensions can import it while ``kundresa._cli`` is still loading
+(``kundresa._cli`` imports the extensions while it loads).
 """
 
 from __future__ import annotations

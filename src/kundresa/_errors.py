@@ -41,7 +41,20 @@ class KundresaError(Exception):
 
     >>> issubclass(NotFoundError, KundresaError)
     True
+
+    Errors pickle with their fields (they cross process boundaries: Spark executors,
+    the server's workers):
+
+    >>> import pickle
+    >>> pickle.loads(pickle.dumps(NotFoundError("event", "x", candidates=["x1"]))).candidates
+    ['x1']
     """
+
+    _init: tuple[tuple[object, ...], dict[str, object]] = ((), {})
+
+    def __reduce__(self) -> tuple[object, ...]:
+        args, kwargs = self._init if self._init[0] else (self.args, {})
+        return (_rebuild, (type(self), args, kwargs))
 
 
 class InvalidOptionError(KundresaError, ValueError):
@@ -59,6 +72,7 @@ class InvalidOptionError(KundresaError, ValueError):
         allowed: Sequence[str] = (),
         fix: str = "",
     ) -> None:
+        self._init = ((field, value), {"allowed": tuple(allowed), "fix": fix})
         self.field = field
         self.value = value
         self.allowed = tuple(allowed)
@@ -77,6 +91,7 @@ class NotFoundError(KundresaError, LookupError):
         self.field = field
         self.value = value
         self.candidates = closest(str(value), candidates)
+        self._init = ((field, value), {"candidates": tuple(self.candidates)})
         hint = f"; did you mean: {', '.join(self.candidates)}" if self.candidates else ""
         # LookupError/KeyError would repr() the message; keep it readable.
         super().__init__(f"{field}: {value!r} not found{hint}")
@@ -94,6 +109,7 @@ class FileFormatError(KundresaError, ValueError):
     """
 
     def __init__(self, path: str, problem: str, *, fix: str = "") -> None:
+        self._init = ((path, problem), {"fix": fix})
         self.path = path
         super().__init__(f"{path}: {problem}" + (f"; {fix}" if fix else ""))
 
@@ -106,5 +122,13 @@ class EngineUnavailableError(KundresaError, RuntimeError):
     """
 
     def __init__(self, engine: str, problem: str, *, fix: str = "") -> None:
+        self._init = ((engine, problem), {"fix": fix})
         self.engine = engine
         super().__init__(f"engine {engine!r} cannot start: {problem}" + (f"; {fix}" if fix else ""))
+
+
+def _rebuild(
+    cls: type[KundresaError], args: tuple[object, ...], kwargs: dict[str, object]
+) -> object:
+    """Unpickle an error by calling its constructor with the fields it was made with."""
+    return cls(*args, **kwargs)

@@ -244,7 +244,7 @@ class Workspace:
         >>> Workspace.open(":memory:").require_event("Order Completed")
         Traceback (most recent call last):
         ...
-        kundresa._errors.NotFoundError: event: 'Order Completed' not found
+        kundresa.NotFoundError: event: 'Order Completed' not found
         """
         names = self.event_names()
         if name not in names:

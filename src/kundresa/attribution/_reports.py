@@ -399,7 +399,7 @@ def ropo_report(
     >>> ropo_report(ws, "Nope")
     Traceback (most recent call last):
     ...
-    kundresa._errors.NotFoundError: event: 'Nope' not found
+    kundresa.NotFoundError: event: 'Nope' not found
     """
     ws.require_event(conversion)
     if research_event is not None:

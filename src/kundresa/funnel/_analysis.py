@@ -275,7 +275,7 @@ def funnel(
     >>> funnel(ws, ["A", "B"])
     Traceback (most recent call last):
     ...
-    kundresa._errors.NotFoundError: event: 'A' not found
+    kundresa.NotFoundError: event: 'A' not found
     """
     t_start = time.perf_counter()
     spec = FunnelSpec.build(

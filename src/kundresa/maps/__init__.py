@@ -140,3 +140,5 @@ def schema_path() -> Path:
 
 if not TYPE_CHECKING:  # mypy sees the imports above; Python resolves them on first use
     __getattr__, __dir__ = _lazy(__name__, _EXPORTS)
+
+del TYPE_CHECKING

@@ -53,7 +53,7 @@ def _playwright() -> Any:
 def chromium() -> Iterator[Any]:
     """One headless chromium (a Playwright ``Browser``) to share between many PNG/PDF renders:
     ``with chromium() as b: render_map(jm, "a.png", browser=b); render_map(jm, "a.pdf",
-    browser=b)``. Raises :class:`~kundresa._errors.EngineUnavailableError` without chromium."""
+    browser=b)``. Raises :class:`~kundresa.EngineUnavailableError` without chromium."""
     exe = chromium_path()
     with _playwright()() as pw:
         browser = pw.chromium.launch(executable_path=exe, headless=True, args=list(FLAGS))

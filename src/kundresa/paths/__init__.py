@@ -10,6 +10,7 @@ Every analysis takes a :class:`~kundresa.Workspace` and returns an immutable res
 ('url',)
 """
 
+from kundresa._public import publish as _publish
 from kundresa.paths._analysis import (
     flows,
     journey_archetypes,
@@ -67,3 +68,5 @@ __all__ = [
     "transition_graph",
     "variants",
 ]
+
+_publish(__name__, [globals()[name] for name in __all__])

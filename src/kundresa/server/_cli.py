@@ -26,8 +26,8 @@ def _state(db: str | None) -> "ServerState":
 
 def register(app: typer.Typer) -> None:
     """Add ``serve``, ``keys`` and ``users`` to the ``kundresa`` command."""
-    # imported here: kundresa.cli imports this module while it registers extensions
-    from kundresa.cli import DbOpt, EngineOpt, JsonOpt
+    # imported here: kundresa._cli imports this module while it registers extensions
+    from kundresa._cli_common import DbOpt, EngineOpt, JsonOpt
 
     @app.command()
     def serve(

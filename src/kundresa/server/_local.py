@@ -12,7 +12,7 @@
 >>> select_only("delete from events")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-kundresa._errors.InvalidOptionError: query: 'delete from events' is not allowed; only one ...
+kundresa.InvalidOptionError: query: 'delete from events' is not allowed; only one ...
 """
 
 import json
@@ -90,13 +90,13 @@ class SqlQuery(BaseModel):
 
 def select_only(query: str) -> str:
     """The one statement of ``query`` if DuckDB's parser types it SELECT, else one
-    :class:`~kundresa._errors.InvalidOptionError` (several statements, another type, or a
+    :class:`~kundresa.InvalidOptionError` (several statements, another type, or a
     syntax error).
 
     >>> select_only("select 1; select 2")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    kundresa._errors.InvalidOptionError: query: 'select 1; select 2' is not allowed; send ...
+    kundresa.InvalidOptionError: query: 'select 1; select 2' is not allowed; send ...
     """
     import duckdb
 
