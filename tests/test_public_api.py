@@ -154,3 +154,32 @@ def test_errors_form_one_hierarchy_with_builtin_leaves() -> None:
         assert issubclass(leaf, builtin)
     e = errors.NotFoundError("event", "Order Complete", candidates=["Order Completed", "Zzz"])
     assert str(e) == "event: 'Order Complete' not found; did you mean: Order Completed"
+
+
+def _callables() -> list[tuple[str, object]]:
+    found: dict[int, tuple[str, object]] = {}
+    for namespace in NAMESPACES:
+        module = importlib.import_module(namespace)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isfunction(obj):
+                found[id(obj)] = (f"{namespace}.{name}", obj)
+            elif inspect.isclass(obj) and _origin(obj).startswith("kundresa"):
+                for attr, member in vars(obj).items():
+                    fn = getattr(member, "__func__", member)
+                    if inspect.isfunction(fn) and not attr.startswith("_"):
+                        found[id(fn)] = (f"{namespace}.{name}.{attr}", fn)
+    return sorted(found.values(), key=lambda kv: kv[0])
+
+
+def test_workspace_parameters_are_typed() -> None:
+    """Issue 13: no ``Any``-typed workspace parameter in a public signature."""
+    untyped = []
+    for where, fn in _callables():
+        for pname, param in inspect.signature(fn).parameters.items():  # type: ignore[arg-type]
+            if pname in {"ws", "workspace"}:
+                annotation = str(getattr(param.annotation, "__name__", param.annotation))
+                if "Workspace" not in annotation:
+                    untyped.append(f"{where}({pname}: {annotation})")
+    assert len(_callables()) > 60
+    assert not untyped, untyped
