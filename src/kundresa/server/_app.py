@@ -74,6 +74,13 @@ class ServerConfig:
     retry_after: int = 1
     duckdb_threads: int = 1
     maps: tuple[str, ...] = ()
+    #: web login throttles (failed checks per user name and per client address within
+    #: ``login_window`` seconds, and per server within a minute) and scrypt threads
+    login_per_user: int = 5
+    login_per_address: int = 20
+    login_window: float = 300.0
+    login_per_server: int = 30
+    login_workers: int = 2
     #: the local token of ``<db>.server.json`` (ADR 0012): a read credential for the CLI
     local_token: str = field(default="", repr=False)
 
@@ -108,16 +115,28 @@ class Runtime:
         self.writer.on_commit.append(self.loader.wake)
         self.faults = config.fault_5xx_after_write
         self.faulted: set[int] = set()
-        self.login_failures: dict[str, list[float]] = {}
+        from kundresa.server._logins import LoginGuard
+
+        self.logins = LoginGuard(
+            ServerState(config.state, synchronous="NORMAL"),
+            per_user=config.login_per_user,
+            per_address=config.login_per_address,
+            window=config.login_window,
+            per_server=config.login_per_server,
+            workers=config.login_workers,
+            queue=2 * config.login_workers,
+        )
         self._pending = 0
         self._pending_checked = 0.0
 
     def start(self) -> None:
         """Start the loader."""
         self.loader.start()
+        self.logins.warm()
 
     def stop(self) -> None:
         """Commit what is queued, load it, stitch, close."""
+        self.logins.close()
         self.writer.close()
         self.loader.stop()
         with self.lock:

@@ -21,12 +21,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,9 @@ CREATE TABLE IF NOT EXISTS inbox (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, received_at TEXT NOT NULL, source TEXT NOT NULL,
   n INTEGER NOT NULL, events TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS loader_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS login_attempts (
+  scope TEXT NOT NULL, attempt TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS login_attempts_scope ON login_attempts (scope, at);
 """
 
 
@@ -111,6 +115,19 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got, base64.b64decode(dk))
 
 
+_DUMMY: list[str] = []
+_DUMMY_LOCK = threading.Lock()
+
+
+def _dummy_hash() -> str:
+    """A hash of a random password, made once per process: what an unknown user's password
+    is checked against (one scrypt, as for a known user)."""
+    with _DUMMY_LOCK:
+        if not _DUMMY:
+            _DUMMY.append(hash_password(secrets.token_hex(16)))
+        return _DUMMY[0]
+
+
 @dataclass(frozen=True)
 class ApiKey:
     """An API key as listed (never the secret itself: only its first characters).
@@ -140,9 +157,16 @@ class ServerState:
     """Keys, users, sessions and the inbox in one SQLite file (thread-safe: one connection
     per thread)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # created owner-only: SQLite gives its -wal and -shm files the database file's mode.
+        # Only when missing: closing any descriptor of an open database would drop the POSIX
+        # locks of this process's SQLite connections to it.
+        if not self.path.exists():
+            with suppress(FileExistsError):
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        self._synchronous = synchronous
         self._local = threading.local()
         self._key_cache: dict[str, tuple[float, ApiKey | None]] = {}
         con = self.con()
@@ -154,7 +178,7 @@ class ServerState:
         if c is None:
             c = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             c.execute("PRAGMA journal_mode=WAL")
-            c.execute("PRAGMA synchronous=FULL")
+            c.execute(f"PRAGMA synchronous={self._synchronous}")
             c.execute("PRAGMA busy_timeout=30000")
             self._local.con = c
         return c
@@ -268,8 +292,9 @@ class ServerState:
     def login(self, name: str, password: str) -> tuple[str, str] | None:
         """Check the password; on success open a session: ``(session token, csrf token)``."""
         row = self.con().execute("SELECT pw_hash FROM users WHERE name = ?", [name]).fetchone()
-        # hash anyway when the user is unknown, so timing does not reveal user names
-        stored = row[0] if row else hash_password(secrets.token_hex(8))
+        # one scrypt either way (against a dummy hash when the user is unknown), so timing
+        # does not reveal user names
+        stored = row[0] if row else _dummy_hash()
         if not verify_password(password, stored) or row is None:
             return None
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -280,6 +305,52 @@ class ServerState:
                 [_sha256(token), name, csrf, time.time() + SESSION_SECONDS],
             )
         return token, csrf
+
+    def reserve_login(self, limits: Sequence[tuple[str, int, float]], attempt: str) -> float:
+        """Reserve one password check against every ``(scope, limit, window seconds)``,
+        atomically (``BEGIN IMMEDIATE``: concurrent reservations, even from several processes,
+        are serialised): ``0.0`` when reserved (recorded under ``attempt`` for every scope),
+        else the seconds until the fullest scope frees a place (nothing recorded). The
+        attempts are stored, so a restart does not reset them.
+
+        >>> import tempfile, pathlib
+        >>> st = ServerState(pathlib.Path(tempfile.mkdtemp()) / "s.sqlite")
+        >>> [st.reserve_login([("user:bo", 2, 60.0)], str(i)) == 0.0 for i in range(3)]
+        [True, True, False]
+        """
+        now = time.time()
+        with self.transaction() as c:
+            c.execute(
+                "DELETE FROM login_attempts WHERE at < ?", [now - max(w for _, _, w in limits)]
+            )
+            wait = 0.0
+            for scope, limit, window in limits:
+                got = c.execute(
+                    "SELECT at FROM login_attempts WHERE scope = ? AND at > ? "
+                    "ORDER BY at DESC LIMIT 1 OFFSET ?",
+                    [scope, now - window, max(limit - 1, 0)],
+                ).fetchone()
+                if got is not None or limit <= 0:
+                    wait = max(wait, (float(got[0]) if got else now) + window - now, 0.001)
+            if wait:
+                return wait
+            c.executemany(
+                "INSERT INTO login_attempts VALUES (?, ?, ?)",
+                [(scope, attempt, now) for scope, _, _ in limits],
+            )
+        return 0.0
+
+    def setting(self, key: str, default: str) -> str:
+        """The stored value of ``key``, storing ``default`` first when there is none."""
+        with self.transaction() as c:
+            c.execute("INSERT OR IGNORE INTO loader_state VALUES (?, ?)", [key, default])
+            row = c.execute("SELECT value FROM loader_state WHERE key = ?", [key]).fetchone()
+        return str(row[0])
+
+    def forgive_login(self, attempt: str, scope: str) -> None:
+        """A reserved attempt succeeded: drop it, and every earlier attempt of ``scope``."""
+        with self.transaction() as c:
+            c.execute("DELETE FROM login_attempts WHERE attempt = ? OR scope = ?", [attempt, scope])
 
     def session(self, token: str) -> tuple[str, str] | None:
         """``(user, csrf token)`` of a live session, or None."""

@@ -12,10 +12,10 @@ from this server (Plotly's ``plotly.min.js`` is served from the installed packag
 '/overview'
 """
 
+import asyncio
 import hmac
 import json
 import secrets
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -53,9 +53,6 @@ _SECURITY_HEADERS = {
 SESSION_COOKIE = "kundresa_session"
 LOGIN_CSRF_COOKIE = "kundresa_login_csrf"
 LANG_COOKIE = "kundresa_lang"
-#: at most this many failed logins per user name within LOGIN_WINDOW seconds
-LOGIN_ATTEMPTS = 5
-LOGIN_WINDOW = 300.0
 
 
 def safe_next(target: str | None) -> str:
@@ -378,24 +375,22 @@ def add_web(app: FastAPI) -> None:
         if not _csrf_ok(form.get("csrf"), request.cookies.get(LOGIN_CSRF_COOKIE)):
             return Response("CSRF token missing or wrong; reload the login page", 403)
         rt = request.app.state.runtime
-        import anyio.to_thread
-
         user = str(form.get("user") or "")
-        now = time.monotonic()
-        recent = [t for t in rt.login_failures.get(user, []) if now - t < LOGIN_WINDOW]
-        if len(recent) >= LOGIN_ATTEMPTS:  # throttle guessing: no password check at all
-            return Response(
+        address = request.client.host if request.client else ""
+        # reserved, throttled and hashed in the login pool, never on the event loop
+        pending = rt.logins.submit(user, str(form.get("password") or ""), address)
+        outcome = await asyncio.wrap_future(pending) if pending is not None else None
+        if outcome is None or outcome.status in ("throttled", "busy"):
+            return Response(  # no password check at all
                 label("too_many_attempts", _lang(request)),
                 status_code=429,
-                headers={"Retry-After": str(int(LOGIN_WINDOW - (now - recent[0])) + 1)},
+                headers={"Retry-After": str(outcome.retry_after if outcome else 1)},
             )
-        got = await anyio.to_thread.run_sync(rt.state.login, user, str(form.get("password") or ""))
+        got = outcome.session
         if got is None:
-            rt.login_failures[user] = [*recent, now]
             return RedirectResponse(
                 "/login?" + urlencode({"failed": 1, "next": target}), status_code=303
             )
-        rt.login_failures.pop(user, None)
         resp = RedirectResponse(target, status_code=303)
         resp.set_cookie(
             SESSION_COOKIE,

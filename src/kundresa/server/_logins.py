@@ -1,0 +1,133 @@
+"""The web login's guard: throttles stored in the server state and a small pool for scrypt.
+
+Every password check is first *reserved* in the server state (SQLite, one ``BEGIN
+IMMEDIATE`` transaction, so concurrent requests and several processes cannot overshoot, and a
+restart does not forget): per user name, per client address and for the whole server, each
+within its window. A refused reservation is answered 429 with ``Retry-After`` and checks no
+password. A successful login gives back its own reservation and forgives the user name's
+earlier failures. The reservation and the scrypt check run in a pool of ``workers`` threads
+(never on the event loop that answers the collector); when ``queue`` attempts are already in
+flight a further one is answered 429 at once instead of waiting. An unknown user name costs
+the same single scrypt (against a dummy hash) as a known one, inside the same bound.
+
+>>> import tempfile, pathlib
+>>> from kundresa.server._state import ServerState
+>>> st = ServerState(pathlib.Path(tempfile.mkdtemp()) / "s.sqlite")
+>>> guard = LoginGuard(st, per_user=2, workers=1)
+>>> [guard.check("bo", "wrong password", "127.0.0.1").status for _ in range(3)]
+['failed', 'failed', 'throttled']
+>>> guard.close()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from kundresa.server._state import ServerState, _dummy_hash
+
+__all__ = ["LoginGuard", "LoginOutcome"]
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """What one login attempt came to: ``ok`` (with the session), ``failed`` (password
+    checked, wrong), ``throttled`` or ``busy`` (no password checked; retry after
+    ``retry_after`` seconds).
+
+    >>> LoginOutcome("busy", retry_after=1).session is None
+    True
+    """
+
+    status: str
+    session: tuple[str, str] | None = None
+    retry_after: int = 0
+
+
+class LoginGuard:
+    """Throttled, bounded password checks for the web login (see the module docstring)."""
+
+    def __init__(
+        self,
+        state: ServerState,
+        *,
+        per_user: int = 5,
+        per_address: int = 20,
+        window: float = 300.0,
+        per_server: int = 30,
+        server_window: float = 60.0,
+        workers: int = 2,
+        queue: int = 4,
+    ) -> None:
+        self.state = state
+        self.per_user, self.per_address, self.window = per_user, per_address, window
+        self.per_server, self.server_window = per_server, server_window
+        self.queue = max(queue, workers, 1)
+        self._pool = ThreadPoolExecutor(max(workers, 1), thread_name_prefix="kundresa-login")
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._salt = ""
+
+    def warm(self) -> None:
+        """Make the dummy hash (and read the address salt) in the pool, ahead of the first
+        unknown user name."""
+        self._pool.submit(self._prepare)
+
+    def _prepare(self) -> None:
+        _dummy_hash()
+        self._scope_salt()
+
+    def _scope_salt(self) -> str:
+        # user names and addresses are stored only as salted hashes (fixed size, no raw IP)
+        if not self._salt:
+            self._salt = self.state.setting("login_salt", secrets.token_hex(16))
+        return self._salt
+
+    def _scope(self, kind: str, value: str) -> str:
+        digest = hashlib.sha256(f"{self._scope_salt()}:{kind}:{value}".encode()).hexdigest()
+        return f"{kind}:{digest[:32]}"
+
+    def submit(self, user: str, password: str, address: str) -> Future[LoginOutcome] | None:
+        """Start a check in the pool, or None when ``queue`` checks are already in flight."""
+        with self._lock:
+            if self._in_flight >= self.queue:
+                return None
+            self._in_flight += 1
+        try:
+            fut = self._pool.submit(self.check, user, password, address)
+        except RuntimeError:  # the pool is shut down: the server is stopping
+            self._leave()
+            return None
+        fut.add_done_callback(lambda _: self._leave())
+        return fut
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def check(self, user: str, password: str, address: str) -> LoginOutcome:
+        """Reserve, then check the password (blocking: call it in the pool)."""
+        attempt = secrets.token_hex(8)
+        user_scope = self._scope("user", user)
+        wait = self.state.reserve_login(
+            [
+                (user_scope, self.per_user, self.window),
+                (self._scope("addr", address), self.per_address, self.window),
+                ("server", self.per_server, self.server_window),
+            ],
+            attempt,
+        )
+        if wait:
+            return LoginOutcome("throttled", retry_after=int(wait) + 1)
+        got = self.state.login(user, password)
+        if got is None:
+            return LoginOutcome("failed")
+        self.state.forgive_login(attempt, user_scope)
+        return LoginOutcome("ok", session=got)
+
+    def close(self) -> None:
+        """Stop the pool (attempts in flight finish)."""
+        self._pool.shutdown(wait=True)

@@ -1,0 +1,178 @@
+"""The web login under attack, against a live ``kundresa serve`` on 127.0.0.1: a concurrent
+burst for one user, a restart, a flood of unknown user names beside the collector."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kundresa.server._state import ServerState, state_path
+from tests._server import LiveServer, create_key
+
+PASSWORD = "correct horse battery"
+
+
+def _csrf(html: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m, "no csrf field"
+    return m.group(1)
+
+
+def _browser(url: str) -> tuple[httpx.Client, str]:
+    """A client holding its own login form's CSRF cookie, and the form's token."""
+    c = httpx.Client(base_url=url, timeout=120)
+    return c, _csrf(c.get("/login").text)
+
+
+def _post(c: httpx.Client, csrf: str, user: str, password: str) -> httpx.Response:
+    return c.post(
+        "/login",
+        data={"user": user, "password": password, "csrf": csrf, "next": "/info"},
+        follow_redirects=False,
+    )
+
+
+def _checked(r: httpx.Response) -> bool:
+    """The password was checked: a failed redirect or a session."""
+    return r.status_code == 303
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LiveServer]:
+    db = tmp_path / "logins.duckdb"
+    st = ServerState(state_path(db))
+    st.set_user("bertil", PASSWORD)
+    st.close()
+    with LiveServer(db) as srv:
+        yield srv
+
+
+def test_a_concurrent_burst_checks_at_most_the_limit(server: LiveServer) -> None:
+    browsers = [_browser(server.url) for _ in range(40)]
+    answers: list[httpx.Response | None] = [None] * 40
+    start = threading.Barrier(40)
+
+    def attempt(i: int) -> None:
+        c, csrf = browsers[i]
+        start.wait()
+        answers[i] = _post(c, csrf, "bertil", PASSWORD if i == 37 else f"guess {i:02d} xxxxxx")
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    got = [a for a in answers if a is not None]
+    assert len(got) == 40
+    checked = [i for i, a in enumerate(got) if _checked(a)]
+    refused = [a for a in got if a.status_code == 429]
+    assert len(checked) <= 5, f"{len(checked)} passwords checked: {checked}"
+    assert len(checked) + len(refused) == 40, [a.status_code for a in got]
+    assert all(int(a.headers["retry-after"]) >= 1 for a in refused)
+    correct = got[37]
+    wrong_checked = len([i for i in checked if i != 37])
+    if "kundresa_session" in correct.cookies:  # only while the limit was not used up
+        assert wrong_checked < 5
+    else:
+        assert correct.status_code == 429
+    if wrong_checked == 5:  # the limit is used up: the right password too is refused now
+        c, csrf = _browser(server.url)
+        late = _post(c, csrf, "bertil", PASSWORD)
+        assert late.status_code == 429
+        assert "kundresa_session" not in late.cookies
+        c.close()
+    for c, _ in browsers:
+        c.close()
+
+
+def test_the_throttle_survives_a_restart(server: LiveServer) -> None:
+    c, csrf = _browser(server.url)
+    for i in range(5):
+        r = _post(c, csrf, "bertil", f"guess {i} xxxxxxxx")
+        assert r.status_code == 303
+        assert "failed=1" in r.headers["location"]
+    c.close()
+    server.stop()
+    server.start()
+    c, csrf = _browser(server.url)
+    blocked = _post(c, csrf, "bertil", PASSWORD)
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) > 200  # about the 5-minute window
+    assert "kundresa_session" not in blocked.cookies
+    c.close()
+
+
+def _batch(n: int) -> dict[str, object]:
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return {
+        "batch": [
+            {
+                "type": "track",
+                "event": "Viewed",
+                "userId": f"u{i % 7}",
+                "messageId": str(uuid.uuid4()),
+                "timestamp": now,
+            }
+            for i in range(n)
+        ]
+    }
+
+
+def test_a_login_flood_of_unknown_names_leaves_the_collector_fast(server: LiveServer) -> None:
+    write = create_key(server.db, "site")
+    stop = threading.Event()
+    flood: list[int] = []
+
+    def flooder() -> None:
+        c, csrf = _browser(server.url)
+        while not stop.is_set():
+            r = _post(c, csrf, f"nobody-{uuid.uuid4().hex[:12]}", "some password x")
+            flood.append(r.status_code)
+        c.close()
+
+    def batches(seconds: float) -> list[float]:
+        took: list[float] = []
+        with httpx.Client(base_url=server.url, auth=(write, ""), timeout=60) as c:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                t = time.perf_counter()
+                assert c.post("/v1/batch", json=_batch(20)).status_code == 200
+                took.append(time.perf_counter() - t)
+                time.sleep(0.02)
+        return took
+
+    quiet = batches(3)
+    threads = [threading.Thread(target=flooder) for _ in range(8)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.5)
+        loud = batches(8)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+
+    def p99(xs: list[float]) -> float:
+        return statistics.quantiles(xs, n=100)[98] if len(xs) > 1 else xs[0]
+
+    print(
+        f"collector /v1/batch (20 events): quiet p50 {statistics.median(quiet) * 1e3:.1f} ms "
+        f"p99 {p99(quiet) * 1e3:.1f} ms ({len(quiet)} requests); during the flood "
+        f"p50 {statistics.median(loud) * 1e3:.1f} ms p99 {p99(loud) * 1e3:.1f} ms "
+        f"({len(loud)} requests); flood answers: {len(flood)}, "
+        f"checked {flood.count(303)}, refused {flood.count(429)}"
+    )
+    assert flood, "the flood sent nothing"
+    assert set(flood) <= {303, 429}, set(flood)
+    assert flood.count(303) <= 20  # the per-address limit: the rest checked no password
+    assert flood.count(429) > flood.count(303)
+    assert p99(loud) < 0.5, f"collector p99 {p99(loud):.3f} s during the login flood"
