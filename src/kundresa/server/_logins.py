@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -70,6 +71,9 @@ class LoginGuard:
         self._lock = threading.Lock()
         self._in_flight = 0
         self._salt = ""
+        #: scope -> until when (time.monotonic) it is known to be full: refused in memory,
+        #: without a transaction, while a flood goes on
+        self._full: dict[str, float] = {}
 
     def warm(self) -> None:
         """Make the dummy hash (and read the address salt) in the pool, ahead of the first
@@ -89,6 +93,17 @@ class LoginGuard:
     def _scope(self, kind: str, value: str) -> str:
         digest = hashlib.sha256(f"{self._scope_salt()}:{kind}:{value}".encode()).hexdigest()
         return f"{kind}:{digest[:32]}"
+
+    def refused(self, user: str, address: str) -> int:
+        """Seconds to wait when the user name, the address or the server is known to be
+        throttled (0 when not known: then the pool reserves in the state). Cheap: call it on
+        the event loop."""
+        if not self._salt:
+            return 0
+        now = time.monotonic()
+        scopes = (self._scope("user", user), self._scope("addr", address), "server")
+        until = max(self._full.get(s, 0.0) for s in scopes)
+        return int(until - now) + 1 if until > now else 0
 
     def submit(self, user: str, password: str, address: str) -> Future[LoginOutcome] | None:
         """Start a check in the pool, or None when ``queue`` checks are already in flight."""
@@ -112,7 +127,7 @@ class LoginGuard:
         """Reserve, then check the password (blocking: call it in the pool)."""
         attempt = secrets.token_hex(8)
         user_scope = self._scope("user", user)
-        wait = self.state.reserve_login(
+        wait, full = self.state.reserve_login(
             [
                 (user_scope, self.per_user, self.window),
                 (self._scope("addr", address), self.per_address, self.window),
@@ -121,6 +136,10 @@ class LoginGuard:
             attempt,
         )
         if wait:
+            with self._lock:
+                if len(self._full) > 10_000:
+                    self._full.clear()
+                self._full[full] = time.monotonic() + min(wait, 1.0)
             return LoginOutcome("throttled", retry_after=int(wait) + 1)
         got = self.state.login(user, password)
         if got is None:

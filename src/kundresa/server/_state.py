@@ -306,24 +306,26 @@ class ServerState:
             )
         return token, csrf
 
-    def reserve_login(self, limits: Sequence[tuple[str, int, float]], attempt: str) -> float:
+    def reserve_login(
+        self, limits: Sequence[tuple[str, int, float]], attempt: str
+    ) -> tuple[float, str]:
         """Reserve one password check against every ``(scope, limit, window seconds)``,
         atomically (``BEGIN IMMEDIATE``: concurrent reservations, even from several processes,
-        are serialised): ``0.0`` when reserved (recorded under ``attempt`` for every scope),
-        else the seconds until the fullest scope frees a place (nothing recorded). The
-        attempts are stored, so a restart does not reset them.
+        are serialised): ``(0.0, "")`` when reserved (recorded under ``attempt`` for every
+        scope), else the seconds until the fullest scope frees a place and that scope
+        (nothing recorded). The attempts are stored, so a restart does not reset them.
 
         >>> import tempfile, pathlib
         >>> st = ServerState(pathlib.Path(tempfile.mkdtemp()) / "s.sqlite")
-        >>> [st.reserve_login([("user:bo", 2, 60.0)], str(i)) == 0.0 for i in range(3)]
-        [True, True, False]
+        >>> [st.reserve_login([("user:bo", 2, 60.0)], str(i))[1] for i in range(3)]
+        ['', '', 'user:bo']
         """
         now = time.time()
         with self.transaction() as c:
             c.execute(
                 "DELETE FROM login_attempts WHERE at < ?", [now - max(w for _, _, w in limits)]
             )
-            wait = 0.0
+            wait, full = 0.0, ""
             for scope, limit, window in limits:
                 got = c.execute(
                     "SELECT at FROM login_attempts WHERE scope = ? AND at > ? "
@@ -331,14 +333,16 @@ class ServerState:
                     [scope, now - window, max(limit - 1, 0)],
                 ).fetchone()
                 if got is not None or limit <= 0:
-                    wait = max(wait, (float(got[0]) if got else now) + window - now, 0.001)
+                    free = max((float(got[0]) if got else now) + window - now, 0.001)
+                    if free > wait:
+                        wait, full = free, scope
             if wait:
-                return wait
+                return wait, full
             c.executemany(
                 "INSERT INTO login_attempts VALUES (?, ?, ?)",
                 [(scope, attempt, now) for scope, _, _ in limits],
             )
-        return 0.0
+        return 0.0, ""
 
     def setting(self, key: str, default: str) -> str:
         """The stored value of ``key``, storing ``default`` first when there is none."""

@@ -378,13 +378,14 @@ def add_web(app: FastAPI) -> None:
         user = str(form.get("user") or "")
         address = request.client.host if request.client else ""
         # reserved, throttled and hashed in the login pool, never on the event loop
-        pending = rt.logins.submit(user, str(form.get("password") or ""), address)
+        wait = rt.logins.refused(user, address)
+        pending = None if wait else rt.logins.submit(user, str(form.get("password") or ""), address)
         outcome = await asyncio.wrap_future(pending) if pending is not None else None
-        if outcome is None or outcome.status in ("throttled", "busy"):
+        if outcome is None or outcome.status == "throttled":
             return Response(  # no password check at all
                 label("too_many_attempts", _lang(request)),
                 status_code=429,
-                headers={"Retry-After": str(outcome.retry_after if outcome else 1)},
+                headers={"Retry-After": str(outcome.retry_after if outcome else wait or 1)},
             )
         got = outcome.session
         if got is None:
