@@ -291,12 +291,20 @@ class ServerState:
 
     def login(self, name: str, password: str) -> tuple[str, str] | None:
         """Check the password; on success open a session: ``(session token, csrf token)``."""
-        row = self.con().execute("SELECT pw_hash FROM users WHERE name = ?", [name]).fetchone()
+        stored = self.password_hash(name)
         # one scrypt either way (against a dummy hash when the user is unknown), so timing
         # does not reveal user names
-        stored = row[0] if row else _dummy_hash()
-        if not verify_password(password, stored) or row is None:
+        if not verify_password(password, stored or _dummy_hash()) or stored is None:
             return None
+        return self.open_session(name)
+
+    def password_hash(self, name: str) -> str | None:
+        """The stored scrypt hash of user ``name`` (None when there is no such user)."""
+        row = self.con().execute("SELECT pw_hash FROM users WHERE name = ?", [name]).fetchone()
+        return str(row[0]) if row else None
+
+    def open_session(self, name: str) -> tuple[str, str]:
+        """Open a session for user ``name``: ``(session token, csrf token)``."""
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         with self.transaction() as c:
             c.execute("DELETE FROM sessions WHERE expires_at < ?", [time.time()])
