@@ -162,3 +162,63 @@ def test_a_login_flood_of_unknown_names_leaves_the_collector_fast(server: LiveSe
     assert flood.get("303", 0) <= 20  # the per-address limit: the rest checked no password
     assert flood.get("429", 0) > 10 * flood.get("303", 0)
     assert p99(loud) < 0.5, f"collector p99 {p99(loud):.3f} s during the login flood"
+
+
+def test_the_generated_login_is_in_an_owner_only_file_and_every_file_is_owner_only(
+    tmp_path: Path,
+) -> None:
+    import stat
+    import subprocess
+    import sys
+
+    from kundresa.synth import synthesize
+    from tests._server import wait_loaded
+
+    synth = synthesize(persons=30, seed=5, out=tmp_path / "synth", days=14)
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    db = ws / "shop.duckdb"
+    ingest = subprocess.run(
+        [sys.executable, "-m", "kundresa.cli", "ingest", str(synth.events_path), "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert ingest.returncode == 0, ingest.stderr
+    srv = LiveServer(db)
+    srv.start()
+    try:
+        log = srv.log
+        assert log is not None
+        login_file = ws / "shop.duckdb.login"
+        user, password = (ln.split(": ", 1)[1] for ln in login_file.read_text().splitlines())
+        assert user == "admin"
+        said = log.read_text()
+        assert "shop.duckdb.login" in said  # where the password is
+        assert password not in said  # the log never holds it
+        c, csrf = _browser(srv.url)
+        assert "kundresa_session" in _post(c, csrf, user, password).cookies
+        c.close()
+        write, read = create_key(db, "site"), create_key(db, "dash", "read")
+        with httpx.Client(base_url=srv.url, auth=(write, ""), timeout=60) as w:
+            assert w.post("/v1/batch", json=_batch(30)).status_code == 200
+        wait_loaded(srv.url, read)
+
+        def modes() -> dict[str, str]:
+            return {
+                f.name: oct(stat.S_IMODE(f.stat().st_mode))
+                for f in ws.iterdir()
+                if f != log and f.is_file()
+            }
+
+        running = modes()
+        # the workspace, its WAL, the server state and its -wal/-shm, the announcement, the login
+        for name in ("shop.duckdb", "shop.duckdb.server.sqlite", "shop.duckdb.server.json"):
+            assert name in running, running
+        assert "shop.duckdb.server.sqlite-wal" in running, running
+        assert all(m == "0o600" for m in running.values()), running
+    finally:
+        srv.stop()
+    stopped = modes()
+    assert all(m == "0o600" for m in stopped.values()), stopped

@@ -295,8 +295,19 @@ def _register_extensions() -> None:
 _register_extensions()
 
 
+def owner_only() -> None:
+    """Make files this process creates from now on readable and writable by their owner only
+    (adds 077 to the umask; DuckDB and SQLite create their WAL files with it)."""
+    import os
+
+    os.umask(os.umask(0o077) | 0o077)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, turning user errors into one clear line and exit code 2."""
+    """Entry point: run the CLI, turning user errors into one clear line and exit code 2.
+    Files the commands write are their owner's only (umask 077: workspaces, their WAL, the
+    server's state, exports)."""
+    owner_only()
     try:
         app(args=argv)
     except KundresaError as exc:

@@ -171,10 +171,14 @@ class DuckDBStore(Store):
     )
 
     def __init__(self, path: str) -> None:
+        new = False
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            new = not Path(path).exists()
         self.path = path
         self.con = ibis.duckdb.connect(path)
+        if new and Path(path).exists():  # a new workspace is its owner's only (its WAL: umask)
+            os.chmod(path, 0o600)
         self.raw = self.con.con  # the duckdb connection, for bulk writes
         self.raw.execute("SET TimeZone='UTC'")
         # DuckDB's progress bar prints to stdout on queries over ~2 s: never (--json output)

@@ -34,7 +34,16 @@ from typing import Any
 
 from kundresa._errors import InvalidOptionError, NotFoundError
 
-__all__ = ["KEY_KINDS", "ApiKey", "ServerState", "hash_password", "state_path", "verify_password"]
+__all__ = [
+    "KEY_KINDS",
+    "ApiKey",
+    "ServerState",
+    "hash_password",
+    "login_path",
+    "state_path",
+    "verify_password",
+    "write_login",
+]
 
 KEY_KINDS = ("write", "read")
 _PREFIX = {"write": "kw_", "read": "kr_"}
@@ -68,6 +77,37 @@ def state_path(db: str | Path) -> Path:
     """
     p = Path(db)
     return p.with_name(p.name + ".server.sqlite")
+
+
+def login_path(db: str | Path) -> Path:
+    """Where a generated web login of workspace ``db`` is written: ``<db>.login`` (0600).
+
+    >>> login_path("shop.duckdb").name
+    'shop.duckdb.login'
+    """
+    p = Path(db)
+    return p.with_name(p.name + ".login")
+
+
+def write_login(db: str | Path, user: str, password: str) -> Path:
+    """Write a generated login to :func:`login_path` (``user: ...`` and ``password: ...``
+    lines), readable by its owner only, atomically; returns the file.
+
+    >>> import tempfile, pathlib, stat
+    >>> f = write_login(pathlib.Path(tempfile.mkdtemp()) / "w.duckdb", "admin", "s3cret-pw")
+    >>> oct(stat.S_IMODE(f.stat().st_mode)), f.read_text().splitlines()
+    ('0o600', ['user: admin', 'password: s3cret-pw'])
+    """
+    path = login_path(db)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, f"user: {user}\npassword: {password}\n".encode())
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    return path
 
 
 def _now() -> str:
