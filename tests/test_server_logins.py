@@ -143,7 +143,7 @@ def test_a_login_flood_of_unknown_names_leaves_the_collector_fast(server: LiveSe
         return took
 
     quiet = batches(3)
-    flooder = _flood.start(server.url, threads=8, seconds=9)
+    flooder = _flood.start(server.url, threads=8, seconds=9, rate=4.0)  # ~32 logins/s
     time.sleep(1.0)
     loud = batches(7)
     out, _ = flooder.communicate(timeout=120)
