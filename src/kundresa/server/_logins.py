@@ -39,10 +39,11 @@ __all__ = ["LoginGuard", "LoginOutcome"]
 @dataclass(frozen=True)
 class LoginOutcome:
     """What one login attempt came to: ``ok`` (with the session), ``failed`` (password
-    checked, wrong), ``throttled`` or ``busy`` (no password checked; retry after
-    ``retry_after`` seconds).
+    checked, wrong) or ``throttled`` (no password checked; retry after ``retry_after``
+    seconds). An attempt beyond the pool's bound gets no outcome (:meth:`LoginGuard.submit`
+    returns None).
 
-    >>> LoginOutcome("busy", retry_after=1).session is None
+    >>> LoginOutcome("throttled", retry_after=1).session is None
     True
     """
 
