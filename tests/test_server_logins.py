@@ -233,3 +233,22 @@ def test_the_generated_login_is_in_an_owner_only_file_and_every_file_is_owner_on
         srv.stop()
     stopped = modes()
     assert all(m == "0o600" for m in stopped.values()), stopped
+
+
+def test_an_unknown_user_name_costs_the_same_one_scrypt(tmp_path: Path) -> None:
+    """No user enumeration by timing: a wrong password for a known user and any password
+    for an unknown one take one scrypt each (the unknown against a dummy hash)."""
+    st = ServerState(tmp_path / "s.sqlite")
+    st.set_user("bertil", PASSWORD)
+    st.login("nobody", "warm the dummy hash")
+    known: list[float] = []
+    unknown: list[float] = []
+    for i in range(6):  # interleaved, so both see the same load on the machine
+        for name, into in (("bertil", known), (f"nobody-{i}", unknown)):
+            t = time.perf_counter()
+            assert st.login(name, "wrong password x") is None
+            into.append(time.perf_counter() - t)
+    ratio = min(unknown) / min(known)
+    print(f"login: known user {min(known) * 1e3:.0f} ms, unknown {min(unknown) * 1e3:.0f} ms")
+    assert 0.6 < ratio < 1.5, f"unknown / known user login time {ratio:.2f}"
+    st.close()
