@@ -146,7 +146,7 @@ def test_a_login_flood_of_unknown_names_leaves_the_collector_fast(server: LiveSe
                 time.sleep(0.02)
         return took
 
-    quiet = batches(3)
+    quiet = batches(7)  # as long as the flood phase: both see the machine's own stalls
     slowest.clear()
     flood_at[0] = time.perf_counter()
     flooder = _flood.start(server.url, threads=8, seconds=9, rate=4.0)  # ~32 logins/s
