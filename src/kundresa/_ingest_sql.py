@@ -278,6 +278,9 @@ def canonical_stage(
         WHEN regexp_full_match(f_ts, '[0-9]{12,13}')
           THEN make_timestamp(CAST(f_ts AS BIGINT) * 1000)
         WHEN regexp_full_match(f_ts, '[0-9]{15,16}') THEN make_timestamp(CAST(f_ts AS BIGINT))
+        WHEN regexp_matches(f_ts, '[0-9]:[0-9]{2}([.][0-9]+)?[+-]'
+                            || '((1[5-9]|[2-9][0-9])(:?[0-9]{2})?|[0-9]{2}:?[6-9][0-9])$')
+          THEN NULL -- a zone offset beyond +-14:59 (e.g. +25:00) is no time zone
         ELSE (TRY_CAST(f_ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC')::TIMESTAMP END)"""
     any_id = " OR ".join(
         ["g_anonymous_id IS NOT NULL", "g_user_id IS NOT NULL"]

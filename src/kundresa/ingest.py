@@ -356,6 +356,16 @@ class _Processor:
                 [int(line), csv_line, f"{error_type}: {message}; fix the row's columns", source],
             )
 
+    def add_rejects(self, rows: Sequence[tuple[int, str, str, str, str]], source: str) -> None:
+        """Add rows refused before staging (``_row, raw, reason, field, detail``; e.g. the
+        collector's) to the staged chunk, to be quarantined with it."""
+        if rows:
+            self.con.executemany(
+                "INSERT INTO staged (_row, _raw, _reason, _field, _detail, source) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(*r, source) for r in rows],
+            )
+
     def counts(self) -> tuple[int, dict[str, int]]:
         rows = self.con.execute("SELECT count(*) FROM staged").fetchone()
         reasons = dict(

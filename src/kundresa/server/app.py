@@ -22,10 +22,12 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import Response
 
 from kundresa.errors import KundresaError, NotFoundError
+from kundresa.server._limits import CollectorCounters, KeyBuckets
 from kundresa.server._local import alternate
 from kundresa.server.collector import (
     CALLS,
     CORS,
+    MAX_CALLS_PER_BATCH,
     CollectorFastPath,
     InboxWriter,
     basic_auth_user,
@@ -51,6 +53,8 @@ class ServerConfig:
     but not yet loaded events bound the backlog: beyond either the collector answers 429
     with ``Retry-After``. ``duckdb_threads`` bounds DuckDB's threads in the server process
     (loading, stitching, analyses) so that one core stays free to answer requests.
+    ``key_rate`` calls a second (bursts of ``key_burst``) per write key bound what one key
+    can send: beyond it that key (only) gets 429 with ``Retry-After``.
     ``maps`` are journey-map files (or folders of them) shown and edited on ``/map``.
     ``fault_5xx_after_write`` (tests only) answers 500 to that many
     requests *after* committing them, as a crash between commit and answer would;
@@ -72,6 +76,9 @@ class ServerConfig:
     fault_5xx_first_attempt: bool = False
     secure_cookies: bool | None = None
     retry_after: int = 1
+    #: calls a second per write key (a token bucket; 0: unlimited) and its burst in calls
+    key_rate: float = 5_000
+    key_burst: int = 50_000
     duckdb_threads: int = 1
     maps: tuple[str, ...] = ()
     #: the local token of ``<db>.server.json`` (ADR 0012): a read credential for the CLI
@@ -106,6 +113,8 @@ class Runtime:
             threads=max(config.duckdb_threads, 1),
         )
         self.writer.on_commit.append(self.loader.wake)
+        self.buckets = KeyBuckets(config.key_rate, config.key_burst)
+        self.counters = CollectorCounters()
         self.faults = config.fault_5xx_after_write
         self.faulted: set[int] = set()
         self.login_failures: dict[str, list[float]] = {}
@@ -383,6 +392,12 @@ def create_app(config: ServerConfig) -> FastAPI:
                 "stitch_pending": rt.loader.dirty,
                 "inbox_commits": rt.writer.commit_stats(),
                 "loader": rt.loader.stats.to_dict(),
+                "refused": rt.counters.to_dict(),
+                "limits": {
+                    "max_calls_per_batch": MAX_CALLS_PER_BATCH,
+                    "key_rate": rt.buckets.rate,
+                    "key_burst": rt.buckets.burst,
+                },
             }
         )
 

@@ -11,6 +11,7 @@ replays those rows harmlessly. That is what makes delivery exactly-once end to e
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import threading
@@ -56,6 +57,15 @@ class LoaderStats:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {**asdict(self), "reasons": dict(sorted(self.reasons.items()))}
+
+
+def _refused_row(row: int, line: str) -> tuple[int, str, str, str, str]:
+    """A collector refusal (``!`` + JSON) as a staged quarantine row."""
+    try:
+        got = json.loads(line[1:])
+        return (row, str(got["raw"]), str(got["reason"]), str(got["field"]), str(got["detail"]))
+    except (ValueError, KeyError, TypeError):
+        return (row, line, "invalid_json", "row", "an unreadable refusal line in the inbox")
 
 
 class Loader:
@@ -204,9 +214,13 @@ class Loader:
         if not rows:
             return 0
         by_source: dict[str, tuple[list[int], list[str]]] = defaultdict(lambda: ([], []))
+        refused: dict[str, list[tuple[int, str, str, str, str]]] = defaultdict(list)
         for seq, source, events in rows:
             nums, lines = by_source[source]
             for i, line in enumerate(events.split("\n")):
+                if line[:1] == "!":  # refused by the collector (CallRefused.line)
+                    refused[source].append(_refused_row(seq * _ROWS + i, line))
+                    continue
                 nums.append(seq * _ROWS + i)
                 lines.append(line)
         store = self.ws.store
@@ -220,6 +234,7 @@ class Loader:
                     {"_row": pa.array(nums, pa.int64()), "_line": pa.array(lines, pa.string())}
                 )
                 proc.stage_json(chunk, source)
+                proc.add_rejects(refused.get(source, []), source)
                 n, reasons = proc.counts()
                 accepted, identity_rows = proc.write_chunk(store)
                 self._appended_since_compact += identity_rows
