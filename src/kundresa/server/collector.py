@@ -35,7 +35,6 @@ import asyncio
 import base64
 import collections
 import concurrent.futures
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -592,9 +591,8 @@ async def handle_call(
         parsed = parse_body(raw, content_encoding, limit=limit)
         if key is None and isinstance(parsed, dict) and isinstance(parsed.get("writeKey"), str):
             key = rt.state.check_key(parsed["writeKey"], "write")
+        calls = _count_calls(parsed, kind)
         if key is None:
-            with contextlib.suppress(CollectorError):
-                calls = len(split_calls(parsed, kind))
             raise CollectorError(
                 401,
                 "unauthorized",
@@ -650,6 +648,20 @@ async def handle_call(
         "reasons": dict(sorted(quarantined.items())),
     }
     return 200, _dumps(answer), {}
+
+
+def _count_calls(parsed: Any, kind: str) -> int | None:
+    """How many calls a parsed body holds, also when it is refused (for the answer)."""
+    if isinstance(parsed, list):
+        return len(parsed)
+    if not isinstance(parsed, dict):
+        return None
+    if kind != "batch":
+        return 1
+    items = parsed.get("batch")
+    if isinstance(items, list):
+        return len(items)
+    return 1 if isinstance(items, dict) else None
 
 
 def _rate_detail(rt: CollectorRuntime) -> str:
