@@ -46,6 +46,7 @@ def valid_call(kind: str, m: str, rng: random.Random) -> dict[str, Any]:
                 {"big": 10**30},  # beyond 64 bits: the stdlib serialises it
                 {"emoji": "🛒", "rtl": "مرحبا", "combining": "e\u0301"},
                 {"nested": {"a": [1, {"b": None}]}},
+                {"nul": "a\x00b", "k\x00": 1, "ctl": "\x01\x1f\x7f"},  # NUL in properties: kept
             )
         )
     if kind == "alias":

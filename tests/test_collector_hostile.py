@@ -194,10 +194,10 @@ def test_questionable_values_are_refused_with_a_reason(live: Live) -> None:
     srv, write, read = live
     t = mid("q")
     cases = {
-        "obj_user": ({"userId": {"id": 1}}, "invalid_field_type", "userId"),
+        "obj_user": ({"userId": {"id": 1}}, "invalid_field_type", "user_id"),
         "bool_event": ({"event": True}, "invalid_field_type", "event"),
-        "list_anon": ({"userId": None, "anonymousId": ["a"]}, "invalid_field_type", "anonymousId"),
-        "nul_user": ({"userId": "u\x00x"}, "invalid_field_value", "userId"),
+        "list_anon": ({"userId": None, "anonymousId": ["a"]}, "invalid_field_type", "anonymous_id"),
+        "nul_user": ({"userId": "u\x00x"}, "invalid_field_value", "user_id"),
         "nul_event": ({"event": "Viewed\x00Product"}, "invalid_field_value", "event"),
         "tab_anon": ({"userId": None, "anonymousId": "\t"}, "missing_identity", "anonymous_id"),
         "blank_event": ({"event": " \t "}, "missing_event_name", "event"),

@@ -16,8 +16,8 @@ What a request goes through (all of it Segment's HTTP Tracking API behaviour):
 5. every call is normalised (call type from the path, shared batch ``context``,
    ``receivedAt``; ``timestamp`` defaults to ``receivedAt`` as in Segment); a call that
    cannot be stored as it is (over 32 KB, a lone surrogate, nested deeper than
-   ``MAX_DEPTH``, an id that is an object or holds NUL) is quarantined with its reason
-   while the others are stored; the answer is 200 only after that commit is fsynced.
+   ``MAX_DEPTH``) is quarantined with its reason while the others are stored; the answer
+   is 200 only after that commit is fsynced.
 
 Validation of the events themselves is the ingest pipeline's (same rules, same quarantine
 reasons as files): it runs in the loader, so an invalid event inside an accepted batch is
@@ -89,11 +89,6 @@ MAX_CALLS_PER_BATCH = 2_500
 #: How deep a call may nest JSON (objects and arrays); deeper calls are quarantined with
 #: ``too_deeply_nested`` (and a body nested beyond 1,024 levels is refused with 400).
 MAX_DEPTH = 254
-
-#: Fields whose value must be a string (ids may also be numbers); not a string, a NUL
-#: character or only white space -> the call is quarantined (see ``docs/server.md``).
-ID_FIELDS = ("userId", "anonymousId", "previousId", "groupId", "messageId")
-NAME_FIELDS = ("event", "name", "type")
 
 #: path -> call type; ``batch`` (and ``import``, Segment's old name) carry many calls
 CALLS: dict[str, str] = {
@@ -330,47 +325,17 @@ def _surrogate_path(item: Any) -> str:
     return "row"
 
 
-def _check_fields(item: dict[str, Any]) -> None:
-    """Ids and names: strings (ids also numbers), no NUL; white space only -> absent."""
-    for name in (*ID_FIELDS, *NAME_FIELDS):
-        v = item.get(name)
-        if v is None:
-            continue
-        if isinstance(v, str):
-            if "\x00" in v:
-                raise CallRefusedError(
-                    "invalid_field_value",
-                    name,
-                    f"{name} contains a NUL character; send it without control characters",
-                    _ascii_raw(item),
-                )
-            if not v.strip():  # as an empty id: absent (no identity -> missing_identity)
-                item[name] = None
-            continue
-        is_number = isinstance(v, int | float) and not isinstance(v, bool)
-        if is_number and name in ID_FIELDS:
-            continue
-        kind = {bool: "a boolean", dict: "an object", list: "an array"}.get(type(v), "a number")
-        want = "a string (or a number)" if name in ID_FIELDS else "a string"
-        raise CallRefusedError(
-            "invalid_field_type",
-            name,
-            f"{name} is {kind}; send {want}",
-            _ascii_raw(item),
-        )
-
-
 def normalise_call(item: Any, received_at: str) -> str:
     """One call as the JSON line the loader validates. Segment semantics: ``receivedAt`` is
     the server's clock; ``timestamp`` defaults to it when the client sent neither
     ``timestamp`` nor ``originalTimestamp``; the write key is never stored. A call that
     cannot be stored as it is raises :class:`CallRefusedError` (quarantined with its reason):
-    over 32 KB, a lone surrogate (not Unicode), nested too deeply, an id or name that is
-    not a string or holds a NUL.
+    over 32 KB, a lone surrogate (not Unicode), nested too deeply. (Ids and names that are
+    objects or hold NUL are the loader's: the ingest rules quarantine them, as in files.)
 
     >>> normalise_call({"type": "track", "writeKey": "k"}, "2026-01-05T10:00:00.000Z")
     '{"type":"track","receivedAt":"2026-01-05T10:00:00.000Z","timestamp":"2026-01-05T10:00:00.000Z"}'
-    >>> normalise_call({"type": "track", "userId": {"id": 1}}, "2026-01-05T10:00:00.000Z")
+    >>> normalise_call({"type": "track", "p": "x" * 40_000}, "2026-01-05T10:00:00.000Z")
     Traceback (most recent call last):
     ...
     kundresa.server.collector.CallRefusedError: ...
@@ -378,7 +343,6 @@ def normalise_call(item: Any, received_at: str) -> str:
     if isinstance(item, dict):
         item = dict(item)
         item.pop("writeKey", None)
-        _check_fields(item)
         item["receivedAt"] = received_at
         if item.get("timestamp") is None and item.get("originalTimestamp") is None:
             item["timestamp"] = received_at
