@@ -101,7 +101,6 @@ TYPED_FIELDS: dict[str, tuple[str, ...]] = {
     "anonymous_id": ("$.anonymousId", "$.anonymous_id"),
     "user_id": ("$.userId", "$.user_id"),
     "previous_id": ("$.previousId", "$.previous_id"),
-    "group_id": ("$.groupId",),
 }
 
 #: fields in which a NUL character quarantines the row (``invalid_field_value``)
@@ -153,12 +152,19 @@ def json_stage(source_table: str, identifiers: Sequence[IdentifierRule]) -> str:
         "(json_type(_j, '$.properties') IS NOT NULL"
         " AND json_type(_j, '$.properties') NOT IN ('OBJECT', 'NULL'))"
     )
+    # only rows whose extracted text looks like an object, an array or a boolean are parsed
+    # once more for the JSON types (the common row costs a few string comparisons)
     typed = [(name, p) for name, ps in TYPED_FIELDS.items() for p in ps]
     typed_names = "[" + ", ".join(lit(n) for n, _ in typed) + "]"
     typed_paths = "[" + ", ".join(lit(p) for _, p in typed) + "]"
+    suspicious = " OR ".join(
+        f"left(_x[{paths.index(p) + 1}], 1) IN ('{{', '[') "
+        f"OR _x[{paths.index(p) + 1}] IN ('true', 'false')"
+        for _, p in typed
+    )
     bad_type = (
-        f"{typed_names}[list_filter(range(1, {len(typed) + 1}), "
-        "i -> _t[i] IN ('OBJECT', 'ARRAY', 'BOOLEAN'))[1]]"
+        f"CASE WHEN {suspicious} THEN {typed_names}[list_position(list_transform("
+        f"json_type(_j, {typed_paths}), t -> t IN ('OBJECT', 'ARRAY', 'BOOLEAN')), true)] END"
     )
     return f"""
     WITH lines AS (
@@ -178,9 +184,7 @@ def json_stage(source_table: str, identifiers: Sequence[IdentifierRule]) -> str:
            {", ".join(cols)}
     FROM (
         SELECT *, CASE WHEN _valid AND json_type(_j) = 'OBJECT'
-                       THEN json_extract_string(_j, {path_list}) END AS _x,
-                  CASE WHEN _valid AND json_type(_j) = 'OBJECT'
-                       THEN json_type(_j, {typed_paths}) END AS _t
+                       THEN json_extract_string(_j, {path_list}) END AS _x
         FROM parsed
     )
     """
