@@ -300,3 +300,22 @@ def test_a_flooding_key_gets_429_and_another_keys_requests_do_not(
         assert st["limits"]["key_rate"] == 1000
         assert stored(srv, read, other_ids) == dict.fromkeys(other_ids, 1)
         wait_loaded(srv.url, read, timeout=60)
+
+
+def test_key_buckets_refill_forget_full_buckets_and_keep_keys_apart() -> None:
+    from kundresa.server._limits import KeyBuckets
+
+    now = [0.0]
+    b = KeyBuckets(rate=100, burst=200, clock=lambda: now[0])
+    assert b.take("flood", 2500) == 0.0  # admitted: the bucket had tokens, now in debt
+    assert b.wait("flood") == pytest.approx(23.0)  # 2,300 calls of debt at 100/s
+    assert b.take("flood", 1) == pytest.approx(23.0)
+    assert b.wait("other") == 0.0
+    now[0] = 23.5
+    assert b.take("flood", 1) == 0.0  # paid back
+    for i in range(100_001):
+        b.take(f"k{i}", 1)
+    now[0] = 100.0
+    b.take("late", 1)  # full buckets are forgotten, the map stays bounded
+    assert b.wait("flood") == 0.0
+    assert len(b._tokens) <= 2

@@ -75,9 +75,9 @@ class KeyBuckets:
                 self._tokens[key] = (level, now)
                 return max(-level / self.rate, 0.001)
             self._tokens[key] = (level - calls, now)
-            if len(self._tokens) > 100_000:  # keys that sent long ago are full again
-                full = [k for k, (t, at) in self._tokens.items() if self._level(k, now) >= t]
-                for k in full[: len(full) // 2]:
+            if len(self._tokens) > 100_000:  # a full bucket is as good as none: forget it
+                full = [k for k in self._tokens if self._level(k, now) >= self.burst]
+                for k in full:
                     del self._tokens[k]
         return 0.0
 
