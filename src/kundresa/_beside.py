@@ -10,7 +10,8 @@ it, not even read-only. ``kundresa serve`` holds its workspace for as long as it
   server's REST API instead, authenticated with the local token: ``--json`` prints the
   server's JSON (the result's ``to_dict()``, the same as locally); text is the server's
   rendering (``Accept: text/plain``: the same function the CLI calls locally); ``--out``
-  is written by the server (``X-Kundresa-Out: .csv``) and copied;
+  is made by the server with the code the CLI runs locally (``X-Kundresa-Out: .csv``;
+  ``.png`` is drawn there, by the machine's chromium) and the CLI writes its bytes;
 - commands that write, and every command when another process holds the lock, stop with
   one line naming the PID (and URL) and what to do (:class:`WorkspaceBusyError`, exit 2).
 

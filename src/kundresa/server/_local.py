@@ -16,6 +16,7 @@ kundresa.errors.InvalidOptionError: query: 'delete from events' is not allowed; 
 """
 
 import json
+import re
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -36,7 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SqlQuery", "add_sql_route", "alternate", "local_server", "select_only"]
 
-_OUT = {".csv", ".parquet", ".json", ".html", ".svg", ".png", ".pdf", ".yaml", ".yml"}
+#: what ``X-Kundresa-Out`` may be: a file name's suffix (which ones the analysis writes is
+#: for its writer to say, as on the CLI)
+_SUFFIX = re.compile(r"\.[a-z0-9]{1,16}")
 
 
 def wants_text(request: Request) -> bool:
@@ -57,19 +60,27 @@ def alternate(
     file (``X-Kundresa-Out: <suffix>``); None for the default JSON."""
     suffix = request.headers.get("x-kundresa-out")
     if suffix:
+        from kundresa.results import WRITE_FORMATS, write_result
+
         suffix = suffix.strip().lower()
-        if suffix not in _OUT:
-            raise InvalidOptionError("out", suffix, allowed=sorted(_OUT))
+        if not _SUFFIX.fullmatch(suffix):
+            raise InvalidOptionError("out", suffix, allowed=WRITE_FORMATS)
         resolved = rt.resolve(analysis, params)
+        # the file the CLI writes locally, made by the same code (the declared writer, else
+        # write_result: .png is drawn here, by this machine's chromium) and sent as bytes
         with tempfile.TemporaryDirectory() as tmp:
             path = str(Path(tmp) / f"result{suffix}")
-            if analysis.export is not None:
-                with rt.lock:
-                    analysis.export(rt.ws, result, resolved, path)
-            else:
-                from kundresa.results import write_result
-
-                write_result(result, path)
+            try:
+                if analysis.export is not None:
+                    with rt.lock:
+                        analysis.export(rt.ws, result, resolved, path)
+                else:
+                    write_result(result, path)
+            except InvalidOptionError as exc:
+                if exc.field not in ("out", "--out"):
+                    raise
+                # the suffix the CLI sent, not this temporary file's name
+                raise InvalidOptionError("out", suffix, allowed=exc.allowed) from None
             body = Path(path).read_bytes()
         return Response(body, media_type="application/octet-stream")
     if wants_text(request):
