@@ -237,4 +237,12 @@ def test_no_chromium_or_no_playwright_is_one_line_naming_the_install(
     line = _one_line(res)
     assert "playwright is not installed" in line
     assert "pip install 'kundresa[map]'" in line
+    # neither: one line naming both installs
+    env = {**os.environ, "KUNDRESA_CHROMIUM": str(tmp_path / "no-chromium")}
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False,
+        env=env,
+    )  # fmt: skip
+    line = _one_line(res)
+    assert "apt-get install chromium and pip install 'kundresa[map]'" in line
     assert not out.exists()

@@ -23,7 +23,7 @@ from typing import Any
 
 from kundresa.errors import EngineUnavailableError
 
-__all__ = ["chromium", "chromium_path", "html_to_png", "svg_to"]
+__all__ = ["chromium", "chromium_path", "html_to_png", "require_chromium", "svg_to"]
 
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -50,6 +50,27 @@ def chromium_path() -> str:
         "no chromium found for PNG/PDF",
         fix="apt-get install chromium (or set KUNDRESA_CHROMIUM; or write .html instead)",
     )
+
+
+def require_chromium() -> None:
+    """Raise the one-line :class:`~kundresa.errors.EngineUnavailableError` a PNG/PDF render
+    would raise, before any work is done (``--out x.png`` checks first, then computes);
+    without chromium and Playwright both, one line names both installs."""
+    import importlib.util
+
+    try:
+        chromium_path()
+    except EngineUnavailableError:
+        if importlib.util.find_spec("playwright") is None:
+            raise EngineUnavailableError(
+                "chromium",
+                "neither chromium nor playwright is installed (they draw PNG/PDF)",
+                fix="apt-get install chromium and pip install 'kundresa[map]' "
+                "(or write .html instead)",
+            ) from None
+        raise
+    if importlib.util.find_spec("playwright") is None:
+        _playwright()
 
 
 def _playwright() -> Any:
