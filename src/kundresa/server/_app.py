@@ -141,6 +141,22 @@ class Runtime:
         stats = self.loader.stats
         return (stats.accepted, stats.stitches)
 
+    def forget(self, identifier: str, id_type: str) -> Any:
+        """Forget a person while serving: load what the collector acknowledged (so nothing of
+        theirs waits in the inbox), delete them from the store with tombstones for later
+        arrivals, rewrite the DuckDB file, and erase the loaded inbox from the state file."""
+        from dataclasses import replace
+
+        with self.lock:
+            drained = 0
+            while moved := self.loader.load_once():
+                drained += moved
+            result = self.ws.forget(identifier, id_type=id_type)
+            self.state.erase_deleted()
+            self.loader.dirty = True  # restitch: persons changed (and cached results expire)
+        self.loader.wake()
+        return replace(result, inbox=drained)
+
     def form(self, analysis: Analysis) -> dict[str, Any]:
         """The choices of an analysis' builder form (serialised with the loader)."""
         if analysis.form is None:
@@ -432,11 +448,12 @@ def create_app(config: ServerConfig) -> FastAPI:
             },
         )
 
-    from kundresa.server._local import add_sql_route
+    from kundresa.server._local import add_forget_route, add_sql_route
     from kundresa.server._web import add_web
     from kundresa.server._web_map import add_map_routes
 
     add_sql_route(app)
+    add_forget_route(app)
     add_map_routes(app)
     add_web(app)
     app.add_middleware(CollectorFastPath)

@@ -43,6 +43,8 @@ class LoaderStats:
     accepted: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    #: calls dropped because they carry an identifier of a forgotten person (tombstones)
+    forgotten: int = 0
     stitches: int = 0
     last_load_at: float | None = None
     last_stitch_at: float | None = None
@@ -214,12 +216,14 @@ class Loader:
             self._proc = _Processor(identifiers=self.ws.identifier_rules(), salt=self.ws.salt)
             self._proc.con.execute(f"SET threads = {int(self.threads)}")
         proc = self._proc
+        forgotten = proc.forgotten
         with self.lock:
             for source, (nums, lines) in by_source.items():
                 chunk = pa.table(
                     {"_row": pa.array(nums, pa.int64()), "_line": pa.array(lines, pa.string())}
                 )
                 proc.stage_json(chunk, source)
+                self.stats.forgotten += proc.drop_forgotten(store)  # tombstones
                 n, reasons = proc.counts()
                 accepted, identity_rows = proc.write_chunk(store)
                 self._appended_since_compact += identity_rows
@@ -232,6 +236,8 @@ class Loader:
                 self.dirty = self.dirty or accepted > 0 or identity_rows > 0
         # only now: a crash before this line replays the rows, which adds nothing twice
         self.state.mark_loaded(rows[-1][0])
+        if proc.forgotten > forgotten:  # a forgotten person's calls: no page of them may stay
+            self.state.truncate_wal()
         self.stats.loaded_requests += len(rows)
         self.stats.last_load_at = time.time()
         return len(rows)

@@ -223,6 +223,58 @@ def add_sql_route(app: FastAPI) -> None:
         )
 
 
+class ForgetRequest(BaseModel):
+    """The body of ``POST /api/v1/forget``."""
+
+    identifier: str = Field(min_length=1, max_length=1000, description="One of the identifiers")
+    id_type: str = Field(
+        default="user_id", max_length=64, description="user_id, anonymous_id, email, ..."
+    )
+
+
+def add_forget_route(app: FastAPI) -> None:
+    """``POST /api/v1/forget``: erase one person while the server runs (only with the local
+    token of ``<db>.server.json``, i.e. ``kundresa forget`` on this machine)."""
+    from kundresa.server._app import Reader, error_response, json_response, require_reader
+
+    @app.post(
+        "/api/v1/forget",
+        tags=["meta"],
+        summary="Forget one person (right to erasure); the workspace owner only",
+        description="Loads what the collector acknowledged, deletes the person's events, "
+        "identities, links and quarantined rows, keeps salted-hash tombstones so later "
+        "arrivals of their identifiers are dropped, rewrites the DuckDB file and erases the "
+        "server's inbox. Only the local token (`kundresa forget` on the server's machine).",
+        response_class=Response,
+        responses={
+            200: {"description": "What was erased where (ForgetResult.to_dict())"},
+            400: {"description": "Unknown id_type"},
+            401: {"description": "No credential"},
+            403: {"description": "Not the local token"},
+        },
+    )
+    def forget(
+        request: Request,
+        body: ForgetRequest,
+        reader: Annotated[Reader, Depends(require_reader)],
+    ) -> Response:
+        rt: Runtime = request.app.state.runtime
+        if reader.kind != "local":
+            return error_response(
+                403,
+                "forbidden",
+                "forget: only the workspace's owner may erase; run `kundresa forget` on the "
+                "server's machine (it uses the local token of <db>.server.json)",
+            )
+        try:
+            result = rt.forget(body.identifier, body.id_type)
+        except KundresaError as exc:
+            return error_response(400, "invalid_request", str(exc))
+        if wants_text(request):
+            return Response(str(result), media_type="text/plain; charset=utf-8")
+        return json_response(result.to_dict())
+
+
 # -- the server file -----------------------------------------------------------------------
 def _connect_host(host: str) -> str:
     if host in ("", "0.0.0.0"):
