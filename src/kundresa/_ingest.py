@@ -537,3 +537,8 @@ def ingest_files(
     finally:
         proc.close()
     return reports
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

@@ -193,3 +193,8 @@ def result_html(result: Result, *, inline_js: bool | None = None) -> str:
         if inline_js is None:
             _JS_SHOWN.append(True)
     return "".join(parts)
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

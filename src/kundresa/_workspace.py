@@ -523,3 +523,8 @@ class Workspace:
     def __repr__(self) -> str:
         where = getattr(self.store, "path", "?")
         return f"Workspace(engine={self.engine!r}, path={str(where)!r})"
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

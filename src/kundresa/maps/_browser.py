@@ -90,3 +90,8 @@ def svg_to(svg: str, out: Path, fmt: str, browser: Any = None) -> None:
         return
     with chromium() as b:
         _print(b, svg, out, fmt)
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)
