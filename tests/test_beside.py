@@ -220,7 +220,6 @@ def test_sql_that_writes_is_refused_in_one_line(served: Served) -> None:
 @pytest.mark.parametrize(
     ("args", "advice"),
     [
-        (("forget", "u-1"), "stop the server"),
         (("ingest", "events.parquet"), "/v1/batch"),
         (("stitch",), "stop the server"),
         (("synth", "--persons", "10"), "stop the server"),

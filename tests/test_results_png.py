@@ -28,9 +28,9 @@ import pytest
 from typer.testing import CliRunner
 
 from kundresa._contract import analyses
+from kundresa._results import WRITE_FORMATS, write_result
 from kundresa.cli import app
 from kundresa.maps import chromium
-from kundresa.results import WRITE_FORMATS, write_result
 from tests import test_contract as contract
 from tests._images import require_chromium
 

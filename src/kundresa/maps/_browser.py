@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from kundresa.errors import EngineUnavailableError
+from kundresa._errors import EngineUnavailableError
 
 __all__ = ["chromium", "chromium_path", "html_to_png", "require_chromium", "svg_to"]
 
@@ -53,7 +53,7 @@ def chromium_path() -> str:
 
 
 def require_chromium() -> None:
-    """Raise the one-line :class:`~kundresa.errors.EngineUnavailableError` a PNG/PDF render
+    """Raise the one-line :class:`~kundresa._errors.EngineUnavailableError` a PNG/PDF render
     would raise, before any work is done (``--out x.png`` checks first, then computes);
     without chromium and Playwright both, one line names both installs."""
     import importlib.util
@@ -96,7 +96,7 @@ def chromium() -> Iterator[Any]:
     ``with chromium() as b: render_map(jm, "a.png", browser=b); render_map(jm, "a.pdf",
     browser=b)``; renders inside the block that are not given ``browser`` use it too, and a
     nested ``chromium()`` yields the open one. Raises
-    :class:`~kundresa.errors.EngineUnavailableError` without chromium or Playwright."""
+    :class:`~kundresa._errors.EngineUnavailableError` without chromium or Playwright."""
     current = _OPEN.get()
     if current is not None and current.is_connected():
         yield current

@@ -46,7 +46,7 @@ from typing import Any, Final
 import numpy as np
 import pyarrow as pa
 
-from kundresa.errors import InvalidOptionError
+from kundresa._errors import InvalidOptionError
 from kundresa.synth._sim import _Sim
 from kundresa.synth._tables import _TEMPLATE_COLUMNS
 from kundresa.synth._truth import (
