@@ -30,8 +30,8 @@ def run_measure(ws: Workspace, p: Params) -> Result:
 
 
 def run_conformance(ws: Workspace, p: Params) -> Result:
-    """``kundresa.paths._conformance``."""
-    from kundresa.paths import _conformance as conformance
+    """``kundresa.paths.conformance``."""
+    from kundresa.paths import conformance
 
     return conformance(ws, journey_map(p.map), ignore=p.ignore)
 
