@@ -224,14 +224,14 @@ def latency(port: int, key: str, bodies: list[bytes], rate: int, seconds: float)
 
 
 def micro(tmp: Path) -> dict:
-    from kundresa.server.collector import (
+    from kundresa.server._collector import (
         MAX_BATCH_BYTES,
         normalise_call,
         parse_body,
         received_now,
         split_calls,
     )
-    from kundresa.server.state import ServerState
+    from kundresa.server._state import ServerState
 
     body = batch_body()
     t0 = time.perf_counter()

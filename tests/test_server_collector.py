@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kundresa import Workspace
-from kundresa.server.app import ServerConfig, create_app
+from kundresa.server._app import ServerConfig, create_app
 from tests._server import create_key
 
 PATHS = {
@@ -469,7 +469,7 @@ def test_the_loader_runs_below_the_request_paths_cpu_priority(env: Env) -> None:
 def test_the_framework_route_answers_like_the_fast_path(env: Env) -> None:
     """POST /v1/* is answered by CollectorFastPath; the FastAPI route behind it (OpenAPI,
     apps mounted without the middleware) runs the same handler with the same answers."""
-    from kundresa.server.collector import CollectorFastPath
+    from kundresa.server._collector import CollectorFastPath
 
     app: Any = env.client.app
     kept = app.user_middleware

@@ -20,9 +20,9 @@ from kundresa import Workspace
 from kundresa.funnel import funnel
 from kundresa.maps import load_map, measure_map, new_map, save_map, validate_file
 from kundresa.paths import flows
-from kundresa.server.app import ServerConfig, create_app
-from kundresa.server.journey import cell_form, edit_cell, find_maps
-from kundresa.server.state import ServerState, state_path
+from kundresa.server._app import ServerConfig, create_app
+from kundresa.server._journey import cell_form, edit_cell, find_maps
+from kundresa.server._state import ServerState, state_path
 from kundresa.synth import synthesize
 from tests._server import create_key
 

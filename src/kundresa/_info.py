@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from kundresa.results import Result
+from kundresa._results import Result
 
 __all__ = ["InfoResult", "read_info"]
 

@@ -494,3 +494,8 @@ def canonical_stage(
       CASE WHEN g_type = 'alias' THEN 'anonymous_id:' || f_previous_id END AS _alias_key
     FROM v
     """
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

@@ -65,7 +65,7 @@ def serve(
     password for that user on every start and prints it (what ``kundresa demo`` does).
     ``block=False`` runs the server in a thread and returns at once (``port=0`` picks a free
     port); otherwise it runs until interrupted.
-    ``options`` go to :class:`kundresa.server.app.ServerConfig` (e.g. ``maps=["map.yaml"]``:
+    ``options`` go to :class:`kundresa.server._app.ServerConfig` (e.g. ``maps=["map.yaml"]``:
     journey-map files or folders shown and edited on ``/map``).
     While it listens the server announces itself in ``<db>.server.json`` (PID, URL, a local
     token; mode 0600), so that the CLI's read commands ask it (ADR 0012).
@@ -73,9 +73,9 @@ def serve(
     import uvicorn
 
     from kundresa._beside import new_token, open_checked, refuse_if_served, workspace_path
+    from kundresa.server._app import ServerConfig, create_app
     from kundresa.server._local import local_server
-    from kundresa.server.app import ServerConfig, create_app
-    from kundresa.server.state import ServerState
+    from kundresa.server._state import ServerState
 
     where = workspace_path(db)
     refuse_if_served(where, engine)
@@ -85,7 +85,7 @@ def serve(
         open_checked(where, engine).close()
     options.setdefault("local_token", new_token())
     if "maps" in options:
-        from kundresa.server.journey import find_maps
+        from kundresa.server._journey import find_maps
 
         maps = find_maps(tuple(options["maps"] or ()))  # a missing file fails here, clearly
         options["maps"] = tuple(str(m) for m in maps)
