@@ -266,7 +266,9 @@ def main() -> None:
     stats_url = "/api/v1/collector"
     auth = {"Authorization": f"Bearer {read}"}
 
-    srv = LiveServer(db, extra=("--max-pending-events", "100000000")).start()
+    # one key sends everything here: no per-key rate limit (it bounds one key's share)
+    extra = ("--max-pending-events", "100000000", "--key-rate", "0")
+    srv = LiveServer(db, extra=extra).start()
     try:
         assert srv.proc is not None
         pid = srv.proc.pid

@@ -145,7 +145,16 @@ def forget(
     engine: EngineOpt = "duckdb",
     as_json: JsonOpt = False,
 ) -> None:
-    """Delete one person everywhere: events, identities, links, quarantined rows."""
+    """Delete one person everywhere: events, identities, links, quarantined rows.
+
+    The DuckDB file is rewritten so no deleted byte remains, and salted-hash tombstones drop
+    later arrivals of the person's identifiers. Works while ``kundresa serve`` holds the
+    workspace (through the server, which also erases its inbox).
+    """
+    from kundresa._beside import forward_forget
+
+    if forward_forget(db, engine, identifier, id_type, as_json):
+        return
     with _open(db, engine) as ws:
         _emit(ws.forget(identifier, id_type=id_type), as_json)
 

@@ -132,3 +132,8 @@ def _rebuild(
 ) -> object:
     """Unpickle an error by calling its constructor with the fields it was made with."""
     return cls(*args, **kwargs)
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

@@ -77,6 +77,8 @@ class FileReport:
     duplicates: int
     quarantined: int
     reasons: tuple[tuple[str, int], ...] = ()
+    #: rows of forgotten persons, dropped (``Workspace.forget`` tombstones)
+    forgotten: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ class IngestReport(Result):
     quarantined: int
     files: tuple[FileReport, ...] = field(default=())
     merged_persons: int = 0
+    #: rows dropped because they carry an identifier of a forgotten person
+    forgotten: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         reasons: dict[str, int] = {}
@@ -104,6 +108,7 @@ class IngestReport(Result):
             "duplicates": self.duplicates,
             "quarantined": self.quarantined,
             "merged_persons": self.merged_persons,
+            "forgotten": self.forgotten,
             "reasons": dict(sorted(reasons.items())),
             "files": [
                 {
@@ -113,6 +118,7 @@ class IngestReport(Result):
                     "accepted": f.accepted,
                     "duplicates": f.duplicates,
                     "quarantined": f.quarantined,
+                    "forgotten": f.forgotten,
                     "reasons": dict(f.reasons),
                 }
                 for f in self.files
@@ -130,6 +136,7 @@ class IngestReport(Result):
         lines = [
             f"accepted {self.accepted:,}  duplicates {self.duplicates:,}  "
             f"quarantined {self.quarantined:,}"
+            + (f"  forgotten {self.forgotten:,} (dropped: tombstones)" if self.forgotten else "")
         ]
         for reason, n in self.to_dict()["reasons"].items():
             lines.append(f"  quarantined {n:,} x {reason}")
@@ -228,6 +235,8 @@ class _Processor:
     con: duckdb.DuckDBPyConnection = field(init=False)
     _raw_sql: str | None = field(init=False, default=None)
     _src: str = field(init=False, default="")
+    #: rows dropped because they carry an identifier of a forgotten person (tombstones)
+    forgotten: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.con = duckdb.connect()
@@ -356,6 +365,16 @@ class _Processor:
                 [int(line), csv_line, f"{error_type}: {message}; fix the row's columns", source],
             )
 
+    def add_rejects(self, rows: Sequence[tuple[int, str, str, str, str]], source: str) -> None:
+        """Add rows refused before staging (``_row, raw, reason, field, detail``; e.g. the
+        collector's) to the staged chunk, to be quarantined with it."""
+        if rows:
+            self.con.executemany(
+                "INSERT INTO staged (_row, _raw, _reason, _field, _detail, source) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(*r, source) for r in rows],
+            )
+
     def counts(self) -> tuple[int, dict[str, int]]:
         rows = self.con.execute("SELECT count(*) FROM staged").fetchone()
         reasons = dict(
@@ -391,7 +410,7 @@ class _Processor:
     def write_chunk(self, store: Store) -> tuple[int, int]:
         """Write the staged chunk: new events, quarantined rows, identity keys and links.
 
-        Returns (events accepted, identity rows appended).
+        Returns (events accepted, identity rows appended). Call :meth:`drop_forgotten` first.
         """
         accepted = sum(store.insert_new("events", b, "event_id") for b in self.accepted())
         q = self.quarantine()
@@ -403,6 +422,26 @@ class _Processor:
         if links.num_rows:
             store.append("identity_links", links)
         return accepted, keys.num_rows + links.num_rows
+
+    def drop_forgotten(self, store: Store) -> int:
+        """Delete staged rows (valid or not) with an identifier key of a tombstone; count
+        them in ``forgotten`` and return how many."""
+        if not store.exists("forgotten"):
+            return 0
+        hashes = store.fetch(store.table("forgotten").select("key_hash")).column(0).to_pylist()
+        if not hashes:
+            return 0
+        where = (
+            "list_has_any(list_transform(list_concat(coalesce(_keys, []), CASE WHEN _alias_key "
+            "IS NULL THEN [] ELSE [_alias_key] END), k -> sha256(? || k)), ?::VARCHAR[])"
+        )
+        got = self.con.execute(f"SELECT count(*) FROM staged WHERE {where}", [self.salt, hashes])
+        row = got.fetchone()
+        n = int(row[0]) if row else 0
+        if n:
+            self.con.execute(f"DELETE FROM staged WHERE {where}", [self.salt, hashes])
+        self.forgotten += n
+        return n
 
     def identity(self) -> tuple[pa.Table, pa.Table]:
         keys = (
@@ -479,13 +518,15 @@ def ingest_files(
     try:
         for path, f in zip(files, formats, strict=True):
             total = _estimate_rows(path, f)
-            rows = accepted = 0
+            rows = accepted = forgotten = 0
             reasons: Counter[str] = Counter()
             if progress:
                 progress(str(path), 0, total)
             for _ in proc.chunks(path, f, mapping):
+                dropped = proc.drop_forgotten(store)
+                forgotten += dropped
                 n, chunk_reasons = proc.counts()
-                rows += n
+                rows += n + dropped
                 reasons.update(chunk_reasons)
                 accepted += proc.write_chunk(store)[0]
                 if progress:
@@ -497,11 +538,17 @@ def ingest_files(
                     format=f,
                     rows=rows,
                     accepted=accepted,
-                    duplicates=rows - quarantined - accepted,
+                    duplicates=rows - quarantined - accepted - forgotten,
                     quarantined=quarantined,
                     reasons=tuple(sorted(reasons.items())),
+                    forgotten=forgotten,
                 )
             )
     finally:
         proc.close()
     return reports
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

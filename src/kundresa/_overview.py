@@ -202,3 +202,8 @@ def recent_events(
         for k in ("ts", "ingested_at"):
             r[k] = r[k].isoformat() if r[k] is not None else None
     return EventsResult(total=total, rows=tuple(rows))
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

@@ -18,6 +18,7 @@ the import users should write. The module it is written in is kept in ``_defined
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -48,3 +49,19 @@ def publish(namespace: str, objects: Iterable[Any]) -> None:
         if "_defined_in" not in vars(obj):
             setattr(obj, "_defined_in", home)  # noqa: B010 (a class or a function)
         obj.__module__ = namespace
+
+
+def publish_from(module: str) -> None:
+    """Publish the names that a lazy package (``kundresa``, its parent package) exports
+    from ``module``: called at the end of each such home module, so ``__module__`` is the
+    public home however the name was first reached (``kundresa.X`` or an internal import).
+
+    >>> import kundresa._errors as e
+    >>> e.NotFoundError.__module__
+    'kundresa'
+    """
+    defined = sys.modules[module]
+    parent = module.rpartition(".")[0]
+    for package in dict.fromkeys(("kundresa", parent)):
+        exports = getattr(sys.modules.get(package), "_EXPORTS", None) or {}
+        publish(package, [getattr(defined, n) for n, home in exports.items() if home == module])

@@ -21,7 +21,7 @@ import warnings
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
-__all__ = ["WRITE_FORMATS", "Result", "jsonable", "result_html", "write_result"]
+__all__ = ["WRITE_FORMATS", "Result", "jsonable", "result_html", "result_page", "write_result"]
 
 
 def jsonable(value: Any) -> Any:
@@ -119,6 +119,40 @@ class Result:
             ) from None
         return pl.from_arrow(self.to_arrow())
 
+    def to_png(self, path: Any, *, browser: Any = None) -> Any:
+        """Write the result's table and chart (the page ``--out x.html`` writes) as a PNG,
+        drawn by the system's headless chromium through Playwright once the chart has
+        drawn; returns the path. Needs chromium (``apt-get install chromium``) and
+        Playwright (``pip install 'kundresa[map]'``), else one
+        :class:`~kundresa._errors.EngineUnavailableError` saying so. ``browser`` (or an
+        open ``with kundresa.maps.chromium():``) is reused instead of starting one.
+
+        >>> import tempfile, pathlib
+        >>> from dataclasses import dataclass
+        >>> @dataclass(frozen=True)
+        ... class Count(Result):
+        ...     n: int
+        >>> png = Count(3).to_png(pathlib.Path(tempfile.mkdtemp()) / "c.png")  # needs chromium
+        >>> png.read_bytes()[:8]
+        b'\\x89PNG\\r\\n\\x1a\\n'
+        """
+        from pathlib import Path
+
+        from kundresa.maps._browser import html_to_png
+
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            from plotly.offline import get_plotlyjs
+
+            scripts: tuple[str, ...] = ("window.PlotlyConfig = {MathJaxConfig: 'local'};",
+                                        get_plotlyjs())  # fmt: skip
+        except ImportError:  # no plotly: the table alone (result_html draws no chart)
+            scripts = ()
+        # the page --out x.html writes, with plotly.js run once per browser beforehand
+        html_to_png(result_page(self, inline_js=False), out, browser, scripts=scripts)
+        return out
+
     def _repr_html_(self) -> str:
         """Jupyter: the summary table and its chart (plotly.js from the installed package,
         inlined once per kernel, never a CDN)."""
@@ -126,13 +160,14 @@ class Result:
 
 
 #: what :func:`write_result` writes, by suffix
-WRITE_FORMATS = (".csv", ".parquet", ".json", ".html")
+WRITE_FORMATS = (".csv", ".parquet", ".json", ".html", ".png")
 
 
 def write_result(result: Result, path: Any) -> Any:
     """Write ``result`` by the suffix of ``path`` (``--out`` of every analysis command):
     ``.csv`` and ``.parquet`` its main table (``to_frame()``), ``.json`` its ``to_dict()``,
-    ``.html`` the table and its figure; a result with its own ``save(path)`` (a discovered
+    ``.html`` the table and its figure (:func:`result_page`), ``.png`` that page drawn by
+    chromium (:meth:`Result.to_png`); a result with its own ``save(path)`` (a discovered
     map) writes ``.yaml``/``.yml`` itself. Returns the path.
 
     >>> import tempfile, pathlib
@@ -144,7 +179,6 @@ def write_result(result: Result, path: Any) -> Any:
     >>> p.read_text()[:10]
     '{\\n  "n": 3'
     """
-    from html import escape
     from pathlib import Path
 
     from kundresa._errors import InvalidOptionError
@@ -164,10 +198,29 @@ def write_result(result: Result, path: Any) -> Any:
         result.to_frame().to_csv(out, index=False)
     elif suffix == ".parquet":
         result.to_frame().to_parquet(out, index=False)
+    elif suffix == ".png":
+        result.to_png(out)
     else:
-        body = f"<h1>{escape(type(result).__name__)}</h1>" + result_html(result, inline_js=True)
-        out.write_text(f"<!doctype html><meta charset='utf-8'>{body}", encoding="utf-8")
+        out.write_text(result_page(result), encoding="utf-8")
     return out
+
+
+def result_page(result: Result, *, inline_js: bool = True) -> str:
+    """The self-contained HTML page of ``result`` (``--out x.html``, and what ``.png``
+    draws): its type as the title, its table and its chart, plotly.js inlined from the
+    installed package (no CDN; ``inline_js=False``: left out, for a page that has it).
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Count(Result):
+    ...     n: int
+    >>> result_page(Count(3))[:46]
+    "<!doctype html><meta charset='utf-8'><h1>Count"
+    """
+    from html import escape
+
+    body = f"<h1>{escape(type(result).__name__)}</h1>" + result_html(result, inline_js=inline_js)
+    return f"<!doctype html><meta charset='utf-8'>{body}"
 
 
 _JS_SHOWN: list[bool] = []
@@ -193,3 +246,8 @@ def result_html(result: Result, *, inline_js: bool | None = None) -> str:
         if inline_js is None:
             _JS_SHOWN.append(True)
     return "".join(parts)
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

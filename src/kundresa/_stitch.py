@@ -235,3 +235,8 @@ def stitch_store(store: Store, sessions: SessionConfig | None = None) -> StitchR
         replayed = replay_expression(store.table("events"), store.table("id_map"), sessions)
         store.replace_sorted("events", replayed, CLUSTER_ORDER)
     return report
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

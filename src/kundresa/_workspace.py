@@ -27,7 +27,7 @@ from kundresa._ingest_sql import DEFAULT_IDENTIFIERS, IdentifierRule
 from kundresa._results import Result
 from kundresa._stitch import SessionConfig, StitchReport, stitch_store
 from kundresa._store import ENGINES, Store, open_store
-from kundresa.schema import EVENTS, QUARANTINE, TOUCHPOINT_TYPES
+from kundresa.schema import EVENTS, FORGOTTEN, QUARANTINE, TOUCHPOINT_TYPES
 
 __all__ = ["DEFAULT_DB", "ForgetResult", "InfoResult", "QuarantineResult", "Workspace"]
 
@@ -84,13 +84,22 @@ class ForgetResult(Result):
     identifiers: int
     events: int
     quarantined: int
+    #: identifier keys kept as salted-hash tombstones: later arrivals are dropped
+    tombstones: int = 0
+    #: files rewritten so that no deleted byte remains (the DuckDB file)
+    rewritten: tuple[str, ...] = ()
+    #: collector inbox rows of the running server erased (``forget`` through the server)
+    inbox: int = 0
 
     def __str__(self) -> str:
         if self.person_id is None:
             return "no such person; nothing deleted"
+        where = f"; rewrote {', '.join(self.rewritten)}" if self.rewritten else ""
+        inbox = f", {self.inbox:,} server inbox rows" if self.inbox else ""
         return (
             f"forgot {self.person_id}: {self.events:,} events, {self.identifiers:,} identifiers, "
-            f"{self.quarantined:,} quarantined rows"
+            f"{self.quarantined:,} quarantined rows{inbox}; {self.tombstones:,} identifiers "
+            f"kept as hashed tombstones (later arrivals are dropped){where}"
         )
 
 
@@ -309,6 +318,7 @@ class Workspace:
             quarantined=sum(f.quarantined for f in files),
             files=tuple(files),
             merged_persons=merged,
+            forgotten=sum(f.forgotten for f in files),
         )
 
     def stitch(self, sessions: SessionConfig | None = None) -> StitchReport:
@@ -410,9 +420,38 @@ class Workspace:
             n_quarantined = self._count(q.filter(hit))
             if n_quarantined:
                 self.store.replace("quarantine", q.filter(~hit))
-        return ForgetResult(
-            person_id=person, identifiers=len(mine), events=n_events, quarantined=n_quarantined
+        tombstones = self._tombstone(keys)
+        self._cache.clear()  # derived results may hold the person's rows
+        self.store.erase_freed()
+        path = getattr(self.store, "path", "")
+        rewritten = (
+            (str(path),) if self.store.supports("single_file") and path != ":memory:" else ()
         )
+        return ForgetResult(
+            person_id=person,
+            identifiers=len(mine),
+            events=n_events,
+            quarantined=n_quarantined,
+            tombstones=tombstones,
+            rewritten=rewritten,
+        )
+
+    def _tombstone(self, keys: Sequence[str]) -> int:
+        """Keep ``sha256(salt || key)`` of each identifier key in ``forgotten``."""
+        import datetime as dt
+        import hashlib
+
+        if not keys:
+            return 0
+        self.store.ensure("forgotten", FORGOTTEN)
+        t = self.store.table("forgotten")
+        known = set(self.store.fetch(t.select("key_hash")).column(0).to_pylist())
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        new = sorted({hashlib.sha256((self.salt + k).encode()).hexdigest() for k in keys} - known)
+        if new:
+            rows = pa.table({"key_hash": new, "forgotten_at": [now] * len(new)}, schema=FORGOTTEN)
+            self.store.append("forgotten", rows)
+        return len(new)
 
     # -- summaries -----------------------------------------------------------------------
     def info(self) -> InfoResult:
@@ -484,3 +523,8 @@ class Workspace:
     def __repr__(self) -> str:
         where = getattr(self.store, "path", "?")
         return f"Workspace(engine={self.engine!r}, path={str(where)!r})"
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

@@ -127,3 +127,8 @@ def to_cjml(jm: JourneyMap) -> str:
     body = ET.tostring(root, encoding="unicode")
     head = f"<!-- kundresa journey map, CJML {CJML_VERSION} planned journeys: one per persona -->"
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + head + "\n" + body + "\n"
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

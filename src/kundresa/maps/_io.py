@@ -173,3 +173,8 @@ def write_text(data: dict[str, Any], suffix: str) -> str:
             data, allow_unicode=True, sort_keys=False, width=100, default_flow_style=None
         )
     )
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

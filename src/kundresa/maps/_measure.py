@@ -499,3 +499,8 @@ def _surveys(
         )
         out[(k, g)] = (csat, nps, max(len(cs), len(ns)))
     return out
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

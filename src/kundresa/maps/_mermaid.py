@@ -219,3 +219,8 @@ def to_timeline(jm: JourneyMap) -> str:
             body = " : ".join(_esc(e) for e in events) or "-"
             lines.append(f"        {_esc(period)} : {body}")
     return "\n".join(lines) + "\n"
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

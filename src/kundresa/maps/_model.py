@@ -405,3 +405,8 @@ class JourneyMap:
         if meas:
             out["measurement"] = meas
         return out
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

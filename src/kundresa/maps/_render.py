@@ -532,3 +532,8 @@ def render_map(jm: JourneyMap, out: str | Path, measurement: MapMeasurement | No
         svg_to(render_svg(jm, measurement, compare=compare, conformance=conformance), path,
                suffix[1:], browser)  # fmt: skip
     return path
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

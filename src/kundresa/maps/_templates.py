@@ -406,3 +406,8 @@ def new_map(template: str = "awareness-to-post-purchase", *, lang: str = "en",
             "survey": {"events": ["Survey Answered"], "csat": "csat", "nps": "nps"},
         }
     return JourneyMap.from_dict(data)
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

@@ -535,3 +535,8 @@ def load_map(path: str | Path) -> JourneyMap:
     raw = read_raw(path)
     migrate(raw)
     return JourneyMap.from_dict(raw.data)
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

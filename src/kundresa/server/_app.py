@@ -25,11 +25,13 @@ from kundresa._errors import KundresaError, NotFoundError
 from kundresa.server._collector import (
     CALLS,
     CORS,
+    MAX_CALLS_PER_BATCH,
     CollectorFastPath,
     InboxWriter,
     basic_auth_user,
     handle_call,
 )
+from kundresa.server._limits import CollectorCounters, KeyBuckets
 from kundresa.server._loader import Loader
 from kundresa.server._local import alternate
 from kundresa.server._registry import ANALYSES, Analysis
@@ -51,6 +53,8 @@ class ServerConfig:
     but not yet loaded events bound the backlog: beyond either the collector answers 429
     with ``Retry-After``. ``duckdb_threads`` bounds DuckDB's threads in the server process
     (loading, stitching, analyses) so that one core stays free to answer requests.
+    ``key_rate`` calls a second (bursts of ``key_burst``) per write key bound what one key
+    can send: beyond it that key (only) gets 429 with ``Retry-After``.
     ``maps`` are journey-map files (or folders of them) shown and edited on ``/map``.
     ``fault_5xx_after_write`` (tests only) answers 500 to that many
     requests *after* committing them, as a crash between commit and answer would;
@@ -72,6 +76,9 @@ class ServerConfig:
     fault_5xx_first_attempt: bool = False
     secure_cookies: bool | None = None
     retry_after: int = 1
+    #: calls a second per write key (a token bucket; 0: unlimited) and its burst in calls
+    key_rate: float = 5_000
+    key_burst: int = 50_000
     duckdb_threads: int = 1
     maps: tuple[str, ...] = ()
     #: web login throttles (failed checks per user name and per client address within
@@ -113,6 +120,8 @@ class Runtime:
             threads=max(config.duckdb_threads, 1),
         )
         self.writer.on_commit.append(self.loader.wake)
+        self.buckets = KeyBuckets(config.key_rate, config.key_burst)
+        self.counters = CollectorCounters()
         self.faults = config.fault_5xx_after_write
         self.faulted: set[int] = set()
         from kundresa.server._logins import LoginGuard
@@ -159,6 +168,22 @@ class Runtime:
         until then)."""
         stats = self.loader.stats
         return (stats.accepted, stats.stitches)
+
+    def forget(self, identifier: str, id_type: str) -> Any:
+        """Forget a person while serving: load what the collector acknowledged (so nothing of
+        theirs waits in the inbox), delete them from the store with tombstones for later
+        arrivals, rewrite the DuckDB file, and erase the loaded inbox from the state file."""
+        from dataclasses import replace
+
+        with self.lock:
+            drained = 0
+            while moved := self.loader.load_once():
+                drained += moved
+            result = self.ws.forget(identifier, id_type=id_type)
+            self.state.erase_deleted()
+            self.loader.dirty = True  # restitch: persons changed (and cached results expire)
+        self.loader.wake()
+        return replace(result, inbox=drained)
 
     def form(self, analysis: Analysis) -> dict[str, Any]:
         """The choices of an analysis' builder form (serialised with the loader)."""
@@ -402,6 +427,12 @@ def create_app(config: ServerConfig) -> FastAPI:
                 "stitch_pending": rt.loader.dirty,
                 "inbox_commits": rt.writer.commit_stats(),
                 "loader": rt.loader.stats.to_dict(),
+                "refused": rt.counters.to_dict(),
+                "limits": {
+                    "max_calls_per_batch": MAX_CALLS_PER_BATCH,
+                    "key_rate": rt.buckets.rate,
+                    "key_burst": rt.buckets.burst,
+                },
             }
         )
 
@@ -451,11 +482,12 @@ def create_app(config: ServerConfig) -> FastAPI:
             },
         )
 
-    from kundresa.server._local import add_sql_route
+    from kundresa.server._local import add_forget_route, add_sql_route
     from kundresa.server._web import add_web
     from kundresa.server._web_map import add_map_routes
 
     add_sql_route(app)
+    add_forget_route(app)
     add_map_routes(app)
     add_web(app)
     app.add_middleware(CollectorFastPath)

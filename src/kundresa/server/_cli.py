@@ -47,6 +47,13 @@ def register(app: typer.Typer) -> None:
         max_pending_events: Annotated[
             int, typer.Option(help="Answer 429 when this many events wait to be loaded.")
         ] = 2_000_000,
+        key_rate: Annotated[
+            float,
+            typer.Option(help="Calls a second one write key may send (0: unlimited)."),
+        ] = 5_000,
+        key_burst: Annotated[
+            int, typer.Option(help="Calls one write key may send at once above its rate.")
+        ] = 50_000,
         map_files: Annotated[
             list[str] | None,
             typer.Option(
@@ -68,6 +75,8 @@ def register(app: typer.Typer) -> None:
             fault_5xx_after_write=fault_5xx_after_write,
             fault_5xx_first_attempt=fault_5xx_first_attempt,
             max_pending_events=max_pending_events,
+            key_rate=key_rate,
+            key_burst=key_burst,
             maps=tuple(map_files or ()),
         )
 

@@ -2,15 +2,22 @@
 
 What a request goes through (all of it Segment's HTTP Tracking API behaviour):
 
-1. 429 with ``Retry-After`` when the inbox writer or the loader is too far behind;
+1. 429 with ``Retry-After`` when the inbox writer or the loader is too far behind, or when
+   the write key (HTTP Basic) has spent its share (a token bucket per key, see
+   :mod:`kundresa.server._limits`): checked before the body is read;
 2. the body is read up to the limit, gunzipped (``Content-Encoding: gzip`` or gzip magic
-   bytes), and parsed as JSON whatever the ``Content-Type``;
+   bytes; every member; a truncated member or trailing bytes -> 400), and parsed as JSON
+   whatever the ``Content-Type`` (nested beyond 1,024 levels -> 400);
 3. the write key comes from HTTP Basic (username, empty password) or ``writeKey`` in the
    body; unknown or revoked -> 401;
-4. 32 KB per event, 500 KB per batch -> 400 with a JSON reason;
-5. every event is normalised (call type from the path, shared batch ``context``,
-   ``receivedAt``; ``timestamp`` defaults to ``receivedAt`` as in Segment) and appended to
-   the inbox; the answer is 200 only after that commit is fsynced.
+4. 500 KB per batch, 32 KB for a single call's body, at most ``MAX_CALLS_PER_BATCH`` calls
+   -> 400 with a JSON reason and the number of calls refused; then the key's bucket pays
+   for the calls (429 when it is empty);
+5. every call is normalised (call type from the path, shared batch ``context``,
+   ``receivedAt``; ``timestamp`` defaults to ``receivedAt`` as in Segment); a call that
+   cannot be stored as it is (over 32 KB, a lone surrogate, nested deeper than
+   ``MAX_DEPTH``) is quarantined with its reason while the others are stored; the answer
+   is 200 only after that commit is fsynced.
 
 Validation of the events themselves is the ingest pipeline's (same rules, same quarantine
 reasons as files): it runs in the loader, so an invalid event inside an accepted batch is
@@ -31,6 +38,7 @@ import concurrent.futures
 import datetime as dt
 import json
 import logging
+import math
 import queue
 import threading
 import time
@@ -40,12 +48,16 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kundresa.schema import MAX_EVENT_BYTES
+from kundresa.server._limits import CollectorCounters, KeyBuckets
 from kundresa.server._state import ServerState
 
 __all__ = [
     "CALLS",
     "CORS",
     "MAX_BATCH_BYTES",
+    "MAX_CALLS_PER_BATCH",
+    "MAX_DEPTH",
+    "CallRefusedError",
     "CollectorError",
     "CollectorFastPath",
     "InboxWriter",
@@ -69,6 +81,14 @@ CORS: dict[str, str] = {
 
 #: Segment's limit for one batch request, in bytes of (uncompressed) JSON.
 MAX_BATCH_BYTES = 500 * 1024
+
+#: Calls in one request at most (Segment's SDKs send at most a few hundred; 500 KB of
+#: ``{}`` would be 150,000 calls): more -> 400 ``too_many_calls``, every call counted.
+MAX_CALLS_PER_BATCH = 2_500
+
+#: How deep a call may nest JSON (objects and arrays); deeper calls are quarantined with
+#: ``too_deeply_nested`` (and a body nested beyond 1,024 levels is refused with 400).
+MAX_DEPTH = 254
 
 #: path -> call type; ``batch`` (and ``import``, Segment's old name) carry many calls
 CALLS: dict[str, str] = {
@@ -103,6 +123,10 @@ class CollectorError(Exception):
         return {"success": False, "error": self.reason, "detail": self.detail}
 
 
+class _TooDeepError(ValueError):
+    """JSON nested deeper than the parser allows."""
+
+
 try:  # the [server] extra installs orjson; the stdlib is the fallback (and for what orjson
     # refuses: integers beyond 64 bits, NaN literals)
     import orjson
@@ -110,7 +134,9 @@ try:  # the [server] extra installs orjson; the stdlib is the fallback (and for 
     def _loads(body: bytes) -> Any:
         try:
             return orjson.loads(body)
-        except orjson.JSONDecodeError:
+        except orjson.JSONDecodeError as exc:
+            if "depth limit" in str(exc):  # orjson: 1024 levels; the stdlib would recurse
+                raise _TooDeepError(str(exc)) from exc
             return json.loads(body)
 
     def _dumps(item: Any) -> bytes:
@@ -119,6 +145,16 @@ try:  # the [server] extra installs orjson; the stdlib is the fallback (and for 
         except TypeError:  # e.g. an integer beyond 64 bits
             return json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
 
+    def _dumps_call(item: Any) -> bytes:
+        try:
+            return orjson.dumps(item)
+        except TypeError as exc:  # orjson.JSONEncodeError
+            if "surrogates" in str(exc):
+                raise UnicodeEncodeError("utf-8", "", 0, 1, "surrogates not allowed") from exc
+            if "ecursion" in str(exc):
+                raise _TooDeepError(str(exc)) from exc
+        return json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
+
 except ImportError:  # pragma: no cover - without the extra
 
     def _loads(body: bytes) -> Any:
@@ -126,6 +162,48 @@ except ImportError:  # pragma: no cover - without the extra
 
     def _dumps(item: Any) -> bytes:
         return json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def _dumps_call(item: Any) -> bytes:
+        return _dumps(item)
+
+
+def _gunzip(raw: bytes, limit: int, too_large: CollectorError) -> bytes:
+    """Every member of a gzip body (RFC 1952 allows several, concatenated); a truncated
+    member (no CRC trailer), a bad CRC or bytes after the last member refuse the body."""
+    out = bytearray()
+    data = raw
+    member = 0
+    while True:
+        member += 1
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out += d.decompress(data, limit + 1 - len(out))
+        except zlib.error as exc:
+            raise CollectorError(
+                400,
+                "invalid_gzip",
+                f"Content-Encoding is gzip but gzip member {member} is not valid ({exc}); "
+                "send the body gzip-compressed, or without Content-Encoding",
+            ) from exc
+        if len(out) > limit or d.unconsumed_tail:
+            raise too_large
+        if not d.eof:
+            raise CollectorError(
+                400,
+                "invalid_gzip",
+                f"gzip member {member} is truncated (no end of stream and CRC trailer); "
+                "send the whole compressed body",
+            )
+        data = d.unused_data
+        if not data:
+            return bytes(out)
+        if data[:2] != b"\x1f\x8b":
+            raise CollectorError(
+                400,
+                "invalid_gzip",
+                f"{len(data):,} bytes after the end of gzip member {member} are not gzip; "
+                "send only the compressed body",
+            )
 
 
 def parse_body(raw: bytes, encoding: str | None, *, limit: int) -> Any:
@@ -147,21 +225,20 @@ def parse_body(raw: bytes, encoding: str | None, *, limit: int) -> Any:
         "and 500 KB per batch: send smaller batches",
     )
     if (encoding or "").lower().strip() == "gzip" or raw[:2] == b"\x1f\x8b":
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            body = d.decompress(raw, limit + 1)
-        except zlib.error as exc:
-            raise CollectorError(
-                400, "invalid_gzip", f"Content-Encoding is gzip but the body is not ({exc})"
-            ) from exc
-        if len(body) > limit or d.unconsumed_tail:
-            raise too_large
+        body = _gunzip(raw, limit, too_large)
     else:
         body = raw
     if len(body) > limit:
         raise too_large
     try:
         return _loads(body)
+    except (_TooDeepError, RecursionError) as exc:
+        raise CollectorError(
+            400,
+            "too_deeply_nested",
+            f"the body nests JSON too deeply (a call may nest at most {MAX_DEPTH} levels); "
+            "send flatter events",
+        ) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise CollectorError(
             400, "invalid_json", f"the body is not JSON ({exc}); send one JSON object"
@@ -200,13 +277,68 @@ def split_calls(body: Any, call: str) -> list[Any]:
     return [{**shared, **i} if isinstance(i, dict) else i for i in items]
 
 
+@dataclass(frozen=True)
+class CallRefusedError(Exception):
+    """One call of an accepted request that the collector quarantines: reason, the field,
+    a one-line fix and the call as JSON text (ASCII, so that any call can be stored)."""
+
+    reason: str
+    field: str
+    detail: str
+    raw: str
+
+    def line(self) -> str:
+        """The inbox line the loader turns into a quarantine row (``!`` + JSON: a normalised
+        call, being JSON, never starts with ``!``)."""
+        return "!" + json.dumps(
+            {"reason": self.reason, "field": self.field, "detail": self.detail, "raw": self.raw}
+        )
+
+
+def _ascii_raw(item: Any) -> str:
+    """The call as ASCII JSON (lone surrogates escaped); a summary if it nests too deep."""
+    try:
+        return json.dumps(item, ensure_ascii=True, separators=(",", ":"), default=str)
+    except (RecursionError, ValueError):
+        keep = (
+            {k: v for k, v in item.items() if isinstance(v, str)} if isinstance(item, dict) else {}
+        )
+        return json.dumps({**keep, "_kundresa": "nested too deeply to keep"}, ensure_ascii=True)
+
+
+def _surrogate_path(item: Any) -> str:
+    """Where the first lone surrogate is (``properties.file``), for the refusal's field."""
+    todo: list[tuple[str, Any]] = [("", item)]
+    while todo:
+        path, v = todo.pop()
+        if isinstance(v, str):
+            if any("\ud800" <= c <= "\udfff" for c in v):
+                return path or "row"
+        elif isinstance(v, dict) and len(path) < 2_000:
+            for k, x in v.items():
+                name = k if isinstance(k, str) else str(k)
+                if any("\ud800" <= c <= "\udfff" for c in name):
+                    return (path + "." if path else "") + name.encode(errors="replace").decode()
+                todo.append(((path + "." if path else "") + name, x))
+        elif isinstance(v, list) and len(path) < 2_000:
+            todo.extend((f"{path}[{i}]", x) for i, x in enumerate(v))
+    return "row"
+
+
 def normalise_call(item: Any, received_at: str) -> str:
     """One call as the JSON line the loader validates. Segment semantics: ``receivedAt`` is
     the server's clock; ``timestamp`` defaults to it when the client sent neither
-    ``timestamp`` nor ``originalTimestamp``; the write key is never stored.
+    ``timestamp`` nor ``originalTimestamp``; the write key is never stored. A call that
+    cannot be stored as it is raises :class:`CallRefusedError` (quarantined with its reason):
+    over 32 KB, a lone surrogate (not Unicode), nested too deeply. (Ids and names that are
+    objects or hold NUL are the loader's: the ingest rules quarantine them, as in files.)
 
     >>> normalise_call({"type": "track", "writeKey": "k"}, "2026-01-05T10:00:00.000Z")
     '{"type":"track","receivedAt":"2026-01-05T10:00:00.000Z","timestamp":"2026-01-05T10:00:00.000Z"}'
+    >>> normalise_call({"type": "track", "p": "x" * 40_000}, "2026-01-05T10:00:00.000Z")
+    Traceback (most recent call last):
+    ...
+    kundresa.server._collector.CallRefusedError: ...
     """
     if isinstance(item, dict):
         item = dict(item)
@@ -214,13 +346,31 @@ def normalise_call(item: Any, received_at: str) -> str:
         item["receivedAt"] = received_at
         if item.get("timestamp") is None and item.get("originalTimestamp") is None:
             item["timestamp"] = received_at
-    raw = _dumps(item)
+    try:
+        raw = _dumps_call(item)
+    except UnicodeEncodeError:
+        field = _surrogate_path(item)
+        raise CallRefusedError(
+            "invalid_unicode",
+            field,
+            f"{field} holds a lone surrogate (not Unicode text, e.g. a file name decoded "
+            "with surrogateescape); send valid UTF-8 text",
+            _ascii_raw(item),
+        ) from None
+    except (_TooDeepError, RecursionError):
+        raise CallRefusedError(
+            "too_deeply_nested",
+            "row",
+            f"the call nests JSON deeper than {MAX_DEPTH} levels; send flatter properties",
+            _ascii_raw(item),
+        ) from None
     if len(raw) > MAX_EVENT_BYTES:
-        raise CollectorError(
-            400,
+        raise CallRefusedError(
             "event_too_large",
-            f"an event is {len(raw):,} bytes; Segment's limit is 32 KB per event: "
+            "row",
+            f"the event is {len(raw):,} bytes; Segment's limit is 32 KB per event: "
             "move large values out of properties",
+            raw.decode(),
         )
     return raw.decode()
 
@@ -326,6 +476,8 @@ class CollectorRuntime(Protocol):
     state: ServerState
     writer: InboxWriter
     config: Any
+    buckets: KeyBuckets
+    counters: CollectorCounters
     faults: int
     faulted: set[int]
 
@@ -367,22 +519,43 @@ async def handle_call(
     """Answer one collector request: ``(status, JSON body, extra headers)``.
 
     The one implementation of ``POST /v1/{call}`` (see the module docstring for the steps);
-    200 only once the request's events are committed (fsynced) in the inbox.
+    200 only once the request's events are committed (fsynced) in the inbox. Every refusal
+    is counted (``rt.counters``); a refused request's answer says how many calls it had.
     """
     kind = CALLS[call]
     limit = MAX_BATCH_BYTES if kind == "batch" else MAX_EVENT_BYTES
+    counters = rt.counters
+
+    def refuse(
+        status: int, reason: str, detail: str, calls: int | None = None, retry: float = 0
+    ) -> tuple[int, bytes, dict[str, str]]:
+        counters.refuse(reason, calls)
+        body: dict[str, Any] = {"success": False, "error": reason, "detail": detail}
+        if calls is not None:
+            body["refused"] = calls
+        extra = {"Retry-After": str(max(1, math.ceil(retry)))} if status == 429 else {}
+        return status, _dumps(body), extra
+
     if rt.overloaded():
-        status, body = _error_body(
-            429, "overloaded", "the collector is behind; retry after the given seconds"
+        return refuse(
+            429,
+            "overloaded",
+            "the collector is behind; retry after the given seconds",
+            retry=rt.config.retry_after,
         )
-        return status, body, {"Retry-After": str(rt.config.retry_after)}
+    token = basic_auth_user(authorization)
+    key = rt.state.check_key(token, "write") if token else None
+    if key is not None:  # a key in debt is refused before its body is read (cheap)
+        wait = rt.buckets.wait(key.id)
+        if wait > 0:
+            return refuse(429, "rate_limited", _rate_detail(rt), retry=wait)
+    calls: int | None = None
     try:
         raw = await _read_body(chunks, limit)
         parsed = parse_body(raw, content_encoding, limit=limit)
-        token = basic_auth_user(authorization)
-        if token is None and isinstance(parsed, dict) and isinstance(parsed.get("writeKey"), str):
-            token = parsed["writeKey"]
-        key = rt.state.check_key(token, "write") if token else None
+        if key is None and isinstance(parsed, dict) and isinstance(parsed.get("writeKey"), str):
+            key = rt.state.check_key(parsed["writeKey"], "write")
+        calls = _count_calls(parsed, kind)
         if key is None:
             raise CollectorError(
                 401,
@@ -390,17 +563,37 @@ async def handle_call(
                 "unknown or revoked write key: send it as the HTTP Basic user name or as "
                 "writeKey in the body (create one with: kundresa keys create --name NAME)",
             )
-        received = received_now()
         items = split_calls(parsed, kind)
-        lines = [normalise_call(i, received) for i in items]
+        calls = len(items)
+        if calls > MAX_CALLS_PER_BATCH:
+            raise CollectorError(
+                400,
+                "too_many_calls",
+                f"the batch has {calls:,} calls; at most {MAX_CALLS_PER_BATCH:,} per request: "
+                "send smaller batches",
+            )
     except CollectorError as exc:
-        return exc.status, _dumps(exc.to_dict()), {}
+        return refuse(exc.status, exc.reason, exc.detail, calls)
+    wait = rt.buckets.take(key.id, calls)
+    if wait > 0:
+        return refuse(429, "rate_limited", _rate_detail(rt), calls, retry=wait)
+    received = received_now()
+    lines: list[str] = []
+    quarantined: collections.Counter[str] = collections.Counter()
+    for i in items:
+        try:
+            lines.append(normalise_call(i, received))
+        except CallRefusedError as bad:
+            quarantined[bad.reason] += 1
+            lines.append(bad.line())
     if lines:
         try:
             await asyncio.wrap_future(rt.writer.submit(f"collector:{key.name}", lines))
         except Exception as exc:
             log.exception("inbox commit failed")
             return (*_error_body(503, "not_stored", str(exc)), {})
+    if quarantined:
+        counters.quarantine(quarantined)
     if rt.config.fault_5xx_first_attempt:  # tests: fail each batch's first attempt
         ident = hash(tuple(str(i.get("messageId")) for i in items if isinstance(i, dict)))
         if ident not in rt.faulted:
@@ -409,7 +602,38 @@ async def handle_call(
     if rt.faults > 0:  # tests: the events are stored, but the client sees a failure
         rt.faults -= 1
         return (*_error_body(500, "injected_fault", "test fault"), {})
-    return 200, _OK, {}
+    if not quarantined:
+        return 200, _OK, {}
+    n_bad = sum(quarantined.values())
+    answer = {
+        "success": True,
+        "accepted": len(lines) - n_bad,
+        "quarantined": n_bad,
+        "reasons": dict(sorted(quarantined.items())),
+    }
+    return 200, _dumps(answer), {}
+
+
+def _count_calls(parsed: Any, kind: str) -> int | None:
+    """How many calls a parsed body holds, also when it is refused (for the answer)."""
+    if isinstance(parsed, list):
+        return len(parsed)
+    if not isinstance(parsed, dict):
+        return None
+    if kind != "batch":
+        return 1
+    items = parsed.get("batch")
+    if isinstance(items, list):
+        return len(items)
+    return 1 if isinstance(items, dict) else None
+
+
+def _rate_detail(rt: CollectorRuntime) -> str:
+    b = rt.buckets
+    return (
+        f"this write key sent more than {b.rate:,.0f} calls a second (bursts up to "
+        f"{b.burst:,.0f}); retry after the given seconds, or raise kundresa serve --key-rate"
+    )
 
 
 _Scope = MutableMapping[str, Any]

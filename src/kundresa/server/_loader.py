@@ -11,6 +11,7 @@ replays those rows harmlessly. That is what makes delivery exactly-once end to e
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import threading
@@ -43,6 +44,8 @@ class LoaderStats:
     accepted: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    #: calls dropped because they carry an identifier of a forgotten person (tombstones)
+    forgotten: int = 0
     stitches: int = 0
     last_load_at: float | None = None
     last_stitch_at: float | None = None
@@ -56,6 +59,15 @@ class LoaderStats:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {**asdict(self), "reasons": dict(sorted(self.reasons.items()))}
+
+
+def _refused_row(row: int, line: str) -> tuple[int, str, str, str, str]:
+    """A collector refusal (``!`` + JSON) as a staged quarantine row."""
+    try:
+        got = json.loads(line[1:])
+        return (row, str(got["raw"]), str(got["reason"]), str(got["field"]), str(got["detail"]))
+    except (ValueError, KeyError, TypeError):
+        return (row, line, "invalid_json", "row", "an unreadable refusal line in the inbox")
 
 
 class Loader:
@@ -204,9 +216,13 @@ class Loader:
         if not rows:
             return 0
         by_source: dict[str, tuple[list[int], list[str]]] = defaultdict(lambda: ([], []))
+        refused: dict[str, list[tuple[int, str, str, str, str]]] = defaultdict(list)
         for seq, source, events in rows:
             nums, lines = by_source[source]
             for i, line in enumerate(events.split("\n")):
+                if line[:1] == "!":  # refused by the collector (CallRefused.line)
+                    refused[source].append(_refused_row(seq * _ROWS + i, line))
+                    continue
                 nums.append(seq * _ROWS + i)
                 lines.append(line)
         store = self.ws.store
@@ -214,12 +230,15 @@ class Loader:
             self._proc = _Processor(identifiers=self.ws.identifier_rules(), salt=self.ws.salt)
             self._proc.con.execute(f"SET threads = {int(self.threads)}")
         proc = self._proc
+        forgotten = proc.forgotten
         with self.lock:
             for source, (nums, lines) in by_source.items():
                 chunk = pa.table(
                     {"_row": pa.array(nums, pa.int64()), "_line": pa.array(lines, pa.string())}
                 )
                 proc.stage_json(chunk, source)
+                proc.add_rejects(refused.get(source, []), source)
+                self.stats.forgotten += proc.drop_forgotten(store)  # tombstones
                 n, reasons = proc.counts()
                 accepted, identity_rows = proc.write_chunk(store)
                 self._appended_since_compact += identity_rows
@@ -232,6 +251,8 @@ class Loader:
                 self.dirty = self.dirty or accepted > 0 or identity_rows > 0
         # only now: a crash before this line replays the rows, which adds nothing twice
         self.state.mark_loaded(rows[-1][0])
+        if proc.forgotten > forgotten:  # a forgotten person's calls: no page of them may stay
+            self.state.truncate_wal()
         self.stats.loaded_requests += len(rows)
         self.stats.last_load_at = time.time()
         return len(rows)

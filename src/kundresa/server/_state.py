@@ -220,6 +220,9 @@ class ServerState:
             c.execute("PRAGMA journal_mode=WAL")
             c.execute(f"PRAGMA synchronous={self._synchronous}")
             c.execute("PRAGMA busy_timeout=30000")
+            # deleted rows (loaded inbox payloads, forgotten persons) are overwritten with
+            # zeros, not left in free pages (privacy: forget must erase every byte)
+            c.execute("PRAGMA secure_delete=ON")
             self._local.con = c
         return c
 
@@ -458,6 +461,18 @@ class ServerState:
             .fetchone()
         )
         return int(row[0]) if row else 0
+
+    def erase_deleted(self) -> None:
+        """Rewrite the state file without free pages and empty its WAL (after ``forget``:
+        no deleted inbox payload may remain in the SQLite file or its ``-wal``)."""
+        c = self.con()
+        c.execute("VACUUM")
+        self.truncate_wal()
+
+    def truncate_wal(self) -> None:
+        """Checkpoint the WAL into the (secure-delete) file and truncate it to zero bytes:
+        the WAL keeps every page image written, deleted inbox payloads included."""
+        self.con().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def mark_loaded(self, seq: int) -> None:
         """Record that rows up to ``seq`` are in the event store, and drop them."""
