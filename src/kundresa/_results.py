@@ -214,13 +214,54 @@ def result_page(result: Result, *, inline_js: bool = True) -> str:
     >>> @dataclass(frozen=True)
     ... class Count(Result):
     ...     n: int
-    >>> result_page(Count(3))[:46]
-    "<!doctype html><meta charset='utf-8'><h1>Count"
+    >>> "<h1>Count</h1>" in result_page(Count(3))
+    True
+    >>> _title("TopPathsResult"), _title("AttributionResult")
+    ('Top paths', 'Attribution')
     """
     from html import escape
 
-    body = f"<h1>{escape(type(result).__name__)}</h1>" + result_html(result, inline_js=inline_js)
-    return f"<!doctype html><meta charset='utf-8'>{body}"
+    title = escape(_title(type(result).__name__))
+    body = f"<h1>{title}</h1>" + result_html(result, inline_js=inline_js)
+    return (
+        f"<!doctype html><html lang='en'><meta charset='utf-8'><title>{title} · kundresa"
+        f"</title><style>{_PAGE_CSS}</style><body>{body}</body></html>"
+    )
+
+
+#: the page's look: the web app's fonts and a readable table (numbers right-aligned)
+_PAGE_CSS = (
+    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans',sans-serif;"
+    "margin:24px;color:#1f2933}h1{font-size:22px;margin:0 0 16px}"
+    "table.kundresa{border-collapse:collapse;font-size:13px;margin-bottom:16px}"
+    "table.kundresa th,table.kundresa td{padding:4px 10px;border-bottom:1px solid #e4e7eb}"
+    "table.kundresa th{text-align:left;background:#f5f7fa;font-weight:600}"
+    "table.kundresa td{text-align:right;font-variant-numeric:tabular-nums}"
+    "table.kundresa td:first-child{text-align:left}"
+    "table.kundresa tr:nth-child(even) td{background:#fafbfc}"
+)
+
+
+def _title(name: str) -> str:
+    """``TopPathsResult`` -> ``Top paths``: the page title of a result type."""
+    import re
+
+    words = re.findall(r"[A-Z][a-z0-9]*|[a-z0-9]+", name.removesuffix("Result")) or [name]
+    text = " ".join(w.lower() for w in words)
+    return text[:1].upper() + text[1:]
+
+
+def _number(x: float) -> str:
+    """A table cell: thousands separators, at most two decimals, whole numbers as such.
+
+    >>> _number(1425.185356), _number(2633.0), _number(0.12345)
+    ('1,425.19', '2,633', '0.1235')
+    """
+    if x != x:  # NaN
+        return ""
+    if float(x).is_integer():
+        return f"{x:,.0f}"
+    return f"{x:,.2f}" if abs(x) >= 1 else f"{x:.4g}"
 
 
 _JS_SHOWN: list[bool] = []
@@ -238,7 +279,20 @@ def result_html(result: Result, *, inline_js: bool | None = None) -> str:
     >>> "<table" in result_html(Count(3))
     True
     """
-    parts = [result.to_frame().to_html(escape=True, max_rows=50)]
+    import pandas as pd
+
+    frame = result.to_frame()
+    plain = isinstance(frame.index, pd.RangeIndex)  # a row number says nothing
+    parts = [
+        frame.to_html(
+            escape=True,
+            max_rows=50,
+            index=not plain,
+            float_format=_number,
+            classes="kundresa",
+            border=0,
+        )
+    ]
     with contextlib.suppress(NotImplementedError, ImportError):
         fig = result.plot()
         first = inline_js if inline_js is not None else not _JS_SHOWN
