@@ -26,9 +26,9 @@ import kundresa
 from kundresa import Workspace
 from kundresa._contract import analyses
 from kundresa._frozen import FrozenDict, freeze, thaw
+from kundresa._results import Result, jsonable
 from kundresa.attribution import Journeys
 from kundresa.funnel import FunnelResult
-from kundresa.results import Result, jsonable
 from tests.test_contract import MAP_ANALYSES, PARITY, RUN_METADATA, shop
 
 __all__ = ["shop"]  # the contract's workspace fixture, used here too

@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kundresa import NotFoundError, Workspace
-from kundresa.errors import InvalidOptionError
+from kundresa._errors import InvalidOptionError
 from kundresa.paths import (
     PathRule,
     PathRules,

@@ -210,7 +210,7 @@ def _freeze_array(value: Any) -> Any:
 
 def freeze_fields(obj: Any) -> None:
     """Freeze every field of the frozen dataclass ``obj`` in place (what
-    :class:`~kundresa.results.Result` does after construction).
+    :class:`~kundresa.Result` does after construction).
 
     >>> @dataclasses.dataclass(frozen=True)
     ... class Row:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kundresa.results import Result
+from kundresa._results import Result
 
 __all__ = ["InfoResult", "read_info"]
 

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kundresa.results import Result
-from kundresa.workspace import InfoResult
+from kundresa._results import Result
+from kundresa._workspace import InfoResult
 
 if TYPE_CHECKING:
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = ["EventsResult", "OverviewResult", "overview", "recent_events"]
 
@@ -203,3 +203,8 @@ def recent_events(
         for k in ("ts", "ingested_at"):
             r[k] = r[k].isoformat() if r[k] is not None else None
     return EventsResult(total=total, rows=tuple(rows))
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

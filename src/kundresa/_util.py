@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from kundresa.errors import InvalidOptionError
+from kundresa._errors import InvalidOptionError
 
 __all__ = ["humanize_seconds", "parse_duration", "renamed"]
 

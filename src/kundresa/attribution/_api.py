@@ -19,16 +19,16 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
+from kundresa._errors import InvalidOptionError
+from kundresa._results import Result
 from kundresa._util import parse_duration, renamed
 from kundresa.attribution._journeys import Journeys, build_journeys
 from kundresa.attribution._markov import markov
 from kundresa.attribution._rules import RULE_MODELS, rule_credits
 from kundresa.attribution._shapley import COALITIONS, shapley
-from kundresa.errors import InvalidOptionError
-from kundresa.results import Result
 
 if TYPE_CHECKING:
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = ["MODELS", "AttributionResult", "attribute"]
 

@@ -27,14 +27,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from kundresa._errors import InvalidOptionError
+from kundresa._results import Result
 from kundresa._util import parse_duration, renamed
-from kundresa.errors import InvalidOptionError
-from kundresa.results import Result
 
 if TYPE_CHECKING:
     import ibis
 
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = ["UNITS", "Journeys", "build_journeys", "journey_tables"]
 

@@ -10,14 +10,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kundresa._errors import InvalidOptionError
+from kundresa._results import Result
 from kundresa._util import humanize_seconds, parse_duration
-from kundresa.errors import InvalidOptionError
-from kundresa.results import Result
 
 if TYPE_CHECKING:
     import ibis
 
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = ["RESEARCH_EVENT", "ChannelReport", "RopoReport", "channel_report", "ropo_report"]
 
@@ -399,7 +399,7 @@ def ropo_report(
     >>> ropo_report(ws, "Nope")
     Traceback (most recent call last):
     ...
-    kundresa.errors.NotFoundError: event: 'Nope' not found
+    kundresa.NotFoundError: event: 'Nope' not found
     """
     ws.require_event(conversion)
     if research_event is not None:
