@@ -42,12 +42,12 @@ from typing import Any
 import duckdb
 
 from kundresa import Workspace
+from kundresa._stitch import CLUSTER_ORDER
 from kundresa.funnel import _compiled, funnel
 from kundresa.funnel._kernel import fast_best
 from kundresa.funnel._load import load
-from kundresa.funnel.spec import FunnelSpec
+from kundresa.funnel._spec import FunnelSpec
 from kundresa.schema import EVENTS
-from kundresa.stitch import CLUSTER_ORDER
 
 STEPS = ["Product Viewed", "Product Added", "Checkout Started", "Order Completed"]
 WINDOW_US = 7 * 86400 * 1_000_000
@@ -55,7 +55,7 @@ WINDOW_US = 7 * 86400 * 1_000_000
 
 def build(path: Path, n: int, persons: int) -> None:
     """Synthetic events straight in DuckDB SQL, stored as stitching stores them on DuckDB
-    (clustered: :data:`kundresa.stitch.CLUSTER_ORDER`; the sort of 100M wide rows takes
+    (clustered: :data:`kundresa._stitch.CLUSTER_ORDER`; the sort of 100M wide rows takes
     about 3-6 minutes on 2 cores with the 12 GB cap, spilling beyond it)."""
     ws = Workspace.open(path)
     ws.events()

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from kundresa.paths import _kernel as kn
+from kundresa.paths._analysis import _flows_result, _graph_result, _variants_result
 from kundresa.paths._index import Sequences
-from kundresa.paths.analysis import _flows_result, _graph_result, _variants_result
 
 LABELS = (
     "Page Viewed",

@@ -22,7 +22,7 @@ def free_port() -> int:
 
 
 def create_key(db: Path, name: str, kind: str = "write") -> str:
-    from kundresa.server.state import ServerState, state_path
+    from kundresa.server._state import ServerState, state_path
 
     st = ServerState(state_path(db))
     _, token = st.create_key(name, kind)

@@ -11,7 +11,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from kundresa.funnel.spec import FunnelSpec
+from kundresa.funnel._spec import FunnelSpec
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kundresa._errors import InvalidOptionError
 from kundresa.attribution import Journeys, attribute, markov, rule_credits, shapley, shapley_game
 from kundresa.attribution._rules import RULE_MODELS
-from kundresa.errors import InvalidOptionError
 
 # -- Shapley -------------------------------------------------------------------------------
 

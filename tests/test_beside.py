@@ -220,7 +220,6 @@ def test_sql_that_writes_is_refused_in_one_line(served: Served) -> None:
 @pytest.mark.parametrize(
     ("args", "advice"),
     [
-        (("forget", "u-1"), "stop the server"),
         (("ingest", "events.parquet"), "/v1/batch"),
         (("stitch",), "stop the server"),
         (("synth", "--persons", "10"), "stop the server"),
@@ -373,3 +372,27 @@ def test_a_server_still_starting_is_named_once_it_listens(tmp_path: Path) -> Non
         holder.wait()
         if holder.stdout is not None:
             holder.stdout.close()
+
+
+def test_a_png_is_drawn_by_the_server_and_written_by_the_cli(served: Served) -> None:
+    """``--out x.png`` beside a server: the server draws the page (its one code path,
+    write_result, as for every other --out suffix) and the CLI writes the bytes; an unknown
+    suffix is one line naming the formats."""
+    from tests._images import require_chromium
+    from tests.test_results_png import _colours, _png_size
+
+    require_chromium()
+    out = served.root / "served.png"
+    res = kundresa("funnel", *STEPS, "--db", str(served.db), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert f"wrote {out}" in res.stderr
+    width, height = _png_size(out.read_bytes())
+    assert width >= 600, width
+    assert height >= 300, height
+    count, coloured = _colours(out)
+    assert count > 100
+    assert coloured * width * height > 2_000  # the funnel's bars drawn
+    bad = served.root / "served.xlsx"
+    line = one_line_error(kundresa("funnel", *STEPS, "--db", str(served.db), "--out", str(bad)))
+    assert "is not allowed; use one of: .csv, .parquet, .json, .html, .png" in line, line
+    assert not bad.exists()

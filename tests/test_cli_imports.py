@@ -129,17 +129,19 @@ def test_lazy_names_are_the_type_checking_imports(package: object) -> None:
         package.nope  # type: ignore[attr-defined]  # noqa: B018
 
 
-def test_funnel_stays_the_function_whatever_is_imported_first() -> None:
-    out = python(
-        "import kundresa.funnel.spec, kundresa\n"
-        "from kundresa.workspace import Workspace\n"
-        "print(callable(kundresa.funnel), kundresa.funnel.__name__)"
-    )
-    assert out.split() == ["True", "funnel"]
+def test_funnel_is_the_callable_package_whatever_is_imported_first() -> None:
+    for first in ("import kundresa.funnel._spec, kundresa", "from kundresa import funnel, Step"):
+        out = python(
+            f"{first}\nimport kundresa, inspect\n"
+            "print(callable(kundresa.funnel), inspect.ismodule(kundresa.funnel),"
+            " kundresa.funnel.__name__, kundresa.funnel.funnel.__name__)"
+        )
+        assert out.split() == ["True", "True", "kundresa.funnel", "funnel"], first
 
 
 def test_light_copies_equal_the_library() -> None:
-    from kundresa import _info, schema, workspace
+    from kundresa import _info, schema
+    from kundresa import _workspace as workspace
     from kundresa._catalog import workspace as declared
 
     assert _info.TOUCHPOINT_TYPES == schema.TOUCHPOINT_TYPES

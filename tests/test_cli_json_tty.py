@@ -138,7 +138,7 @@ def test_every_connection_kundresa_makes_has_the_bar_off(tmp_path: Path) -> None
 import json, sys
 from kundresa import Workspace
 from kundresa._info import _connect
-from kundresa.ingest import _Processor
+from kundresa._ingest import _Processor
 import duckdb
 
 setting = "SELECT current_setting('enable_progress_bar')"

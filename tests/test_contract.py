@@ -23,10 +23,10 @@ from typer.testing import CliRunner
 
 from kundresa import Workspace
 from kundresa._contract import REQUIRED, Analysis, Param, _resolve, analyses, get, reference
+from kundresa._errors import InvalidOptionError
 from kundresa.cli import app as cli_app
-from kundresa.errors import InvalidOptionError
-from kundresa.server.app import ServerConfig, create_app
-from kundresa.server.state import ServerState, state_path
+from kundresa.server._app import ServerConfig, create_app
+from kundresa.server._state import ServerState, state_path
 from kundresa.synth import synthesize
 from tests._server import create_key
 from tests.test_server_web import login
@@ -89,7 +89,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_every_analysis_on_every_surface() -> None:
     """CLI command, REST endpoint (committed OpenAPI too), web page and docs entry."""
-    from kundresa.server.registry import ANALYSES
+    from kundresa.server._registry import ANALYSES
 
     group = __import__("typer").main.get_command(cli_app)
     spec = json.loads(OPENAPI.read_text())
@@ -233,7 +233,7 @@ def test_light_copies_match_the_library() -> None:
     from kundresa._catalog import attribution as declared
     from kundresa._catalog import funnel as declared_funnel
     from kundresa.attribution import MODELS
-    from kundresa.funnel import spec
+    from kundresa.funnel import _spec as spec
 
     assert (*MODELS, "all") == declared.MODELS
     assert declared_funnel.ORDERS == spec.ORDERS
@@ -241,3 +241,22 @@ def test_light_copies_match_the_library() -> None:
     assert declared_funnel.TIE_ORDERS == spec.TIE_ORDERS
     assert declared_funnel.DENOMINATORS == spec.DENOMINATORS
     assert declared_funnel.TRENDS == spec.TREND_PERIODS
+
+
+def test_registry_is_complete_and_ordered_whichever_catalogue_module_loads_first() -> None:
+    """Importing one catalogue module first (as a subpackage may) once hid the others."""
+    import subprocess
+    import sys
+
+    code = "from kundresa._contract import analyses; print(' '.join(analyses()))"
+    clean = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    first = subprocess.run(
+        [sys.executable, "-c", f"import kundresa._catalog.maps\n{code}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert first == clean
+    assert {"funnel", "info", "attribution", "map-conformance"} <= set(clean)

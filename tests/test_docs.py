@@ -206,7 +206,7 @@ def _close(namespace: dict[str, Any]) -> None:
 def clean_registry() -> Iterator[None]:
     """An example may declare an analysis (docs/server.md): the registries are restored."""
     from kundresa import _contract
-    from kundresa.server import registry
+    from kundresa.server import _registry as registry
 
     _contract.analyses()  # the built-in declarations load first
     declared, served = dict(_contract._REGISTRY), dict(registry.ANALYSES)

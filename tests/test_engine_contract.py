@@ -11,9 +11,9 @@ import ibis
 import pyarrow as pa
 import pytest
 
+from kundresa._errors import KundresaError
 from kundresa._store import KNOWN_CAPABILITIES
-from kundresa.errors import KundresaError
-from kundresa.workspace import Workspace
+from kundresa._workspace import Workspace
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "kundresa"
 

@@ -13,12 +13,12 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from kundresa import Workspace
+from kundresa._stitch import CLUSTER_ORDER
 from kundresa.funnel import _compiled, _fastload, funnel
 from kundresa.funnel import _kernel as kernel_mod
 from kundresa.funnel._kernel import Coded, Outcome, Packed, as_coded, fast_best
 from kundresa.funnel._load import code
-from kundresa.funnel.spec import FunnelSpec
-from kundresa.stitch import CLUSTER_ORDER
+from kundresa.funnel._spec import FunnelSpec
 
 from .funnel_reference import Ev, full_events, reference
 from .test_funnel_fastload import STEP_SETS, _ws, logs

@@ -18,7 +18,7 @@ from kundresa.funnel import Step, _fastload, funnel
 from kundresa.funnel._fastload import applies
 from kundresa.funnel._kernel import Outcome, fast_best, general
 from kundresa.funnel._load import Loaded, load
-from kundresa.funnel.spec import FunnelSpec
+from kundresa.funnel._spec import FunnelSpec
 
 from .funnel_reference import Ev, full_events, reference
 from .test_funnel_property import TIMES, _table
@@ -168,7 +168,7 @@ def test_vectorised_trend_equals_per_entry_loop(us: list[int], period: str) -> N
     replaced (``_period`` on each entry), including dates before 1970."""
     from collections import defaultdict
 
-    from kundresa.funnel.analysis import _period, _trend
+    from kundresa.funnel._analysis import _period, _trend
 
     conv = [i % 3 == 0 for i in range(len(us))]
     want: dict[str, list[int]] = defaultdict(lambda: [0, 0])

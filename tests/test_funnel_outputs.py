@@ -13,8 +13,8 @@ import pyarrow as pa
 import pytest
 
 from kundresa import Workspace, funnel
+from kundresa._errors import InvalidOptionError, NotFoundError
 from kundresa.cli import main
-from kundresa.errors import InvalidOptionError, NotFoundError
 from kundresa.funnel import Step, wilson
 
 from .funnel_reference import full_events

@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from kundresa import Workspace
-from kundresa.errors import InvalidOptionError
+from kundresa._errors import InvalidOptionError
 from kundresa.funnel import Exclusion, Step, funnel
 from kundresa.funnel._kernel import fast_best, general
 from kundresa.funnel._load import code
-from kundresa.funnel.spec import FunnelSpec
+from kundresa.funnel._spec import FunnelSpec
 
 from .funnel_reference import Ev, full_events, reference
 

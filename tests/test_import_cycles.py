@@ -134,8 +134,8 @@ def cycles(graph: dict[str, set[str]]) -> set[frozenset[str]]:
 
 def test_graph_sees_the_package() -> None:
     graph = import_graph()
-    assert "kundresa.workspace" in graph
-    assert "kundresa.errors" in graph["kundresa.workspace"] or any(graph.values())
+    assert "kundresa._workspace" in graph
+    assert "kundresa._errors" in graph["kundresa._workspace"] or any(graph.values())
 
 
 def test_detector_finds_a_cycle_and_ignores_function_level_imports() -> None:

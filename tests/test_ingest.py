@@ -364,7 +364,7 @@ def test_chunk_boundaries_lose_nothing(
 ) -> None:
     """With 3-row chunks: a duplicate in a later chunk is a duplicate, row numbers stay the
     file's, and every row is accounted for (accepted + duplicates + quarantined = rows)."""
-    import kundresa.ingest as ingest_module
+    import kundresa._ingest as ingest_module
 
     monkeypatch.setattr(ingest_module, "_BATCH_ROWS", 3)
     rows = [

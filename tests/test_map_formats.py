@@ -30,7 +30,7 @@ from kundresa.maps import (
     validate_file,
 )
 from kundresa.maps._browser import chromium as maps_chromium
-from kundresa.maps.templates import _NAMES
+from kundresa.maps._templates import _NAMES
 from tests._images import check_pdf, check_png, require_chromium, svg_size
 
 SEED_MODELS = ("need-to-experience", "awareness-to-loyalty", "awareness-to-conversion",

@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kundresa import NotFoundError, Workspace
-from kundresa.errors import InvalidOptionError
+from kundresa._errors import InvalidOptionError
 from kundresa.paths import (
     PathRule,
     PathRules,
@@ -160,27 +160,27 @@ def test_top_paths_to_conversion_and_drop_off(ws: Workspace) -> None:
     t = top_paths(ws, "Buy", max_steps=3)
     rows = [(r["path"], r["persons"], r["share"], r["median_seconds"]) for r in t.paths]
     assert rows == [
-        (["Product", "Cart", "Buy"], 2, round(2 / 3, 6), 180.0),
-        (["Cart", "FAQ", "Buy"], 1, round(1 / 3, 6), 80.0),
+        (("Product", "Cart", "Buy"), 2, round(2 / 3, 6), 180.0),
+        (("Cart", "FAQ", "Buy"), 1, round(1 / 3, 6), 80.0),
     ]
     d = top_paths(ws, "Buy", outcome="drop_off", max_steps=3)
-    assert sorted(r["path"] for r in d.paths) == [["Home", "Cart", "Home"], ["Home", "Product"]]
+    assert sorted(r["path"] for r in d.paths) == [("Home", "Cart", "Home"), ("Home", "Product")]
     assert d.persons == 2
 
 
 def test_paths_between_and_after_drop_off(ws: Workspace) -> None:
     b = paths_between(ws, "Product", "Buy")
     assert sorted(r["path"] for r in b.paths) == [
-        ["Product", "Cart", "Buy"],
-        ["Product", "Cart", "FAQ", "Buy"],
-        ["Product", "Home", "Product", "Cart", "Buy"],
+        ("Product", "Cart", "Buy"),
+        ("Product", "Cart", "FAQ", "Buy"),
+        ("Product", "Home", "Product", "Cart", "Buy"),
     ]
     short = paths_between(ws, "Product", "Buy", max_steps=2)
-    assert ["Product", "Home", "Product", "…", "Buy"] in [r["path"] for r in short.paths]
+    assert ("Product", "Home", "Product", "…", "Buy") in [r["path"] for r in short.paths]
     b_row = next(r for r in short.paths if "…" in r["path"])
     assert b_row["median_seconds"] == 86490.0  # Product 30 -> Buy 86520
     a = paths_after_drop_off(ws, "Cart", "Buy")
-    assert [(r["path"], r["persons"]) for r in a.paths] == [(["Cart", "Home"], 1)]
+    assert [(r["path"], r["persons"]) for r in a.paths] == [(("Cart", "Home"), 1)]
 
 
 def test_flows_start_end_between(ws: Workspace) -> None:

@@ -15,10 +15,10 @@ import pytest
 from typer.testing import CliRunner
 
 from kundresa import Workspace
-from kundresa.errors import InvalidOptionError
+from kundresa._errors import InvalidOptionError
 from kundresa.maps import JourneyMap, load_map, render_svg, save_map, validate_file
-from kundresa.paths.conformance import conformance
-from kundresa.paths.discover import discover_map
+from kundresa.paths._conformance import conformance
+from kundresa.paths._discover import discover_map
 
 T0 = dt.datetime(2026, 1, 5, 10)
 # stage -> the events of its rule; the plan is this order

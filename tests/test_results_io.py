@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from kundresa import Workspace
 from kundresa._contract import run
+from kundresa._errors import InvalidOptionError
+from kundresa._results import result_html, write_result
 from kundresa.cli import app
-from kundresa.errors import InvalidOptionError
-from kundresa.results import result_html, write_result
 from kundresa.synth import synthesize
 
 

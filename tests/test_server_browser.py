@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from kundresa import Workspace
-from kundresa.server.state import ServerState, state_path
+from kundresa.server._state import ServerState, state_path
 from kundresa.synth import synthesize
 from tests._server import LiveServer, create_key, free_port, wait_loaded
 

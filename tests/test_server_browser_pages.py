@@ -18,7 +18,7 @@ from kundresa import Workspace
 from kundresa.funnel import funnel
 from kundresa.maps import load_map, new_map, save_map, validate_file
 from kundresa.paths import flows
-from kundresa.server.state import ServerState, state_path
+from kundresa.server._state import ServerState, state_path
 from kundresa.synth import synthesize
 from tests._server import LiveServer
 from tests.test_server_browser import Page, _require_chromium, logged_in

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kundresa.server.state import ServerState, state_path
+from kundresa.server._state import ServerState, state_path
 
 
 def run(

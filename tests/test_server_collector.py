@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kundresa import Workspace
-from kundresa.server.app import ServerConfig, create_app
+from kundresa.server._app import ServerConfig, create_app
 from tests._server import create_key
 
 PATHS = {
@@ -220,9 +220,22 @@ def test_segment_limits_32kb_per_event_and_500kb_per_batch(env: Env) -> None:
     big = "x" * (33 * 1024)
     r = env.post("/v1/track", call("track", mid(), properties={"blob": big}))
     assert (r.status_code, r.json()["error"]) == (400, "event_too_large")
-    # inside a batch, one oversized event refuses the batch (as Segment)
-    r = env.post("/v1/batch", {"batch": [call("track", mid(), properties={"blob": big})]})
-    assert (r.status_code, r.json()["error"]) == (400, "event_too_large")
+    # inside a batch, the oversized event is quarantined and its neighbours are stored
+    big_id, ok_id = mid(), mid()
+    r = env.post(
+        "/v1/batch",
+        {"batch": [call("track", big_id, properties={"blob": big}), call("track", ok_id)]},
+    )
+    assert r.status_code == 200
+    assert r.json() == {
+        "success": True,
+        "accepted": 1,
+        "quarantined": 1,
+        "reasons": {"event_too_large": 1},
+    }
+    assert len(env.event(ok_id)) == 1
+    got = env.sql(f"SELECT reason FROM quarantine WHERE raw LIKE '%{big_id}%'")
+    assert [g["reason"] for g in got] == ["event_too_large"]
     # 30 events of 20 KB = 600 KB: over the batch limit, compressed or not
     many = {"batch": [call("track", mid(), properties={"b": "y" * 20_000}) for _ in range(30)]}
     r = env.post("/v1/batch", many)
@@ -272,6 +285,12 @@ BAD_CALLS: list[tuple[Any, str]] = [
      "unparseable_timestamp"),
     ({"type": "track", "event": "E", "anonymousId": "a", "timestamp": "2099-01-01T00:00:00Z"},
      "timestamp_out_of_range"),
+    ({"type": "track", "event": "E", "anonymousId": "a",
+      "timestamp": "2026-01-05T10:00:00+25:00"}, "unparseable_timestamp"),
+    ({"type": "track", "event": "E", "userId": {"id": 1}, **T0}, "invalid_field_type"),
+    ({"type": "track", "event": True, **ANON}, "invalid_field_type"),
+    ({"type": "track", "event": "E", "anonymousId": "a\x00b", **T0}, "invalid_field_value"),
+    ({"type": "track", "event": "E", "anonymousId": "\t", **T0}, "missing_identity"),
     ({"type": "purchase", "event": "E", **ANON}, "unknown_call_type"),
     ({"type": "track", "event": "E", **T0}, "missing_identity"),
     ({"type": "track", "event": "E", **ANON, "properties": [1]}, "invalid_properties"),
@@ -450,7 +469,7 @@ def test_the_loader_runs_below_the_request_paths_cpu_priority(env: Env) -> None:
 def test_the_framework_route_answers_like_the_fast_path(env: Env) -> None:
     """POST /v1/* is answered by CollectorFastPath; the FastAPI route behind it (OpenAPI,
     apps mounted without the middleware) runs the same handler with the same answers."""
-    from kundresa.server.collector import CollectorFastPath
+    from kundresa.server._collector import CollectorFastPath
 
     app: Any = env.client.app
     kept = app.user_middleware

@@ -74,7 +74,7 @@ def test_no_5xx_on_any_generated_input(server: tuple[RunningServer, str, str]) -
 
 
 def test_operations_cover_every_analysis(server: tuple[RunningServer, str, str]) -> None:
-    from kundresa.server.registry import ANALYSES
+    from kundresa.server._registry import ANALYSES
 
     paths = {op.path for op in _operations(server[0].url)}  # type: ignore[attr-defined]
     assert {f"/api/v1/{name}" for name in ANALYSES} <= paths

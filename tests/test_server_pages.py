@@ -20,9 +20,9 @@ from kundresa import Workspace
 from kundresa.funnel import funnel
 from kundresa.maps import load_map, measure_map, new_map, save_map, validate_file
 from kundresa.paths import flows
-from kundresa.server.app import ServerConfig, create_app
-from kundresa.server.journey import cell_form, edit_cell, find_maps
-from kundresa.server.state import ServerState, state_path
+from kundresa.server._app import ServerConfig, create_app
+from kundresa.server._journey import cell_form, edit_cell, find_maps
+from kundresa.server._state import ServerState, state_path
 from kundresa.synth import synthesize
 from tests._server import create_key
 
@@ -358,8 +358,13 @@ def test_demo_ends_serving_its_living_journey_map(tmp_path: Path) -> None:
                 break
         text = "".join(lines)
         assert f"http://127.0.0.1:{port}/map" in text, text[-2000:]
-        user, _, password = text.strip().splitlines()[-1].split(None, 1)[1].partition(" / ")
-        password = password.split()[0]
+        # the password is in an owner-only file beside the workspace, not in the output
+        user = text.strip().splitlines()[-1].split()[1]
+        login_file = out / "kundresa.duckdb.login"
+        assert str(login_file) in text
+        password = login_file.read_text().splitlines()[1].split(": ", 1)[1]
+        assert password not in text
+        assert oct(login_file.stat().st_mode & 0o777) == "0o600"
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True) as c:
             while time.monotonic() < deadline:  # announced just before it listens
                 try:

@@ -20,8 +20,8 @@ from kundresa import Workspace
 from kundresa.attribution import attribute, channel_report, ropo_report
 from kundresa.maps import load_map, new_map, save_map
 from kundresa.paths import conformance, journey_archetypes, transition_graph
-from kundresa.server.app import clean_json
-from kundresa.server.state import ServerState, state_path
+from kundresa.server._app import clean_json
+from kundresa.server._state import ServerState, state_path
 from kundresa.synth import synthesize
 from tests._server import LiveServer
 from tests.test_server_browser import Page, _require_chromium, logged_in

@@ -37,10 +37,10 @@ from schemathesis.specs.openapi.checks import (
 
 from kundresa import Workspace
 from kundresa._contract import analyses, get
-from kundresa.errors import InvalidOptionError
+from kundresa._errors import InvalidOptionError
 from kundresa.server import RunningServer, serve
-from kundresa.server.registry import ANALYSES
-from kundresa.server.state import ServerState, state_path
+from kundresa.server._registry import ANALYSES
+from kundresa.server._state import ServerState, state_path
 from kundresa.synth import synthesize
 from tests._server import create_key
 from tests.test_cli_imports import kundresa_cli

@@ -19,10 +19,10 @@ from pydantic import BaseModel
 
 from kundresa import Workspace
 from kundresa._overview import overview
-from kundresa.results import Result
-from kundresa.server.app import ServerConfig, create_app
-from kundresa.server.registry import ANALYSES, Analysis, register_analysis
-from kundresa.server.state import ServerState, state_path
+from kundresa._results import Result
+from kundresa.server._app import ServerConfig, create_app
+from kundresa.server._registry import ANALYSES, Analysis, register_analysis
+from kundresa.server._state import ServerState, state_path
 from kundresa.synth import synthesize
 from tests._server import create_key
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kundresa import SessionConfig, Workspace
-from kundresa.stitch import _components
+from kundresa._stitch import _components
 
 from .conftest import normalise
 

@@ -16,7 +16,19 @@ from typing import TYPE_CHECKING
 from kundresa._lazy import lazy as _lazy
 
 if TYPE_CHECKING:
+    from kundresa._errors import (
+        EngineUnavailableError,
+        FileFormatError,
+        InvalidOptionError,
+        KundresaError,
+        NotFoundError,
+    )
+    from kundresa._ingest import IngestReport
     from kundresa._ingest_sql import IdentifierRule
+    from kundresa._overview import EventsResult, OverviewResult, overview, recent_events
+    from kundresa._results import Result
+    from kundresa._stitch import SessionConfig, StitchReport
+    from kundresa._workspace import ForgetResult, InfoResult, QuarantineResult, Workspace
     from kundresa.attribution import (
         AttributionResult,
         ChannelReport,
@@ -27,15 +39,7 @@ if TYPE_CHECKING:
         channel_report,
         ropo_report,
     )
-    from kundresa.errors import (
-        EngineUnavailableError,
-        FileFormatError,
-        InvalidOptionError,
-        KundresaError,
-        NotFoundError,
-    )
     from kundresa.funnel import Exclusion, FunnelResult, Step, funnel
-    from kundresa.ingest import IngestReport
     from kundresa.maps import (
         JourneyMap,
         MapMeasurement,
@@ -59,10 +63,7 @@ if TYPE_CHECKING:
         TransitionGraph,
         Variants,
     )
-    from kundresa.results import Result
     from kundresa.server import serve
-    from kundresa.stitch import SessionConfig, StitchReport
-    from kundresa.workspace import ForgetResult, InfoResult, QuarantineResult, Workspace
 
 __version__ = "0.1.0"
 
@@ -72,36 +73,38 @@ _EXPORTS: dict[str, str] = {
     "ChannelReport": "kundresa.attribution",
     "Conformance": "kundresa.paths",
     "DiscoveredMap": "kundresa.paths",
-    "EngineUnavailableError": "kundresa.errors",
+    "EngineUnavailableError": "kundresa._errors",
+    "EventsResult": "kundresa._overview",
     "Exclusion": "kundresa.funnel",
-    "FileFormatError": "kundresa.errors",
+    "FileFormatError": "kundresa._errors",
     "Flows": "kundresa.paths",
-    "ForgetResult": "kundresa.workspace",
+    "ForgetResult": "kundresa._workspace",
     "FunnelResult": "kundresa.funnel",
     "IdentifierRule": "kundresa._ingest_sql",
-    "InfoResult": "kundresa.workspace",
-    "IngestReport": "kundresa.ingest",
-    "InvalidOptionError": "kundresa.errors",
+    "InfoResult": "kundresa._workspace",
+    "IngestReport": "kundresa._ingest",
+    "InvalidOptionError": "kundresa._errors",
     "JourneyArchetypes": "kundresa.paths",
     "JourneyMap": "kundresa.maps",
     "Journeys": "kundresa.attribution",
-    "KundresaError": "kundresa.errors",
+    "KundresaError": "kundresa._errors",
     "MapMeasurement": "kundresa.maps",
-    "NotFoundError": "kundresa.errors",
+    "NotFoundError": "kundresa._errors",
+    "OverviewResult": "kundresa._overview",
     "PageStats": "kundresa.paths",
     "PathRule": "kundresa.paths",
     "PathRules": "kundresa.paths",
     "PathsReport": "kundresa.paths",
-    "QuarantineResult": "kundresa.workspace",
-    "Result": "kundresa.results",
+    "QuarantineResult": "kundresa._workspace",
+    "Result": "kundresa._results",
     "RopoReport": "kundresa.attribution",
-    "SessionConfig": "kundresa.stitch",
+    "SessionConfig": "kundresa._stitch",
     "Step": "kundresa.funnel",
-    "StitchReport": "kundresa.stitch",
+    "StitchReport": "kundresa._stitch",
     "TopPaths": "kundresa.paths",
     "TransitionGraph": "kundresa.paths",
     "Variants": "kundresa.paths",
-    "Workspace": "kundresa.workspace",
+    "Workspace": "kundresa._workspace",
     "attribute": "kundresa.attribution",
     "build_journeys": "kundresa.attribution",
     "channel_report": "kundresa.attribution",
@@ -109,6 +112,8 @@ _EXPORTS: dict[str, str] = {
     "load_map": "kundresa.maps",
     "measure_map": "kundresa.maps",
     "new_map": "kundresa.maps",
+    "overview": "kundresa._overview",
+    "recent_events": "kundresa._overview",
     "render_map": "kundresa.maps",
     "ropo_report": "kundresa.attribution",
     "save_map": "kundresa.maps",
@@ -122,6 +127,7 @@ __all__ = [
     "Conformance",
     "DiscoveredMap",
     "EngineUnavailableError",
+    "EventsResult",
     "Exclusion",
     "FileFormatError",
     "Flows",
@@ -137,6 +143,7 @@ __all__ = [
     "KundresaError",
     "MapMeasurement",
     "NotFoundError",
+    "OverviewResult",
     "PageStats",
     "PathRule",
     "PathRules",
@@ -159,6 +166,8 @@ __all__ = [
     "load_map",
     "measure_map",
     "new_map",
+    "overview",
+    "recent_events",
     "render_map",
     "ropo_report",
     "save_map",

@@ -10,7 +10,8 @@ it, not even read-only. ``kundresa serve`` holds its workspace for as long as it
   server's REST API instead, authenticated with the local token: ``--json`` prints the
   server's JSON (the result's ``to_dict()``, the same as locally); text is the server's
   rendering (``Accept: text/plain``: the same function the CLI calls locally); ``--out``
-  is written by the server (``X-Kundresa-Out: .csv``) and copied;
+  is made by the server with the code the CLI runs locally (``X-Kundresa-Out: .csv``;
+  ``.png`` is drawn there, by the machine's chromium) and the CLI writes its bytes;
 - commands that write, and every command when another process holds the lock, stop with
   one line naming the PID (and URL) and what to do (:class:`WorkspaceBusyError`, exit 2).
 
@@ -41,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kundresa.errors import KundresaError
+from kundresa._errors import KundresaError
 
 if TYPE_CHECKING:
     from kundresa._contract import Analysis, Params
@@ -51,6 +52,7 @@ __all__ = [
     "ServerInfo",
     "WorkspaceBusyError",
     "forward_analysis",
+    "forward_forget",
     "forward_sql",
     "lock_holder",
     "new_token",
@@ -66,7 +68,7 @@ __all__ = [
 
 #: the server file's name is the workspace's name and this suffix
 SUFFIX = ".server.json"
-#: the same as ``kundresa.workspace.DEFAULT_DB`` (not imported: that module loads the engine)
+#: the same as ``kundresa._workspace.DEFAULT_DB`` (not imported: that module loads the engine)
 DEFAULT_DB = "kundresa.duckdb"
 
 _LOCK = re.compile(r"Could not set lock on file .*?(?:held in (.*?) )?\(PID (\d+)\)", re.S)
@@ -260,8 +262,8 @@ _ADVICE = {
     "with a write key: kundresa keys create --name NAME)",
     "stitch": "the server stitches what it loads every few seconds; to stitch with other "
     "settings stop the server first",
-    "forget": "stop the server (kill -TERM {pid}, or Ctrl-C where it runs), run the command, "
-    "then serve again (the server has no delete endpoint)",
+    "forget": "the server at {url} did not answer; stop it (kill -TERM {pid}), run the "
+    "command, then serve again",
     "serve": "it is already served at {url}",
 }
 
@@ -323,7 +325,7 @@ def open_checked(db: str | os.PathLike[str] | None, engine: str) -> Any:
     ...     ws.info().events
     0
     """
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
     where = workspace_path(db)
     try:
@@ -507,6 +509,34 @@ def forward_sql(db: str | None, engine: str, query: str, limit: int, as_json: bo
         _echo(json.dumps(json.loads(body)["rows"], indent=2, default=str))
     else:
         _echo(body.decode("utf-8"))
+    return True
+
+
+def forward_forget(
+    db: str | None, engine: str, identifier: str, id_type: str, as_json: bool
+) -> bool:
+    """Run ``kundresa forget`` through the server that holds ``db`` (``POST /api/v1/forget``
+    with the local token: the server drains its inbox, erases, and keeps tombstones); False
+    when no server holds it.
+
+    >>> forward_forget("/nonexistent/w.duckdb", "duckdb", "u-1", "user_id", True)
+    False
+    """
+    info = running_server(db, engine)
+    if info is None or info.pid == os.getpid():
+        return False
+    accept = "application/json" if as_json else "text/plain"
+    try:
+        body = _request(
+            info,
+            "/api/v1/forget",
+            body={"identifier": identifier, "id_type": id_type},
+            headers={"Accept": accept},
+        )
+    except _UnreachableError:
+        return False
+    _note(info, as_json)
+    _echo(json.dumps(json.loads(body), indent=2) if as_json else body.decode("utf-8"))
     return True
 
 

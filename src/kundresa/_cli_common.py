@@ -1,7 +1,7 @@
-"""Option types and helpers shared by ``kundresa.cli`` and the extensions' commands.
+"""Option types and helpers shared by ``kundresa._cli`` and the extensions' commands.
 
-A module of its own so that extensions can import it while ``kundresa.cli`` is still loading
-(``python -m kundresa.cli`` imports the extensions from inside cli.py).
+A module of its own so that extensions can import it while ``kundresa._cli`` is still loading
+(``kundresa._cli`` imports the extensions while it loads).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kundresa.results import Result, jsonable
+from kundresa._results import Result, jsonable
 
 __all__ = [
     "DEFAULT_ENGINE",
@@ -54,10 +54,10 @@ def emit(result: Result | dict[str, Any], as_json: bool) -> None:
 
 def write_out(result: Result, path: str, *, quiet: bool = False) -> None:
     """Write ``result`` to ``path`` (``--out``): the result's own formats first (a discovered
-    map as ``.yaml``), else :func:`kundresa.results.write_result` by suffix."""
+    map as ``.yaml``), else :func:`kundresa._results.write_result` by suffix."""
     from pathlib import Path
 
-    from kundresa.results import write_result
+    from kundresa._results import write_result
 
     written = write_result(result, Path(path))
     if not quiet:

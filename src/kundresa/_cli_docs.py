@@ -1,7 +1,7 @@
 """The CLI reference (``docs/cli.md``), generated from the commands themselves.
 
 :func:`reference` walks the command tree of ``kundresa.cli:app`` (the analyses' commands come
-from their declarations, the others from ``kundresa.cli`` and its extensions) and writes every
+from their declarations, the others from ``kundresa._cli`` and its extensions) and writes every
 command with its help, usage, arguments and options (flag, type or choices, default, help).
 Hidden options (old spellings kept for one release) and hidden commands are left out.
 ``tests/test_cli_docs.py`` fails when the committed file is stale;

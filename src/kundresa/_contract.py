@@ -23,24 +23,25 @@ without importing an engine.
 >>> a.validate({"whom": "Ann"})
 Traceback (most recent call last):
 ...
-kundresa.errors.InvalidOptionError: whom: 'Ann' is not allowed; use one of: who
+kundresa.InvalidOptionError: whom: 'Ann' is not allowed; use one of: who
 """
 
 from __future__ import annotations
 
 import importlib
 import re
+import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from kundresa.errors import InvalidOptionError
+from kundresa._errors import InvalidOptionError
 
 if TYPE_CHECKING:
-    from kundresa.results import Result
-    from kundresa.workspace import Workspace
+    from kundresa._results import Result
+    from kundresa._workspace import Workspace
 
 __all__ = [
     "KINDS",
@@ -123,7 +124,7 @@ class Param:
     >>> Param("top", "int", 5)
     Traceback (most recent call last):
     ...
-    kundresa.errors.InvalidOptionError: top: 'int' is not allowed; declare minimum and maximum
+    kundresa.InvalidOptionError: top: 'int' is not allowed; declare minimum and maximum
     """
 
     name: str
@@ -167,7 +168,7 @@ class Param:
 
     def parse(self, value: Any) -> Any:
         """Check and convert one given value (a string from a CLI or a query, or a Python
-        value); raise :class:`~kundresa.errors.InvalidOptionError` naming the field.
+        value); raise :class:`~kundresa.InvalidOptionError` naming the field.
 
         >>> Param("top", "int", 5, minimum=1, maximum=1000).parse("3")
         3
@@ -395,7 +396,7 @@ class Analysis:
     def validate(self, given: Mapping[str, Any]) -> Params:
         """Check ``given`` (names to values; strings are parsed) against the declaration:
         unknown names, missing required values and bad values raise one
-        :class:`~kundresa.errors.InvalidOptionError`; old spellings warn
+        :class:`~kundresa.InvalidOptionError`; old spellings warn
         (``DeprecationWarning``) and are renamed; defaults fill the rest."""
         by_old = {old: p.name for p in self.params for old in p.deprecated}
         allowed = [p.name for p in self.params]
@@ -438,6 +439,9 @@ class Analysis:
 
 #: the registry: name -> analysis, filled by the catalogue modules on first use
 _REGISTRY: dict[str, Analysis] = {}
+#: name -> the module that declared it (orders the registry by ``CATALOGUE``)
+_ORIGIN: dict[str, str] = {}
+_LOADED: list[bool] = [False]
 
 #: modules that declare the built-in analyses (light: they import nothing heavy)
 CATALOGUE = (
@@ -459,6 +463,7 @@ def declare(analysis: Analysis) -> Analysis:
     """
     if not re.fullmatch(r"[a-z][a-z0-9-]*", analysis.name):
         raise InvalidOptionError("name", analysis.name, fix="use lower-case words and '-'")
+    _ORIGIN[analysis.name] = str(sys._getframe(1).f_globals.get("__name__", ""))
     _REGISTRY[analysis.name] = analysis
     return analysis
 
@@ -469,9 +474,16 @@ def analyses() -> Mapping[str, Analysis]:
     >>> "funnel" in analyses() and "attribution" in analyses()
     True
     """
-    if not _REGISTRY:
+    if not _LOADED[0]:  # whichever catalogue module was imported first, all are loaded
         for module in CATALOGUE:
             importlib.import_module(module)
+        rank = {module: i for i, module in enumerate(CATALOGUE)}
+        ordered = sorted(
+            _REGISTRY.items(), key=lambda kv: rank.get(_ORIGIN.get(kv[0], ""), len(rank))
+        )
+        _REGISTRY.clear()
+        _REGISTRY.update(ordered)
+        _LOADED[0] = True
     return MappingProxyType(_REGISTRY)
 
 
@@ -501,7 +513,7 @@ def run(name: str, ws: Workspace, params: Mapping[str, Any] | None = None, **kwa
 
 
 def _hello(ws: Workspace, params: Params) -> Result:  # pragma: no cover - doc example
-    from kundresa.results import Result
+    from kundresa._results import Result
 
     return Result()
 

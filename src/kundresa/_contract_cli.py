@@ -136,6 +136,11 @@ def analysis_command(a: Analysis) -> Any:
         from kundresa._cli_common import emit, open_workspace, write_out
         from kundresa._progress import busy
 
+        if out is not None and out.lower().endswith((".png", ".pdf")):
+            from kundresa.maps._browser import require_chromium
+
+            require_chromium()  # before the analysis runs, not after
+
         # a quick answer from the default engine's file (no workspace opened), when declared
         quick = a.quick and out is None and (engine or DEFAULT_ENGINE) == DEFAULT_ENGINE
         result = _resolve(a.quick)(db, params) if quick and a.quick else None

@@ -16,10 +16,11 @@ read-only connection, so that ``kundresa info`` starts without loading Ibis or A
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from kundresa.results import Result
+from kundresa._results import Result
 
 __all__ = ["InfoResult", "read_info"]
 
@@ -42,13 +43,14 @@ class InfoResult(Result):
     touchpoint_events: int
     persons: int
     sessions: int
-    channels: dict[str, int]
+    channels: Mapping[str, int]
     first_ts: str | None
     last_ts: str | None
     merged_persons: int
     identifiers: int
     quarantined: int
-    engine: str
+    #: run metadata: never compared nor hashed
+    engine: str = field(compare=False)
 
     def to_frame(self) -> Any:
         import pandas as pd

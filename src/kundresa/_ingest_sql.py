@@ -88,6 +88,25 @@ FLAT_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: the white space trimmed from every field (a tab-only id is as absent as an empty one)
+WHITE_SPACE = " \t\n\r\x0b\x0c"
+
+#: top-level JSON fields that must be text (or a number): an object, array or boolean there
+#: quarantines the row (``invalid_field_type``) instead of being stored as JSON text
+TYPED_FIELDS: dict[str, tuple[str, ...]] = {
+    "event_id": ("$.messageId", "$.message_id", "$.event_id"),
+    "type": ("$.type",),
+    "event": ("$.event",),
+    "name": ("$.name",),
+    "anonymous_id": ("$.anonymousId", "$.anonymous_id"),
+    "user_id": ("$.userId", "$.user_id"),
+    "previous_id": ("$.previousId", "$.previous_id"),
+}
+
+#: fields in which a NUL character quarantines the row (``invalid_field_value``)
+NUL_FIELDS = ("event_id", "type", "event", "name", "anonymous_id", "user_id", "previous_id")
+
+
 def q(name: str) -> str:
     """Quote an identifier for DuckDB."""
     return '"' + name.replace('"', '""') + '"'
@@ -121,7 +140,7 @@ def json_stage(source_table: str, identifiers: Sequence[IdentifierRule]) -> str:
     path_list = "[" + ", ".join(lit(p) for p in paths) + "]"
     cols = []
     for name, idx in slots.items():
-        parts = ", ".join(f"nullif(trim(_x[{i}]), '')" for i in idx)
+        parts = ", ".join(f"nullif(trim(_x[{i}], {lit(WHITE_SPACE)}), '')" for i in idx)
         cols.append(f"coalesce({parts}) AS f_{name}" if len(idx) > 1 else f"{parts} AS f_{name}")
     props = (
         "CASE WHEN json_type(_j, '$.properties') = 'OBJECT' THEN json_extract(_j, '$.properties')"
@@ -132,6 +151,20 @@ def json_stage(source_table: str, identifiers: Sequence[IdentifierRule]) -> str:
     props_bad = (
         "(json_type(_j, '$.properties') IS NOT NULL"
         " AND json_type(_j, '$.properties') NOT IN ('OBJECT', 'NULL'))"
+    )
+    # only rows whose extracted text looks like an object, an array or a boolean are parsed
+    # once more for the JSON types (the common row costs a few string comparisons)
+    typed = [(name, p) for name, ps in TYPED_FIELDS.items() for p in ps]
+    typed_names = "[" + ", ".join(lit(n) for n, _ in typed) + "]"
+    typed_paths = "[" + ", ".join(lit(p) for _, p in typed) + "]"
+    suspicious = " OR ".join(
+        f"left(_x[{paths.index(p) + 1}], 1) IN ('{{', '[') "
+        f"OR _x[{paths.index(p) + 1}] IN ('true', 'false')"
+        for _, p in typed
+    )
+    bad_type = (
+        f"CASE WHEN {suspicious} THEN {typed_names}[list_position(list_transform("
+        f"json_type(_j, {typed_paths}), t -> t IN ('OBJECT', 'ARRAY', 'BOOLEAN')), true)] END"
     )
     return f"""
     WITH lines AS (
@@ -147,6 +180,7 @@ def json_stage(source_table: str, identifiers: Sequence[IdentifierRule]) -> str:
            NULL::TIMESTAMP AS f_ts_typed,
            {props} AS f_properties,
            {props_bad} AS f_properties_bad,
+           {bad_type} AS f_bad_type,
            {", ".join(cols)}
     FROM (
         SELECT *, CASE WHEN _valid AND json_type(_j) = 'OBJECT'
@@ -184,6 +218,7 @@ def flat_stage(
         return None
 
     cols: list[str] = []
+    ws = lit(WHITE_SPACE)
     ts_typed = "NULL::TIMESTAMP"
     for name, aliases in FLAT_ALIASES.items():
         col = pick(name, aliases)
@@ -195,10 +230,12 @@ def flat_stage(
         if name == "ts" and columns[col].upper().startswith("TIMESTAMP"):
             zone = " AT TIME ZONE 'UTC'" if "TIME ZONE" in columns[col].upper() else ""
             ts_typed = f"({q(col)}{zone})::TIMESTAMP"
-        cols.append(f"nullif(trim(CAST({q(col)} AS VARCHAR)), '') AS f_{name}")
+        cols.append(f"nullif(trim(CAST({q(col)} AS VARCHAR), {ws}), '') AS f_{name}")
     for rule in identifiers:
         col = pick("id_" + rule.name, (rule.name, *rule.aliases))
-        expr = "NULL::VARCHAR" if col is None else f"nullif(trim(CAST({q(col)} AS VARCHAR)), '')"
+        expr = (
+            "NULL::VARCHAR" if col is None else f"nullif(trim(CAST({q(col)} AS VARCHAR), {ws}), '')"
+        )
         cols.append(f"{expr} AS f_id_{rule.name}")
     props_col = pick("properties", FLAT_ALIASES["properties"])
     extras = [c for c in columns if c not in used]
@@ -222,6 +259,7 @@ def flat_stage(
     SELECT _row, NULL::VARCHAR AS _raw, ({size or "0"}) AS _bytes, NULL::VARCHAR AS _shape,
            {ts_typed} AS f_ts_typed,
            ({props})::VARCHAR AS f_properties, {props_bad} AS f_properties_bad,
+           NULL::VARCHAR AS f_bad_type,
            {", ".join(cols)}
     FROM {source_table}
     """
@@ -278,6 +316,9 @@ def canonical_stage(
         WHEN regexp_full_match(f_ts, '[0-9]{12,13}')
           THEN make_timestamp(CAST(f_ts AS BIGINT) * 1000)
         WHEN regexp_full_match(f_ts, '[0-9]{15,16}') THEN make_timestamp(CAST(f_ts AS BIGINT))
+        WHEN regexp_matches(f_ts, '[0-9]:[0-9]{2}([.][0-9]+)?[+-]'
+                            || '((1[5-9]|[2-9][0-9])(:?[0-9]{2})?|[0-9]{2}:?[6-9][0-9])$')
+          THEN NULL -- a zone offset beyond +-14:59 (e.g. +25:00) is no time zone
         ELSE (TRY_CAST(f_ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC')::TIMESTAMP END)"""
     any_id = " OR ".join(
         ["g_anonymous_id IS NOT NULL", "g_user_id IS NOT NULL"]
@@ -298,6 +339,13 @@ def canonical_stage(
         + [f"CASE WHEN g_id_{n} IS NOT NULL THEN '{n}:' || g_id_{n} END" for n in id_exprs]
         + ["CASE WHEN g_anonymous_id IS NOT NULL THEN 'anonymous_id:' || g_anonymous_id END"]
     )
+    nul_field = (
+        "CASE "
+        + " ".join(f"WHEN contains(f_{n}, chr(0)) THEN {lit(n)}" for n in NUL_FIELDS)
+        + " END"
+    )
+    # the field of a reason, when the row says which (SQL), else the check's field
+    field_sql = {"invalid_field_type": "f_bad_type", "invalid_field_value": nul_field}
     # (reason, field, condition, detail) - the first that holds wins
     checks = [
         (
@@ -318,6 +366,19 @@ def canonical_stage(
             f"_bytes > {MAX_EVENT_BYTES}",
             f"'the event is ' || _bytes || ' bytes; the limit is {MAX_EVENT_BYTES} "
             "(32 KB, as Segment); move large values out of properties'",
+        ),
+        (
+            "invalid_field_type",
+            "",
+            "f_bad_type IS NOT NULL",
+            "f_bad_type || ' is an object, an array or a boolean; send it as a string "
+            "(an id may be a number)'",
+        ),
+        (
+            "invalid_field_value",
+            "",
+            f"({nul_field}) IS NOT NULL",
+            f"({nul_field}) || ' contains a NUL character; send it without control characters'",
         ),
         (
             "unknown_call_type",
@@ -377,7 +438,11 @@ def canonical_stage(
         ),
     ]
     reason = "CASE " + " ".join(f"WHEN {c} THEN {lit(r)}" for r, _, c, _ in checks) + " END"
-    fld = "CASE " + " ".join(f"WHEN {c} THEN {lit(f)}" for _, f, c, _ in checks) + " END"
+    fld = (
+        "CASE "
+        + " ".join(f"WHEN {c} THEN {field_sql.get(r, lit(f))}" for r, f, c, _ in checks)
+        + " END"
+    )
     detail = "CASE " + " ".join(f"WHEN {c} THEN {d}" for _, _, c, d in checks) + " END"
     ids_sel = ", ".join(f"{e} AS g_id_{n}" for n, e in id_exprs.items())
     pii_keys = [r.name for r in identifiers if r.pii]
@@ -429,3 +494,8 @@ def canonical_stage(
       CASE WHEN g_type = 'alias' THEN 'anonymous_id:' || f_previous_id END AS _alias_key
     FROM v
     """
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

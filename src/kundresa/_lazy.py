@@ -23,23 +23,9 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from kundresa._public import publish
+
 __all__ = ["lazy"]
-
-
-class _Package(types.ModuleType):
-    """A package module whose exported names win over same-named subpackages.
-
-    ``kundresa.funnel`` is the function, as it was when the front door imported eagerly:
-    the import system records a subpackage on its parent (``kundresa.funnel = <module>``)
-    when it is first imported, which would shadow the function; this keeps the function.
-    """
-
-    _shadowed: frozenset[str] = frozenset()
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in self._shadowed and isinstance(value, types.ModuleType):
-            value = getattr(value, name)
-        super().__setattr__(name, value)
 
 
 def lazy(
@@ -48,19 +34,19 @@ def lazy(
     """The module ``__getattr__`` and ``__dir__`` of ``package`` for its lazy ``exports``.
 
     ``exports`` maps each public name to the module that defines it. A name whose home is
-    the package's own subpackage of that name (``kundresa.funnel``) stays the object, not
-    the subpackage.
+    the package's own subpackage of that name (``kundresa.funnel``) is that subpackage
+    (which may be callable, as ``kundresa.funnel`` is). A class or function read from a
+    private module reports the package as its ``__module__`` (:func:`~kundresa._public.publish`).
     """
     module = sys.modules[package] if isinstance(package, str) else package
-    shadowed = frozenset(n for n, home in exports.items() if home == f"{module.__name__}.{n}")
-    if shadowed and type(module) is types.ModuleType:
-        module.__class__ = type("_Package", (_Package,), {"_shadowed": shadowed})
 
     def getattr_(name: str) -> Any:
         home = exports.get(name)
         if home is None:
             raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(home), name)
+        source = importlib.import_module(home)
+        value = source if home == f"{module.__name__}.{name}" else getattr(source, name)
+        publish(module.__name__, [value])
         setattr(module, name, value)
         return value
 

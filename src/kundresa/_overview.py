@@ -9,14 +9,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kundresa.results import Result
-from kundresa.workspace import InfoResult
+from kundresa._results import Result
+from kundresa._workspace import InfoResult
 
 if TYPE_CHECKING:
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = ["EventsResult", "OverviewResult", "overview", "recent_events"]
 
@@ -39,7 +40,7 @@ class OverviewResult(Result):
 
     info: InfoResult | None
     dates: tuple[str, ...]
-    by_channel: dict[str, tuple[int, ...]]
+    by_channel: Mapping[str, tuple[int, ...]]
     persons: tuple[int, ...]
     converted: tuple[int, ...] = ()
     conversion: str = "Order Completed"
@@ -152,7 +153,7 @@ class EventsResult(Result):
     """
 
     total: int
-    rows: tuple[dict[str, Any], ...]
+    rows: tuple[Mapping[str, Any], ...]
 
     def to_frame(self) -> Any:
         import pandas as pd
@@ -202,3 +203,8 @@ def recent_events(
         for k in ("ts", "ingested_at"):
             r[k] = r[k].isoformat() if r[k] is not None else None
     return EventsResult(total=total, rows=tuple(rows))
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

@@ -21,7 +21,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
-from kundresa.errors import EngineUnavailableError, NotFoundError
+from kundresa._errors import EngineUnavailableError, NotFoundError
 
 ENGINES = ("duckdb", "spark")
 
@@ -55,7 +55,7 @@ class Store(ABC):
         True
         """
         if capability not in KNOWN_CAPABILITIES:
-            from kundresa.errors import InvalidOptionError
+            from kundresa._errors import InvalidOptionError
 
             raise InvalidOptionError("capability", capability, allowed=sorted(KNOWN_CAPABILITIES))
         return capability in self.capabilities
@@ -150,6 +150,13 @@ class Store(ABC):
     def count(self, name: str) -> int:
         return int(self.table(name).count().to_pyarrow().as_py()) if self.exists(name) else 0
 
+    def erase_freed(self) -> None:  # noqa: B027 - optional hook
+        """Make sure no deleted row's bytes remain in the files (``forget``, retention).
+
+        Engines that rewrite whole files on ``replace`` (Spark's Parquet folders: the old
+        files are deleted) need nothing more; DuckDB rewrites its database file.
+        """
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""
 
@@ -171,14 +178,24 @@ class DuckDBStore(Store):
     )
 
     def __init__(self, path: str) -> None:
+        new = False
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            new = not Path(path).exists()
         self.path = path
-        self.con = ibis.duckdb.connect(path)
+        self._threads: int | None = None
+        self._connect()
+        if new and Path(path).exists():  # a new workspace is its owner's only (its WAL: umask)
+            os.chmod(path, 0o600)
+
+    def _connect(self) -> None:
+        self.con = ibis.duckdb.connect(self.path)
         self.raw = self.con.con  # the duckdb connection, for bulk writes
         self.raw.execute("SET TimeZone='UTC'")
         # DuckDB's progress bar prints to stdout on queries over ~2 s: never (--json output)
         self.raw.execute("SET enable_progress_bar=false")
+        if self._threads is not None:
+            self.raw.execute(f"SET threads = {self._threads}")
 
     def names(self) -> list[str]:
         return list(self.con.list_tables())
@@ -285,6 +302,45 @@ class DuckDBStore(Store):
         >>> DuckDBStore(":memory:").set_threads(1)
         """
         self.raw.execute(f"SET threads = {int(n)}")
+        self._threads = int(n)
+
+    def erase_freed(self) -> None:
+        """Rewrite the database file so that no deleted row's bytes remain in it.
+
+        DuckDB marks the blocks of deleted rows free but leaves their bytes in the file (and
+        in the WAL until a checkpoint): after ``forget`` the raw file still held the person's
+        e-mail. The tables are copied into a fresh file (``COPY FROM DATABASE``), which
+        replaces the old one; the WAL is checkpointed away first.
+
+        >>> import tempfile, pathlib
+        >>> st = DuckDBStore(str(pathlib.Path(tempfile.mkdtemp()) / "w.duckdb"))
+        >>> _ = st.raw.execute("CREATE TABLE t AS SELECT 'secret@example.com' AS e")
+        >>> _ = st.raw.execute("DELETE FROM t")
+        >>> st.erase_freed()
+        >>> b"secret@example.com" in pathlib.Path(st.path).read_bytes()
+        False
+        """
+        if self.path == ":memory:":
+            return
+        path = Path(self.path)
+        fresh = path.with_name(path.name + ".erase")
+        for stale in (fresh, Path(f"{fresh}.wal")):
+            stale.unlink(missing_ok=True)
+        self.raw.execute("CHECKPOINT")
+        name = self.raw.execute("SELECT current_database()").fetchone()
+        self.raw.execute(f"ATTACH '{fresh}' AS kundresa_erase")
+        try:
+            self.raw.execute(
+                f'COPY FROM DATABASE "{name[0] if name else path.stem}" TO kundresa_erase'
+            )
+        finally:
+            self.raw.execute("DETACH kundresa_erase")
+        self.con.disconnect()
+        os.chmod(fresh, path.stat().st_mode & 0o777)  # the rewritten file keeps the mode
+        os.replace(fresh, path)
+        Path(f"{path}.wal").unlink(missing_ok=True)
+        Path(f"{fresh}.wal").unlink(missing_ok=True)
+        self._connect()
 
     def close(self) -> None:
         self.con.disconnect()
@@ -414,7 +470,7 @@ def open_store(engine: str, path: str, *, spark: Any = None) -> Store:
         return DuckDBStore(path)
     if engine == "spark":
         return SparkStore(path, session=spark)
-    from kundresa.errors import InvalidOptionError
+    from kundresa._errors import InvalidOptionError
 
     raise InvalidOptionError("engine", engine, allowed=ENGINES)
 
@@ -427,11 +483,11 @@ def engine_supports(engine: str, capability: str) -> bool:
     """
     stores: dict[str, type[Store]] = {"duckdb": DuckDBStore, "spark": SparkStore}
     if engine not in stores:
-        from kundresa.errors import InvalidOptionError
+        from kundresa._errors import InvalidOptionError
 
         raise InvalidOptionError("engine", engine, allowed=ENGINES)
     if capability not in KNOWN_CAPABILITIES:
-        from kundresa.errors import InvalidOptionError
+        from kundresa._errors import InvalidOptionError
 
         raise InvalidOptionError("capability", capability, allowed=sorted(KNOWN_CAPABILITIES))
     return capability in stores[engine].capabilities

@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from kundresa.errors import InvalidOptionError
+from kundresa._errors import InvalidOptionError
 
 __all__ = [
     "MAX_DURATION_SECONDS",
@@ -56,7 +56,7 @@ def parse_duration(
     >>> parse_duration("1000000000000000s", "window")
     Traceback (most recent call last):
     ...
-    kundresa.errors.InvalidOptionError: window: '1000000000000000s' is not allowed; use a ...
+    kundresa.InvalidOptionError: window: '1000000000000000s' is not allowed; use a ...
     """
     if isinstance(value, dt.timedelta):
         if value.total_seconds() > maximum:

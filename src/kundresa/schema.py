@@ -18,6 +18,7 @@ __all__ = [
     "CALL_TYPES",
     "CHANNELS",
     "EVENTS",
+    "FORGOTTEN",
     "IDENTITIES",
     "IDENTITY_KEYS",
     "IDENTITY_LINKS",
@@ -119,3 +120,8 @@ IDENTITY_LINKS = pa.schema(
         pa.field("via", _S),
     ]
 )
+
+#: Internal: tombstones of forgotten persons, one per identifier key, as a salted hash
+#: (``sha256(salt || "type:value")``): later arrivals of the same identifiers (a retry, a
+#: crash replay, a new event) are dropped and counted, never stored (``Workspace.forget``).
+FORGOTTEN = pa.schema([pa.field("key_hash", _S), pa.field("forgotten_at", _TS)])

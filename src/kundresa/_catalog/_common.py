@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kundresa._contract import Param
-from kundresa.errors import InvalidOptionError
+from kundresa._errors import InvalidOptionError
 
 if TYPE_CHECKING:
     from kundresa._contract import Params

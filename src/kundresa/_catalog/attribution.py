@@ -9,8 +9,8 @@ from kundresa._contract import REQUIRED, Analysis, Param, declare
 
 if TYPE_CHECKING:
     from kundresa._contract import Params
-    from kundresa.results import Result
-    from kundresa.workspace import Workspace
+    from kundresa._results import Result
+    from kundresa._workspace import Workspace
 
 _PAGES = "kundresa.server._pages_analyses"
 _HERE = "kundresa._catalog.attribution"

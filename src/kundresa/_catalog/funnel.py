@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kundresa._contract import REQUIRED, Analysis, Param, declare
-from kundresa.errors import InvalidOptionError
+from kundresa._errors import InvalidOptionError
 
 if TYPE_CHECKING:
     from kundresa._contract import Params
+    from kundresa._workspace import Workspace
     from kundresa.funnel import FunnelResult
-    from kundresa.workspace import Workspace
 
 ORDERS = ("ordered", "strict", "unordered")
 ENTRIES = ("best", "first", "totals")
@@ -222,8 +222,8 @@ declare(
         run="kundresa._catalog.funnel:run_funnel",
         text="kundresa._catalog.funnel:drop_off_ids_text",
         python="kundresa.funnel:funnel",
-        page="kundresa.server.builders:render_funnel",
-        form="kundresa.server.builders:funnel_form",
+        page="kundresa.server._builders:render_funnel",
+        form="kundresa.server._builders:funnel_form",
         template="funnel.html",
     )
 )

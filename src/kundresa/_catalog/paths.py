@@ -10,8 +10,8 @@ from kundresa._contract import REQUIRED, Analysis, Param, declare
 
 if TYPE_CHECKING:
     from kundresa._contract import Params
-    from kundresa.results import Result
-    from kundresa.workspace import Workspace
+    from kundresa._results import Result
+    from kundresa._workspace import Workspace
 
 _PAGES = "kundresa.server._pages_analyses"
 _HERE = "kundresa._catalog.paths"
@@ -143,8 +143,8 @@ declare(
         ),
         run=f"{_HERE}:run_flows",
         python="kundresa.paths:flows",
-        page="kundresa.server.builders:render_flows",
-        form="kundresa.server.builders:flows_form",
+        page="kundresa.server._builders:render_flows",
+        form="kundresa.server._builders:flows_form",
         template="flows.html",
     )
 )

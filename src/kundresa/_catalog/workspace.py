@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING
 
 from kundresa._contract import Analysis, Param, declare
 
-#: the default workspace file: a light copy of ``kundresa.workspace.DEFAULT_DB`` (a test keeps
+#: the default workspace file: a light copy of ``kundresa._workspace.DEFAULT_DB`` (a test keeps
 #: them equal)
 DEFAULT_DB = "kundresa.duckdb"
 
 if TYPE_CHECKING:
     from kundresa._contract import Params
-    from kundresa.results import Result
-    from kundresa.workspace import Workspace
+    from kundresa._results import Result
+    from kundresa._workspace import Workspace
 
 
 def run_info(ws: Workspace, p: Params) -> Result:
@@ -67,7 +67,7 @@ declare(
         help="Workspace counts, events per day by channel, active and converted persons per day.",
         params=(Param("conversion", "event", "Order Completed", "The conversion event."),),
         run=f"{_HERE}:run_overview",
-        python="kundresa._overview:overview",
+        python="kundresa:overview",
         page=f"{_PAGES}:render_overview",
     )
 )
@@ -79,7 +79,7 @@ declare(
         params=(),
         run=f"{_HERE}:run_info",
         quick=f"{_HERE}:quick_info",
-        python="kundresa.workspace:Workspace.info",
+        python="kundresa:Workspace.info",
         page=f"{_PAGES}:render_info",
     )
 )
@@ -96,7 +96,7 @@ declare(
             Param("person_id", "text", None, "Only this person."),
         ),
         run=f"{_HERE}:run_events",
-        python="kundresa._overview:recent_events",
+        python="kundresa:recent_events",
         page=f"{_PAGES}:render_events",
     )
 )
@@ -110,7 +110,7 @@ declare(
             Param("reason", "text", None, "Only rows of this reason."),
         ),
         run=f"{_HERE}:run_quarantine",
-        python="kundresa.workspace:Workspace.quarantine",
+        python="kundresa:Workspace.quarantine",
         page=f"{_PAGES}:render_quarantine",
     )
 )

@@ -9,6 +9,7 @@ numpy on the compact journey table (see ``docs/adr/0010-attribution.md``).
 {'search': 0.0, 'web': 1.0}
 """
 
+from kundresa._public import publish as _publish
 from kundresa.attribution._api import MODELS, AttributionResult, attribute, exclude
 from kundresa.attribution._journeys import Journeys, build_journeys
 from kundresa.attribution._markov import MarkovChain, markov
@@ -34,3 +35,5 @@ __all__ = [
     "shapley",
     "shapley_game",
 ]
+
+_publish(__name__, [globals()[name] for name in __all__])

@@ -13,22 +13,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
+from kundresa._errors import InvalidOptionError
+from kundresa._results import Result
 from kundresa._util import parse_duration, renamed
 from kundresa.attribution._journeys import Journeys, build_journeys
 from kundresa.attribution._markov import markov
 from kundresa.attribution._rules import RULE_MODELS, rule_credits
 from kundresa.attribution._shapley import COALITIONS, shapley
-from kundresa.errors import InvalidOptionError
-from kundresa.results import Result
 
 if TYPE_CHECKING:
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = ["MODELS", "AttributionResult", "attribute"]
 
@@ -61,21 +61,21 @@ class AttributionResult(Result):
     conversion: str
     models: tuple[str, ...]
     channels: tuple[str, ...]
-    credits: dict[str, dict[str, float]]
-    value_credits: dict[str, dict[str, float]]
+    credits: Mapping[str, Mapping[str, float]]
+    value_credits: Mapping[str, Mapping[str, float]]
     conversions: float
     value: float
     unattributed: float
     journeys: int
     converting_journeys: int
-    reach: dict[str, int]
-    removal_effects: dict[str, float]
-    ordered: dict[str, list[float]]
-    settings: dict[str, Any]
+    reach: Mapping[str, int]
+    removal_effects: Mapping[str, float]
+    ordered: Mapping[str, Sequence[float]]
+    settings: Mapping[str, Any]
     #: per-stage attribution (``journey_map``): the map's stages in order, and for every
     #: ``"<stage> / <channel>"`` label in ``channels`` its ``(stage, channel)``
     stages: tuple[str, ...] = ()
-    stage_channels: dict[str, tuple[str, str]] = field(default_factory=dict)
+    stage_channels: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     def shares(self, model: str) -> dict[str, float]:
         """A model's credits as shares of its total.

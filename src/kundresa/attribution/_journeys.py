@@ -20,21 +20,21 @@ numpy on the compact form: ``offsets`` (CSR), ``codes`` (channel index per touch
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
+from kundresa._errors import InvalidOptionError
+from kundresa._results import Result
 from kundresa._util import parse_duration, renamed
-from kundresa.errors import InvalidOptionError
-from kundresa.results import Result
 
 if TYPE_CHECKING:
     import ibis
 
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = ["UNITS", "Journeys", "build_journeys", "journey_tables"]
 
@@ -70,7 +70,7 @@ class Journeys(Result):
     lookback_seconds: float = 0.0
     #: conversions with no touch in the lookback (not attributable to any channel)
     unattributed_conversions: float = 0.0
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
     # -- construction --------------------------------------------------------------------
     @classmethod

@@ -11,7 +11,7 @@ and conversions are credited in proportion to the removal effects (Anderl et al.
 "Mapping the customer journey: lessons learned from graph-based online attribution
 modeling", IJRM 33(3); the definition of the R package ChannelAttribution). No Monte Carlo.
 
->>> from kundresa.attribution._journeys import Journeys
+>>> from kundresa.attribution import Journeys
 >>> j = Journeys.from_paths([["a", "c"], ["b", "c"]], conversions=[1, 0])
 >>> m1, m2 = markov(j, order=1), markov(j, order=2)
 >>> m1.removal_effects.tolist(), m2.removal_effects.tolist()
@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from kundresa._errors import InvalidOptionError
 from kundresa.attribution._journeys import Journeys
-from kundresa.errors import InvalidOptionError
 
 __all__ = ["MAX_STATES", "MAX_WORK", "MarkovChain", "markov"]
 
@@ -90,7 +90,7 @@ def _absorb(q: Array, r: Array, keep: Array) -> float:
 def markov(j: Journeys, order: int = 1) -> MarkovChain:
     """Fit the order-``order`` chain and compute exact removal effects per channel.
 
-    >>> from kundresa.attribution._journeys import Journeys
+    >>> from kundresa.attribution import Journeys
     >>> m = markov(Journeys.from_paths([["a", "b"], ["b"]], conversions=[1, 0]))
     >>> round(m.p_conversion, 3), m.credits.round(3).tolist()
     (0.5, [0.333, 0.667])

@@ -6,18 +6,18 @@ Both run in Ibis on the workspace's engine (DuckDB or Spark) and return small re
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kundresa._errors import InvalidOptionError
+from kundresa._results import Result
 from kundresa._util import humanize_seconds, parse_duration
-from kundresa.errors import InvalidOptionError
-from kundresa.results import Result
 
 if TYPE_CHECKING:
     import ibis
 
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = ["RESEARCH_EVENT", "ChannelReport", "RopoReport", "channel_report", "ropo_report"]
 
@@ -38,7 +38,7 @@ _HEADERS = {
 }
 
 
-def _table(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> list[str]:
+def _table(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[str]:
     """A text table: ``keys`` left-aligned, the metrics right-aligned with short headers."""
     metrics = [k for k in rows[0] if k not in keys]
     widths = {k: max([len(str(r[k])) for r in rows] + [len(k)]) for k in keys}
@@ -83,12 +83,12 @@ class ChannelReport(Result):
 
     conversion: str
     column: str
-    rows: tuple[dict[str, Any], ...]
-    by_stage: tuple[dict[str, Any], ...] = ()
-    by_persona: tuple[dict[str, Any], ...] = ()
+    rows: tuple[Mapping[str, Any], ...]
+    by_stage: tuple[Mapping[str, Any], ...] = ()
+    by_persona: tuple[Mapping[str, Any], ...] = ()
     stages: tuple[str, ...] = ()
     personas: tuple[str, ...] = ()
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
     def to_frame(self, by: str | None = None) -> Any:
         """One row per channel; ``by="stage"`` / ``"persona"``: per stage or persona x channel.
@@ -338,11 +338,11 @@ class RopoReport(Result):
     share: float
     linked_offline_conversions: int
     share_of_linked: float
-    by_channel: dict[str, float]
+    by_channel: Mapping[str, float]
     online_conversions: int
     touched_offline: int
     showrooming_share: float
-    settings: dict[str, Any]
+    settings: Mapping[str, Any]
 
     def to_frame(self) -> Any:
         """One row per online channel: share of offline conversions it preceded."""
@@ -399,7 +399,7 @@ def ropo_report(
     >>> ropo_report(ws, "Nope")
     Traceback (most recent call last):
     ...
-    kundresa.errors.NotFoundError: event: 'Nope' not found
+    kundresa.NotFoundError: event: 'Nope' not found
     """
     ws.require_event(conversion)
     if research_event is not None:

@@ -5,7 +5,7 @@ touches that sum to one, except ``participation``, which gives every distinct ch
 converting journey the full credit (by definition its credits sum to more than the
 conversions). Journeys without touches carry no credit (reported as unattributed).
 
->>> from kundresa.attribution._journeys import Journeys
+>>> from kundresa.attribution import Journeys
 >>> j = Journeys.from_paths([["search", "social", "web"]], conversions=[1])
 >>> dict(zip(j.channels, rule_credits(j, "position").round(2).tolist()))
 {'search': 0.4, 'social': 0.2, 'web': 0.4}
@@ -18,8 +18,8 @@ from typing import Any, Final
 
 import numpy as np
 
+from kundresa._errors import InvalidOptionError
 from kundresa.attribution._journeys import Journeys
-from kundresa.errors import InvalidOptionError
 
 __all__ = ["POSITION_WEIGHTS", "RULE_MODELS", "rule_credits", "touch_weights"]
 
@@ -79,7 +79,7 @@ def touch_weights(
     ``custom`` is ``(first, last)``: the first and last touch get those shares and the middle
     touches split the rest equally (two touches: first and last in proportion).
 
-    >>> from kundresa.attribution._journeys import Journeys
+    >>> from kundresa.attribution import Journeys
     >>> j = Journeys.from_paths([["a", "b"]], conversions=[1], seconds_before=[[7 * 86400, 0]])
     >>> touch_weights(j, "time_decay").round(3).tolist()
     [0.333, 0.667]
@@ -139,7 +139,7 @@ def rule_credits(
     ``weight`` is the credit of each journey (default: its conversions; pass ``j.value`` for
     revenue).
 
-    >>> from kundresa.attribution._journeys import Journeys
+    >>> from kundresa.attribution import Journeys
     >>> j = Journeys.from_paths([["a", "b"], ["b"]], conversions=[1, 1])
     >>> rule_credits(j, "last").tolist(), rule_credits(j, "participation").tolist()
     ([0.0, 2.0], [1.0, 2.0])

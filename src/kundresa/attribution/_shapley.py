@@ -19,7 +19,7 @@ Two coalition values:
 The ordered variant (Zhao et al. 2018, section 3.2) credits each channel at the position of
 its first touch in the journey; summing over positions gives the ``conversions`` value.
 
->>> from kundresa.attribution._journeys import Journeys
+>>> from kundresa.attribution import Journeys
 >>> j = Journeys.from_paths([["F"], ["F", "L"]], conversions=[1, 1])
 >>> shapley(j).credits.tolist()
 [1.5, 0.5]
@@ -33,8 +33,8 @@ from typing import Any, Final
 
 import numpy as np
 
+from kundresa._errors import InvalidOptionError
 from kundresa.attribution._journeys import Journeys
-from kundresa.errors import InvalidOptionError
 
 __all__ = ["COALITIONS", "MAX_EXACT", "ShapleyValues", "shapley", "shapley_game"]
 
@@ -112,7 +112,7 @@ def shapley(
 ) -> ShapleyValues:
     """Shapley credits per channel (in ``j.channels`` order).
 
-    >>> from kundresa.attribution._journeys import Journeys
+    >>> from kundresa.attribution import Journeys
     >>> j = Journeys.from_paths([["a"], ["a", "b"], ["b"]], conversions=[1, 1, 0])
     >>> shapley(j, coalition="rate").credits.round(3).tolist()
     [2.0, 0.0]

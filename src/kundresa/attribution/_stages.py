@@ -1,6 +1,6 @@
 """Journey stage and persona of every touch, from a journey map's measurement rules.
 
-The assignment reuses the map measurement (:mod:`kundresa.maps.measure`): a person *enters*
+The assignment reuses the map measurement (:mod:`kundresa.maps._measure`): a person *enters*
 stage *k* at their first event matching the stage's rule, and their persona is the first
 persona (map order) whose ``select`` rule any of their events matches. A touch's **stage** is
 the furthest stage (map order) the person had entered at or before the touch's timestamp;
@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kundresa.errors import InvalidOptionError
+from kundresa._errors import InvalidOptionError
 
 if TYPE_CHECKING:
     import ibis
 
-    from kundresa.maps.model import JourneyMap
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
+    from kundresa.maps._model import JourneyMap
 
 __all__ = [
     "BEFORE",
@@ -89,7 +89,7 @@ def labelled_events(ws: Workspace, jm: JourneyMap) -> ibis.Table:
     """
     import ibis
 
-    from kundresa.maps.measure import persona_table, stage_entry_table
+    from kundresa.maps._measure import persona_table, stage_entry_table
 
     full = ws.events(touchpoints_only=False)
     full = full.select("person_id", "ts", "event", "channel", "touchpoint", "properties")

@@ -38,11 +38,11 @@ import pyarrow.compute as pc
 
 from kundresa.funnel import _compiled
 from kundresa.funnel._kernel import COMPILED_MIN_ROWS, I64, Coded, Packed
-from kundresa.funnel.spec import FunnelSpec
+from kundresa.funnel._spec import FunnelSpec
 
 if TYPE_CHECKING:
     from kundresa._store import Store
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = [
     "EventsChangedError",
@@ -91,7 +91,7 @@ def _codes(spec: FunnelSpec) -> tuple[list[int], int, I64 | None]:
 
     >>> _codes(FunnelSpec.build(["A", "B", "A"]))[:2]
     ([5, 2], 3)
-    >>> from kundresa.funnel.spec import Step
+    >>> from kundresa.funnel import Step
     >>> c, b, table = _codes(FunnelSpec.build(["A", Step(("B", "C"))]))
     >>> c, b, table.tolist()
     ([1, 2, 3], 2, [0, 1, 2, 2])
@@ -348,7 +348,7 @@ def _load_stream(
     """The funnel events as one ordered stream, no aggregation, or None if not clustered.
 
     Events stored clustered by ``hash(unit), unit, ts, event_id`` (what stitching writes:
-    :data:`kundresa.stitch.CLUSTER_ORDER`) come out of a plain filtered scan in that order
+    :data:`kundresa._stitch.CLUSTER_ORDER`) come out of a plain filtered scan in that order
     (DuckDB keeps insertion order for scans, filters and projections): per step event one
     unsigned hash of the unit and one packed ``time, name code`` value. The compiled
     :func:`~kundresa.funnel._compiled.runs` cuts units where the hash changes and *verifies*

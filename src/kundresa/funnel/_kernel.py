@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kundresa.funnel import _compiled
-from kundresa.funnel.spec import FunnelSpec
+from kundresa.funnel._spec import FunnelSpec
 
 __all__ = ["Coded", "Outcome", "Packed", "as_coded", "fast_best", "general"]
 

@@ -21,14 +21,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kundresa.errors import InvalidOptionError
+from kundresa._errors import InvalidOptionError
 from kundresa.funnel import _fastload
 from kundresa.funnel._kernel import I64, NONE, Coded, Packed
-from kundresa.funnel.spec import FunnelSpec
+from kundresa.funnel._spec import FunnelSpec
 from kundresa.schema import EVENTS
 
 if TYPE_CHECKING:
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = ["Loaded", "load"]
 

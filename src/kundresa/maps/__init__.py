@@ -16,11 +16,11 @@ from kundresa._lazy import lazy as _lazy
 
 if TYPE_CHECKING:
     from kundresa.maps._browser import chromium
+    from kundresa.maps._cjml import to_cjml
     from kundresa.maps._io import MapFileError
-    from kundresa.maps.cjml import to_cjml
-    from kundresa.maps.measure import MapMeasurement, StageMeasure, TouchpointMeasure, measure_map
-    from kundresa.maps.mermaid import from_mermaid, to_mermaid, to_timeline
-    from kundresa.maps.model import (
+    from kundresa.maps._measure import MapMeasurement, StageMeasure, TouchpointMeasure, measure_map
+    from kundresa.maps._mermaid import from_mermaid, to_mermaid, to_timeline
+    from kundresa.maps._model import (
         Cell,
         Emotion,
         JourneyMap,
@@ -32,9 +32,9 @@ if TYPE_CHECKING:
         SurveyRule,
         Touchpoint,
     )
-    from kundresa.maps.render import render_html, render_map, render_svg
-    from kundresa.maps.templates import TEMPLATES, new_map
-    from kundresa.maps.validate import (
+    from kundresa.maps._render import render_html, render_map, render_svg
+    from kundresa.maps._templates import TEMPLATES, new_map
+    from kundresa.maps._validate import (
         MapValidationError,
         Problem,
         ValidationReport,
@@ -45,36 +45,36 @@ if TYPE_CHECKING:
 #: where each public name lives (imported on first use: listing the CLI's map commands
 #: must not load the measuring engine)
 _EXPORTS: dict[str, str] = {
-    "Cell": "kundresa.maps.model",
-    "Emotion": "kundresa.maps.model",
-    "JourneyMap": "kundresa.maps.model",
+    "Cell": "kundresa.maps._model",
+    "Emotion": "kundresa.maps._model",
+    "JourneyMap": "kundresa.maps._model",
     "MapFileError": "kundresa.maps._io",
-    "MapMeasurement": "kundresa.maps.measure",
-    "MapValidationError": "kundresa.maps.validate",
-    "Measurement": "kundresa.maps.model",
-    "Opportunity": "kundresa.maps.model",
-    "Persona": "kundresa.maps.model",
-    "Problem": "kundresa.maps.validate",
-    "Rule": "kundresa.maps.model",
-    "Stage": "kundresa.maps.model",
-    "StageMeasure": "kundresa.maps.measure",
-    "SurveyRule": "kundresa.maps.model",
-    "TEMPLATES": "kundresa.maps.templates",
-    "Touchpoint": "kundresa.maps.model",
-    "TouchpointMeasure": "kundresa.maps.measure",
-    "ValidationReport": "kundresa.maps.validate",
+    "MapMeasurement": "kundresa.maps._measure",
+    "MapValidationError": "kundresa.maps._validate",
+    "Measurement": "kundresa.maps._model",
+    "Opportunity": "kundresa.maps._model",
+    "Persona": "kundresa.maps._model",
+    "Problem": "kundresa.maps._validate",
+    "Rule": "kundresa.maps._model",
+    "Stage": "kundresa.maps._model",
+    "StageMeasure": "kundresa.maps._measure",
+    "SurveyRule": "kundresa.maps._model",
+    "TEMPLATES": "kundresa.maps._templates",
+    "Touchpoint": "kundresa.maps._model",
+    "TouchpointMeasure": "kundresa.maps._measure",
+    "ValidationReport": "kundresa.maps._validate",
     "chromium": "kundresa.maps._browser",
-    "from_mermaid": "kundresa.maps.mermaid",
-    "load_map": "kundresa.maps.validate",
-    "measure_map": "kundresa.maps.measure",
-    "new_map": "kundresa.maps.templates",
-    "render_html": "kundresa.maps.render",
-    "render_map": "kundresa.maps.render",
-    "render_svg": "kundresa.maps.render",
-    "to_cjml": "kundresa.maps.cjml",
-    "to_mermaid": "kundresa.maps.mermaid",
-    "to_timeline": "kundresa.maps.mermaid",
-    "validate_file": "kundresa.maps.validate",
+    "from_mermaid": "kundresa.maps._mermaid",
+    "load_map": "kundresa.maps._validate",
+    "measure_map": "kundresa.maps._measure",
+    "new_map": "kundresa.maps._templates",
+    "render_html": "kundresa.maps._render",
+    "render_map": "kundresa.maps._render",
+    "render_svg": "kundresa.maps._render",
+    "to_cjml": "kundresa.maps._cjml",
+    "to_mermaid": "kundresa.maps._mermaid",
+    "to_timeline": "kundresa.maps._mermaid",
+    "validate_file": "kundresa.maps._validate",
 }
 
 __all__ = [
@@ -140,3 +140,5 @@ def schema_path() -> Path:
 
 if not TYPE_CHECKING:  # mypy sees the imports above; Python resolves them on first use
     __getattr__, __dir__ = _lazy(__name__, _EXPORTS)
+
+del TYPE_CHECKING

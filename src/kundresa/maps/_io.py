@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kundresa.errors import FileFormatError, NotFoundError
+from kundresa._errors import FileFormatError, NotFoundError
 
 __all__ = ["MapFileError", "RawMap", "migrate", "read_raw", "write_text"]
 
@@ -173,3 +173,8 @@ def write_text(data: dict[str, Any], suffix: str) -> str:
             data, allow_unicode=True, sort_keys=False, width=100, default_flow_style=None
         )
     )
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

@@ -10,8 +10,8 @@ Every analysis takes a :class:`~kundresa.Workspace` and returns an immutable res
 ('url',)
 """
 
-from kundresa.paths._index import PathRule, PathRules
-from kundresa.paths.analysis import (
+from kundresa._public import publish as _publish
+from kundresa.paths._analysis import (
     flows,
     journey_archetypes,
     page_stats,
@@ -23,14 +23,15 @@ from kundresa.paths.analysis import (
     transition_graph,
     variants,
 )
-from kundresa.paths.conformance import (
+from kundresa.paths._conformance import (
     Conformance,
     PersonConformance,
     StageConformance,
     conformance,
 )
-from kundresa.paths.discover import DiscoveredMap, discover_map
-from kundresa.paths.results import (
+from kundresa.paths._discover import DiscoveredMap, discover_map
+from kundresa.paths._index import PathRule, PathRules
+from kundresa.paths._results import (
     Flows,
     JourneyArchetypes,
     PageStats,
@@ -67,3 +68,5 @@ __all__ = [
     "transition_graph",
     "variants",
 ]
+
+_publish(__name__, [globals()[name] for name in __all__])

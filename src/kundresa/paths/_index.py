@@ -26,10 +26,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kundresa.errors import InvalidOptionError
+from kundresa._errors import InvalidOptionError
 
 if TYPE_CHECKING:
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = ["FIELDS", "PathRule", "PathRules", "Sequences", "load_sequences"]
 

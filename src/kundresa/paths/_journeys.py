@@ -2,7 +2,7 @@
 
 >>> import tempfile, pathlib
 >>> from kundresa import Workspace
->>> from kundresa.paths.analysis import _demo_log
+>>> from kundresa.paths._analysis import _demo_log
 >>> ws = Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "j.duckdb")
 >>> rows = [("a", 0, "ad"), ("a", 60, "buy"), ("b", 0, "ad"), ("b", 9 * 86400, "x"),
 ...         ("b", 20 * 86400, "buy")]
@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kundresa._errors import InvalidOptionError, NotFoundError
 from kundresa._util import parse_duration
-from kundresa.errors import InvalidOptionError, NotFoundError
 from kundresa.paths import _kernel as kn
 from kundresa.paths._index import PathRules
-from kundresa.paths.results import JourneyArchetypes, PageStats
+from kundresa.paths._results import JourneyArchetypes, PageStats
 
 if TYPE_CHECKING:
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = ["journey_archetypes", "page_stats"]
 
@@ -73,7 +73,7 @@ def journey_archetypes(
     journeys; with many one-visit store purchases it splits those off and puts most
     same-day online buyers with the researchers). See the module example.
     """
-    from kundresa.paths.analysis import sequences
+    from kundresa.paths._analysis import sequences
 
     if method not in METHODS:
         raise InvalidOptionError("method", method, allowed=METHODS)
@@ -183,7 +183,7 @@ def page_stats(
     >>> page_stats(ws).pages
     ()
     """
-    from kundresa.paths.analysis import sequences
+    from kundresa.paths._analysis import sequences
 
     gap_us = int(parse_duration(session_gap, "session_gap").total_seconds() * 1_000_000)
     seq = sequences(ws, PathRules(), extra=("type", page_field))

@@ -60,23 +60,27 @@ def serve(
 ) -> RunningServer:
     """Serve the workspace ``db``: collector, REST API and web app on ``host:port``.
 
-    On first start (no web user yet) a user ``admin`` with a random password is created and
-    the login is printed once through ``echo``; ``reset_login="admin"`` sets a new random
-    password for that user on every start and prints it (what ``kundresa demo`` does).
+    On first start (no web user yet) a user ``admin`` with a random password is created; the
+    password is written to ``<db>.login`` (mode 0600) and ``echo`` says where, never the
+    password itself unless stdout is a terminal (so it does not end up in logs);
+    ``reset_login="admin"`` sets a new random password for that user on every start (what
+    ``kundresa demo`` does).
     ``block=False`` runs the server in a thread and returns at once (``port=0`` picks a free
     port); otherwise it runs until interrupted.
-    ``options`` go to :class:`kundresa.server.app.ServerConfig` (e.g. ``maps=["map.yaml"]``:
+    ``options`` go to :class:`kundresa.server._app.ServerConfig` (e.g. ``maps=["map.yaml"]``:
     journey-map files or folders shown and edited on ``/map``).
     While it listens the server announces itself in ``<db>.server.json`` (PID, URL, a local
-    token; mode 0600), so that the CLI's read commands ask it (ADR 0012).
+    token; mode 0600), so that the CLI's read commands ask it (ADR 0012). Serving adds 077 to
+    the process's umask: the workspace's WAL and the server state are their owner's only.
     """
     import uvicorn
 
     from kundresa._beside import new_token, open_checked, refuse_if_served, workspace_path
+    from kundresa.server._app import ServerConfig, create_app
     from kundresa.server._local import local_server
-    from kundresa.server.app import ServerConfig, create_app
-    from kundresa.server.state import ServerState
+    from kundresa.server._state import ServerState, write_login
 
+    os.umask(os.umask(0o077) | 0o077)  # the server's files are their owner's only
     where = workspace_path(db)
     refuse_if_served(where, engine)
     from kundresa._store import engine_supports
@@ -85,7 +89,7 @@ def serve(
         open_checked(where, engine).close()
     options.setdefault("local_token", new_token())
     if "maps" in options:
-        from kundresa.server.journey import find_maps
+        from kundresa.server._journey import find_maps
 
         maps = find_maps(tuple(options["maps"] or ()))  # a missing file fails here, clearly
         options["maps"] = tuple(str(m) for m in maps)
@@ -99,7 +103,7 @@ def serve(
             user = reset_login or "admin"
             password = secrets.token_urlsafe(12)
             state.set_user(user, password)
-            login = (user, password)
+            login = (user, password, write_login(where, user, password))
         state.close()
     app = create_app(config)
     server = local_server(
@@ -120,7 +124,12 @@ def serve(
         echo(f"  collector    {url}/v1/batch  (Segment HTTP API; kundresa keys create --name site)")
         echo(f"  REST API     {url}/api/v1/info  (OpenAPI: {url}/api/openapi.json)")
         if login:
-            echo(f"  login        {login[0]} / {login[1]}  (shown once)")
+            import sys
+
+            shown = f" / {login[1]}" if sys.stdout.isatty() else ""
+            echo(
+                f"  login        {login[0]}{shown}  (password in {login[2]}, readable by you only)"
+            )
 
     if block:
         announce(f"http://{host}:{port}")

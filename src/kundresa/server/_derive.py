@@ -22,13 +22,13 @@ from pydantic import BaseModel, Field, StringConstraints, create_model
 
 from kundresa._contract import DURATION_PATTERN, Param, _resolve
 from kundresa._contract import Analysis as Declared
+from kundresa._errors import KundresaError
 from kundresa._util import format_duration
-from kundresa.errors import KundresaError
 
 if TYPE_CHECKING:
-    from kundresa.results import Result
-    from kundresa.server.registry import Analysis
-    from kundresa.workspace import Workspace
+    from kundresa._results import Result
+    from kundresa._workspace import Workspace
+    from kundresa.server._registry import Analysis
 
 __all__ = ["explain", "params_model", "server_analysis"]
 
@@ -126,8 +126,8 @@ def params_model(declared: Declared) -> type[BaseModel] | None:
 
 
 def server_analysis(declared: Declared) -> Analysis:
-    """The server's :class:`~kundresa.server.registry.Analysis` of ``declared``."""
-    from kundresa.server.registry import Analysis  # the registry calls this while loading
+    """The server's :class:`~kundresa.server._registry.Analysis` of ``declared``."""
+    from kundresa.server._registry import Analysis  # the registry calls this while loading
 
     model = params_model(declared)
 
@@ -146,7 +146,7 @@ def server_analysis(declared: Declared) -> Analysis:
         return str(result) if got is None else str(got)
 
     def export(ws: Workspace, result: Result, params: BaseModel | None, path: str) -> None:
-        from kundresa.results import write_result
+        from kundresa._results import write_result
 
         given = {} if params is None else params.model_dump(exclude_none=True)
         write = _resolve(declared.write) if declared.write else None

@@ -1,6 +1,6 @@
 """Labels of the analysis pages (attribution, channels, journeys, transitions, ROPO,
 conformance) and of the derived forms' parameters, in English, Swedish and Norwegian
-(bokmål). :mod:`kundresa.server.i18n` merges them into its ``LABELS``.
+(bokmål). :mod:`kundresa.server._i18n` merges them into its ``LABELS``.
 
 >>> ANALYSIS_LABELS["model.markov"]["sv"]
 'Markovkedja'

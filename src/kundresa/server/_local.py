@@ -12,10 +12,11 @@
 >>> select_only("delete from events")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-kundresa.errors.InvalidOptionError: query: 'delete from events' is not allowed; only one ...
+kundresa.InvalidOptionError: query: 'delete from events' is not allowed; only one ...
 """
 
 import json
+import re
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,18 +26,20 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from kundresa.errors import InvalidOptionError, KundresaError
+from kundresa._errors import InvalidOptionError, KundresaError
 
 if TYPE_CHECKING:
     import uvicorn
 
-    from kundresa.server.app import Runtime
-    from kundresa.server.registry import Analysis
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
+    from kundresa.server._app import Runtime
+    from kundresa.server._registry import Analysis
 
 __all__ = ["SqlQuery", "add_sql_route", "alternate", "local_server", "select_only"]
 
-_OUT = {".csv", ".parquet", ".json", ".html", ".svg", ".png", ".pdf", ".yaml", ".yml"}
+#: what ``X-Kundresa-Out`` may be: a file name's suffix (which ones the analysis writes is
+#: for its writer to say, as on the CLI)
+_SUFFIX = re.compile(r"\.[a-z0-9]{1,16}")
 
 
 def wants_text(request: Request) -> bool:
@@ -57,19 +60,27 @@ def alternate(
     file (``X-Kundresa-Out: <suffix>``); None for the default JSON."""
     suffix = request.headers.get("x-kundresa-out")
     if suffix:
+        from kundresa._results import WRITE_FORMATS, write_result
+
         suffix = suffix.strip().lower()
-        if suffix not in _OUT:
-            raise InvalidOptionError("out", suffix, allowed=sorted(_OUT))
+        if not _SUFFIX.fullmatch(suffix):
+            raise InvalidOptionError("out", suffix, allowed=WRITE_FORMATS)
         resolved = rt.resolve(analysis, params)
+        # the file the CLI writes locally, made by the same code (the declared writer, else
+        # write_result: .png is drawn here, by this machine's chromium) and sent as bytes
         with tempfile.TemporaryDirectory() as tmp:
             path = str(Path(tmp) / f"result{suffix}")
-            if analysis.export is not None:
-                with rt.lock:
-                    analysis.export(rt.ws, result, resolved, path)
-            else:
-                from kundresa.results import write_result
-
-                write_result(result, path)
+            try:
+                if analysis.export is not None:
+                    with rt.lock:
+                        analysis.export(rt.ws, result, resolved, path)
+                else:
+                    write_result(result, path)
+            except InvalidOptionError as exc:
+                if exc.field not in ("out", "--out"):
+                    raise
+                # the suffix the CLI sent, not this temporary file's name
+                raise InvalidOptionError("out", suffix, allowed=exc.allowed) from None
             body = Path(path).read_bytes()
         return Response(body, media_type="application/octet-stream")
     if wants_text(request):
@@ -90,13 +101,13 @@ class SqlQuery(BaseModel):
 
 def select_only(query: str) -> str:
     """The one statement of ``query`` if DuckDB's parser types it SELECT, else one
-    :class:`~kundresa.errors.InvalidOptionError` (several statements, another type, or a
+    :class:`~kundresa.InvalidOptionError` (several statements, another type, or a
     syntax error).
 
     >>> select_only("select 1; select 2")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    kundresa.errors.InvalidOptionError: query: 'select 1; select 2' is not allowed; send ...
+    kundresa.InvalidOptionError: query: 'select 1; select 2' is not allowed; send ...
     """
     import duckdb
 
@@ -175,8 +186,8 @@ def add_sql_route(app: FastAPI) -> None:
     """``POST /api/v1/sql``: one SELECT, read-only, for a read key, a web session or the
     local token (only the local token may read files through table functions)."""
     from kundresa._beside import sql_text
-    from kundresa.results import jsonable
-    from kundresa.server.app import Reader, error_response, json_response, require_reader
+    from kundresa._results import jsonable
+    from kundresa.server._app import Reader, error_response, json_response, require_reader
 
     @app.post(
         "/api/v1/sql",
@@ -221,6 +232,58 @@ def add_sql_route(app: FastAPI) -> None:
                 "truncated": table.num_rows > body.limit,
             }
         )
+
+
+class ForgetRequest(BaseModel):
+    """The body of ``POST /api/v1/forget``."""
+
+    identifier: str = Field(min_length=1, max_length=1000, description="One of the identifiers")
+    id_type: str = Field(
+        default="user_id", max_length=64, description="user_id, anonymous_id, email, ..."
+    )
+
+
+def add_forget_route(app: FastAPI) -> None:
+    """``POST /api/v1/forget``: erase one person while the server runs (only with the local
+    token of ``<db>.server.json``, i.e. ``kundresa forget`` on this machine)."""
+    from kundresa.server._app import Reader, error_response, json_response, require_reader
+
+    @app.post(
+        "/api/v1/forget",
+        tags=["meta"],
+        summary="Forget one person (right to erasure); the workspace owner only",
+        description="Loads what the collector acknowledged, deletes the person's events, "
+        "identities, links and quarantined rows, keeps salted-hash tombstones so later "
+        "arrivals of their identifiers are dropped, rewrites the DuckDB file and erases the "
+        "server's inbox. Only the local token (`kundresa forget` on the server's machine).",
+        response_class=Response,
+        responses={
+            200: {"description": "What was erased where (ForgetResult.to_dict())"},
+            400: {"description": "Unknown id_type"},
+            401: {"description": "No credential"},
+            403: {"description": "Not the local token"},
+        },
+    )
+    def forget(
+        request: Request,
+        body: ForgetRequest,
+        reader: Annotated[Reader, Depends(require_reader)],
+    ) -> Response:
+        rt: Runtime = request.app.state.runtime
+        if reader.kind != "local":
+            return error_response(
+                403,
+                "forbidden",
+                "forget: only the workspace's owner may erase; run `kundresa forget` on the "
+                "server's machine (it uses the local token of <db>.server.json)",
+            )
+        try:
+            result = rt.forget(body.identifier, body.id_type)
+        except KundresaError as exc:
+            return error_response(400, "invalid_request", str(exc))
+        if wants_text(request):
+            return Response(str(result), media_type="text/plain; charset=utf-8")
+        return json_response(result.to_dict())
 
 
 # -- the server file -----------------------------------------------------------------------

@@ -21,12 +21,12 @@ from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from kundresa._results import Result
 from kundresa._util import humanize_seconds
-from kundresa.results import Result
-from kundresa.server.i18n import label
+from kundresa.server._i18n import label
 
 if TYPE_CHECKING:
-    from kundresa.workspace import Workspace
+    from kundresa._workspace import Workspace
 
 __all__ = [
     "attribution_form",

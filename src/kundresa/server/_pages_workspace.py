@@ -13,9 +13,9 @@ from html import escape
 from typing import Any
 
 from kundresa._overview import EventsResult, OverviewResult
-from kundresa.results import Result
-from kundresa.server.i18n import label
-from kundresa.workspace import InfoResult, QuarantineResult
+from kundresa._results import Result
+from kundresa._workspace import InfoResult, QuarantineResult
+from kundresa.server._i18n import label
 
 __all__ = ["html_table", "render_events", "render_info", "render_overview", "render_quarantine"]
 

@@ -23,8 +23,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kundresa.errors import InvalidOptionError
-from kundresa.results import Result
+from kundresa._errors import InvalidOptionError as _InvalidOptionError
+from kundresa._public import publish as _publish
+from kundresa._results import Result as _Result
 from kundresa.synth._generator import generate_events
 
 __all__ = ["SynthResult", "events_checksum", "generate_events", "synthesize"]
@@ -43,7 +44,7 @@ def events_checksum(table: pa.Table) -> str:
 
 
 @dataclass(frozen=True)
-class SynthResult(Result):
+class SynthResult(_Result):
     """Where the synthetic data went and what it holds."""
 
     events: int
@@ -78,7 +79,7 @@ def synthesize(
     :func:`generate_events`, then ``"synth:write"``).
     """
     if persons < 1:
-        raise InvalidOptionError("persons", persons, fix="use a positive number such as 20000")
+        raise _InvalidOptionError("persons", persons, fix="use a positive number such as 20000")
     table, truth = generate_events(persons, seed, start=start, days=days, progress=progress)
     if progress is not None:
         progress("synth:write", 0, 0)
@@ -99,3 +100,6 @@ def synthesize(
         truth_path=truth_path,
         checksum=events_checksum(table),
     )
+
+
+_publish(__name__, [globals()[name] for name in __all__])

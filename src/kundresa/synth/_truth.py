@@ -27,7 +27,8 @@ from kundresa.synth._world import (
 )
 
 if TYPE_CHECKING:
-    from kundresa.synth._generator import _Sim, _Tables
+    from kundresa.synth._sim import _Sim
+    from kundresa.synth._tables import _Tables
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The planted world of the synthetic shop: personas, channels, stores, products, e-mails.
 
-Constants only (and the persona table parser); the simulation is in ``_generator``.
+Constants only (and the persona table parser); the simulation is in ``_sim``.
 """
 
 from dataclasses import dataclass

@@ -1,0 +1,554 @@
+"""Load event files into a workspace: validate every row, quarantine what fails, never drop.
+
+Formats: CSV, Parquet, JSON Lines (flat rows or Segment calls) and Segment-spec JSON
+(a call, a list of calls, or a ``{"batch": [...]}`` payload). Loading the same file twice
+adds nothing: events are keyed by ``event_id`` (Segment's ``messageId`` when present,
+otherwise a hash of the row's content).
+
+>>> import json, tempfile, pathlib
+>>> from kundresa import Workspace
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "e.jsonl").write_text(
+...     json.dumps({"type": "track", "event": "Signed Up", "userId": "u1",
+...                 "timestamp": "2026-01-05T10:00:00Z", "messageId": "m1"}) + "\\n"
+...     + '{"type": "track", "userId": "u1"}\\n')
+>>> ws = Workspace.open(d / "demo.duckdb")
+>>> report = ws.ingest([d / "e.jsonl"])
+>>> (report.accepted, report.duplicates, report.quarantined)
+(1, 0, 1)
+>>> ws.ingest([d / "e.jsonl"]).accepted
+0
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from kundresa._errors import FileFormatError, InvalidOptionError
+from kundresa._ingest_sql import (
+    DEFAULT_IDENTIFIERS,
+    IdentifierRule,
+    canonical_stage,
+    flat_stage,
+    json_stage,
+    lit,
+    raw_row_sql,
+)
+from kundresa._results import Result
+from kundresa.schema import EVENTS, IDENTITY_KEYS, IDENTITY_LINKS, QUARANTINE
+
+if TYPE_CHECKING:
+    from kundresa._store import Store
+    from kundresa._workspace import Workspace
+
+__all__ = ["FORMATS", "IdentifierRule", "IngestReport", "ingest_files"]
+
+FORMATS = ("csv", "parquet", "jsonl", "json")
+_SUFFIX = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+}
+_BATCH_ROWS = 1_000_000
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """What happened to one file."""
+
+    path: str
+    format: str
+    rows: int
+    accepted: int
+    duplicates: int
+    quarantined: int
+    reasons: tuple[tuple[str, int], ...] = ()
+    #: rows of forgotten persons, dropped (``Workspace.forget`` tombstones)
+    forgotten: int = 0
+
+
+@dataclass(frozen=True)
+class IngestReport(Result):
+    """Counts of one ingest run: accepted, duplicate (already stored) and quarantined rows.
+
+    >>> r = IngestReport(accepted=2, duplicates=1, quarantined=0, files=())
+    >>> r.to_dict()["accepted"]
+    2
+    """
+
+    accepted: int
+    duplicates: int
+    quarantined: int
+    files: tuple[FileReport, ...] = field(default=())
+    merged_persons: int = 0
+    #: rows dropped because they carry an identifier of a forgotten person
+    forgotten: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        reasons: dict[str, int] = {}
+        for f in self.files:
+            for r, n in f.reasons:
+                reasons[r] = reasons.get(r, 0) + n
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "quarantined": self.quarantined,
+            "merged_persons": self.merged_persons,
+            "forgotten": self.forgotten,
+            "reasons": dict(sorted(reasons.items())),
+            "files": [
+                {
+                    "path": f.path,
+                    "format": f.format,
+                    "rows": f.rows,
+                    "accepted": f.accepted,
+                    "duplicates": f.duplicates,
+                    "quarantined": f.quarantined,
+                    "forgotten": f.forgotten,
+                    "reasons": dict(f.reasons),
+                }
+                for f in self.files
+            ],
+        }
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(
+            [{k: v for k, v in f.items() if k != "reasons"} for f in self.to_dict()["files"]]
+        )
+
+    def __str__(self) -> str:
+        lines = [
+            f"accepted {self.accepted:,}  duplicates {self.duplicates:,}  "
+            f"quarantined {self.quarantined:,}"
+            + (f"  forgotten {self.forgotten:,} (dropped: tombstones)" if self.forgotten else "")
+        ]
+        for reason, n in self.to_dict()["reasons"].items():
+            lines.append(f"  quarantined {n:,} x {reason}")
+        if self.quarantined:
+            lines.append("  see them with: kundresa quarantine")
+        return "\n".join(lines)
+
+
+def detect_format(path: Path, fmt: str | None = None) -> str:
+    """The format of ``path`` from ``fmt`` or its suffix (``.gz`` allowed for text formats).
+
+    >>> detect_format(Path("events.ndjson"))
+    'jsonl'
+    """
+    if fmt:
+        if fmt not in FORMATS:
+            raise InvalidOptionError("format", fmt, allowed=FORMATS)
+        return fmt
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    if suffixes and suffixes[-1] in _SUFFIX:
+        return _SUFFIX[suffixes[-1]]
+    raise FileFormatError(
+        str(path),
+        f"unsupported suffix {''.join(path.suffixes) or '(none)'!r}",
+        fix="use .csv, .parquet, .jsonl or .json, or pass --format",
+    )
+
+
+def _open_text(path: Path) -> Any:
+    if path.suffix.lower() == ".gz":
+        import gzip
+
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return path.open("r", encoding="utf-8", errors="replace")
+
+
+def _json_lines(path: Path, fmt: str) -> Iterator[pa.Table]:
+    """Yield (``_row``, ``_line``) chunks. A ``.json`` file that is one document is split
+    into its calls (Segment batch/list/single); otherwise it is read as lines."""
+    if fmt == "json":
+        with _open_text(path) as fh:
+            text = fh.read()
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError:
+            doc = None
+        if doc is not None:
+            if isinstance(doc, dict) and isinstance(doc.get("batch"), list):
+                items = doc["batch"]
+                shared = {k: doc[k] for k in ("context", "integrations") if k in doc}
+                if shared:
+                    items = [{**shared, **i} if isinstance(i, dict) else i for i in items]
+            elif isinstance(doc, list):
+                items = doc
+            else:
+                items = [doc]
+            lines = [json.dumps(i, separators=(",", ":")) for i in items]
+            yield pa.table(
+                {
+                    "_row": pa.array(range(1, len(lines) + 1), pa.int64()),
+                    "_line": pa.array(lines, pa.string()),
+                }
+            )
+            return
+    row = 0
+    buf: list[str] = []
+    nums: list[int] = []
+    with _open_text(path) as fh:
+        for line in fh:
+            row += 1
+            s = line.strip()
+            if not s:
+                continue
+            buf.append(s)
+            nums.append(row)
+            if len(buf) >= _BATCH_ROWS:
+                yield pa.table({"_row": pa.array(nums, pa.int64()), "_line": pa.array(buf)})
+                buf, nums = [], []
+    if buf or row == 0:
+        yield pa.table({"_row": pa.array(nums, pa.int64()), "_line": pa.array(buf, pa.string())})
+
+
+@dataclass
+class _Processor:
+    """An in-process DuckDB that validates rows before they reach the store.
+
+    Files are staged in chunks of at most a million rows (CSV: whole file, so that DuckDB's
+    rejects table sees every line); each chunk is written before the next is read, which
+    bounds memory and lets the store's anti-join catch duplicates across chunks.
+    """
+
+    identifiers: Sequence[IdentifierRule]
+    salt: str
+    con: duckdb.DuckDBPyConnection = field(init=False)
+    _raw_sql: str | None = field(init=False, default=None)
+    _src: str = field(init=False, default="")
+    #: rows dropped because they carry an identifier of a forgotten person (tombstones)
+    forgotten: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone='UTC'")
+        self.con.execute("SET enable_progress_bar=false")
+        self.con.execute("SET preserve_insertion_order=false")
+
+    def _stage(self, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TABLE staged AS {sql}")
+
+    def _flat(self, src: str, mapping: dict[str, str], source: str) -> None:
+        cols = {
+            r[0]: r[1] for r in self.con.execute(f"DESCRIBE {src}").fetchall() if r[0] != "_row"
+        }
+        unknown = [m for m in mapping.values() if m not in cols]
+        if unknown:
+            raise InvalidOptionError(
+                "mapping",
+                unknown[0],
+                fix=f"the file has no such column; its columns are: {', '.join(cols)}",
+            )
+        self._raw_sql = raw_row_sql(list(cols), "src")
+        self._src = src
+        self._stage(
+            canonical_stage(
+                flat_stage(src, cols, mapping, self.identifiers),
+                source=source,
+                identifiers=self.identifiers,
+                salt=self.salt,
+            )
+        )
+
+    def stage_json(self, chunk: pa.Table, source: str) -> None:
+        """Stage JSON text rows (columns ``_row`` int64, ``_line`` string) into ``staged``.
+
+        The one entry point for JSON events, whether they come from a file or the collector,
+        so that both meet the same rules and quarantine reasons.
+        """
+        self._raw_sql = None
+        self.con.register("lines_chunk", chunk)
+        try:
+            self._stage(
+                canonical_stage(
+                    json_stage("lines_chunk", self.identifiers),
+                    source=source,
+                    identifiers=self.identifiers,
+                    salt=self.salt,
+                )
+            )
+        finally:
+            self.con.unregister("lines_chunk")
+
+    def chunks(self, path: Path, fmt: str, mapping: dict[str, str]) -> Iterator[None]:
+        """Stage the file chunk by chunk into table ``staged``; yield after each chunk."""
+        con = self.con
+        source = str(path)
+        if fmt in ("jsonl", "json"):
+            for chunk in _json_lines(path, fmt):
+                self.stage_json(chunk, source)
+                yield
+            return
+        if fmt == "parquet":
+            try:
+                pf = pq.ParquetFile(path)
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise FileFormatError(source, f"cannot be read as Parquet ({exc})") from exc
+            offset = 0
+            for batch in pf.iter_batches(batch_size=_BATCH_ROWS):
+                rows = pa.array(range(offset + 1, offset + batch.num_rows + 1), pa.int64())
+                chunk = pa.Table.from_batches([batch]).append_column("_row", rows)
+                offset += batch.num_rows
+                con.register("parquet_chunk", chunk)
+                con.execute("CREATE OR REPLACE TEMP VIEW src_chunk AS SELECT * FROM parquet_chunk")
+                self._flat("src_chunk", mapping, source)
+                yield
+                con.unregister("parquet_chunk")
+            return
+        con.execute("DROP TABLE IF EXISTS csv_rejects")
+        delim = "\\t" if path.suffix.lower() == ".tsv" else ","
+        reader = (
+            f"read_csv({lit(source)}, all_varchar=true, header=true, delim=E'{delim}', "
+            "store_rejects=true, rejects_table='csv_rejects', rejects_scan='csv_scans')"
+        )
+        # Row numbers must follow the file (line 1 is the header): read with insertion order
+        # preserved, materialise once, then stage in chunks like the other formats.
+        con.execute("SET preserve_insertion_order=true")
+        try:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE src_csv AS "
+                f"SELECT row_number() OVER () + 1 AS _row, * FROM {reader}"
+            )
+        finally:
+            con.execute("SET preserve_insertion_order=false")
+        # lines DuckDB rejected are not in src_csv: shift later rows past them so that
+        # _row is the real line number (the i-th rejected line r shifts rows >= r - i)
+        con.execute(
+            "UPDATE src_csv SET _row = _row + (SELECT count(*) FROM (SELECT line - "
+            "(row_number() OVER (ORDER BY line) - 1) AS t FROM csv_rejects) r "
+            "WHERE r.t <= src_csv._row) "
+            "WHERE EXISTS (SELECT 1 FROM csv_rejects)"
+        )
+        last = con.execute("SELECT coalesce(max(_row), 1) FROM src_csv").fetchone()
+        end = int(last[0]) if last else 1
+        for lo in range(2, max(end, 2) + 1, _BATCH_ROWS):
+            con.execute(
+                "CREATE OR REPLACE TEMP VIEW src_chunk AS SELECT * FROM src_csv "
+                f"WHERE _row BETWEEN {lo} AND {lo + _BATCH_ROWS - 1}"
+            )
+            self._flat("src_chunk", mapping, source)
+            if lo == 2:
+                self._csv_rejects(source)
+            yield
+        con.execute("DROP TABLE IF EXISTS src_csv")
+
+    def _csv_rejects(self, source: str) -> None:
+        try:
+            rejects = self.con.execute(
+                "SELECT line, csv_line, error_type, error_message FROM csv_rejects"
+            ).fetchall()
+        except duckdb.Error:
+            return
+        for line, csv_line, error_type, message in rejects:
+            self.con.execute(
+                "INSERT INTO staged (_row, _raw, _reason, _field, _detail, source) "
+                "VALUES (?, ?, 'malformed_csv_row', 'row', ?, ?)",
+                [int(line), csv_line, f"{error_type}: {message}; fix the row's columns", source],
+            )
+
+    def add_rejects(self, rows: Sequence[tuple[int, str, str, str, str]], source: str) -> None:
+        """Add rows refused before staging (``_row, raw, reason, field, detail``; e.g. the
+        collector's) to the staged chunk, to be quarantined with it."""
+        if rows:
+            self.con.executemany(
+                "INSERT INTO staged (_row, _raw, _reason, _field, _detail, source) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(*r, source) for r in rows],
+            )
+
+    def counts(self) -> tuple[int, dict[str, int]]:
+        rows = self.con.execute("SELECT count(*) FROM staged").fetchone()
+        reasons = dict(
+            self.con.execute(
+                "SELECT _reason, count(*) FROM staged WHERE _reason IS NOT NULL GROUP BY 1"
+            ).fetchall()
+        )
+        return (int(rows[0]) if rows else 0), {str(k): int(v) for k, v in reasons.items()}
+
+    def accepted(self) -> Iterator[pa.Table]:
+        cols = ", ".join(f'"{n}"' for n in EVENTS.names)
+        # first occurrence of an event_id in the chunk wins; later chunks meet the anti-join
+        rel = self.con.execute(
+            f"SELECT {cols} FROM staged WHERE _reason IS NULL "
+            "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _row) = 1"
+        )
+        for batch in rel.to_arrow_reader(_BATCH_ROWS):
+            yield pa.Table.from_batches([batch]).cast(EVENTS)
+
+    def quarantine(self) -> pa.Table:
+        raw = "s._raw" if self._raw_sql is None else f"coalesce(s._raw, {self._raw_sql})"
+        join = "" if self._raw_sql is None else f"LEFT JOIN {self._src} src ON src._row = s._row"
+        t = self.con.execute(
+            f"SELECT substr(sha256(concat_ws('|', coalesce({raw}, ''), s._reason)), 1, 32) "
+            "AS quarantine_id, s.source, s._row::BIGINT AS row_number, s._reason AS reason, "
+            f"s._field AS field, s._detail AS detail, {raw} AS raw, "
+            f"now()::TIMESTAMP AS quarantined_at FROM staged s {join} "
+            "WHERE s._reason IS NOT NULL "
+            "QUALIFY row_number() OVER (PARTITION BY quarantine_id ORDER BY s._row) = 1"
+        ).to_arrow_table()
+        return t.cast(QUARANTINE)
+
+    def write_chunk(self, store: Store) -> tuple[int, int]:
+        """Write the staged chunk: new events, quarantined rows, identity keys and links.
+
+        Returns (events accepted, identity rows appended). Call :meth:`drop_forgotten` first.
+        """
+        accepted = sum(store.insert_new("events", b, "event_id") for b in self.accepted())
+        q = self.quarantine()
+        if q.num_rows:
+            store.insert_new("quarantine", q, "quarantine_id")
+        keys, links = self.identity()
+        if keys.num_rows:
+            store.append("identity_keys", keys)
+        if links.num_rows:
+            store.append("identity_links", links)
+        return accepted, keys.num_rows + links.num_rows
+
+    def drop_forgotten(self, store: Store) -> int:
+        """Delete staged rows (valid or not) with an identifier key of a tombstone; count
+        them in ``forgotten`` and return how many."""
+        if not store.exists("forgotten"):
+            return 0
+        hashes = store.fetch(store.table("forgotten").select("key_hash")).column(0).to_pylist()
+        if not hashes:
+            return 0
+        where = (
+            "list_has_any(list_transform(list_concat(coalesce(_keys, []), CASE WHEN _alias_key "
+            "IS NULL THEN [] ELSE [_alias_key] END), k -> sha256(? || k)), ?::VARCHAR[])"
+        )
+        got = self.con.execute(f"SELECT count(*) FROM staged WHERE {where}", [self.salt, hashes])
+        row = got.fetchone()
+        n = int(row[0]) if row else 0
+        if n:
+            self.con.execute(f"DELETE FROM staged WHERE {where}", [self.salt, hashes])
+        self.forgotten += n
+        return n
+
+    def identity(self) -> tuple[pa.Table, pa.Table]:
+        keys = (
+            self.con.execute(
+                "SELECT k AS key, min(ts) AS first_seen, max(ts) AS last_seen FROM "
+                "(SELECT unnest(list_concat(_keys, CASE WHEN _alias_key IS NULL THEN [] "
+                "ELSE [_alias_key] END)) AS k, ts FROM staged WHERE _reason IS NULL) GROUP BY k"
+            )
+            .to_arrow_table()
+            .cast(IDENTITY_KEYS)
+        )
+        links = (
+            self.con.execute(
+                """
+            SELECT key_a, key_b, min(ts) AS first_seen, via FROM (
+              SELECT person_key AS key_a, unnest(_keys) AS key_b, ts,
+                     CASE WHEN type = 'identify' THEN 'identify' ELSE 'event' END AS via
+              FROM staged WHERE _reason IS NULL AND len(_keys) > 1
+              UNION ALL
+              SELECT 'user_id:' || user_id, _alias_key, ts, 'alias'
+              FROM staged WHERE _reason IS NULL AND _alias_key IS NOT NULL
+              UNION ALL
+              -- previousId may be an earlier user id: the link counts only if that key exists
+              SELECT 'user_id:' || user_id, 'user_id:' || substr(_alias_key, 14), ts, 'alias'
+              FROM staged WHERE _reason IS NULL AND _alias_key IS NOT NULL
+            ) WHERE key_a <> key_b GROUP BY key_a, key_b, via
+            """
+            )
+            .to_arrow_table()
+            .cast(IDENTITY_LINKS)
+        )
+        return keys, links
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _estimate_rows(path: Path, fmt: str) -> int:
+    """Rows expected (for the progress bar): exact for Parquet, 0 (unknown) otherwise."""
+    if fmt == "parquet":
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except (pa.ArrowInvalid, OSError):
+            return 0
+    return 0
+
+
+def ingest_files(
+    ws: Workspace,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    fmt: str | None = None,
+    mapping: dict[str, str] | None = None,
+    identifiers: Sequence[IdentifierRule] = DEFAULT_IDENTIFIERS,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[FileReport]:
+    """Load files into ``ws`` (without stitching; :meth:`Workspace.ingest` stitches after).
+
+    ``progress(stage, done, total)`` is called as rows are written.
+    """
+    mapping = dict(mapping or {})
+    store = ws.store
+    store.ensure("events", EVENTS)
+    store.ensure("quarantine", QUARANTINE)
+    store.ensure("identity_keys", IDENTITY_KEYS)
+    store.ensure("identity_links", IDENTITY_LINKS)
+    files = [Path(p) for p in paths]
+    for p in files:
+        if not p.exists():
+            raise FileFormatError(str(p), "no such file", fix="check the path")
+    formats = [detect_format(p, fmt) for p in files]
+    proc = _Processor(identifiers=identifiers, salt=ws.salt)
+    reports: list[FileReport] = []
+    try:
+        for path, f in zip(files, formats, strict=True):
+            total = _estimate_rows(path, f)
+            rows = accepted = forgotten = 0
+            reasons: Counter[str] = Counter()
+            if progress:
+                progress(str(path), 0, total)
+            for _ in proc.chunks(path, f, mapping):
+                dropped = proc.drop_forgotten(store)
+                forgotten += dropped
+                n, chunk_reasons = proc.counts()
+                rows += n + dropped
+                reasons.update(chunk_reasons)
+                accepted += proc.write_chunk(store)[0]
+                if progress:
+                    progress(str(path), rows, max(total, rows))
+            quarantined = sum(reasons.values())
+            reports.append(
+                FileReport(
+                    path=str(path),
+                    format=f,
+                    rows=rows,
+                    accepted=accepted,
+                    duplicates=rows - quarantined - accepted - forgotten,
+                    quarantined=quarantined,
+                    reasons=tuple(sorted(reasons.items())),
+                    forgotten=forgotten,
+                )
+            )
+    finally:
+        proc.close()
+    return reports
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)
