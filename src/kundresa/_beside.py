@@ -484,6 +484,21 @@ def _write_out(
         sys.stderr.write(f"wrote {out}\n")
 
 
+def _post(db: str | None, engine: str, path: str, body: Any, as_json: bool) -> bytes | None:
+    """POST ``body`` to ``path`` of the server that holds ``db`` (JSON, or the server's text
+    with ``as_json=False``); None when no server holds it or it does not answer."""
+    info = running_server(db, engine)
+    if info is None or info.pid == os.getpid():
+        return None
+    accept = "application/json" if as_json else "text/plain"
+    try:
+        out = _request(info, path, body=body, headers={"Accept": accept})
+    except _UnreachableError:
+        return None
+    _note(info, as_json)
+    return out
+
+
 def forward_sql(db: str | None, engine: str, query: str, limit: int, as_json: bool) -> bool:
     """Run ``kundresa sql`` through the server that holds ``db`` (``POST /api/v1/sql``:
     one read-only SELECT); False when no server holds it.
@@ -491,20 +506,9 @@ def forward_sql(db: str | None, engine: str, query: str, limit: int, as_json: bo
     >>> forward_sql("/nonexistent/w.duckdb", "duckdb", "select 1", 50, True)
     False
     """
-    info = running_server(db, engine)
-    if info is None or info.pid == os.getpid():
+    body = _post(db, engine, "/api/v1/sql", {"query": query, "limit": limit}, as_json)
+    if body is None:
         return False
-    accept = "application/json" if as_json else "text/plain"
-    try:
-        body = _request(
-            info,
-            "/api/v1/sql",
-            body={"query": query, "limit": limit},
-            headers={"Accept": accept},
-        )
-    except _UnreachableError:
-        return False
-    _note(info, as_json)
     if as_json:
         _echo(json.dumps(json.loads(body)["rows"], indent=2, default=str))
     else:
@@ -522,20 +526,10 @@ def forward_forget(
     >>> forward_forget("/nonexistent/w.duckdb", "duckdb", "u-1", "user_id", True)
     False
     """
-    info = running_server(db, engine)
-    if info is None or info.pid == os.getpid():
+    request = {"identifier": identifier, "id_type": id_type}
+    body = _post(db, engine, "/api/v1/forget", request, as_json)
+    if body is None:
         return False
-    accept = "application/json" if as_json else "text/plain"
-    try:
-        body = _request(
-            info,
-            "/api/v1/forget",
-            body={"identifier": identifier, "id_type": id_type},
-            headers={"Accept": accept},
-        )
-    except _UnreachableError:
-        return False
-    _note(info, as_json)
     _echo(json.dumps(json.loads(body), indent=2) if as_json else body.decode("utf-8"))
     return True
 
