@@ -23,8 +23,6 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kundresa._public import publish
-
 __all__ = ["lazy"]
 
 
@@ -36,7 +34,8 @@ def lazy(
     ``exports`` maps each public name to the module that defines it. A name whose home is
     the package's own subpackage of that name (``kundresa.funnel``) is that subpackage
     (which may be callable, as ``kundresa.funnel`` is). A class or function read from a
-    private module reports the package as its ``__module__`` (:func:`~kundresa._public.publish`).
+    private module reports the package as its ``__module__``: its home module publishes it
+    when it loads (:func:`~kundresa._public.publish_from`).
     """
     module = sys.modules[package] if isinstance(package, str) else package
 
@@ -46,7 +45,6 @@ def lazy(
             raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
         source = importlib.import_module(home)
         value = source if home == f"{module.__name__}.{name}" else getattr(source, name)
-        publish(module.__name__, [value])
         setattr(module, name, value)
         return value
 

@@ -217,3 +217,8 @@ def html_to_png(
         return
     with chromium() as b:
         _shoot(b, html, out, width, scripts)
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)
