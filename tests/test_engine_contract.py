@@ -20,7 +20,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "kundresa"
 #: Modules allowed to reach past the interface: the store itself, and the CLI's default
 #: folder per engine (before any store exists).
 ALLOWED_STORE_ACCESS = {"_store.py"}
-ALLOWED_ENGINE_NAMES = {"_store.py", "cli.py"}
+ALLOWED_ENGINE_NAMES = {"_store.py", "_cli.py"}
 ENGINE_NAMES = {"duckdb", "spark"}
 
 

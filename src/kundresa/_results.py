@@ -96,7 +96,7 @@ class Result:
         """A subclass' own ``__post_init__`` runs first, then the fields are frozen (so it
         need not call ``super().__post_init__()``, and may still set fields)."""
         super().__init_subclass__(**kwargs)
-        own = cls.__dict__.get("__post_init__")
+        own = vars(cls).get("__post_init__")
         if own is not None and not getattr(own, "_freezes", False):
             cls.__post_init__ = _then_freeze(own)  # type: ignore[method-assign]
 
