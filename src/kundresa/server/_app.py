@@ -113,7 +113,9 @@ class Runtime:
         if self.ws.store.supports("thread_setting") and config.duckdb_threads > 0:
             self.ws.store.set_threads(config.duckdb_threads)
         self.state = ServerState(config.state)
-        self.writer = InboxWriter(ServerState(config.state), max_queue=config.max_queue)
+        self.writer = InboxWriter(
+            ServerState(config.state, autocheckpoint=False), max_queue=config.max_queue
+        )
         self.loader = Loader(
             self.ws,
             ServerState(config.state),
@@ -123,6 +125,7 @@ class Runtime:
             threads=max(config.duckdb_threads, 1),
         )
         self.writer.on_commit.append(self.loader.wake)
+        self.loader.writer = self.writer
         self.buckets = KeyBuckets(config.key_rate, config.key_burst)
         self.counters = CollectorCounters()
         self.faults = config.fault_5xx_after_write
