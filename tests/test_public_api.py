@@ -24,7 +24,7 @@ from kundresa._public import is_private
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 #: the public modules besides ``kundresa`` itself; everything else has a private name
-PUBLIC = ("attribution", "cli", "funnel", "maps", "paths", "schema", "server", "synth")
+PUBLIC = ("attribution", "cli", "funnel", "loyalty", "maps", "paths", "schema", "server", "synth")
 NAMESPACES = ["kundresa", *(f"kundresa.{m}" for m in PUBLIC)]
 
 

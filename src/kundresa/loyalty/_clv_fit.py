@@ -1,0 +1,419 @@
+"""Maximum-likelihood fits of the customer-base models (scipy optimisers, log-parameters).
+
+How a fit runs (the same for every model):
+
+1. The summary is checked (one-line errors naming the field) and collapsed to its distinct
+   rows with weights (``numpy.unique``), so a million customers with few distinct
+   ``(x, t_x, T)`` cost no more than the distinct rows; the likelihood is vectorised.
+2. The parameters are optimised on the log scale (so they stay positive), minimising the
+   mean negative log-likelihood from a few starting values (moment-based and generic);
+   each start runs Nelder-Mead, then BFGS (analytic gradient for BG/NBD, finite
+   differences otherwise) polishes; the best end wins.
+3. Standard errors: the Hessian ``H`` of the total negative log-likelihood in the log
+   parameters ``u = log(theta)`` by central finite differences (step ``1e-4``), its inverse
+   is the covariance of ``u`` and the delta method gives
+   ``cov(theta) = diag(theta) H^-1 diag(theta)`` (the gradient vanishes at the optimum, so
+   this equals the inverse observed information in the natural parameters).
+4. A :class:`ConvergenceWarning` is issued when the optimiser did not converge, a
+   parameter ends beyond ``exp(+-12)`` (a boundary: e.g. ``b -> 0`` or ``alpha -> inf``), or
+   the Hessian is not positive definite (standard errors are then NaN).
+
+>>> import numpy as np
+>>> fit = fit_sbg([1000, 631, 468, 382, 326, 289, 262, 241])
+>>> round(fit["alpha"], 4), round(fit["beta"], 4), round(fit.log_likelihood, 3)
+(0.7041, 1.182, -1680.265)
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import minimize
+
+from kundresa._errors import InvalidOptionError
+from kundresa.loyalty import _clv_models as m
+from kundresa.loyalty._clv_result import MODELS, ConvergenceWarning, Model, ModelFit
+
+__all__ = [
+    "fit_bg_bb",
+    "fit_bg_nbd",
+    "fit_gamma_gamma",
+    "fit_mbg_nbd",
+    "fit_pareto_nbd",
+    "fit_sbg",
+]
+
+Array = npt.NDArray[np.float64]
+_BOUND = 12.0
+
+
+def _column(name: str, values: npt.ArrayLike, fix: str) -> Array:
+    try:
+        out = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise InvalidOptionError(name, values, fix=f"give numbers; {fix}") from None
+    bad = ~np.isfinite(out)
+    if bad.any():
+        raise InvalidOptionError(name, out[bad][0], fix=f"give finite numbers; {fix}")
+    return out
+
+
+def _summary(
+    x: npt.ArrayLike,
+    t_x: npt.ArrayLike,
+    T: npt.ArrayLike,
+    weights: npt.ArrayLike | None,
+    *,
+    horizon: str = "T",
+) -> tuple[Array, Array, Array, Array, float]:
+    """Checked, collapsed to distinct rows: ``x, t_x, T, weights, customers``."""
+    xs = _column("x", x, "x is each customer's number of repeat purchases")
+    tx = _column("t_x", t_x, "t_x is the time of the last repeat purchase")
+    tt = _column(horizon, T, f"{horizon} is each customer's observation length")
+    n = xs.size
+    if tx.size != n or tt.size != n:
+        raise InvalidOptionError(
+            "t_x", f"{tx.size} values", fix=f"give x, t_x and {horizon} of the same length ({n})"
+        )
+    w = np.ones(n) if weights is None else _column("weights", weights, "one count per row")
+    if w.size != n:
+        raise InvalidOptionError("weights", f"{w.size} values", fix=f"give {n} weights, one a row")
+    if n == 0 or w.sum() <= 0:
+        raise InvalidOptionError("x", "no customers", fix="give at least one customer")
+    checks = [
+        ("x", xs, (xs < 0) | (xs != np.round(xs)), "x counts purchases: whole numbers >= 0"),
+        ("t_x", tx, (tx < 0) | (tx > tt), f"t_x must lie between 0 and {horizon}"),
+        (horizon, tt, tt <= 0, f"{horizon} must be > 0"),
+        ("weights", w, w < 0, "weights count customers: >= 0"),
+    ]
+    for name, values, bad, fix in checks:
+        if bad.any():
+            raise InvalidOptionError(name, float(values[bad][0]), fix=fix)
+    rows, inverse = np.unique(np.column_stack([xs, tx, tt]), axis=0, return_inverse=True)
+    counts = np.bincount(inverse.reshape(-1), weights=w, minlength=rows.shape[0]).astype(float)
+    keep = counts > 0
+    rows, counts = rows[keep], counts[keep]
+    return rows[:, 0].copy(), rows[:, 1].copy(), rows[:, 2].copy(), counts, float(w.sum())
+
+
+def _hessian(f: Callable[[Array], float], u: Array, h: float = 1e-4) -> Array:
+    k = u.size
+    hess = np.empty((k, k))
+    eye = np.eye(k) * h
+    f0 = f(u)
+    for i in range(k):
+        for j in range(i, k):
+            if i == j:
+                v = (f(u + eye[i]) - 2 * f0 + f(u - eye[i])) / h**2
+            else:
+                v = (
+                    f(u + eye[i] + eye[j])
+                    - f(u + eye[i] - eye[j])
+                    - f(u - eye[i] + eye[j])
+                    + f(u - eye[i] - eye[j])
+                ) / (4 * h**2)
+            hess[i, j] = hess[j, i] = v
+    return hess
+
+
+def _fit(
+    model: Model,
+    total_ll: Callable[[Array], float],
+    starts: Sequence[Sequence[float]],
+    customers: float,
+    rows: int,
+    started: float,
+    grad: Callable[[Array], Array] | None = None,
+) -> ModelFit:
+    """Maximise ``total_ll(theta)`` over positive ``theta`` from each start; the best wins."""
+    scale = 1.0 / max(customers, 1.0)
+
+    def objective(u: Array) -> float:
+        if np.any(np.abs(u) > 50):
+            return np.inf
+        with np.errstate(all="ignore"):
+            value = -total_ll(np.exp(u)) * scale
+        return float(value) if np.isfinite(value) else np.inf
+
+    jac: Callable[[Array], Array] | str = "3-point"
+    if grad is not None:
+        gfun = grad
+
+        def jac_fn(u: Array) -> Array:
+            with np.errstate(all="ignore"):
+                g = -gfun(np.exp(u)) * np.exp(u) * scale
+            return np.where(np.isfinite(g), g, 0.0)
+
+        jac = jac_fn
+    best = None
+    iterations = 0
+    for start in starts:
+        u0 = np.log(np.asarray(start, dtype=np.float64))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            if grad is None:
+                coarse = minimize(
+                    objective,
+                    u0,
+                    method="Nelder-Mead",
+                    options={"maxiter": 400 * u0.size, "xatol": 1e-6, "fatol": 1e-10},
+                )
+                iterations += int(coarse.nit)
+                u0 = coarse.x
+            res = minimize(objective, u0, jac=jac, method="BFGS", options={"gtol": 1e-8})
+        iterations += int(res.nit)
+        if best is None or res.fun < best.fun:
+            best = res
+    assert best is not None
+    u = np.asarray(best.x, dtype=np.float64)
+    theta = np.exp(u)
+    names = MODELS[model]
+    # BFGS often reports "precision loss" at an optimum it cannot improve on in float64;
+    # that is converged when the (scaled) gradient is small.
+    gnorm = float(np.max(np.abs(best.jac))) if best.jac is not None else np.inf
+    converged = bool(best.success) or gnorm < 1e-5
+    at_boundary = bool(np.any(np.abs(u) > _BOUND))
+    with np.errstate(all="ignore"):
+        hess = _hessian(lambda v: -total_ll(np.exp(v)), u)
+    try:
+        np.linalg.cholesky(hess)
+        cov_u = np.linalg.inv(hess)
+        cov = cov_u * np.outer(theta, theta)
+        se = np.sqrt(np.diag(cov))
+        posdef = True
+    except np.linalg.LinAlgError:
+        cov = np.full((u.size, u.size), np.nan)
+        se = np.full(u.size, np.nan)
+        posdef = False
+    shown = ", ".join(f"{n} = {t:.4g}" for n, t in zip(names, theta, strict=True))
+    if not converged:
+        warnings.warn(
+            f"{model}: the optimiser did not converge ({best.message}); {shown}",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    if at_boundary:
+        warnings.warn(
+            f"{model}: the fit ends at a parameter boundary ({shown}); the data may not "
+            "identify the model (too few repeat purchases, or a simpler model fits)",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    elif not posdef:
+        warnings.warn(
+            f"{model}: the Hessian is not positive definite at {shown}; standard errors are NaN",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return ModelFit(
+        model=model,
+        params=dict(zip(names, (float(t) for t in theta), strict=True)),
+        standard_errors=dict(zip(names, (float(s) for s in se), strict=True)),
+        log_likelihood=float(total_ll(theta)),
+        customers=customers,
+        rows=rows,
+        converged=converged,
+        at_boundary=at_boundary,
+        iterations=iterations,
+        message=str(best.message),
+        covariance=tuple(tuple(float(c) for c in row) for row in cov),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _rate_starts(x: Array, T: Array, w: Array, shape: Sequence[float]) -> list[list[float]]:
+    """Starting values: r = 1 and alpha so that r/alpha is the mean purchase rate."""
+    rate = max(float(np.dot(w, x) / np.dot(w, T)), 1e-6)
+    return [[1.0, 1.0 / rate, *shape], [0.5, 0.5 / rate, *shape]]
+
+
+def fit_bg_nbd(
+    x: npt.ArrayLike,
+    t_x: npt.ArrayLike,
+    T: npt.ArrayLike,
+    *,
+    weights: npt.ArrayLike | None = None,
+) -> ModelFit:
+    """Fit the BG/NBD model (Fader, Hardie & Lee 2005) by maximum likelihood.
+
+    ``x`` is each customer's number of repeat purchases, ``t_x`` the time of the last one
+    and ``T`` the time since the first purchase (the same unit, e.g. weeks); ``weights``
+    counts customers per row. Parameters ``r, alpha`` (purchase rate, gamma) and ``a, b``
+    (drop-out probability, beta); see the module notes for the optimiser and the
+    standard errors.
+
+    >>> from kundresa.loyalty import simulate_bg_nbd
+    >>> x, t_x, T = simulate_bg_nbd(20_000, r=0.25, alpha=4.0, a=0.8, b=2.5, T=39.0, seed=1)
+    >>> fit = fit_bg_nbd(x, t_x, T)
+    >>> {k: round(v, 2) for k, v in fit.params.items()}
+    {'r': 0.25, 'alpha': 3.92, 'a': 0.79, 'b': 2.44}
+    >>> round(fit.standard_errors["b"], 2)
+    0.2
+    """
+    started = time.perf_counter()
+    xs, tx, tt, w, n = _summary(x, t_x, T, weights)
+    # the x-only terms are shared by rows with the same x: evaluate them once per distinct x
+
+    def ll(p: Array) -> float:
+        return float(np.dot(w, m.bgnbd_ll(p, xs, tx, tt)))
+
+    def grad(p: Array) -> Array:
+        return np.asarray(m.bgnbd_grad(p, xs, tx, tt) @ w)
+
+    starts = _rate_starts(xs, tt, w, (1.0, 1.0)) + _rate_starts(xs, tt, w, (0.5, 3.0))
+    return _fit("bg_nbd", ll, starts, n, xs.size, started, grad=grad)
+
+
+def fit_mbg_nbd(
+    x: npt.ArrayLike,
+    t_x: npt.ArrayLike,
+    T: npt.ArrayLike,
+    *,
+    weights: npt.ArrayLike | None = None,
+) -> ModelFit:
+    """Fit the modified BG/NBD (Batislam, Denizel & Filiztekin 2007): as BG/NBD, but a
+    customer may also drop out at time 0, so one without repeat purchases can be dead.
+
+    >>> x, t_x, T = [0, 1, 2, 5, 1, 3], [0, 10, 20, 30, 35, 12], [39] * 6
+    >>> fit = fit_mbg_nbd(x, t_x, T, weights=[600, 150, 100, 60, 60, 30])
+    >>> fit.model, fit.customers, fit.converged
+    ('mbg_nbd', 1000.0, True)
+    """
+    started = time.perf_counter()
+    xs, tx, tt, w, n = _summary(x, t_x, T, weights)
+
+    def ll(p: Array) -> float:
+        return float(np.dot(w, m.mbgnbd_ll(p, xs, tx, tt)))
+
+    starts = _rate_starts(xs, tt, w, (1.0, 1.0)) + _rate_starts(xs, tt, w, (0.5, 3.0))
+    return _fit("mbg_nbd", ll, starts, n, xs.size, started)
+
+
+def fit_pareto_nbd(
+    x: npt.ArrayLike,
+    t_x: npt.ArrayLike,
+    T: npt.ArrayLike,
+    *,
+    weights: npt.ArrayLike | None = None,
+) -> ModelFit:
+    """Fit the Pareto/NBD (Schmittlein, Morrison & Colombo 1987): purchase rate
+    gamma(r, alpha), drop-out rate gamma(s, beta), in continuous time.
+
+    >>> from kundresa.loyalty import simulate_pareto_nbd
+    >>> x, t_x, T = simulate_pareto_nbd(5000, r=0.55, alpha=10.6, s=0.6, beta=11.7, T=39.0)
+    >>> round(fit_pareto_nbd(x, t_x, T)["r"], 1)
+    0.6
+    """
+    started = time.perf_counter()
+    xs, tx, tt, w, n = _summary(x, t_x, T, weights)
+
+    def ll(p: Array) -> float:
+        return float(np.dot(w, m.pnbd_ll(p, xs, tx, tt)))
+
+    mean_t = float(np.dot(w, tt) / w.sum())
+    starts = [[*s[:2], 1.0, mean_t] for s in _rate_starts(xs, tt, w, ())]
+    return _fit("pareto_nbd", ll, starts, n, xs.size, started)
+
+
+def fit_bg_bb(
+    x: npt.ArrayLike,
+    t_x: npt.ArrayLike,
+    n: npt.ArrayLike,
+    *,
+    weights: npt.ArrayLike | None = None,
+) -> ModelFit:
+    """Fit the BG/BB model (Fader, Hardie & Shang 2010) of discrete opportunities: ``x``
+    transactions in ``n`` opportunities (whole numbers), the last at opportunity ``t_x``;
+    ``weights`` counts customers per ``(x, t_x, n)`` row (a recency/frequency table).
+
+    >>> fit = fit_bg_bb([0, 1, 1, 2, 3, 6], [0, 1, 5, 4, 6, 6], [6] * 6,
+    ...                 weights=[300, 100, 60, 80, 90, 120])
+    >>> fit.rows, round(fit.log_likelihood, 1)
+    (6, -1994.4)
+    """
+    started = time.perf_counter()
+    xs, tx, nn, w, total = _summary(x, t_x, n, weights, horizon="n")
+    if np.any(nn != np.round(nn)) or np.any(tx != np.round(tx)) or np.any(xs > tx):
+        raise InvalidOptionError(
+            "t_x", "not whole", fix="BG/BB counts opportunities: whole x <= t_x <= n"
+        )
+
+    def ll(p: Array) -> float:
+        return float(np.dot(w, m.bgbb_ll(p, xs, tx, nn)))
+
+    starts = [[1.0, 1.0, 1.0, 1.0], [0.5, 0.5, 0.5, 3.0]]
+    return _fit("bg_bb", ll, starts, total, xs.size, started)
+
+
+def fit_sbg(alive: Sequence[float] | npt.ArrayLike) -> ModelFit:
+    """Fit the shifted-beta-geometric model of contractual retention (Fader & Hardie 2007)
+    to the number of customers still active at the start of periods 0, 1, ..., n of one
+    cohort (``alive[0]`` is the cohort size; counts may not rise).
+
+    >>> fit = fit_sbg([1000, 869, 743, 653, 593, 551, 517, 491])
+    >>> round(fit["alpha"], 3), round(fit["beta"], 3)
+    (0.668, 3.806)
+    """
+    started = time.perf_counter()
+    counts = _column("alive", alive, "the active customers at the start of each period")
+    if counts.size < 2 or counts[0] <= 0:
+        raise InvalidOptionError(
+            "alive", counts.tolist(), fix="give the cohort size and >= 1 period"
+        )
+    lost = -np.diff(counts)
+    if np.any(lost < 0) or counts[-1] < 0:
+        raise InvalidOptionError(
+            "alive", counts.tolist(), fix="active counts cannot rise from one period to the next"
+        )
+    end = float(counts[-1])
+
+    def ll(p: Array) -> float:
+        return m.sbg_ll(p, lost, end)
+
+    return _fit("sbg", ll, [[1.0, 1.0], [0.5, 3.0]], float(counts[0]), counts.size, started)
+
+
+def fit_gamma_gamma(
+    x: npt.ArrayLike,
+    mean_spend: npt.ArrayLike,
+    *,
+    weights: npt.ArrayLike | None = None,
+) -> ModelFit:
+    """Fit the Gamma-Gamma spend model (Fader & Hardie 2013) to each customer's number of
+    repeat transactions ``x`` and their mean value ``mean_spend``; customers with ``x = 0``
+    carry no spend information and are left out (as in the paper). The model assumes spend
+    is independent of the purchase process.
+
+    >>> from kundresa.loyalty import simulate_spend
+    >>> x = np.arange(5000) % 6
+    >>> fit = fit_gamma_gamma(x, simulate_spend(x, p=6.0, q=4.0, gamma=15.0))
+    >>> fit.customers, round(fit["q"])
+    (4166.0, 4)
+    """
+    started = time.perf_counter()
+    xs = _column("x", x, "x is each customer's number of repeat purchases")
+    ms = _column("mean_spend", mean_spend, "the mean value of each customer's repeat purchases")
+    w = np.ones(xs.size) if weights is None else _column("weights", weights, "one count per row")
+    if ms.size != xs.size or w.size != xs.size:
+        raise InvalidOptionError(
+            "mean_spend", f"{ms.size} values", fix=f"give x, mean_spend (and weights) of {xs.size}"
+        )
+    keep = (xs > 0) & (w > 0)
+    if np.any(ms[keep] <= 0):
+        raise InvalidOptionError(
+            "mean_spend", float(ms[keep][ms[keep] <= 0][0]), fix="spend must be > 0 when x > 0"
+        )
+    if not keep.any():
+        raise InvalidOptionError("x", "all zero", fix="Gamma-Gamma needs customers with x > 0")
+    xs, ms, w = xs[keep], ms[keep], w[keep]
+
+    def ll(p: Array) -> float:
+        return float(np.dot(w, m.gg_ll(p, xs, ms)))
+
+    mean = float(np.dot(w, ms) / w.sum())
+    starts = [[1.0, 1.0, 1.0], [2.0, 3.0, mean], [5.0, 5.0, mean]]
+    return _fit("gamma_gamma", ll, starts, float(w.sum()), xs.size, started)

@@ -1,0 +1,107 @@
+"""The result of a maximum-likelihood fit: a frozen :class:`ModelFit`.
+
+>>> fit = ModelFit("sbg", {"alpha": 0.70, "beta": 1.18}, {"alpha": 0.05, "beta": 0.12},
+...                log_likelihood=-1680.27, customers=1000.0, rows=8, converged=True)
+>>> fit.values
+(0.7, 1.18)
+>>> fit.to_frame().to_dict("records")[0]
+{'parameter': 'alpha', 'estimate': 0.7, 'standard_error': 0.05}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from kundresa._results import Result
+
+__all__ = ["MODELS", "ConvergenceWarning", "Model", "ModelFit"]
+
+Model = Literal["bg_nbd", "pareto_nbd", "mbg_nbd", "bg_bb", "sbg", "gamma_gamma"]
+
+#: each model's parameters, in the order the likelihoods take them
+MODELS: Mapping[str, tuple[str, ...]] = {
+    "bg_nbd": ("r", "alpha", "a", "b"),
+    "pareto_nbd": ("r", "alpha", "s", "beta"),
+    "mbg_nbd": ("r", "alpha", "a", "b"),
+    "bg_bb": ("alpha", "beta", "gamma", "delta"),
+    "sbg": ("alpha", "beta"),
+    "gamma_gamma": ("p", "q", "gamma"),
+}
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit did not converge, ended at a parameter boundary, or has no standard errors
+    (the Hessian of the negative log-likelihood is not positive definite there).
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("bg_nbd: a = 1e9 is at the boundary", ConvergenceWarning)
+    >>> caught[0].category.__name__
+    'ConvergenceWarning'
+    """
+
+
+@dataclass(frozen=True)
+class ModelFit(Result):
+    """A fitted customer-base model: parameter estimates, their standard errors (from the
+    numerical Hessian of the negative log-likelihood; see :func:`~kundresa.loyalty.fit_bg_nbd`),
+    the maximised log-likelihood, and how the optimiser ended.
+
+    ``customers`` is the number of customers (the sum of the weights) and ``rows`` the
+    number of distinct summary rows the likelihood was evaluated on.
+
+    >>> ModelFit("gamma_gamma", {"p": 6.25, "q": 3.74, "gamma": 15.44}, {}, -4055.9, 946, 946,
+    ...          True)["q"]
+    3.74
+    """
+
+    model: Model
+    params: Mapping[str, float]
+    standard_errors: Mapping[str, float]
+    log_likelihood: float
+    customers: float
+    rows: int
+    converged: bool
+    at_boundary: bool = False
+    iterations: int = 0
+    message: str = ""
+    covariance: tuple[tuple[float, ...], ...] = ()
+    seconds: float = field(default=0.0, compare=False)
+
+    def __getitem__(self, name: str) -> float:
+        """The estimate of parameter ``name``."""
+        return float(self.params[name])
+
+    @property
+    def values(self) -> tuple[float, ...]:
+        """The estimates in the model's parameter order (:data:`MODELS`)."""
+        return tuple(float(self.params[n]) for n in MODELS[self.model])
+
+    def to_frame(self) -> Any:
+        """One row per parameter: ``parameter``, ``estimate``, ``standard_error``."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {
+                    "parameter": n,
+                    "estimate": float(self.params[n]),
+                    "standard_error": float(self.standard_errors.get(n, float("nan"))),
+                }
+                for n in MODELS[self.model]
+            ]
+        )
+
+    def __str__(self) -> str:
+        lines = [
+            f"{self.model}: log-likelihood {self.log_likelihood:.3f} on {self.customers:g} "
+            f"customers ({self.rows} distinct rows)"
+            + ("" if self.converged and not self.at_boundary else "; see the warning"),
+        ]
+        for n in MODELS[self.model]:
+            se = self.standard_errors.get(n, float("nan"))
+            lines.append(f"  {n:>6} = {self.params[n]:.6g}  (se {se:.3g})")
+        return "\n".join(lines)
