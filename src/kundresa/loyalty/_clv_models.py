@@ -34,6 +34,7 @@ import numpy.typing as npt
 from scipy.special import betaln, digamma, gammaln, hyp2f1, logsumexp
 
 __all__ = [
+    "WeightedBgNbd",
     "bgbb_conditional_expected",
     "bgbb_expected",
     "bgbb_ll",
@@ -120,6 +121,68 @@ def bgnbd_grad(p: Params, x: Array, tx: Array, T: Array) -> Array:
     da = p2 * (digamma(a) - psi_abx) + p3 * (digamma(a + 1) - psi_abx) - dab
     db = p2 * (digamma(b + x) - psi_abx) + p3 * (psi_bx1 - psi_abx) - dbb
     return np.vstack([dr, dal, da, db])
+
+
+class WeightedBgNbd:
+    """Total BG/NBD log-likelihood and its gradient on weighted distinct rows, fast: the
+    terms that depend on ``x`` only are evaluated once per distinct ``x``.
+
+    >>> import numpy as np
+    >>> f = WeightedBgNbd(np.array([0.0, 2.0]), np.array([0.0, 30.0]), np.array([39.0, 39.0]),
+    ...                   np.array([3.0, 1.0]))
+    >>> value, grad = f(np.array([0.25, 4.0, 0.8, 2.5]))
+    >>> bool(np.isclose(value, 3 * bgnbd_ll((0.25, 4, 0.8, 2.5), *f.rows(0)).item()
+    ...                 + bgnbd_ll((0.25, 4, 0.8, 2.5), *f.rows(1)).item()))
+    True
+    """
+
+    def __init__(self, x: Array, tx: Array, T: Array, w: Array) -> None:
+        self.ux, inv = np.unique(x, return_inverse=True)
+        self.inv = inv.reshape(-1)
+        self.x, self.tx, self.T, self.w = x, tx, T, w
+        self.wx = np.bincount(self.inv, weights=w, minlength=self.ux.size)
+        self.total = float(w.sum())
+
+    def rows(self, i: int) -> tuple[Array, Array, Array]:
+        """Row ``i`` as one-element arrays ``(x, t_x, T)``."""
+        return self.x[i : i + 1], self.tx[i : i + 1], self.T[i : i + 1]
+
+    def __call__(self, p: Params) -> tuple[float, Array]:
+        """``(total log-likelihood, its gradient w.r.t. (r, alpha, a, b))``."""
+        r, alpha, a, b = (float(v) for v in p)
+        ux, inv, w = self.ux, self.inv, self.w
+        pos = ux > 0
+        bab = betaln(a, b)
+        c1 = gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
+        c2 = betaln(a, b + ux) - bab
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bx1 = np.where(pos, b + ux - 1, 1.0)
+            c3 = np.where(pos, betaln(a + 1, bx1) - bab, -np.inf)
+        l_t = np.log(alpha + self.T)
+        l_tx = np.log(alpha + self.tx)
+        rx = r + self.x
+        a2 = c2[inv] - rx * l_t
+        a3 = c3[inv] - rx * l_tx
+        lse = np.logaddexp(a2, a3)
+        value = float(np.dot(self.wx, c1) + np.dot(w, lse))
+        p2 = np.exp(a2 - lse)
+        wp2 = w * p2
+        wp3 = w - wp2
+        s2 = np.bincount(inv, weights=wp2, minlength=ux.size)
+        s3 = np.bincount(inv, weights=wp3, minlength=ux.size)
+        dr = float(np.dot(self.wx, digamma(r + ux) - digamma(r) + np.log(alpha)))
+        dr -= float(np.dot(wp2, l_t) + np.dot(wp3, l_tx))
+        dal = r / alpha * self.total
+        dal -= float(
+            np.dot(wp2 * rx, 1 / (alpha + self.T)) + np.dot(wp3 * rx, 1 / (alpha + self.tx))
+        )
+        psi_abx = digamma(a + b + ux)
+        da = float(np.dot(s2, digamma(a) - psi_abx) + np.dot(s3, digamma(a + 1) - psi_abx))
+        da -= self.total * float(digamma(a) - digamma(a + b))
+        psi_bx1 = np.where(pos, digamma(bx1), 0.0)
+        db = float(np.dot(s2, digamma(b + ux) - psi_abx) + np.dot(s3, psi_bx1 - psi_abx))
+        db -= self.total * float(digamma(b) - digamma(a + b))
+        return value, np.array([dr, dal, da, db])
 
 
 def bgnbd_p_alive(p: Params, x: Array, tx: Array, T: Array) -> Array:
