@@ -1,0 +1,143 @@
+"""Properties of the loyalty models (hypothesis, derandomised): planted parameters are
+recovered within their standard errors, P(alive) is a probability with the limits the
+maths gives, and the simulators agree with the closed-form expectations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kundresa.loyalty import (
+    ModelFit,
+    expected_purchases,
+    fit_bg_nbd,
+    fit_gamma_gamma,
+    fit_pareto_nbd,
+    p_alive,
+    simulate_bg_nbd,
+    simulate_pareto_nbd,
+    simulate_spend,
+)
+
+SETTINGS = settings(
+    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+FITS = settings(SETTINGS, max_examples=8)
+
+
+def _fit_of(model: str, params: dict[str, float]) -> ModelFit:
+    return ModelFit(model, params, {}, 0.0, 1, 1, True)  # type: ignore[arg-type]
+
+
+def _within(fit: ModelFit, truth: dict[str, float], k: float = 3.0) -> None:
+    for name, value in truth.items():
+        se = fit.standard_errors[name]
+        assert abs(fit[name] - value) < k * se, f"{name}: {fit[name]:.4g} vs {value} (se {se:.3g})"
+
+
+@FITS
+@given(
+    r=st.floats(0.2, 2.0),
+    alpha=st.floats(2.0, 15.0),
+    a=st.floats(0.5, 3.0),
+    b=st.floats(1.0, 6.0),
+    seed=st.integers(0, 2**16),
+)
+def test_bgnbd_recovers_planted_parameters(
+    r: float, alpha: float, a: float, b: float, seed: int
+) -> None:
+    """30,000 customers acquired over a year (T from 26 to 78 weeks) under planted BG/NBD
+    parameters: every estimate lies within 3 standard errors of the truth."""
+    T = np.random.default_rng(seed).uniform(26, 78, 30_000).round()
+    x, t_x, T = simulate_bg_nbd(30_000, r=r, alpha=alpha, a=a, b=b, T=T, seed=seed)
+    fit = fit_bg_nbd(x, t_x, T)
+    assert fit.converged
+    assert not fit.at_boundary
+    _within(fit, {"r": r, "alpha": alpha, "a": a, "b": b})
+
+
+def test_pareto_nbd_and_gamma_gamma_recover_planted_parameters() -> None:
+    """Pareto/NBD and Gamma-Gamma at CDNOW-like planted values (Pareto/NBD fits are slower:
+    one seed, t_x on whole days)."""
+    truth = {"r": 0.55, "alpha": 10.6, "s": 0.6, "beta": 11.7}
+    x, t_x, T = simulate_pareto_nbd(20_000, **truth, T=39.0, seed=7)
+    fit = fit_pareto_nbd(x, np.minimum((t_x * 7).round() / 7, T), T)
+    _within(fit, truth)
+    spend_truth = {"p": 6.0, "q": 4.0, "gamma": 15.0}
+    spend = simulate_spend(x, **spend_truth, seed=7)
+    _within(fit_gamma_gamma(x, spend), spend_truth)
+
+
+@pytest.mark.parametrize("model", ["bg_nbd", "pareto_nbd"])
+def test_simulators_match_the_closed_form_expectation(model: str) -> None:
+    """The vectorised simulators (uniform order statistics) against E[X(t)] (FHL 2005
+    eq. 7; the Pareto/NBD expectation): the simulated mean is within 4 standard errors."""
+    if model == "bg_nbd":
+        params = {"r": 0.4, "alpha": 5.0, "a": 0.8, "b": 2.5}
+        x, _, _ = simulate_bg_nbd(200_000, **params, T=52.0, seed=3)
+    else:
+        params = {"r": 0.55, "alpha": 10.6, "s": 0.6, "beta": 11.7}
+        x, _, _ = simulate_pareto_nbd(200_000, **params, T=52.0, seed=3)
+    expected = float(expected_purchases(_fit_of(model, params), 52.0))
+    assert abs(x.mean() - expected) < 4 * x.std() / np.sqrt(x.size)
+
+
+summary = st.tuples(st.integers(0, 60), st.floats(0, 1), st.floats(0.01, 200))
+PURCHASE = {
+    "bg_nbd": ("r", "alpha", "a", "b"),
+    "pareto_nbd": ("r", "alpha", "s", "beta"),
+    "mbg_nbd": ("r", "alpha", "a", "b"),
+}
+
+
+@SETTINGS
+@given(
+    model=st.sampled_from(sorted(PURCHASE)),
+    values=st.lists(st.floats(0.05, 30), min_size=4, max_size=4),
+    rows=st.lists(summary, min_size=1, max_size=20),
+    later=st.floats(0, 100),
+)
+def test_p_alive_is_a_probability_that_falls_with_silence(
+    model: str, values: list[float], rows: list[tuple[int, float, float]], later: float
+) -> None:
+    """P(alive) is in [0, 1]; it does not rise when the customer stays silent longer (T
+    grows with x and t_x fixed); under BG/NBD it is exactly 1 for x = 0 (drop-out only
+    after a purchase), while under Pareto/NBD and the modified BG/NBD a customer without
+    repeat purchases may be dead (P < 1 for T > 0) and P = 1 at T = 0."""
+    fit = _fit_of(model, dict(zip(PURCHASE[model], values, strict=True)))
+    x = np.array([r[0] for r in rows], dtype=float)
+    T = np.array([r[2] for r in rows])
+    t_x = np.where(x > 0, np.array([r[1] for r in rows]) * T, 0.0)
+    now = p_alive(fit, x, t_x, T)
+    assert np.all((now >= 0) & (now <= 1))
+    assert np.all(p_alive(fit, x, t_x, T + later) <= now + 1e-12)
+    zero = p_alive(fit, np.zeros(3), np.zeros(3), np.array([0.0, 1.0, 50.0]))
+    if model == "bg_nbd":
+        assert zero.tolist() == [1.0, 1.0, 1.0]
+    elif model == "pareto_nbd":
+        assert zero[0] == 1.0
+        assert np.all(zero[1:] < 1)
+    else:  # the modified BG/NBD: a new customer is alive with probability b / (a + b) at once
+        assert zero[0] == pytest.approx(values[3] / (values[2] + values[3]), rel=1e-12)
+
+
+@SETTINGS
+@given(
+    values=st.lists(st.floats(0.1, 10), min_size=4, max_size=4),
+    x=st.integers(0, 12),
+    gap=st.integers(0, 12),
+    more=st.integers(0, 12),
+)
+def test_bgbb_p_alive_is_a_probability(values: list[float], x: int, gap: int, more: int) -> None:
+    """BG/BB (FHS 2010 eq. 11): P(alive in n + 1) in [0, 1], not rising as n grows with x
+    and t_x fixed, and 1 - (drop-out before n + 1) when every opportunity was taken."""
+    fit = _fit_of("bg_bb", dict(zip(("alpha", "beta", "gamma", "delta"), values, strict=True)))
+    t_x, n = x + gap, x + gap + more
+    got = p_alive(fit, [x, x], [t_x, t_x], [n, n + 1])
+    assert np.all((got >= 0) & (got <= 1 + 1e-12))
+    assert got[1] <= got[0] + 1e-12
+    if gap == more == 0:  # survived n coin flips; P = E[(1 - theta)^(n+1)] / E[(1 - theta)^n]
+        ga, de = values[2], values[3]
+        assert got[0] == pytest.approx((de + n) / (ga + de + n), rel=1e-9)
