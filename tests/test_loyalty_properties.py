@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from kundresa.loyalty import (
     ModelFit,
+    conditional_expected_purchases,
     expected_purchases,
     fit_bg_nbd,
     fit_gamma_gamma,
@@ -141,3 +142,26 @@ def test_bgbb_p_alive_is_a_probability(values: list[float], x: int, gap: int, mo
     if gap == more == 0:  # survived n coin flips; P = E[(1 - theta)^(n+1)] / E[(1 - theta)^n]
         ga, de = values[2], values[3]
         assert got[0] == pytest.approx((de + n) / (ga + de + n), rel=1e-9)
+
+
+def test_conditional_expectation_is_finite_for_heavy_buyers() -> None:
+    """FHL (2005) eq. 10 evaluated as written (scipy's hyp2f1 of r + x, b + x) agrees with
+    the Euler-transformed series where it is finite, and where it overflows (x in the
+    hundreds, long horizons; lifetimes returns NaN there) the transformed series stays finite."""
+    from scipy.special import hyp2f1
+
+    r, alpha, a, b = 0.2426, 4.4135, 0.7929, 2.4258
+    fit = _fit_of("bg_nbd", {"r": r, "alpha": alpha, "a": a, "b": b})
+    x = np.arange(0.0, 60.0)
+    tx, T, t = np.full_like(x, 30.0), np.full_like(x, 39.0), 78.0
+    direct = (a + b + x - 1) / (a - 1)
+    z = t / (alpha + T + t)
+    direct = direct * (
+        1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+    )
+    direct = direct * p_alive(fit, x, tx, T)
+    got = conditional_expected_purchases(fit, t, x, tx, T)
+    assert got == pytest.approx(direct, rel=1e-9)
+    heavy = conditional_expected_purchases(fit, 1000.0, [500, 5000], [39.9, 39.99], [40, 40])
+    assert np.all(np.isfinite(heavy))
+    assert np.all(heavy >= 0)

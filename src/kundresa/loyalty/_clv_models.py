@@ -210,12 +210,7 @@ def bgnbd_expected(p: Params, t: Array) -> Array:
     >>> bgnbd_expected((0.25, 4, 0.8, 2.5), np.array([0.0])).tolist() == [0.0]
     True
     """
-    r, alpha, a, b = p
-    z = t / (alpha + t)
-    return np.asarray(
-        (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, z)),
-        dtype=np.float64,
-    )
+    return bgnbd_conditional_expected(p, t, np.zeros_like(t), np.zeros_like(t), np.zeros_like(t))
 
 
 def bgnbd_conditional_expected(p: Params, t: Array, x: Array, tx: Array, T: Array) -> Array:
@@ -227,11 +222,14 @@ def bgnbd_conditional_expected(p: Params, t: Array, x: Array, tx: Array, T: Arra
     True
     """
     r, alpha, a, b = p
+    # eq. 10's ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z) through Euler's
+    # transformation 2F1(a,b;c;z) = (1-z)^(c-a-b) 2F1(c-a, c-b; c; z): the parameters of the
+    # new series stay small for any x, so it neither overflows nor loses precision
     z = t / (alpha + T + t)
-    hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
-    with np.errstate(over="ignore", under="ignore"):
-        scale = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
-    lead = (a + b + x - 1) / (a - 1) * (1 - scale * hyp)
+    tail = ((alpha + T) / (alpha + T + t)) ** (a - 1) * hyp2f1(
+        a + b - 1 - r, a - 1, a + b + x - 1, z
+    )
+    lead = (a + b + x - 1) / (a - 1) * (1 - tail)
     return np.asarray(lead * bgnbd_p_alive(p, x, tx, T), dtype=np.float64)
 
 
@@ -274,13 +272,19 @@ def _pnbd_terms(p: Params, x: Array, tx: Array, T: Array) -> tuple[Array, Array,
     r, alpha, s, beta = p
     rsx = r + s + x
     big = max(alpha, beta)
-    second = s + 1 if alpha >= beta else r + x
     diff = abs(alpha - beta)
+    # 2F1(r+s+x, b2; r+s+x+1; z) with b2 = s+1 (alpha >= beta) or r+x (alpha < beta), by
+    # Euler's transformation (1-z)^(1-b2) 2F1(1, r+s+x+1-b2; r+s+x+1; z): no overflow for
+    # large x
+    b2 = s + 1 if alpha >= beta else r + x
 
     def log_f(t: Array) -> Array:
+        z = diff / (big + t)
         with np.errstate(divide="ignore"):
             return np.asarray(
-                np.log(hyp2f1(rsx, second, rsx + 1, diff / (big + t))) - rsx * np.log(big + t)
+                (1 - b2) * np.log1p(-z)
+                + np.log(hyp2f1(1.0, rsx + 1 - b2, rsx + 1, z))
+                - rsx * np.log(big + t)
             )
 
     f_tx, f_T = log_f(tx), log_f(T)
@@ -393,9 +397,8 @@ def mbgnbd_expected(p: Params, t: Array) -> Array:
     >>> mbgnbd_expected((0.25, 4, 0.8, 2.5), np.array([0.0])).tolist() == [0.0]
     True
     """
-    r, alpha, a, b = p
-    hyp = hyp2f1(r, b + 1, a + b, t / (alpha + t))
-    return np.asarray(b / (a - 1) * (1 - hyp * (alpha / (alpha + t)) ** r), dtype=np.float64)
+    zero = np.zeros_like(t)
+    return mbgnbd_conditional_expected(p, t, zero, zero, zero)
 
 
 def mbgnbd_conditional_expected(p: Params, t: Array, x: Array, tx: Array, T: Array) -> Array:
@@ -407,10 +410,9 @@ def mbgnbd_conditional_expected(p: Params, t: Array, x: Array, tx: Array, T: Arr
     True
     """
     r, alpha, a, b = p
-    hyp = hyp2f1(r + x, b + x + 1, a + b + x, t / (alpha + T + t))
-    with np.errstate(over="ignore", under="ignore"):
-        scale = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
-    lead = (a + b + x) / (a - 1) * (1 - scale * hyp)
+    z = t / (alpha + T + t)  # Euler's transformation, as in bgnbd_conditional_expected
+    tail = ((alpha + T) / (alpha + T + t)) ** (a - 1) * hyp2f1(a + b - r, a - 1, a + b + x, z)
+    lead = (a + b + x) / (a - 1) * (1 - tail)
     return np.asarray(lead * mbgnbd_p_alive(p, x, tx, T), dtype=np.float64)
 
 
