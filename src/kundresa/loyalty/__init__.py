@@ -3,8 +3,9 @@
 Maximum-likelihood fits (scipy) of BG/NBD, Pareto/NBD, modified BG/NBD, BG/BB (discrete
 opportunities), shifted-BG (contractual retention) and Gamma-Gamma (spend), on a
 recency-frequency(-monetary) summary given as arrays (one row per customer, or distinct
-rows with ``weights``), with standard errors, and their predictions. Pure numpy/scipy: the
-summary itself is computed in the engine by the callers.
+rows with ``weights``), with standard errors, their predictions, the holdout calibration
+table, and simulators of planted truth. Pure numpy/scipy: the summary itself is computed
+in the engine by the callers.
 
 >>> from kundresa.loyalty import fit_sbg, survival
 >>> fit = fit_sbg([1000, 631, 468, 382, 326, 289, 262, 241])
@@ -13,6 +14,7 @@ summary itself is computed in the engine by the callers.
 """
 
 from kundresa._public import publish as _publish
+from kundresa.loyalty._clv_calibration import CalibrationTable, calibration_table
 from kundresa.loyalty._clv_fit import (
     fit_bg_bb,
     fit_bg_nbd,
@@ -34,8 +36,10 @@ from kundresa.loyalty._clv_result import ConvergenceWarning, ModelFit
 from kundresa.loyalty._clv_simulate import simulate_bg_nbd, simulate_pareto_nbd, simulate_spend
 
 __all__ = [
+    "CalibrationTable",
     "ConvergenceWarning",
     "ModelFit",
+    "calibration_table",
     "conditional_expected_purchases",
     "customer_lifetime_value",
     "expected_purchases",

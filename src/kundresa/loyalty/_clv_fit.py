@@ -296,10 +296,10 @@ def fit_bg_nbd(
     standard errors.
 
     >>> from kundresa.loyalty import simulate_bg_nbd
-    >>> x, t_x, T = simulate_bg_nbd(20_000, r=0.25, alpha=4.0, a=0.8, b=2.5, T=39.0, seed=1)
+    >>> x, t_x, T, _ = simulate_bg_nbd(20_000, r=0.25, alpha=4.0, a=0.8, b=2.5, T=39.0, seed=1)
     >>> fit = fit_bg_nbd(x, t_x, T)
     >>> {k: round(v, 2) for k, v in fit.params.items()}
-    {'r': 0.25, 'alpha': 3.92, 'a': 0.79, 'b': 2.44}
+    {'r': 0.25, 'alpha': 4.06, 'a': 0.79, 'b': 2.42}
     >>> round(fit.standard_errors["b"], 2)
     0.2
     """
@@ -351,7 +351,7 @@ def fit_pareto_nbd(
     gamma(r, alpha), drop-out rate gamma(s, beta), in continuous time.
 
     >>> from kundresa.loyalty import simulate_pareto_nbd
-    >>> x, t_x, T = simulate_pareto_nbd(5000, r=0.55, alpha=10.6, s=0.6, beta=11.7, T=39.0)
+    >>> x, t_x, T, _ = simulate_pareto_nbd(5000, r=0.55, alpha=10.6, s=0.6, beta=11.7, T=39.0)
     >>> round(fit_pareto_nbd(x, t_x, T)["r"], 1)
     0.6
     """
