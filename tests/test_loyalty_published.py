@@ -222,14 +222,16 @@ def test_conditional_at_time_zero_is_the_unconditional_expectation(
         assert got == pytest.approx(expected_purchases(fit, t), rel=1e-6), fit.model
 
 
-def test_bgnbd_p_purchases_is_a_distribution(bgnbd: ModelFit) -> None:
-    """FHL (2005) eq. 8: P(X(t) = x) sums to 1 over x and its mean is eq. 7's E[X(t)]."""
+def test_p_purchases_is_a_distribution(bgnbd: ModelFit, cdnow: pd.DataFrame) -> None:
+    """FHL (2005) eq. 8 (BG/NBD) and Fader & Hardie (2006) eq. 5 (Pareto/NBD): P(X(t) = x)
+    sums to 1 over x and its mean is the closed-form E[X(t)] (independent formulas)."""
+    pnbd = fit_pareto_nbd(cdnow["x"], cdnow["t_x"], cdnow["T"])
     k = np.arange(400.0)
-    for t in (1.0, 39.0, 78.0):
-        probs = p_purchases(bgnbd, k, t)
+    for fit, t in [(f, t) for f in (bgnbd, pnbd) for t in (1.0, 39.0, 78.0)]:
+        probs = p_purchases(fit, k, t)
         assert probs.min() >= 0
         assert probs.sum() == pytest.approx(1, abs=1e-9)
-        assert float(probs @ k) == pytest.approx(float(expected_purchases(bgnbd, t)), rel=1e-8)
+        assert float(probs @ k) == pytest.approx(float(expected_purchases(fit, t)), rel=1e-6)
 
 
 def test_bgnbd_gradient_is_the_likelihood_slope(cdnow: pd.DataFrame) -> None:
@@ -272,7 +274,7 @@ def test_bad_input_is_one_line_naming_the_field(cdnow: pd.DataFrame) -> None:
         (lambda: fit_bg_bb([1], [0], [6]), "t_x", "x <= t_x <= n"),
         (lambda: fit_sbg([100, 120]), "alive", "cannot rise"),
         (lambda: fit_gamma_gamma([1, 2], [10.0, -1.0]), "mean_spend", "> 0"),
-        (lambda: p_purchases(fit_sbg([10, 5]), 1, 3), "fit", "bg_nbd, bg_bb"),
+        (lambda: p_purchases(fit_sbg([10, 5]), 1, 3), "fit", "bg_nbd, pareto_nbd, bg_bb"),
     ]
     for call, field, hint in cases:
         with pytest.raises(InvalidOptionError) as err:
@@ -292,3 +294,23 @@ def test_a_fit_at_the_boundary_warns() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert not fit_sbg([1000, 631, 468]).at_boundary
+
+
+def test_results_are_frozen_and_serialise(bgnbd: ModelFit) -> None:
+    """ModelFit is read-only all the way down, pickles through its public home, equals a
+    re-run (``seconds`` is run metadata), and its JSON carries every parameter."""
+    import dataclasses
+    import json
+    import pickle
+
+    with pytest.raises(TypeError):
+        bgnbd.params["r"] = 1.0  # type: ignore[index]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        bgnbd.log_likelihood = 0.0  # type: ignore[misc]
+    assert type(bgnbd).__module__ == "kundresa.loyalty"
+    assert pickle.loads(pickle.dumps(bgnbd)) == bgnbd
+    assert dataclasses.replace(bgnbd, seconds=99.0) == bgnbd
+    data = json.loads(bgnbd.to_json())
+    assert set(data["params"]) == set(data["standard_errors"]) == {"r", "alpha", "a", "b"}
+    assert len(data["covariance"]) == 4
+    assert "r =" in str(bgnbd)

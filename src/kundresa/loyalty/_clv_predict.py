@@ -132,8 +132,8 @@ def p_alive(fit: ModelFit, x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLik
 
 def p_purchases(fit: ModelFit, k: npt.ArrayLike, t: float) -> Array:
     """P(X(t) = k): the probability that a customer just acquired makes exactly ``k``
-    purchases in ``(0, t]`` (BG/NBD, FHL 2005 eq. 8) or ``k`` transactions in ``t``
-    opportunities (BG/BB, FHS 2010 eq. 8).
+    purchases in ``(0, t]`` (BG/NBD, FHL 2005 eq. 8; Pareto/NBD, Fader & Hardie 2006) or
+    ``k`` transactions in ``t`` opportunities (BG/BB, FHS 2010 eq. 8).
 
     >>> from kundresa.loyalty import ModelFit
     >>> fit = ModelFit("bg_nbd", {"r": 0.2426, "alpha": 4.4135, "a": 0.7929, "b": 2.4258},
@@ -141,7 +141,7 @@ def p_purchases(fit: ModelFit, k: npt.ArrayLike, t: float) -> Array:
     >>> p_purchases(fit, [0, 1, 2], 39).round(4).tolist()
     [0.5743, 0.1992, 0.0853]
     """
-    _need(fit, ("bg_nbd", "bg_bb"), "p_purchases")
+    _need(fit, ("bg_nbd", "pareto_nbd", "bg_bb"), "p_purchases")
     ks = _arr("k", k)
     if np.any(ks != np.round(ks)):
         raise InvalidOptionError("k", k, fix="k counts purchases: whole numbers >= 0")
@@ -150,7 +150,8 @@ def p_purchases(fit: ModelFit, k: npt.ArrayLike, t: float) -> Array:
         if horizon != round(horizon) or np.any(ks > horizon):
             raise InvalidOptionError("t", t, fix="BG/BB: t is a whole number of opportunities >= k")
         return m.bgbb_p_purchases(fit.values, ks.reshape(-1), int(horizon)).reshape(ks.shape)
-    return m.bgnbd_p_purchases(fit.values, ks.reshape(-1), horizon).reshape(ks.shape)
+    fn = m.pnbd_p_purchases if fit.model == "pareto_nbd" else m.bgnbd_p_purchases
+    return fn(fit.values, ks.reshape(-1), horizon).reshape(ks.shape)
 
 
 def survival(fit: ModelFit, t: npt.ArrayLike) -> Array:
