@@ -223,7 +223,7 @@ def test_conditional_at_time_zero_is_the_unconditional_expectation(
 
 
 def test_p_purchases_is_a_distribution(bgnbd: ModelFit, cdnow: pd.DataFrame) -> None:
-    """FHL (2005) eq. 8 (BG/NBD) and Fader & Hardie (2006) eq. 5 (Pareto/NBD): P(X(t) = x)
+    """FHL (2005) eq. 8 (BG/NBD) and Fader & Hardie (2006) (Pareto/NBD): P(X(t) = x)
     sums to 1 over x and its mean is the closed-form E[X(t)] (independent formulas)."""
     pnbd = fit_pareto_nbd(cdnow["x"], cdnow["t_x"], cdnow["T"])
     k = np.arange(400.0)

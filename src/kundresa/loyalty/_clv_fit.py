@@ -15,8 +15,10 @@ How a fit runs (the same for every model):
    ``cov(theta) = diag(theta) H^-1 diag(theta)`` (the gradient vanishes at the optimum, so
    this equals the inverse observed information in the natural parameters).
 4. A :class:`ConvergenceWarning` is issued when the optimiser did not converge, a
-   parameter ends beyond ``exp(+-12)`` (a boundary: e.g. ``b -> 0`` or ``alpha -> inf``), or
-   the Hessian is not positive definite (standard errors are then NaN).
+   parameter ends at a boundary (a shape parameter beyond 1e-4 .. 1e4, a scale parameter
+   such as BG/NBD's alpha beyond about 1e-7 .. 1e7: e.g. ``b -> 0`` or ``alpha -> inf``,
+   limits where the model degenerates), or the Hessian is not positive definite
+   (standard errors are then NaN).
 
 >>> import numpy as np
 >>> fit = fit_sbg([1000, 631, 468, 382, 326, 289, 262, 241])
@@ -49,7 +51,17 @@ __all__ = [
 ]
 
 Array = npt.NDArray[np.float64]
-_BOUND = 12.0
+#: a shape parameter beyond 1e-4 .. 1e4 is at a boundary (a degenerate limit of the model);
+#: a scale parameter (in the data's own units) beyond about 1e-7 .. 1e7
+_SHAPE_BOUND = float(np.log(1e4))
+_SCALE_BOUND = 16.0
+_SCALES = {"bg_nbd": {"alpha"}, "mbg_nbd": {"alpha"}, "pareto_nbd": {"alpha", "beta"},
+           "gamma_gamma": {"gamma"}}  # fmt: skip
+
+
+def _bounds(model: Model) -> Array:
+    scales = _SCALES.get(model, set())
+    return np.array([_SCALE_BOUND if n in scales else _SHAPE_BOUND for n in MODELS[model]])
 
 
 def _column(name: str, values: npt.ArrayLike, fix: str) -> Array:
@@ -167,6 +179,7 @@ def _fit(
     boundaries is kept; otherwise every start runs.
     """
     scale = 1.0 / max(customers, 1.0)
+    bounds = _bounds(model)
 
     def objective(u: Array) -> float:
         if np.any(np.abs(u) > 50):
@@ -188,7 +201,7 @@ def _fit(
         return -value * scale, np.where(np.isfinite(g), g, 0.0)
 
     def good(res: Any) -> bool:
-        return bool(np.all(np.abs(res.x) <= _BOUND)) and _converged(res)
+        return bool(np.all(np.abs(res.x) <= bounds)) and _converged(res)
 
     best = None
     iterations = 0
@@ -222,7 +235,7 @@ def _fit(
     theta = np.exp(u)
     names = MODELS[model]
     converged = _converged(best)
-    at_boundary = bool(np.any(np.abs(u) > _BOUND))
+    at_boundary = bool(np.any(np.abs(u) > bounds))
     with np.errstate(all="ignore"):
         if value_grad is None:
             hess = _hessian(lambda v: -total_ll(np.exp(v)), u)

@@ -359,7 +359,7 @@ def pnbd_conditional_expected(p: Params, t: Array, x: Array, tx: Array, T: Array
 
 def pnbd_p_purchases(p: Params, k: Array, t: float) -> Array:
     """P(X(t) = k) under Pareto/NBD (Fader & Hardie 2006, "Deriving an expression for
-    P(X(t) = x) under the Pareto/NBD model", eq. 5); the difference of series it takes
+    P(X(t) = x) under the Pareto/NBD model"); the difference of series it takes
     loses precision far in the tail, so values are clipped at 0.
 
     >>> import numpy as np
