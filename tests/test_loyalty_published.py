@@ -314,3 +314,26 @@ def test_results_are_frozen_and_serialise(bgnbd: ModelFit) -> None:
     assert set(data["params"]) == set(data["standard_errors"]) == {"r", "alpha", "a", "b"}
     assert len(data["covariance"]) == 4
     assert "r =" in str(bgnbd)
+
+
+DEGENERATE = {
+    "no repeat purchases": lambda: fit_bg_nbd([0] * 50, [0] * 50, [39] * 50),
+    "one customer": lambda: fit_bg_nbd([3], [20], [39]),
+    "Pareto/NBD, no repeat purchases": lambda: fit_pareto_nbd([0] * 50, [0] * 50, [39] * 50),
+    "modified BG/NBD, no repeat purchases": lambda: fit_mbg_nbd([0] * 50, [0] * 50, [39] * 50),
+    "BG/BB, every opportunity taken": lambda: fit_bg_bb([6] * 10, [6] * 10, [6] * 10),
+    "shifted-BG, nobody lost": lambda: fit_sbg([100, 100, 100]),
+    "Gamma-Gamma, constant spend": lambda: fit_gamma_gamma([1, 2, 3], [10.0, 10.0, 10.0]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DEGENERATE))
+def test_degenerate_data_warn_instead_of_failing(case: str) -> None:
+    """Data that cannot identify a model (lifetimes raises ConvergenceError on some of
+    these) give a fit and a ConvergenceWarning naming the model, never an exception."""
+    with pytest.warns(ConvergenceWarning) as caught:
+        fit = DEGENERATE[case]()
+    assert all(str(w.message).startswith(fit.model + ":") for w in caught)
+    # and the fit itself records why: at the boundary, not converged, or no standard errors
+    no_se = bool(np.isnan(list(fit.standard_errors.values())).any())
+    assert fit.at_boundary or not fit.converged or no_se
