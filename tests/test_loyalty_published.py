@@ -329,8 +329,8 @@ DEGENERATE = {
 
 @pytest.mark.parametrize("case", sorted(DEGENERATE))
 def test_degenerate_data_warn_instead_of_failing(case: str) -> None:
-    """Data that cannot identify a model (lifetimes raises ConvergenceError on some of
-    these) give a fit and a ConvergenceWarning naming the model, never an exception."""
+    """Data that cannot identify a model (where lifetimes users meet ConvergenceError,
+    issue 16) give a fit and a ConvergenceWarning naming the model, never an exception."""
     with pytest.warns(ConvergenceWarning) as caught:
         fit = DEGENERATE[case]()
     assert all(str(w.message).startswith(fit.model + ":") for w in caught)
