@@ -47,6 +47,7 @@ __all__ = [
     "bgnbd_p_alive",
     "bgnbd_p_purchases",
     "gg_expected_spend",
+    "gg_grad",
     "gg_ll",
     "mbgnbd_conditional_expected",
     "mbgnbd_expected",
@@ -602,6 +603,23 @@ def gg_ll(p: Params, x: Array, m: Array) -> Array:
         - (px + q) * np.log(g + m * x),
         dtype=np.float64,
     )
+
+
+def gg_grad(p: Params, x: Array, m: Array) -> Array:
+    """Per-customer gradient of :func:`gg_ll` w.r.t. ``(p, q, gamma)``, shape ``(3, rows)``.
+
+    >>> import numpy as np
+    >>> gg_grad((6.25, 3.74, 15.44), np.array([2.0]), np.array([22.35])).shape
+    (3, 1)
+    """
+    pp, q, g = p
+    px = pp * x
+    log_gmx = np.log(g + m * x)
+    psi = digamma(px + q)
+    dp = x * (psi - digamma(px) + np.log(m) + np.log(x) - log_gmx)
+    dq = psi - digamma(q) + np.log(g) - log_gmx
+    dg = q / g - (px + q) / (g + m * x)
+    return np.vstack([dp, dq, dg])
 
 
 def gg_expected_spend(p: Params, x: Array, m: Array) -> Array:
