@@ -194,3 +194,35 @@ def test_calibration_table_predicts_the_planted_holdout(model: str) -> None:
     frame = table.to_frame()
     assert frame["actual"].tolist() == [r["actual"] for r in table.rows]
     assert "7+" in str(table)
+
+
+def _bgbb_eq5(p: list[float], x: int, t_x: int, n: int) -> float:
+    """FHS (2010) eq. 5 written term by term (a reference, one customer at a time)."""
+    from scipy.special import betaln, logsumexp
+
+    al, be, ga, de = p
+    b_ab, b_gd = betaln(al, be), betaln(ga, de)
+    terms = [betaln(al + x, be + n - x) - b_ab + betaln(ga, de + n) - b_gd]
+    for i in range(n - t_x):
+        terms.append(betaln(al + x, be + t_x - x + i) - b_ab + betaln(ga + 1, de + t_x + i) - b_gd)
+    return float(logsumexp(terms))
+
+
+@SETTINGS
+@given(
+    values=st.lists(st.floats(0.05, 20), min_size=4, max_size=4),
+    rows=st.lists(
+        st.tuples(st.integers(1, 40), st.floats(0, 1), st.floats(0, 1)), min_size=1, max_size=15
+    ),
+)
+def test_bgbb_likelihood_is_eq5(values: list[float], rows: list[tuple[int, float, float]]) -> None:
+    """The BG/BB likelihood (reverse cumulative sums per distinct n) equals eq. 5 term by term."""
+    from kundresa.loyalty._clv_models import bgbb_ll
+
+    n = np.array([r[0] for r in rows])
+    t_x = np.minimum(np.floor(np.array([r[1] for r in rows]) * (n + 1)), n).astype(int)
+    x = np.minimum(np.floor(np.array([r[2] for r in rows]) * (t_x + 1)), t_x)
+    x = np.where(t_x > 0, np.maximum(x, 1), 0)  # a last transaction at t_x > 0 means x >= 1
+    got = bgbb_ll(values, x.astype(float), t_x.astype(float), n.astype(float))
+    want = [_bgbb_eq5(values, int(a), int(b), int(c)) for a, b, c in zip(x, t_x, n, strict=True)]
+    assert got == pytest.approx(want, rel=1e-10, abs=1e-10)

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import betaln, digamma, gammaln, hyp2f1, logsumexp
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 __all__ = [
     "WeightedBgNbd",
@@ -462,30 +462,43 @@ def mbgnbd_conditional_expected(p: Params, t: Array, x: Array, tx: Array, T: Arr
 # --------------------------------------------------------------------------- BG/BB
 
 
-def _bgbb_parts(p: Params, x: Array, tx: Array, n: Array) -> tuple[Array, Array]:
-    """The first term of L and the matrix of the sum's terms (``-inf`` beyond n - t_x - 1)."""
-    al, be, ga, de = p
-    b_ab, b_gd = betaln(al, be), betaln(ga, de)
-    main = betaln(al + x, be + n - x) - b_ab + betaln(ga, de + n) - b_gd
-    width = int(np.max(n - tx)) if n.size else 0
-    i = np.arange(max(width, 1), dtype=np.float64)[None, :]
-    xc, txc, nc = x[:, None], tx[:, None], n[:, None]
-    terms = betaln(al + xc, be + txc - xc + i) - b_ab + betaln(ga + 1, de + txc + i) - b_gd
-    terms = np.where(i < nc - txc, terms, -np.inf)
-    return main, terms
-
-
 def bgbb_ll(p: Params, x: Array, tx: Array, n: Array) -> Array:
     """Per-row BG/BB log-likelihood (FHS 2010 eq. 5), ``p = (alpha, beta, gamma, delta)``;
     ``x`` transactions in ``n`` opportunities, the last at opportunity ``t_x``.
+
+    The sum over i = 0 .. n - t_x - 1 of B(alpha + x, beta + t_x - x + i) B(gamma + 1,
+    delta + t_x + i) depends on ``(x, j = t_x + i)`` only: for each distinct ``n`` it is a
+    reverse cumulative log-sum-exp over ``j < n`` of a (distinct x) x n table, read at
+    ``t_x``; so the cost grows with the distinct ``(x, n)``, not with the rows times ``n``.
 
     >>> import numpy as np
     >>> ll = bgbb_ll((1.2, 0.75, 0.66, 2.8), np.array([0.0]), np.array([0.0]), np.array([6.0]))
     >>> bool(ll[0] < 0)
     True
     """
-    main, terms = _bgbb_parts(p, x, tx, n)
-    return np.asarray(logsumexp(np.column_stack([main, terms]), axis=1), dtype=np.float64)
+    al, be, ga, de = p
+    b_ab, b_gd = betaln(al, be), betaln(ga, de)
+    main = betaln(al + x, be + n - x) - b_ab + betaln(ga, de + n) - b_gd
+    rest = np.full(x.size, -np.inf)
+    for nv in np.unique(n):  # a loop over the distinct opportunity counts, not customers
+        rows = np.flatnonzero(n == nv)
+        ux, inv = np.unique(x[rows], return_inverse=True)
+        j = np.arange(int(nv), dtype=np.float64)[None, :]
+        xc = ux[:, None]
+        with np.errstate(invalid="ignore"):
+            terms = np.where(
+                j >= xc,
+                betaln(al + xc, be + np.maximum(j - xc, 0.0))
+                - b_ab
+                + betaln(ga + 1, de + j)
+                - b_gd,
+                -np.inf,
+            )
+        # tail[u, j] = log sum over j' >= j of terms[u, j'] (and -inf at j = n: no terms)
+        tail = np.logaddexp.accumulate(terms[:, ::-1], axis=1)[:, ::-1]
+        tail = np.column_stack([tail, np.full(ux.size, -np.inf)])
+        rest[rows] = tail[inv.reshape(-1), tx[rows].astype(np.int64)]
+    return np.asarray(np.logaddexp(main, rest), dtype=np.float64)
 
 
 def bgbb_p_alive(p: Params, x: Array, tx: Array, n: Array) -> Array:
