@@ -265,6 +265,12 @@ def test_clv_is_discounted_spend_times_purchases(bgnbd: ModelFit, cdnow: pd.Data
     assert np.all(longer > discounted)
 
 
+def _bgbb() -> ModelFit:
+    return ModelFit(
+        "bg_bb", {"alpha": 1.2, "beta": 0.75, "gamma": 0.66, "delta": 2.8}, {}, 0, 1, 1, True
+    )
+
+
 def test_bad_input_is_one_line_naming_the_field(cdnow: pd.DataFrame) -> None:
     cases = [
         (lambda: fit_bg_nbd([1, 2], [5.0, 50.0], [39.0, 39.0]), "t_x", "between 0 and T"),
@@ -272,6 +278,7 @@ def test_bad_input_is_one_line_naming_the_field(cdnow: pd.DataFrame) -> None:
         (lambda: fit_bg_nbd([1, 2], [1.0], [39.0, 39.0]), "t_x", "same length"),
         (lambda: fit_bg_nbd([1], [1.0], [float("nan")]), "T", "finite"),
         (lambda: fit_bg_bb([1], [0], [6]), "t_x", "x <= t_x <= n"),
+        (lambda: p_alive(_bgbb(), [1], [2.5], [6]), "t_x", "x <= t_x <= n"),
         (lambda: fit_sbg([100, 120]), "alive", "cannot rise"),
         (lambda: fit_gamma_gamma([1, 2], [10.0, -1.0]), "mean_spend", "> 0"),
         (lambda: p_purchases(fit_sbg([10, 5]), 1, 3), "fit", "bg_nbd, pareto_nbd, bg_bb"),

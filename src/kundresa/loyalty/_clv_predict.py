@@ -46,7 +46,9 @@ def _need(fit: ModelFit, models: tuple[str, ...], what: str) -> None:
         )
 
 
-def _customers(x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike) -> tuple[Array, ...]:
+def _customers(
+    x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike, model: str = ""
+) -> tuple[Array, ...]:
     xs, tx, tt = _arr("x", x), _arr("t_x", t_x), _arr("T", T)
     try:
         xs, tx, tt = np.broadcast_arrays(xs, tx, tt)
@@ -54,6 +56,12 @@ def _customers(x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike) -> tuple[
         raise InvalidOptionError("t_x", "shape", fix="give x, t_x and T of one length") from None
     if np.any(tx > tt):
         raise InvalidOptionError("t_x", float(tx[tx > tt][0]), fix="t_x must lie between 0 and T")
+    if model == "bg_bb":
+        whole = (xs == np.round(xs)) & (tx == np.round(tx)) & (tt == np.round(tt)) & (xs <= tx)
+        if not np.all(whole):
+            raise InvalidOptionError(
+                "t_x", "not whole", fix="BG/BB counts opportunities: whole x <= t_x <= n (= T)"
+            )
     return xs, tx, tt
 
 
@@ -97,7 +105,7 @@ def conditional_expected_purchases(
     1.226
     """
     _need(fit, _PURCHASE_MODELS, "conditional_expected_purchases")
-    xs, tx, tt = _customers(x, t_x, T)
+    xs, tx, tt = _customers(x, t_x, T, fit.model)
     horizon = _arr("t", t)
     fn = {
         "bg_nbd": m.bgnbd_conditional_expected,
@@ -120,7 +128,7 @@ def p_alive(fit: ModelFit, x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLik
     [1.0, 0.727, 0.124]
     """
     _need(fit, _PURCHASE_MODELS, "p_alive")
-    xs, tx, tt = _customers(x, t_x, T)
+    xs, tx, tt = _customers(x, t_x, T, fit.model)
     fn = {
         "bg_nbd": m.bgnbd_p_alive,
         "pareto_nbd": m.pnbd_p_alive,
