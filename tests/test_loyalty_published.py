@@ -35,8 +35,10 @@ from kundresa.loyalty import (
 )
 from kundresa.loyalty._clv_models import (
     WeightedBgNbd,
+    WeightedGammaGamma,
     bgnbd_grad,
     bgnbd_ll,
+    gg_grad,
     gg_ll,
     pnbd_ll,
 )
@@ -246,6 +248,22 @@ def test_bgnbd_gradient_is_the_likelihood_slope(cdnow: pd.DataFrame) -> None:
     assert grad == pytest.approx(bgnbd_grad(p, x, tx, tt) @ w, rel=1e-9)
     h = 1e-6
     numeric = [(f(p + h * e)[0] - f(p - h * e)[0]) / (2 * h) for e in np.eye(4)]
+    assert grad == pytest.approx(numeric, rel=1e-5)
+
+
+def test_gamma_gamma_gradient_is_the_likelihood_slope(cdnow: pd.DataFrame) -> None:
+    """The fast Gamma-Gamma evaluator agrees with the per-customer likelihood and its
+    gradient with the per-customer gradient and with central differences."""
+    keep = cdnow["x"] > 0
+    x, m = cdnow["x"][keep].to_numpy(float), cdnow["zbar"][keep].to_numpy(float)
+    w = np.arange(x.size) % 4 + 0.5
+    f = WeightedGammaGamma(x, m, w)
+    p = np.array([5.0, 3.0, 12.0])
+    value, grad = f(p)
+    assert value == pytest.approx(float(w @ gg_ll(p, x, m)), rel=1e-12)
+    assert grad == pytest.approx(gg_grad(p, x, m) @ w, rel=1e-9)
+    h = 1e-6
+    numeric = [(f(p + h * e)[0] - f(p - h * e)[0]) / (2 * h) for e in np.eye(3)]
     assert grad == pytest.approx(numeric, rel=1e-5)
 
 

@@ -478,11 +478,10 @@ def fit_gamma_gamma(
         raise InvalidOptionError("x", "all zero", fix="Gamma-Gamma needs customers with x > 0")
     xs, ms, w = xs[keep], ms[keep], w[keep]
 
-    def ll(p: Array) -> float:
-        return float(np.dot(w, m.gg_ll(p, xs, ms)))
+    value_grad = m.WeightedGammaGamma(xs, ms, w)
 
-    def value_grad(p: Array) -> tuple[float, Array]:
-        return ll(p), np.asarray(m.gg_grad(p, xs, ms) @ w)
+    def ll(p: Array) -> float:
+        return value_grad(p)[0]
 
     mean = float(np.dot(w, ms) / w.sum())
     starts = [[2.0, 3.0, mean], [5.0, 5.0, mean], [1.0, 1.0, 1.0]]
