@@ -11,7 +11,8 @@ How a fit runs (the same for every model):
    falling back to Nelder-Mead and BFGS again where BFGS stalls on a ridge; starts run until
    two good ends agree (one on large data), and the best end wins.
 3. Standard errors: the Hessian ``H`` of the total negative log-likelihood in the log
-   parameters ``u = log(theta)`` by central finite differences (step ``1e-4``), its inverse
+   parameters ``u = log(theta)`` by central finite differences (of the likelihood, step
+   ``1e-4``; of the analytic gradient for BG/NBD and Gamma-Gamma, step ``1e-5``); its inverse
    is the covariance of ``u`` and the delta method gives
    ``cov(theta) = diag(theta) H^-1 diag(theta)`` (the gradient vanishes at the optimum, so
    this equals the inverse observed information in the natural parameters).
