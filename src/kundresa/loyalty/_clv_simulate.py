@@ -110,8 +110,8 @@ def simulate_spend(x: npt.ArrayLike, *, p: float, q: float, gamma: float, seed: 
     """The mean value of each customer's ``x`` transactions under Gamma-Gamma: each value is
     gamma(p, nu), nu ~ gamma(q, gamma); 0 where ``x = 0``.
 
-    >>> simulate_spend([0, 3], p=6.0, q=4.0, gamma=15.0)[0]
-    np.float64(0.0)
+    >>> float(simulate_spend([0, 3], p=6.0, q=4.0, gamma=15.0)[0])
+    0.0
     """
     _positive(p=p, q=q, gamma=gamma)
     rng = np.random.default_rng(seed)
