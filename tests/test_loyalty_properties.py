@@ -78,7 +78,7 @@ def test_pareto_nbd_and_gamma_gamma_recover_planted_parameters() -> None:
 @pytest.mark.parametrize("model", ["bg_nbd", "pareto_nbd"])
 def test_simulators_match_the_closed_form_expectation(model: str) -> None:
     """The vectorised simulators (uniform order statistics) against E[X(t)] (FHL 2005
-    eq. 7; the Pareto/NBD expectation): the simulated mean is within 4 standard errors."""
+    and the Pareto/NBD expectation): the simulated mean is within 4 standard errors."""
     if model == "bg_nbd":
         params = {"r": 0.4, "alpha": 5.0, "a": 0.8, "b": 2.5}
         x, _, _, _ = simulate_bg_nbd(200_000, **params, T=52.0, seed=3)
@@ -136,7 +136,7 @@ def test_p_alive_is_a_probability_that_falls_with_silence(
     more=st.integers(0, 12),
 )
 def test_bgbb_p_alive_is_a_probability(values: list[float], x: int, gap: int, more: int) -> None:
-    """BG/BB (FHS 2010 eq. 11): P(alive in n + 1) in [0, 1], not rising as n grows with x
+    """BG/BB (FHS 2010): P(alive in n + 1) in [0, 1], not rising as n grows with x
     and t_x fixed, and 1 - (drop-out before n + 1) when every opportunity was taken."""
     fit = _fit_of("bg_bb", dict(zip(("alpha", "beta", "gamma", "delta"), values, strict=True)))
     t_x, n = x + gap, x + gap + more
@@ -149,7 +149,8 @@ def test_bgbb_p_alive_is_a_probability(values: list[float], x: int, gap: int, mo
 
 
 def test_conditional_expectation_is_finite_for_heavy_buyers() -> None:
-    """FHL (2005) eq. 10 evaluated as written (scipy's hyp2f1 of r + x, b + x) agrees with
+    """FHL (2005)'s conditional expectation evaluated as written (scipy's hyp2f1 of r + x,
+    b + x) agrees with
     the Euler-transformed series where it is finite, and where it overflows (x in the
     hundreds, long horizons: NaN as written) the transformed series stays finite."""
     from scipy.special import hyp2f1
@@ -173,7 +174,8 @@ def test_conditional_expectation_is_finite_for_heavy_buyers() -> None:
 
 @pytest.mark.parametrize("model", ["bg_nbd", "pareto_nbd"])
 def test_calibration_table_predicts_the_planted_holdout(model: str) -> None:
-    """Planted truth for the holdout check (FHL 2005 fig. 4): fit on a 52-week calibration
+    """Planted truth for the holdout check (FHL 2005's conditional expectations by
+    frequency): fit on a 52-week calibration
     period of simulated customers, then the mean purchases in the 52-week holdout of each
     calibration frequency are predicted within sampling error (4 standard errors)."""
     if model == "bg_nbd":
@@ -197,7 +199,7 @@ def test_calibration_table_predicts_the_planted_holdout(model: str) -> None:
 
 
 def _bgbb_eq5(p: list[float], x: int, t_x: int, n: int) -> float:
-    """FHS (2010) eq. 5 written term by term (a reference, one customer at a time)."""
+    """FHS (2010)'s likelihood written term by term (a reference, one customer at a time)."""
     from scipy.special import betaln, logsumexp
 
     al, be, ga, de = p
@@ -216,7 +218,8 @@ def _bgbb_eq5(p: list[float], x: int, t_x: int, n: int) -> float:
     ),
 )
 def test_bgbb_likelihood_is_eq5(values: list[float], rows: list[tuple[int, float, float]]) -> None:
-    """The BG/BB likelihood (reverse cumulative sums per distinct n) equals eq. 5 term by term."""
+    """The BG/BB likelihood (reverse cumulative sums per distinct n) equals the likelihood
+    written term by term."""
     from kundresa.loyalty._clv_models import bgbb_ll
 
     n = np.array([r[0] for r in rows])

@@ -69,7 +69,7 @@ def _params(fit: ModelFit, published: dict[str, float], rel: float | None = None
 
 def test_bgnbd_cdnow_parameters(bgnbd: ModelFit) -> None:
     """Fader, Hardie & Lee (2005), "Counting your customers the easy way: an alternative to
-    the Pareto/NBD model", Marketing Science 24(2), 275-284, section 4: r = 0.2426,
+    the Pareto/NBD model", Marketing Science 24(2), 275-284: r = 0.2426,
     alpha = 4.4135, a = 0.7929, b = 2.4258, LL = -9582.43 on the 2357 CDNOW customers."""
     _params(bgnbd, {"r": 0.2426, "alpha": 4.4135, "a": 0.7929, "b": 2.4258})
     assert bgnbd.log_likelihood == pytest.approx(-9582.43, abs=0.01)
@@ -85,17 +85,17 @@ def test_bgnbd_cdnow_parameters(bgnbd: ModelFit) -> None:
 
 def test_bgnbd_cdnow_expected_repeat_purchases(bgnbd: ModelFit) -> None:
     """Hardie's BG/NBD spreadsheet ("Implementing the BG/NBD model for customer base
-    analysis in Excel", 2005; FHL 2005 fig. 2): cumulative expected repeat purchases per
+    analysis in Excel", 2005): cumulative expected repeat purchases per
     customer at t = 0.1429, 1, 3, 31.8571, 32 and 78 weeks: 0.0078, 0.0532, 0.1506, 1.0405,
-    1.0437, 1.8576. (The 78-week value is 1.8580 from the published four-digit parameters
-    too; the spreadsheet's unrounded ones give its 1.8576, hence 5e-4.)"""
+    1.0437, 1.8576. (At 78 weeks we get 1.8580, from the published four-digit parameters and
+    from our own estimates alike; 4e-4 from the published value, hence 5e-4.)"""
     t = [0.1429, 1, 3, 31.8571, 32, 78]
     published = [0.0078, 0.0532, 0.1506, 1.0405, 1.0437, 1.8576]
     assert expected_purchases(bgnbd, t) == pytest.approx(published, abs=5e-4)
 
 
 def test_bgnbd_cdnow_conditional_expectation(bgnbd: ModelFit) -> None:
-    """FHL (2005), section 4 (and Hardie's note "Computing the conditional expectation"): a
+    """Fader, Hardie & Lee (2005): a
     customer with x = 2, t_x = 30.43, T = 38.86 weeks is expected to make 1.226 purchases
     in the next 39 weeks."""
     got = conditional_expected_purchases(bgnbd, 39, 2, 30.43, 38.86)
@@ -104,8 +104,8 @@ def test_bgnbd_cdnow_conditional_expectation(bgnbd: ModelFit) -> None:
 
 def test_bgnbd_individual_log_likelihood() -> None:
     """The per-customer BG/NBD log-likelihood at a = 0.8, b = 2.5, r = 0.25, alpha = 4,
-    T = 40 (the vectors of lifetimes' test suite, tests/test_estimation.py, checked against
-    FHL 2005 eq. 6): x = 0, t_x = 0 -> -0.59947382; x = 200, t_x = 38 -> 100.7957."""
+    T = 40 (the vectors issue 16 lists; the FHL 2005 likelihood at these values):
+    x = 0, t_x = 0 -> -0.59947382; x = 200, t_x = 38 -> 100.7957."""
     ll = bgnbd_ll(
         (0.25, 4.0, 0.8, 2.5), np.array([0.0, 200]), np.array([0.0, 38]), np.full(2, 40.0)
     )
@@ -114,7 +114,7 @@ def test_bgnbd_individual_log_likelihood() -> None:
 
 
 def test_pareto_nbd_cdnow(cdnow: pd.DataFrame) -> None:
-    """Fader, Hardie & Lee (2005), table 1 / Fader & Hardie, "A note on implementing the
+    """Fader, Hardie & Lee (2005) / Fader & Hardie, "A note on implementing the
     Pareto/NBD model in MATLAB" (2005): r = 0.5533, alpha = 10.5775, s = 0.6062,
     beta = 11.6666, LL = -9594.97. beta sits on a flat ridge (its standard error is ~6), so
     1e-3 relative, and our optimum is at least as likely as the published point."""
@@ -127,7 +127,7 @@ def test_pareto_nbd_cdnow(cdnow: pd.DataFrame) -> None:
 
 
 def test_gamma_gamma_cdnow(cdnow: pd.DataFrame) -> None:
-    """Fader & Hardie (2013), "The Gamma-Gamma model of monetary value", section 4: on the
+    """Fader & Hardie (2013), "The Gamma-Gamma model of monetary value": on the
     946 CDNOW customers with repeat purchases, p = 6.2496, q = 3.7442, gamma = 15.4435
     (Excel Solver). The likelihood is flat along p/gamma: 1e-3 relative, and our optimum is
     at least as likely as the published point."""
@@ -146,7 +146,7 @@ def test_gamma_gamma_cdnow(cdnow: pd.DataFrame) -> None:
 
 def test_bgbb_donations(donations: pd.DataFrame) -> None:
     """Fader, Hardie & Shang (2010), "Customer-base analysis in a discrete-time
-    noncontractual setting", Marketing Science 29(6), section 3 (the 1995 cohort of 11,104
+    noncontractual setting", Marketing Science 29(6) (the cohort of 11,104
     donors, 6 opportunities): alpha = 1.2035, beta = 0.7497, gamma = 0.6567,
     delta = 2.7834, LL = -33225.58."""
     d = donations
@@ -160,7 +160,7 @@ def test_bgbb_donations(donations: pd.DataFrame) -> None:
     probs = p_purchases(fit, k, 6)
     assert probs.sum() == pytest.approx(1, abs=1e-12)
     assert float(probs @ k) == pytest.approx(float(expected_purchases(fit, 6)), rel=1e-10)
-    # the model's P(X(6) = k) matches the observed frequency distribution closely (FHS fig. 3)
+    # the model's P(X(6) = k) matches the observed frequency distribution closely
     observed = d.groupby("frequency")["weights"].sum().reindex(range(7), fill_value=0)
     assert np.abs(probs * 11104 - observed.to_numpy()).max() < 0.05 * 11104
     alive = p_alive(fit, d["frequency"], d["recency"], d["periods"])
@@ -174,7 +174,7 @@ HIGH_END = [100, 86.9, 74.3, 65.3, 59.3, 55.1, 51.7, 49.1]  # years 0-7 (the fit
 
 def test_sbg_regular() -> None:
     """Fader & Hardie (2007), "How to project customer retention", Journal of Interactive
-    Marketing 21(1), 76-90, table 1 and section 4: the "regular" segment (percent alive in
+    Marketing 21(1), 76-90: the "regular" segment (percent alive in
     years 0-12 as in the paper), fitted on years 0-7 of 1000 customers: alpha = 0.7041,
     beta = 1.1820, LL = -1680.265; projected percent alive in years 8-12: 22.0, 20.4, 19.1,
     18.0, 17.0 (actual 22.3, 20.7, 19.4, 18.3, 17.3)."""
@@ -183,16 +183,16 @@ def test_sbg_regular() -> None:
     assert fit.log_likelihood == pytest.approx(-1680.265, abs=0.01)
     projected = 100 * survival(fit, np.arange(8, 13))
     assert projected.round(1).tolist() == [22.0, 20.4, 19.1, 18.0, 17.0]
-    assert np.all(np.abs(projected - REGULAR[8:]) < 0.5)  # as close as the paper's fig. 3
+    assert np.all(np.abs(projected - REGULAR[8:]) < 0.5)  # as close as the paper's projection
 
 
 def test_sbg_high_end() -> None:
-    """Fader & Hardie (2007), table 1 and section 4: the "high end" segment, years 0-7 of
+    """Fader & Hardie (2007): the "high end" segment, years 0-7 of
     1000 customers: alpha = 0.6681, beta = 3.8061, LL = -1611.158."""
     fit = fit_sbg([round(p * 10) for p in HIGH_END])
     _params(fit, {"alpha": 0.6681, "beta": 3.8061})
     assert fit.log_likelihood == pytest.approx(-1611.158, abs=0.01)
-    # the high-end segment is retained better than the regular one, as in the paper's fig. 2
+    # the high-end segment is retained better than the regular one, as in the paper
     assert float(survival(fit, 12)) > float(
         survival(fit_sbg([round(p * 10) for p in REGULAR[:8]]), 12)
     )
@@ -215,7 +215,7 @@ def test_conditional_at_time_zero_is_the_unconditional_expectation(
     cdnow: pd.DataFrame, bgnbd: ModelFit
 ) -> None:
     """A customer just acquired (x = 0, t_x = 0, T -> 0) expects E[X(t)]: the conditional
-    (FHL eq. 10, FH 2005 eq. 21) and unconditional formulas agree, for every purchase model."""
+    (FHL 2005, FH 2005) and unconditional formulas agree, for every purchase model."""
     fits = [bgnbd, fit_pareto_nbd(cdnow["x"], cdnow["t_x"], cdnow["T"])]
     fits.append(fit_mbg_nbd(cdnow["x"], cdnow["t_x"], cdnow["T"]))
     t = np.array([1.0, 10.0, 52.0])
@@ -225,7 +225,7 @@ def test_conditional_at_time_zero_is_the_unconditional_expectation(
 
 
 def test_p_purchases_is_a_distribution(bgnbd: ModelFit, cdnow: pd.DataFrame) -> None:
-    """FHL (2005) eq. 8 (BG/NBD) and Fader & Hardie (2006) (Pareto/NBD): P(X(t) = x)
+    """FHL (2005) (BG/NBD) and Fader & Hardie (2006) (Pareto/NBD): P(X(t) = x)
     sums to 1 over x and its mean is the closed-form E[X(t)] (independent formulas)."""
     pnbd = fit_pareto_nbd(cdnow["x"], cdnow["t_x"], cdnow["T"])
     k = np.arange(400.0)

@@ -1,10 +1,11 @@
 """Holdout calibration: predicted vs actual repeat purchases by calibration frequency.
 
-The standard check of a buy-till-you-die model (FHL 2005 fig. 4; lifetimes'
-``plot_calibration_purchases_vs_holdout_purchases``): fit on a calibration period, then
-for the customers with ``x = 0, 1, 2, ...`` repeat purchases in it (the last group is
-``censor`` or more), compare the mean number of purchases they actually made in the holdout
-period with the mean conditional expectation :func:`conditional_expected_purchases`.
+The standard check of a buy-till-you-die model (FHL 2005's conditional expectations by
+frequency; lifetimes' ``plot_calibration_purchases_vs_holdout_purchases``): fit on a
+calibration period, then for the customers with ``x = 0, 1, 2, ...`` repeat purchases in it
+(the last group is ``censor`` or more), compare the mean number of purchases they actually
+made in the holdout period with the mean conditional expectation
+:func:`conditional_expected_purchases`.
 
 >>> from kundresa.loyalty import ModelFit
 >>> fit = ModelFit("bg_nbd", {"r": 0.2426, "alpha": 4.4135, "a": 0.7929, "b": 2.4258},

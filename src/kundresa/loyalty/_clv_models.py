@@ -5,19 +5,19 @@ the caller): arrays in, arrays out, no Python loop per customer. The formulas an
 papers they come from:
 
 * BG/NBD: Fader, Hardie & Lee (2005), "Counting your customers the easy way", *Marketing
-  Science* 24(2), eq. (6) (likelihood), (7) (E[X(t)]), (8) (P(X(t) = x)), (10)
-  (conditional expectation) and the P(alive) note (Fader, Hardie & Lee 2008, "Computing
+  Science* 24(2) (likelihood, E[X(t)], P(X(t) = x), the conditional expectation) and
+  the P(alive) note (Fader, Hardie & Lee 2008, "Computing
   P(alive) using the BG/NBD model").
 * Pareto/NBD: Schmittlein, Morrison & Colombo (1987); the likelihood and P(alive) as written
   in Fader & Hardie (2005), "A note on deriving the Pareto/NBD model and related
-  expressions", eqs. (16)-(19), (22); the conditional expectation eq. (21).
+  expressions" (likelihood, P(alive), conditional expectation).
 * Modified BG/NBD: Batislam, Denizel & Filiztekin (2007), *IJRM* 24(3) (drop-out possible at
   time 0, so P(alive) < 1 even when x = 0).
 * BG/BB: Fader, Hardie & Shang (2010), "Customer-base analysis in a discrete-time
-  noncontractual setting", *Marketing Science* 29(6), eqs. (5), (7), (11), (13).
+  noncontractual setting", *Marketing Science* 29(6).
 * Shifted-BG: Fader & Hardie (2007), "How to project customer retention", *Journal of
-  Interactive Marketing* 21(1), eqs. (3)-(5).
-* Gamma-Gamma: Fader & Hardie (2013), "The Gamma-Gamma model of monetary value", eqs. (3), (5).
+  Interactive Marketing* 21(1).
+* Gamma-Gamma: Fader & Hardie (2013), "The Gamma-Gamma model of monetary value".
 
 >>> import numpy as np
 >>> ll = bgnbd_ll((0.25, 4.0, 0.8, 2.5), np.array([0.0]), np.array([0.0]), np.array([40.0]))
@@ -90,7 +90,7 @@ def _bgnbd_parts(p: Params, x: Array, tx: Array, T: Array) -> tuple[Array, Array
 
 
 def bgnbd_ll(p: Params, x: Array, tx: Array, T: Array) -> Array:
-    """Per-row BG/NBD log-likelihood (FHL 2005 eq. 6), ``p = (r, alpha, a, b)``.
+    """Per-row BG/NBD log-likelihood (FHL 2005), ``p = (r, alpha, a, b)``.
 
     >>> import numpy as np
     >>> ll = bgnbd_ll((0.25, 4, 0.8, 2.5), np.array([200.0]), np.array([38.0]), np.array([40.0]))
@@ -207,7 +207,7 @@ def bgnbd_p_alive(p: Params, x: Array, tx: Array, T: Array) -> Array:
 
 
 def bgnbd_expected(p: Params, t: Array) -> Array:
-    """E[X(t)], expected purchases in ``(0, t]`` of a new customer (FHL 2005 eq. 7).
+    """E[X(t)], expected purchases in ``(0, t]`` of a new customer (FHL 2005).
 
     >>> import numpy as np
     >>> bgnbd_expected((0.25, 4, 0.8, 2.5), np.array([0.0])).tolist() == [0.0]
@@ -217,7 +217,7 @@ def bgnbd_expected(p: Params, t: Array) -> Array:
 
 
 def bgnbd_conditional_expected(p: Params, t: Array, x: Array, tx: Array, T: Array) -> Array:
-    """E[Y(t) | x, t_x, T], expected purchases in ``(T, T + t]`` (FHL 2005 eq. 10).
+    """E[Y(t) | x, t_x, T], expected purchases in ``(T, T + t]`` (FHL 2005).
 
     >>> import numpy as np
     >>> one = np.array([1.0])
@@ -225,7 +225,7 @@ def bgnbd_conditional_expected(p: Params, t: Array, x: Array, tx: Array, T: Arra
     True
     """
     r, alpha, a, b = p
-    # eq. 10's ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z) through Euler's
+    # the formula's ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z) through Euler's
     # transformation 2F1(a,b;c;z) = (1-z)^(c-a-b) 2F1(c-a, c-b; c; z): the parameters of the
     # new series stay small for any x, so it neither overflows nor loses precision
     z = t / (alpha + T + t)
@@ -237,7 +237,7 @@ def bgnbd_conditional_expected(p: Params, t: Array, x: Array, tx: Array, T: Arra
 
 
 def bgnbd_p_purchases(p: Params, k: Array, t: float) -> Array:
-    """P(X(t) = k), the probability of exactly ``k`` purchases in ``(0, t]`` (FHL 2005 eq. 8).
+    """P(X(t) = k), the probability of exactly ``k`` purchases in ``(0, t]`` (FHL 2005).
 
     >>> import numpy as np
     >>> probs = bgnbd_p_purchases((0.25, 4, 0.8, 2.5), np.arange(200.0), 10.0)
@@ -300,7 +300,7 @@ def _pnbd_terms(p: Params, x: Array, tx: Array, T: Array) -> tuple[Array, Array,
 
 
 def pnbd_ll(p: Params, x: Array, tx: Array, T: Array) -> Array:
-    """Per-row Pareto/NBD log-likelihood, ``p = (r, alpha, s, beta)`` (FH 2005 eqs. 16-19).
+    """Per-row Pareto/NBD log-likelihood, ``p = (r, alpha, s, beta)`` (FH 2005).
 
     >>> import numpy as np
     >>> ll = pnbd_ll((0.55, 10.6, 0.61, 11.7), np.array([2.0]), np.array([30.4]), np.array([38.9]))
@@ -312,7 +312,7 @@ def pnbd_ll(p: Params, x: Array, tx: Array, T: Array) -> Array:
 
 
 def pnbd_p_alive(p: Params, x: Array, tx: Array, T: Array) -> Array:
-    """P(alive at T | x, t_x, T) under Pareto/NBD (FH 2005 eq. 22). Unlike BG/NBD it is
+    """P(alive at T | x, t_x, T) under Pareto/NBD (FH 2005). Unlike BG/NBD it is
     below 1 for ``x = 0`` (a customer may die before the first purchase); it is 1 at ``T = 0``.
 
     >>> import numpy as np
@@ -343,7 +343,7 @@ def pnbd_expected(p: Params, t: Array) -> Array:
 
 
 def pnbd_conditional_expected(p: Params, t: Array, x: Array, tx: Array, T: Array) -> Array:
-    """E[Y(t) | x, t_x, T] under Pareto/NBD (FH 2005 eq. 21, its s = 1 limit included).
+    """E[Y(t) | x, t_x, T] under Pareto/NBD (FH 2005, its s = 1 limit included).
 
     >>> import numpy as np
     >>> one = np.array([1.0])
@@ -464,7 +464,7 @@ def mbgnbd_conditional_expected(p: Params, t: Array, x: Array, tx: Array, T: Arr
 
 
 def bgbb_ll(p: Params, x: Array, tx: Array, n: Array) -> Array:
-    """Per-row BG/BB log-likelihood (FHS 2010 eq. 5), ``p = (alpha, beta, gamma, delta)``;
+    """Per-row BG/BB log-likelihood (FHS 2010), ``p = (alpha, beta, gamma, delta)``;
     ``x`` transactions in ``n`` opportunities, the last at opportunity ``t_x``.
 
     The sum over i = 0 .. n - t_x - 1 of B(alpha + x, beta + t_x - x + i) B(gamma + 1,
@@ -503,7 +503,7 @@ def bgbb_ll(p: Params, x: Array, tx: Array, n: Array) -> Array:
 
 
 def bgbb_p_alive(p: Params, x: Array, tx: Array, n: Array) -> Array:
-    """P(alive in opportunity n + 1 | x, t_x, n) under BG/BB (FHS 2010 eq. 11).
+    """P(alive in opportunity n + 1 | x, t_x, n) under BG/BB (FHS 2010).
 
     >>> import numpy as np
     >>> six = np.array([6.0])
@@ -516,7 +516,7 @@ def bgbb_p_alive(p: Params, x: Array, tx: Array, n: Array) -> Array:
 
 
 def bgbb_expected(p: Params, n: Array) -> Array:
-    """E[X(n)], expected transactions in the first ``n`` opportunities (FHS 2010 eq. 7).
+    """E[X(n)], expected transactions in the first ``n`` opportunities (FHS 2010).
 
     >>> import numpy as np
     >>> bgbb_expected((1.2, 0.75, 0.66, 2.8), np.array([0.0])).tolist() == [0.0]
@@ -529,7 +529,7 @@ def bgbb_expected(p: Params, n: Array) -> Array:
 
 def bgbb_conditional_expected(p: Params, n_star: Array, x: Array, tx: Array, n: Array) -> Array:
     """E[X(n, n + n*) | x, t_x, n], expected transactions in the next ``n*`` opportunities
-    (FHS 2010 eq. 13).
+    (FHS 2010).
 
     >>> import numpy as np
     >>> six = np.array([6.0])
@@ -545,7 +545,7 @@ def bgbb_conditional_expected(p: Params, n_star: Array, x: Array, tx: Array, n: 
 
 
 def bgbb_p_purchases(p: Params, k: Array, n: int) -> Array:
-    """P(X(n) = k), the probability of ``k`` transactions in ``n`` opportunities (FHS 2010 eq. 8).
+    """P(X(n) = k), the probability of ``k`` transactions in ``n`` opportunities (FHS 2010).
 
     >>> import numpy as np
     >>> round(float(bgbb_p_purchases((1.2, 0.75, 0.66, 2.8), np.arange(7.0), 6).sum()), 9)
@@ -569,7 +569,7 @@ def bgbb_p_purchases(p: Params, k: Array, n: int) -> Array:
 
 
 def sbg_ll(p: Params, lost: Array, alive_end: float) -> float:
-    """Shifted-BG log-likelihood (FH 2007 eq. 5): ``lost[t-1]`` customers churned in period
+    """Shifted-BG log-likelihood (FH 2007): ``lost[t-1]`` customers churned in period
     ``t = 1..n``; ``alive_end`` are still active after period ``n``.
 
     >>> import numpy as np
@@ -599,7 +599,7 @@ def sbg_survival(p: Params, t: Array) -> Array:
 
 def gg_ll(p: Params, x: Array, m: Array) -> Array:
     """Per-customer Gamma-Gamma log-likelihood of the mean spend ``m`` over ``x > 0``
-    transactions (FH 2013 eq. 3), ``p = (p, q, gamma)``.
+    transactions (FH 2013), ``p = (p, q, gamma)``.
 
     >>> import numpy as np
     >>> bool(gg_ll((6.25, 3.74, 15.44), np.array([2.0]), np.array([22.35]))[0] < 0)
@@ -682,7 +682,7 @@ class WeightedGammaGamma:
 
 
 def gg_expected_spend(p: Params, x: Array, m: Array) -> Array:
-    """E[M | p, q, gamma, m_x, x] = p (gamma + x m_x) / (p x + q - 1) (FH 2013 eq. 5); for
+    """E[M | p, q, gamma, m_x, x] = p (gamma + x m_x) / (p x + q - 1) (FH 2013); for
     ``x = 0`` the population mean p gamma / (q - 1).
 
     >>> import numpy as np

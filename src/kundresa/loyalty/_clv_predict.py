@@ -140,8 +140,8 @@ def p_alive(fit: ModelFit, x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLik
 
 def p_purchases(fit: ModelFit, k: npt.ArrayLike, t: float) -> Array:
     """P(X(t) = k): the probability that a customer just acquired makes exactly ``k``
-    purchases in ``(0, t]`` (BG/NBD, FHL 2005 eq. 8; Pareto/NBD, Fader & Hardie 2006) or
-    ``k`` transactions in ``t`` opportunities (BG/BB, FHS 2010 eq. 8).
+    purchases in ``(0, t]`` (BG/NBD, FHL 2005; Pareto/NBD, Fader & Hardie 2006) or
+    ``k`` transactions in ``t`` opportunities (BG/BB, FHS 2010).
 
     >>> from kundresa.loyalty import ModelFit
     >>> fit = ModelFit("bg_nbd", {"r": 0.2426, "alpha": 4.4135, "a": 0.7929, "b": 2.4258},
