@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from kundresa._ingest import IngestReport
     from kundresa._ingest_sql import IdentifierRule
     from kundresa._overview import EventsResult, OverviewResult, overview, recent_events
+    from kundresa._pii import PiiRules
     from kundresa._results import Result
     from kundresa._stitch import SessionConfig, StitchReport
     from kundresa._workspace import ForgetResult, InfoResult, QuarantineResult, Workspace
@@ -95,6 +96,7 @@ _EXPORTS: dict[str, str] = {
     "PathRule": "kundresa.paths",
     "PathRules": "kundresa.paths",
     "PathsReport": "kundresa.paths",
+    "PiiRules": "kundresa._pii",
     "QuarantineResult": "kundresa._workspace",
     "Result": "kundresa._results",
     "RopoReport": "kundresa.attribution",
@@ -148,6 +150,7 @@ __all__ = [
     "PathRule",
     "PathRules",
     "PathsReport",
+    "PiiRules",
     "QuarantineResult",
     "Result",
     "RopoReport",

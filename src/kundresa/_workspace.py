@@ -24,6 +24,7 @@ from kundresa._errors import InvalidOptionError, NotFoundError
 from kundresa._info import InfoResult
 from kundresa._ingest import IngestReport, ingest_files
 from kundresa._ingest_sql import DEFAULT_IDENTIFIERS, IdentifierRule
+from kundresa._pii import PiiRules
 from kundresa._results import Result
 from kundresa._stitch import SessionConfig, StitchReport, stitch_store
 from kundresa._store import ENGINES, Store, open_store
@@ -213,6 +214,50 @@ class Workspace:
             start_events=tuple(d["start_events"]),
             separate_channels=tuple(d["separate_channels"]),
         )
+
+    @property
+    def pii_rules(self) -> PiiRules:
+        """The personal-data rules applied at ingest and by the collector (see
+        :class:`kundresa.PiiRules`; set with :meth:`set_pii_rules`). The default follows
+        ``hash_pii``: on, unless the workspace was created with ``hash_pii=False``.
+
+        >>> Workspace.open(":memory:").pii_rules.enabled
+        True
+        """
+        raw = self._meta.get("pii")
+        if not raw:
+            return PiiRules(enabled=self.hash_pii)
+        return PiiRules.from_dict(json.loads(raw))
+
+    def set_pii_rules(self, rules: PiiRules) -> PiiRules:
+        """Store the personal-data rules for later ingests (and a server started later;
+        events already stored are not rewritten).
+
+        >>> ws = Workspace.open(":memory:")
+        >>> ws.set_pii_rules(PiiRules(drop_keys=("order.note",), scan_text=False)).scan_text
+        False
+        >>> ws.pii_rules.drop_keys
+        ('order.note',)
+        """
+        if not isinstance(rules, PiiRules):
+            raise InvalidOptionError(
+                "rules", rules, fix="pass a kundresa.PiiRules, e.g. PiiRules(drop_keys=('note',))"
+            )
+        self._set_meta("pii", json.dumps(rules.to_dict(), sort_keys=True))
+        return rules
+
+    def pii_hash(self, value: str, kind: str = "email") -> str | None:
+        """How ``value`` (an e-mail address, ``kind="email"``, or a phone number,
+        ``"phone"``) is stored: its salted hash, as in ``identities`` and in properties
+        (the free-text token is ``email:`` + this hash). Use it to look a person up.
+
+        >>> ws = Workspace.open(":memory:")
+        >>> ws.pii_hash(" Alice@Example.org") == ws.pii_hash("alice@example.org")
+        True
+        """
+        if kind not in ("email", "phone"):
+            raise InvalidOptionError("kind", kind, allowed=("email", "phone"))
+        return self.pii_rules.hash_value(value, kind, salt=self.salt)
 
     def identifier_rules(self) -> tuple[IdentifierRule, ...]:
         """Identifier rules in force; PII hashing switched off when ``hash_pii=False``."""

@@ -113,6 +113,10 @@ class Runtime:
         if self.ws.store.supports("thread_setting") and config.duckdb_threads > 0:
             self.ws.store.set_threads(config.duckdb_threads)
         self.state = ServerState(config.state)
+        from kundresa._pii import Scrubber
+
+        #: the workspace's personal-data rules, applied by the collector before its inbox
+        self.pii = Scrubber(self.ws.pii_rules, self.ws.salt)
         self.writer = InboxWriter(ServerState(config.state), max_queue=config.max_queue)
         self.loader = Loader(
             self.ws,

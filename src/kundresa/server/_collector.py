@@ -47,6 +47,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kundresa._pii import PiiRules, Scrubber
 from kundresa.schema import MAX_EVENT_BYTES
 from kundresa.server._limits import CollectorCounters, KeyBuckets
 from kundresa.server._state import ServerState
@@ -325,16 +326,26 @@ def _surrogate_path(item: Any) -> str:
     return "row"
 
 
-def normalise_call(item: Any, received_at: str) -> str:
+#: trims ``context`` only (``normalise_call`` without the workspace's rules)
+_CONTEXT_ONLY = Scrubber(PiiRules(enabled=False), "")
+
+
+def normalise_call(item: Any, received_at: str, pii: Scrubber | None = None) -> str:
     """One call as the JSON line the loader validates. Segment semantics: ``receivedAt`` is
     the server's clock; ``timestamp`` defaults to it when the client sent neither
-    ``timestamp`` nor ``originalTimestamp``; the write key is never stored. A call that
+    ``timestamp`` nor ``originalTimestamp``; the write key is never stored, nor ``context``
+    beyond what ingest reads (``ip``, ``userAgent``, ``device``, ... are dropped), and
+    ``pii`` (the workspace's personal-data rules, see :mod:`kundresa._pii`) hashes or drops
+    personal data before the line reaches the inbox on disk. A call that
     cannot be stored as it is raises :class:`CallRefusedError` (quarantined with its reason):
     over 32 KB, a lone surrogate (not Unicode), nested too deeply. (Ids and names that are
     objects or hold NUL are the loader's: the ingest rules quarantine them, as in files.)
 
     >>> normalise_call({"type": "track", "writeKey": "k"}, "2026-01-05T10:00:00.000Z")
     '{"type":"track","receivedAt":"2026-01-05T10:00:00.000Z","timestamp":"2026-01-05T10:00:00.000Z"}'
+    >>> normalise_call({"type": "page", "context": {"ip": "10.1.2.3", "page": {"path": "/"}},
+    ...                 "timestamp": "2026-01-05T10:00:00Z"}, "2026-01-05T10:00:00.000Z")
+    '{"type":"page","context":{"page":{"path":"/"}},"timestamp":"2026-01-05T10:00:00Z","receivedAt":"2026-01-05T10:00:00.000Z"}'
     >>> normalise_call({"type": "track", "p": "x" * 40_000}, "2026-01-05T10:00:00.000Z")
     Traceback (most recent call last):
     ...
@@ -343,6 +354,7 @@ def normalise_call(item: Any, received_at: str) -> str:
     if isinstance(item, dict):
         item = dict(item)
         item.pop("writeKey", None)
+        item = (pii or _CONTEXT_ONLY).call(item)
         item["receivedAt"] = received_at
         if item.get("timestamp") is None and item.get("originalTimestamp") is None:
             item["timestamp"] = received_at
@@ -480,6 +492,8 @@ class CollectorRuntime(Protocol):
     counters: CollectorCounters
     faults: int
     faulted: set[int]
+    #: the workspace's personal-data rules (applied before a call reaches the inbox)
+    pii: Scrubber
 
     def overloaded(self) -> bool:
         """Too far behind: answer 429."""
@@ -582,7 +596,7 @@ async def handle_call(
     quarantined: collections.Counter[str] = collections.Counter()
     for i in items:
         try:
-            lines.append(normalise_call(i, received))
+            lines.append(normalise_call(i, received, rt.pii))
         except CallRefusedError as bad:
             quarantined[bad.reason] += 1
             lines.append(bad.line())

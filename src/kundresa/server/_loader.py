@@ -227,7 +227,9 @@ class Loader:
                 lines.append(line)
         store = self.ws.store
         if self._proc is None:
-            self._proc = _Processor(identifiers=self.ws.identifier_rules(), salt=self.ws.salt)
+            self._proc = _Processor(
+                identifiers=self.ws.identifier_rules(), salt=self.ws.salt, pii=self.ws.pii_rules
+            )
             self._proc.con.execute(f"SET threads = {int(self.threads)}")
         proc = self._proc
         forgotten = proc.forgotten
