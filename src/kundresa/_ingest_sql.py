@@ -298,12 +298,13 @@ def _normalise(rule: IdentifierRule, expr: str, salt: str) -> str:
     else:
         v = f"trim({expr})"
     if rule.pii:
-        # a value that already is such a hash (the collector hashes before its inbox) is kept
+        # a value that already is such a hash (the collector hashes before its inbox) is
+        # kept; nothing left after normalising (a phone "n/a") is no identifier
         low = f"lower(trim({expr}))"
+        salted = f"{lit(salt + ':' + rule.name + ':')} || nullif({v}, '')"
         v = (
             f"CASE WHEN strlen({low}) = 32 AND regexp_full_match({low}, '[0-9a-f]{{32}}') "
-            f"THEN {low} ELSE substr(sha256({lit(salt + ':' + rule.name + ':')} || {v}), 1, 32) "
-            "END"
+            f"THEN {low} ELSE substr(sha256({salted}), 1, 32) END"
         )
     return f"nullif({v}, '')"
 

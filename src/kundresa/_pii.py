@@ -451,7 +451,8 @@ class Scrubber:
                 continue
             if act in (EMAIL, PHONE) and value:
                 value = _hash(unquote_plus(value), act, self.salt) or ""
-            elif act == KEEP and self.rules.scan_text and value:
+            elif act == KEEP and self.rules.scan_text and ("%" in value or "+" in value):
+                # an encoded value (the whole string's scan sees the plain ones)
                 decoded = unquote_plus(value)
                 scanned = self._free(decoded)
                 if scanned != decoded:
