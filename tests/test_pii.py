@@ -363,3 +363,45 @@ def test_python_hash_equals_the_identifier_hash(value: str, kind: str) -> None:
         f"SELECT {sql} FROM (SELECT nullif(trim(?, '{WHITE_SPACE}'), '') AS x)", [value]
     ).fetchone()
     assert PiiRules().hash_value(value, kind, salt="salt") == (want[0] if want else None)
+
+
+_SHARED = {}  # one scrubber for all examples: its caches are part of what is tested
+_CALLS = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(["track", "page", "identify", "group"]),
+        "messageId": st.one_of(_TEXT, _EMAILS),
+    },
+    optional={
+        "userId": st.one_of(_EMAILS, _TEXT),
+        "name": _TEXT,
+        "email": _SCALARS,
+        "properties": st.dictionaries(_KEYS, _JSON, max_size=4),
+        "traits": st.dictionaries(_KEYS, _JSON, max_size=3),
+        "context": st.dictionaries(
+            st.sampled_from(["ip", "userAgent", "page", "traits", "library", "device"]),
+            _JSON,
+            max_size=4,
+        ),
+    },
+)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(_CALLS)
+def test_collector_fast_path_and_quarantine_prefilter(call: dict[str, Any]) -> None:
+    """The collector skips the walk of a call only when the rules would not change it, and
+    ingest's prefilter flags every quarantined raw call the rules change."""
+    from kundresa._pii import CONTEXT_KEEP, PiiRules, Scrubber, prefilter_sql
+
+    rules = PiiRules(drop_keys=("order.note",))
+    sc = _SHARED.setdefault("scrubber", Scrubber(rules, salt="s"))
+    trimmed = dict(call)
+    if isinstance(call.get("context"), dict):
+        trimmed["context"] = {k: v for k, v in call["context"].items() if k in CONTEXT_KEEP}
+    if not sc.needs_call(trimmed):
+        assert sc.call(trimmed) == trimmed
+    text = json.dumps(call, ensure_ascii=False)
+    if sc.raw(text) != text:
+        sql = prefilter_sql(rules, "t", "true")
+        flagged = duckdb.execute(f"SELECT {sql} FROM (SELECT ? AS t)", [text]).fetchone()
+        assert '"context"' in text or (flagged and flagged[0]), text

@@ -64,6 +64,24 @@ WHITE_SPACE = " \t\n\r\x0b\x0c"
 #: the only ``context`` fields kept (ingest reads these; everything else is dropped)
 CONTEXT_KEEP = ("campaign", "channel", "library", "page", "traits")
 
+#: top-level fields of a call kept as sent when they are strings: ids (ingest stores them as
+#: identifiers; an e-mail address used as ``userId`` stays one) and timestamps
+STRUCTURAL = frozenset(
+    (
+        "type",
+        "messageId",
+        "anonymousId",
+        "userId",
+        "previousId",
+        "groupId",
+        "timestamp",
+        "originalTimestamp",
+        "sentAt",
+        "receivedAt",
+        "version",
+    )
+)
+
 #: how deep the scrubber descends; deeper values become this marker (such a call is
 #: refused as too deeply nested anyway, see ``kundresa.server._collector.MAX_DEPTH``)
 MAX_SCRUB_DEPTH = 300
@@ -191,7 +209,8 @@ _HEX32 = re.compile(r"[0-9a-f]{32}")
 _EMAIL = re.compile(r"[\w.%+\-]+(?:@|%40)[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}")
 _PHONE = re.compile(r"(?<![\w+\-./#%])(?:\+|00|0)[1-9](?:[ ()\-]{0,2}[0-9]){6,13}(?![\w])")
 _DIGITS_ONLY = re.compile(r"[^0-9+]")
-
+#: a string without these characters has no e-mail address, phone number or query string
+_MAYBE = re.compile(r"[0+@%?]")
 # actions of a key
 KEEP, ALLOW, DROP, EMAIL, PHONE = "keep", "allow", "drop", "email", "phone"
 
@@ -408,18 +427,31 @@ class Scrubber:
     def __init__(self, rules: PiiRules, salt: str) -> None:
         self.rules = rules
         self.salt = salt
-        self._actions: dict[tuple[str, str | None, bool], str] = {}
+        self._enabled = rules.enabled
+        self._scan = rules.scan_text
+        #: (key, parent, person) -> (action, whether the key names a person, scanned key)
+        self._keys: dict[tuple[str, str | None, bool], tuple[str, bool, str]] = {}
+        #: keys and strings known to be kept as they are (the collector's fast path)
+        self._seen: set[str] = set()
 
     # -- keys ------------------------------------------------------------------------------
+    def _key(self, key: str, parent: str | None, person: bool) -> tuple[str, bool, str]:
+        k = (key, parent, person)
+        got = self._keys.get(k)
+        if got is None:
+            if len(self._keys) > 50_000:
+                self._keys.clear()
+            words = _strip(key_words(key), ())
+            got = self._keys[k] = (
+                self.rules.action(key, parent=parent, person=person),
+                bool(words) and words[-1] in _PERSON_WORDS,
+                self.text(key),
+            )
+        return got
+
     def action(self, key: str, parent: str | None, person: bool) -> str:
         """:meth:`PiiRules.action`, cached."""
-        k = (key, parent, person)
-        got = self._actions.get(k)
-        if got is None:
-            if len(self._actions) > 50_000:
-                self._actions.clear()
-            got = self._actions[k] = self.rules.action(key, parent=parent, person=person)
-        return got
+        return self._key(key, parent, person)[0]
 
     # -- text ------------------------------------------------------------------------------
     def _email(self, m: re.Match[str]) -> str:
@@ -467,11 +499,11 @@ class Scrubber:
     def text(self, s: str) -> str:
         """A string with the query parameters of a URL in it (``?a=b&c=d``) under the key
         rules and e-mail addresses and phone numbers replaced by tokens."""
-        if not self.rules.enabled:
+        if not self._enabled or not _MAYBE.search(s):
             return s
         if "?" in s and "=" in s:
             s = self._query(s)
-        return self._free(s) if self.rules.scan_text else s
+        return self._free(s) if self._scan else s
 
     # -- values ----------------------------------------------------------------------------
     def _hashed(self, v: Any, kind: str, parent: str, depth: int) -> Any:
@@ -483,25 +515,34 @@ class Scrubber:
             return [self._hashed(x, kind, parent, depth + 1) for x in v]
         return self._walk(v, False, parent, depth)
 
-    def _entry(
-        self, out: dict[Any, Any], k: Any, x: Any, ctx: tuple[str | None, bool], d: int
-    ) -> None:
-        """Put key ``k`` with value ``x`` (of an object under ``ctx`` = (parent, person))
-        into ``out`` as the rules say."""
-        key = k if isinstance(k, str) else str(k)
-        act = self.action(key, *ctx)
-        if act == ALLOW:
-            out[k] = x
-        elif x is None or isinstance(x, bool):
-            out[self.text(key)] = x
-        elif act == DROP:
-            return
-        elif act != KEEP:
-            out[self.text(key)] = self._hashed(x, act, key, d + 1)
-        else:
-            words = _strip(key_words(key), ())
-            child = bool(words) and words[-1] in _PERSON_WORDS
-            out[self.text(key)] = self._walk(x, child, key, d + 1)
+    def _object(self, v: dict[Any, Any], person: bool, parent: str | None, depth: int) -> Any:
+        """An object's keys and values under the rules (the hot loop of the collector)."""
+        if depth > MAX_SCRUB_DEPTH:
+            return TOO_DEEP
+        out: dict[Any, Any] = {}
+        keys = self._keys
+        maybe = _MAYBE.search
+        for k, x in v.items():
+            key = k if type(k) is str else str(k)
+            got = keys.get((key, parent, person)) or self._key(key, parent, person)
+            act = got[0]
+            if act is ALLOW:
+                out[k] = x
+            elif x is None or x is True or x is False:
+                out[got[2]] = x
+            elif act is KEEP:
+                t = type(x)
+                if t is str:
+                    out[got[2]] = self.text(x) if maybe(x) else x
+                elif t is dict:
+                    out[got[2]] = self._object(x, got[1], key, depth + 1)
+                elif t is list:
+                    out[got[2]] = self._walk(x, got[1], key, depth + 1)
+                else:
+                    out[got[2]] = x
+            elif act is not DROP:
+                out[got[2]] = self._hashed(x, act, key, depth + 1)
+        return out
 
     def _walk(self, v: Any, person: bool, parent: str | None, depth: int) -> Any:
         if isinstance(v, str):
@@ -510,12 +551,9 @@ class Scrubber:
             return TOO_DEEP
         if isinstance(v, list):
             return [self._walk(x, person, parent, depth + 1) for x in v]
-        if not isinstance(v, dict):
-            return v
-        out: dict[Any, Any] = {}
-        for k, x in v.items():
-            self._entry(out, k, x, (parent, person), depth)
-        return out
+        if isinstance(v, dict):
+            return self._object(v, person, parent, depth)
+        return v
 
     def value(self, v: Any, *, person: bool = False) -> Any:
         """Properties or traits (JSON-like) with the rules applied."""
@@ -534,16 +572,74 @@ class Scrubber:
             item = {**item, "context": {k: v for k, v in ctx.items() if k in CONTEXT_KEEP}}
         if not self.rules.enabled:
             return item
-        group = item.get("type") == "group"
-        out: dict[Any, Any] = {}
-        for k, v in item.items():
-            if k == "context" and isinstance(v, dict):
-                out[k] = {ck: self._walk(cv, ck == "traits", ck, 1) for ck, cv in v.items()}
-            elif k == "traits" and isinstance(v, dict):
-                out[k] = self._walk(v, not group, k, 1)
-            else:
-                self._entry(out, k, v, (None, False), 0)
+        # Segment's ids and timestamps are kept as sent (ingest stores ids as identifiers)
+        special: dict[str, Any] = {
+            k: v for k, v in item.items() if k in STRUCTURAL and type(v) is str
+        }
+        ctx = item.get("context")
+        if isinstance(ctx, dict):
+            special["context"] = {
+                ck: self._walk(cv, ck == "traits", ck, 1) for ck, cv in ctx.items()
+            }
+        traits = item.get("traits")
+        if isinstance(traits, dict):
+            special["traits"] = self._object(traits, item.get("type") != "group", "traits", 1)
+        out = self._object({k: v for k, v in item.items() if k not in special}, False, None, 0)
+        out.update(special)
         return out
+
+    # -- the collector's fast path ---------------------------------------------------------
+    def _safe_key(self, key: str) -> bool:
+        """Whether a key is kept as it is wherever it stands (any parent, not a person's
+        object): no rule depends on it."""
+        words = _strip(key_words(key), ())
+        dotted = any(
+            len(e) > 1 and e[-1] == key_words(key)
+            for name in ("email_keys", "phone_keys", "drop_keys", "allow_keys")
+            for e in self.rules._parsed[name]
+        )
+        return (
+            self.rules.action(key, person=False) in (KEEP, ALLOW)
+            and not (words and words[-1] in _PERSON_WORDS)
+            and not dotted
+            and self.text(key) == key
+        )
+
+    def _plain(self, v: dict[Any, Any] | list[Any], depth: int) -> bool:
+        """Whether no rule changes anything in ``v``: every key safe, every string
+        unchanged by :meth:`text` (both remembered, so a call of known keys and repeated
+        values costs a few set lookups)."""
+        if depth > MAX_SCRUB_DEPTH:
+            return False
+        seen = self._seen
+        for k, x in v.items() if type(v) is dict else enumerate(v):
+            if type(k) is str and k not in seen:
+                if not self._safe_key(k):
+                    return False
+                seen.add(k)
+            t = type(x)
+            if t is str:
+                if depth == 0 and k in STRUCTURAL:
+                    continue
+                if x not in seen:
+                    if self.text(x) != x:
+                        return False
+                    seen.add(x)
+            elif (t is dict or t is list) and not self._plain(x, depth + 1):
+                return False
+        return True
+
+    def needs_call(self, item: dict[str, Any]) -> bool:
+        """Whether the rules may change ``item`` (a call, ``context`` already trimmed):
+        False only when :meth:`call` would return it unchanged. The collector walks (and
+        copies) only the calls that need it."""
+        if not self._enabled:
+            return False
+        if "traits" in item or "traits" in (item.get("context") or {}):
+            return True
+        if len(self._seen) > 100_000:
+            self._seen.clear()
+        return not self._plain(item, 0)
 
     # -- JSON text (ingest) ----------------------------------------------------------------
     def json_text(self, text: str, *, person: bool = False) -> str:

@@ -34,10 +34,11 @@ __all__ = ["DEFAULT_DB", "ForgetResult", "InfoResult", "QuarantineResult", "Work
 
 
 def duckdb_scalar(expr: str, value: str) -> str | None:
-    """Evaluate a one-parameter SQL expression in a scratch DuckDB (hashing identifiers)."""
+    """Evaluate a SQL expression of ``x`` (= ``value``) in a scratch DuckDB (hashing
+    identifiers)."""
     import duckdb
 
-    row = duckdb.execute(f"SELECT {expr}", [value]).fetchone()
+    row = duckdb.execute(f"SELECT {expr} FROM (SELECT ?::VARCHAR AS x)", [value]).fetchone()
     return None if row is None or row[0] is None else str(row[0])
 
 
@@ -422,7 +423,7 @@ class Workspace:
             value = identifier
             rule = next((r for r in self.identifier_rules() if r.name == id_type), None)
             if rule is not None and rule.pii:
-                expr = _normalise(rule, "?", self.salt)
+                expr = _normalise(rule, "x", self.salt)
                 row = duckdb_scalar(expr, identifier)
                 value = row if row is not None else identifier
             found = (

@@ -47,7 +47,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from kundresa._pii import PiiRules, Scrubber
+from kundresa._pii import CONTEXT_KEEP, PiiRules, Scrubber
 from kundresa.schema import MAX_EVENT_BYTES
 from kundresa.server._limits import CollectorCounters, KeyBuckets
 from kundresa.server._state import ServerState
@@ -328,6 +328,7 @@ def _surrogate_path(item: Any) -> str:
 
 #: trims ``context`` only (``normalise_call`` without the workspace's rules)
 _CONTEXT_ONLY = Scrubber(PiiRules(enabled=False), "")
+_KEEP = frozenset(CONTEXT_KEEP)
 
 
 def normalise_call(item: Any, received_at: str, pii: Scrubber | None = None) -> str:
@@ -345,22 +346,31 @@ def normalise_call(item: Any, received_at: str, pii: Scrubber | None = None) -> 
     '{"type":"track","receivedAt":"2026-01-05T10:00:00.000Z","timestamp":"2026-01-05T10:00:00.000Z"}'
     >>> normalise_call({"type": "page", "context": {"ip": "10.1.2.3", "page": {"path": "/"}},
     ...                 "timestamp": "2026-01-05T10:00:00Z"}, "2026-01-05T10:00:00.000Z")
-    '{"type":"page","context":{"page":{"path":"/"}},"timestamp":"2026-01-05T10:00:00Z","receivedAt":"2026-01-05T10:00:00.000Z"}'
+    '{"type":"page","timestamp":"2026-01-05T10:00:00Z","context":{"page":{"path":"/"}},"receivedAt":"2026-01-05T10:00:00.000Z"}'
     >>> normalise_call({"type": "track", "p": "x" * 40_000}, "2026-01-05T10:00:00.000Z")
     Traceback (most recent call last):
     ...
     kundresa.server._collector.CallRefusedError: ...
     """
+    pii = pii or _CONTEXT_ONLY
     if isinstance(item, dict):
         item = dict(item)
         item.pop("writeKey", None)
-        item = (pii or _CONTEXT_ONLY).call(item)
+        ctx = item.get("context")
+        if isinstance(ctx, dict) and not ctx.keys() <= _KEEP:
+            item["context"] = {k: v for k, v in ctx.items() if k in _KEEP}
         item["receivedAt"] = received_at
         if item.get("timestamp") is None and item.get("originalTimestamp") is None:
             item["timestamp"] = received_at
+    else:
+        item = pii.call(item)
     try:
         raw = _dumps_call(item)
+        if isinstance(item, dict) and pii.needs_call(item):  # most calls need no walk
+            item = pii.call(item)
+            raw = _dumps_call(item)
     except UnicodeEncodeError:
+        item = pii.call(item)  # the refusal keeps the call under the rules too
         field = _surrogate_path(item)
         raise CallRefusedError(
             "invalid_unicode",
@@ -370,6 +380,7 @@ def normalise_call(item: Any, received_at: str, pii: Scrubber | None = None) -> 
             _ascii_raw(item),
         ) from None
     except (_TooDeepError, RecursionError):
+        item = pii.call(item)
         raise CallRefusedError(
             "too_deeply_nested",
             "row",
