@@ -56,7 +56,16 @@ from urllib.parse import quote, unquote, unquote_plus
 
 from kundresa._errors import InvalidOptionError
 
-__all__ = ["CONTEXT_KEEP", "PiiRules", "Scrubber", "key_words"]
+__all__ = [
+    "CONTEXT_KEEP",
+    "STRUCTURAL",
+    "WHITE_SPACE",
+    "PiiRules",
+    "Scrubber",
+    "key_words",
+    "prefilter_patterns",
+    "prefilter_sql",
+]
 
 #: the white space ingest trims from every field (``kundresa._ingest_sql.WHITE_SPACE``)
 WHITE_SPACE = " \t\n\r\x0b\x0c"
@@ -87,59 +96,22 @@ STRUCTURAL = frozenset(
 MAX_SCRUB_DEPTH = 300
 TOO_DEEP = "[nested too deeply]"
 
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
 _EMAIL_WORDS = ("mail", "post", "mejl")  # RE2 only
 _EMAIL_ENDS = (("email",), ("mail",), ("e", "mail"), ("epost",), ("e", "post"), ("mejl",))
 _ADDRESS_WORDS = ("address", "adress", "adresse", "addr")
-_PHONE_WORDS = (
-    "phone",
-    "telephone",
-    "tel",
-    "telefon",
-    "mobile",
-    "mobil",
-    "cell",
-    "cellphone",
-    "msisdn",
-    "fax",
-)
+_PHONE_WORDS = _words("phone telephone tel telefon mobile mobil cell cellphone msisdn fax")
 _NUMBER_WORDS = ("number", "no", "nr", "num", "nummer", "numero")
 _NAME_WORDS = ("name", "namn", "navn")
-_PERSON_WORDS = (
-    "customer",
-    "customers",
-    "user",
-    "users",
-    "contact",
-    "contacts",
-    "person",
-    "persons",
-    "people",
-    "buyer",
-    "buyers",
-    "recipient",
-    "recipients",
-    "member",
-    "members",
-    "client",
-    "guest",
-    "guests",
-    "passenger",
-    "passengers",
-    "patient",
-    "owner",
-    "sender",
-    "receiver",
-    "billing",
-    "shipping",
-    "holder",
-    "cardholder",
-    "kund",
-    "kunden",
-    "kunde",
-    "mottagare",
-    "mottaker",
-    "avsändare",
-    "avsender",
+_PERSON_WORDS = _words(
+    "customer customers user users contact contacts person persons people buyer buyers "
+    "recipient recipients member members client guest guests passenger passengers patient "
+    "owner sender receiver billing shipping holder cardholder kund kunden kunde mottagare "
+    "mottaker avsändare avsender"
 )
 #: person-name keys (their words end so), dropped everywhere
 _NAME_ENDS = (
@@ -183,21 +155,9 @@ _OTHER_ENDS = (
     ("passwd",),
 )
 #: a key with any of these words is an address (or part of one): dropped
-_ADDRESS_ANY = (
-    "address",
-    "adress",
-    "adresse",
-    "addr",
-    "street",
-    "streetaddress",
-    "gatuadress",
-    "gateadresse",
-    "postcode",
-    "postalcode",
-    "zip",
-    "zipcode",
-    "postnummer",
-    "postnr",
+_ADDRESS_ANY = _words(
+    "address adress adresse addr street streetaddress gatuadress gateadresse postcode "
+    "postalcode zip zipcode postnummer postnr"
 )
 _ADDRESS_PAIRS = (("postal", "code"), ("post", "code"), ("zip", "code"), ("house", "number"))
 
@@ -374,6 +334,8 @@ class PiiRules:
         ...     ).hash_value("+46701234567", "phone", salt="s")
         True
         """
+        if kind not in (EMAIL, PHONE):
+            raise InvalidOptionError("kind", kind, allowed=(EMAIL, PHONE))
         return _hash(value, kind, salt)
 
     def scrub(self, value: Any, *, salt: str, person: bool = False) -> Any:
@@ -450,7 +412,11 @@ class Scrubber:
         return got
 
     def action(self, key: str, parent: str | None, person: bool) -> str:
-        """:meth:`PiiRules.action`, cached."""
+        """:meth:`PiiRules.action`, cached.
+
+        >>> Scrubber(PiiRules(), "s").action("surname", None, False)
+        'drop'
+        """
         return self._key(key, parent, person)[0]
 
     # -- text ------------------------------------------------------------------------------
@@ -556,7 +522,11 @@ class Scrubber:
         return v
 
     def value(self, v: Any, *, person: bool = False) -> Any:
-        """Properties or traits (JSON-like) with the rules applied."""
+        """Properties or traits (JSON-like) with the rules applied.
+
+        >>> Scrubber(PiiRules(), "s").value({"name": "Al", "plan": "x"}, person=True)
+        {'plan': 'x'}
+        """
         if not self.rules.enabled:
             return v
         return self._walk(v, person, None, 0)
@@ -564,7 +534,11 @@ class Scrubber:
     def call(self, item: Any) -> Any:
         """A whole call (or flat row): ``context`` trimmed to :data:`CONTEXT_KEEP`, the
         rest under the rules; ``traits`` (but a group call's: a company's) and
-        ``context.traits`` describe a person."""
+        ``context.traits`` describe a person.
+
+        >>> Scrubber(PiiRules(), "s").call({"type": "page", "name": "A", "context": {"ip": "1"}})
+        {'type': 'page', 'name': 'A', 'context': {}}
+        """
         if not isinstance(item, dict):
             return self.value(item)
         ctx = item.get("context")
@@ -585,8 +559,11 @@ class Scrubber:
         if isinstance(traits, dict):
             special["traits"] = self._object(traits, item.get("type") != "group", "traits", 1)
         out = self._object({k: v for k, v in item.items() if k not in special}, False, None, 0)
-        out.update(special)
-        return out
+        ordered = {
+            k: special[k] if k in special else out.pop(k) for k in item if k in special or k in out
+        }
+        ordered.update(out)  # keys renamed by the scan (an e-mail address as a key)
+        return ordered
 
     # -- the collector's fast path ---------------------------------------------------------
     def _safe_key(self, key: str) -> bool:
@@ -632,7 +609,14 @@ class Scrubber:
     def needs_call(self, item: dict[str, Any]) -> bool:
         """Whether the rules may change ``item`` (a call, ``context`` already trimmed):
         False only when :meth:`call` would return it unchanged. The collector walks (and
-        copies) only the calls that need it."""
+        copies) only the calls that need it.
+
+        >>> s = Scrubber(PiiRules(), "s")
+        >>> s.needs_call({"type": "track", "properties": {"sku": "S-1"}})
+        False
+        >>> s.needs_call({"type": "track", "properties": {"e_mail": "a@b.se"}})
+        True
+        """
         if not self._enabled:
             return False
         if "traits" in item or "traits" in (item.get("context") or {}):
@@ -643,7 +627,13 @@ class Scrubber:
 
     # -- JSON text (ingest) ----------------------------------------------------------------
     def json_text(self, text: str, *, person: bool = False) -> str:
-        """Properties as JSON text, scrubbed (``text`` itself when unchanged)."""
+        """Properties as JSON text, scrubbed (``text`` itself when unchanged).
+
+        >>> Scrubber(PiiRules(), "s").json_text('{"sku": "S-1"}')
+        '{"sku": "S-1"}'
+        >>> Scrubber(PiiRules(), "s").json_text('{"street": "Storgatan 1", "sku": "S-1"}')
+        '{"sku":"S-1"}'
+        """
         try:
             v = json.loads(text)
         except ValueError:
@@ -653,7 +643,11 @@ class Scrubber:
 
     def raw(self, text: str) -> str:
         """A quarantined raw row: a JSON call (or row) scrubbed as a call, other text
-        (invalid JSON, a CSV line) scanned as free text."""
+        (invalid JSON, a CSV line) scanned as free text.
+
+        >>> Scrubber(PiiRules(), "s").raw("not json, mail a@b.se")[:21]
+        'not json, mail email:'
+        """
         try:
             v = json.loads(text)
         except ValueError:

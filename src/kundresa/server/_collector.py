@@ -346,7 +346,7 @@ def normalise_call(item: Any, received_at: str, pii: Scrubber | None = None) -> 
     '{"type":"track","receivedAt":"2026-01-05T10:00:00.000Z","timestamp":"2026-01-05T10:00:00.000Z"}'
     >>> normalise_call({"type": "page", "context": {"ip": "10.1.2.3", "page": {"path": "/"}},
     ...                 "timestamp": "2026-01-05T10:00:00Z"}, "2026-01-05T10:00:00.000Z")
-    '{"type":"page","timestamp":"2026-01-05T10:00:00Z","context":{"page":{"path":"/"}},"receivedAt":"2026-01-05T10:00:00.000Z"}'
+    '{"type":"page","context":{"page":{"path":"/"}},"timestamp":"2026-01-05T10:00:00Z","receivedAt":"2026-01-05T10:00:00.000Z"}'
     >>> normalise_call({"type": "track", "p": "x" * 40_000}, "2026-01-05T10:00:00.000Z")
     Traceback (most recent call last):
     ...
