@@ -113,10 +113,6 @@ class Runtime:
         if self.ws.store.supports("thread_setting") and config.duckdb_threads > 0:
             self.ws.store.set_threads(config.duckdb_threads)
         self.state = ServerState(config.state)
-        from kundresa._pii import Scrubber
-
-        #: the workspace's personal-data rules, applied by the collector before its inbox
-        self.pii = Scrubber(self.ws.pii_rules, self.ws.salt)
         self.writer = InboxWriter(ServerState(config.state), max_queue=config.max_queue)
         self.loader = Loader(
             self.ws,
@@ -131,6 +127,10 @@ class Runtime:
         self.counters = CollectorCounters()
         self.faults = config.fault_5xx_after_write
         self.faulted: set[int] = set()
+        from kundresa._pii import Scrubber
+
+        #: the workspace's personal-data rules, applied by the collector before its inbox
+        self.pii = Scrubber(self.ws.pii_rules, self.ws.salt)
         from kundresa.server._logins import LoginGuard
 
         self.logins = LoginGuard(
