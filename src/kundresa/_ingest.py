@@ -282,15 +282,16 @@ class _Processor:
         sc = self._scrubber
         fixed = []
         for row, person, props, *values in rows:
-            new: dict[str, Any] = {
-                "_row": row,
-                "properties": sc.json_text(props, person=bool(person)) if props else props,
-            }
-            new.update((c, sc.text(v) if v else v) for c, v in zip(text, values, strict=True))
-            if new["properties"] != props or any(
-                new[c] != v for c, v in zip(text, values, strict=True)
-            ):
-                fixed.append(new)
+            new_props = sc.json_text(props, person=bool(person)) if props else props
+            new_values = [sc.text(v) if v else v for v in values]
+            if new_props is not props or new_values != values:
+                fixed.append(
+                    {
+                        "_row": row,
+                        "properties": new_props,
+                        **dict(zip(text, new_values, strict=True)),
+                    }
+                )
         self._fix("staged", "_row", fixed)
 
     def _flat(self, src: str, mapping: dict[str, str], source: str) -> None:
