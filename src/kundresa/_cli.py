@@ -291,6 +291,7 @@ def _next_steps(where: str) -> str:
 _EXTENSIONS: tuple[str, ...] = (
     "kundresa.maps._cli",
     "kundresa.server._cli",
+    "kundresa._retention_cli",
 )
 
 

@@ -319,6 +319,7 @@ class Workspace:
             files=tuple(files),
             merged_persons=merged,
             forgotten=sum(f.forgotten for f in files),
+            expired=sum(f.expired for f in files),
         )
 
     def stitch(self, sessions: SessionConfig | None = None) -> StitchReport:

@@ -91,6 +91,9 @@ class ServerConfig:
     login_window: float = 300.0
     login_per_server: int = 30
     login_workers: int = 2
+    #: seconds between applications of the retention policy (kundresa retention-policy);
+    #: it is also applied when the server starts (0: only then)
+    retention_interval: float = 3600.0
     #: the local token of ``<db>.server.json`` (ADR 0012): a read credential for the CLI
     local_token: str = field(default="", repr=False)
 
@@ -140,15 +143,20 @@ class Runtime:
         )
         self._pending = 0
         self._pending_checked = 0.0
+        from kundresa.server._retention import RetentionTimer
+
+        self.retention = RetentionTimer(self, config.retention_interval)
 
     def start(self) -> None:
         """Start the loader."""
         self.loader.start()
         self.logins.warm()
+        self.retention.start()  # applies the retention policy now, then every interval
 
     def stop(self) -> None:
         """Commit what is queued, load it, stitch, close."""
         self.logins.close()
+        self.retention.stop()
         self.writer.close()
         self.loader.stop()
         with self.lock:
@@ -601,6 +609,9 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     add_sql_route(app)
     add_forget_route(app)
+    from kundresa.server._retention import add_retention_routes
+
+    add_retention_routes(app)
     add_map_routes(app)
     add_web(app)
     app.add_middleware(CollectorFastPath)

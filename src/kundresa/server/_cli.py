@@ -54,6 +54,12 @@ def register(app: typer.Typer) -> None:
         key_burst: Annotated[
             int, typer.Option(help="Calls one write key may send at once above its rate.")
         ] = 50_000,
+        retention_interval: Annotated[
+            float,
+            typer.Option(
+                help="Seconds between applications of the retention policy (also at start)."
+            ),
+        ] = 3600.0,
         map_files: Annotated[
             list[str] | None,
             typer.Option(
@@ -77,6 +83,7 @@ def register(app: typer.Typer) -> None:
             max_pending_events=max_pending_events,
             key_rate=key_rate,
             key_burst=key_burst,
+            retention_interval=retention_interval,
             maps=tuple(map_files or ()),
         )
 

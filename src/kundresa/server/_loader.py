@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from kundresa._retention import drop_expired, events_horizon
 from kundresa.schema import EVENTS, IDENTITY_KEYS, IDENTITY_LINKS, QUARANTINE
 from kundresa.server._state import ServerState
 
@@ -46,6 +47,8 @@ class LoaderStats:
     quarantined: int = 0
     #: calls dropped because they carry an identifier of a forgotten person (tombstones)
     forgotten: int = 0
+    #: calls dropped because they are older than the retention policy keeps events
+    expired: int = 0
     stitches: int = 0
     last_load_at: float | None = None
     last_stitch_at: float | None = None
@@ -230,8 +233,9 @@ class Loader:
             self._proc = _Processor(identifiers=self.ws.identifier_rules(), salt=self.ws.salt)
             self._proc.con.execute(f"SET threads = {int(self.threads)}")
         proc = self._proc
-        forgotten = proc.forgotten
+        forgotten, expired = proc.forgotten, self.stats.expired
         with self.lock:
+            horizon = events_horizon(self.ws)  # older calls are dropped (retention policy)
             for source, (nums, lines) in by_source.items():
                 chunk = pa.table(
                     {"_row": pa.array(nums, pa.int64()), "_line": pa.array(lines, pa.string())}
@@ -239,6 +243,7 @@ class Loader:
                 proc.stage_json(chunk, source)
                 proc.add_rejects(refused.get(source, []), source)
                 self.stats.forgotten += proc.drop_forgotten(store)  # tombstones
+                self.stats.expired += drop_expired(proc, horizon)
                 n, reasons = proc.counts()
                 accepted, identity_rows = proc.write_chunk(store)
                 self._appended_since_compact += identity_rows
@@ -251,7 +256,7 @@ class Loader:
                 self.dirty = self.dirty or accepted > 0 or identity_rows > 0
         # only now: a crash before this line replays the rows, which adds nothing twice
         self.state.mark_loaded(rows[-1][0])
-        if proc.forgotten > forgotten:  # a forgotten person's calls: no page of them may stay
+        if proc.forgotten > forgotten or self.stats.expired > expired:  # no page of them may stay
             self.state.truncate_wal()
         self.stats.loaded_requests += len(rows)
         self.stats.last_load_at = time.time()
