@@ -21,8 +21,7 @@ from typing import Any
 import duckdb
 import httpx
 
-from kundresa import Workspace
-from kundresa._retention import RetentionPolicy, set_retention_policy
+from kundresa import RetentionPolicy, Workspace, set_retention_policy
 from tests._server import LiveServer, create_key, read_events, wait_loaded
 
 NOW = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
