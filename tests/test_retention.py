@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import httpx
 
-from kundresa import RetentionPolicy, Workspace, set_retention_policy
+from kundresa import RetentionPolicy, Workspace, apply_retention, set_retention_policy
 from tests._server import LiveServer, create_key, read_events, wait_loaded
 
 NOW = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
@@ -306,3 +306,48 @@ def test_server_applies_the_policy_at_start_periodically_and_for_the_cli(
     assert running == {}, f"old bytes remain while serving: {running}"
     assert _remains(tmp_path, [*OLD_MARKS, "SRVLATE-4n8d", "late-user-9"]) == {}
     assert b"NEWMARK-k2p4" in db.read_bytes()
+
+
+def test_derived_identities_follow_the_kept_events(make_workspace: Any, tmp_path: Path) -> None:
+    """On each engine: a person seen only before the horizon disappears with every identifier;
+    a person seen before and after stays one person (the link is still seen); recent events and
+    the quarantine within its horizon are kept."""
+    ws = make_workspace()
+    bad = ['{"type": "track", QNEW-1c9x']
+    ws.ingest([_write(tmp_path / "calls.jsonl", _old_and_recent(), bad)])
+    before = ws.sql(
+        "SELECT event_id, person_id, session_id FROM events WHERE ts >= "
+        f"TIMESTAMP '{RECENT.isoformat(sep=' ')}' ORDER BY event_id"
+    ).to_pylist()
+    set_retention_policy(ws, RetentionPolicy(events="400d", quarantine="30d"))
+    report = apply_retention(ws)
+    assert report.deleted["events"] == 7
+    assert report.deleted["quarantine"] == 0
+    assert report.rewritten == (ws.engine == "duckdb")
+    ids = ws.sql("SELECT id_type, identifier FROM identities ORDER BY 1, 2").to_pylist()
+    assert {r["identifier"] for r in ids if r["id_type"] != "email"} == {
+        "mixed-user-2r",
+        "mixed-anon-2r",
+        "new-user-5t",
+        "new-anon-5t",
+    }
+    persons = ws.sql(
+        "SELECT count(DISTINCT person_id) AS n FROM events WHERE user_id = 'mixed-user-2r' "
+        "OR anonymous_id = 'mixed-anon-2r'"
+    ).to_pylist()
+    assert persons == [{"n": 1}]  # the device is still linked to its customer
+    after = ws.sql(
+        "SELECT event_id, person_id, session_id FROM events ORDER BY event_id"
+    ).to_pylist()
+    assert [(r["event_id"], r["person_id"]) for r in after] == [
+        (r["event_id"], r["person_id"]) for r in before
+    ]
+    # session ids count a person's sessions: the mixed person's old one is gone, so their
+    # recent session is now their first; everyone else's are unchanged
+    renumbered = {r["session_id"] for r in after if r["event_id"].startswith("mixn-")}
+    assert {s.rsplit("#", 1)[1] for s in renumbered} == {"1"}
+    assert [r for r in after if not r["event_id"].startswith("mixn-")] == [
+        r for r in before if not r["event_id"].startswith("mixn-")
+    ]
+    assert ws.quarantine().total == 1
+    assert apply_retention(ws).total == 0  # nothing more to erase: nothing rewritten
