@@ -282,6 +282,8 @@ def test_server_applies_the_policy_at_start_periodically_and_for_the_cli(
         shown = kundresa("retention-policy", "--db", str(db))
         assert shown.returncode == 0, shown.stderr
         assert shown.stdout.strip() == "retention policy: events 400d, quarantine 30d"
+        shown = kundresa("retention-policy", "--db", str(db), "--json")
+        assert json.loads(shown.stdout) == {"events": "400d", "quarantine": "30d"}  # as locally
         denied = httpx.post(server.url + "/api/v1/retention", json={"events": "1d"}, headers=h)
         assert denied.status_code == 403, denied.text
         bad = kundresa("retention-policy", "--events", "30m", "--db", str(db))

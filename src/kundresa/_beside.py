@@ -560,7 +560,11 @@ def forward_retention(
         _note(info, as_json)
     if out is None:
         return False
-    _echo(json.dumps(json.loads(out), indent=2) if as_json else out.decode("utf-8"))
+    if as_json:  # what the command prints locally: the policy, or the report
+        data = json.loads(out)
+        _echo(json.dumps(data["policy"] if body is None else data, indent=2))
+    else:
+        _echo(out.decode("utf-8"))
     return True
 
 

@@ -98,9 +98,7 @@ class RetentionTimer:
 
     def run_once(self) -> RetentionReport | None:
         """Apply the policy now if there is one (None when there is none)."""
-        with self.rt.lock:
-            active = retention_policy(self.rt.ws).active
-        if not active:
+        if not retention_policy(self.rt.ws).active:  # the workspace's meta, in memory
             return None
         report = apply_served(self.rt)
         self.runs += 1
@@ -127,8 +125,7 @@ class RetentionTimer:
 
     def status(self) -> dict[str, Any]:
         """The policy in force, the interval and the last run (JSON-ready)."""
-        with self.rt.lock:
-            policy = retention_policy(self.rt.ws)
+        policy = retention_policy(self.rt.ws)  # in memory: no wait for a run in progress
         return {
             "policy": policy.to_dict(),
             "interval_seconds": self.interval,
