@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -258,9 +259,19 @@ def test_server_applies_the_policy_at_start_periodically_and_for_the_cli(
         first = _wait(server.url, read, 1)
         assert first["policy"] == {"events": "400d", "quarantine": "30d"}
         assert first["interval_seconds"] == 1
-        runs = [first["runs"]]
-        status = _wait(server.url, read, runs[0] + 2)  # and again, every second
+        # an inbox row received long ago that no load will reach (its seq is before the
+        # checkpoint): the next periodic run erases it
+        state = sqlite3.connect(str(db) + ".server.sqlite", timeout=30)
+        with state:
+            state.execute(
+                "INSERT INTO inbox (seq, received_at, source, n, events) VALUES "
+                "(0, '2024-01-01T00:00:00Z', 'orphan', 1, '{\"note\": \"INBOXOLD-7k3v\"}')"
+            )
+        status = _wait(server.url, read, first["runs"] + 2)  # and again, every second
         assert status["last_error"] is None, status
+        assert state.execute("SELECT count(*) FROM inbox WHERE seq = 0").fetchone() == (0,)
+        state.close()
+        assert _remains(tmp_path, ["INBOXOLD-7k3v"]) == {}  # not in the SQLite file nor its WAL
         h = {"Authorization": f"Bearer {read}"}
         kept = httpx.post(
             server.url + "/api/v1/sql",
@@ -298,7 +309,7 @@ def test_server_applies_the_policy_at_start_periodically_and_for_the_cli(
         assert {str(db), sqlite, sqlite + "-wal"} <= paths, paths
         wal = next(f for f in report["files"] if f["path"] == sqlite + "-wal")
         assert wal["bytes_after"] == 0, wal
-        running = _remains(tmp_path, [*OLD_MARKS, "SRVLATE-4n8d", "late-user-9"])
+        running = _remains(tmp_path, [*OLD_MARKS, "SRVLATE-4n8d", "late-user-9", "INBOXOLD-7k3v"])
     finally:
         server.stop()
     horizon = NOW - dt.timedelta(days=400)
@@ -306,7 +317,7 @@ def test_server_applies_the_policy_at_start_periodically_and_for_the_cli(
     assert len(events) == 10
     assert all(e["ts"] >= horizon for e in events)
     assert running == {}, f"old bytes remain while serving: {running}"
-    assert _remains(tmp_path, [*OLD_MARKS, "SRVLATE-4n8d", "late-user-9"]) == {}
+    assert _remains(tmp_path, [*OLD_MARKS, "SRVLATE-4n8d", "late-user-9", "INBOXOLD-7k3v"]) == {}
     assert b"NEWMARK-k2p4" in db.read_bytes()
 
 
