@@ -155,11 +155,14 @@ class RetentionReport(Result):
     """What one application of the policy erased where: rows per table and the bytes of
     each file before and after.
 
-    >>> r = RetentionReport(policy=RetentionPolicy(events="400d"), deleted={"events": 3})
-    >>> print(r)  # doctest: +NORMALIZE_WHITESPACE
+    >>> r = RetentionReport(policy=RetentionPolicy(events="400d"), deleted={"events": 3},
+    ...                     files=(ErasedFile("w.duckdb", 8192, 4096),), rewritten=True)
+    >>> print(r)
     retention policy: events 400d, quarantine kept for ever
     erased rows: events 3
-    no file rewritten (nothing was deleted)
+      w.duckdb: 8,192 -> 4,096 bytes (4,096 freed)
+    >>> r.to_dict()["files"][0]["bytes_freed"]
+    4096
     """
 
     policy: RetentionPolicy
@@ -170,7 +173,8 @@ class RetentionReport(Result):
     quarantine_before: str | None = None
     applied_at: str = ""
     files: tuple[ErasedFile, ...] = ()
-    #: whether the DuckDB file was rewritten (only when rows were deleted)
+    #: whether the DuckDB file was rewritten (only when rows were deleted; Spark replaces
+    #: each changed table's Parquet files instead)
     rewritten: bool = False
 
     @property
@@ -197,8 +201,10 @@ class RetentionReport(Result):
                 f"  {f.path}: {f.bytes_before:,} -> {f.bytes_after:,} bytes"
                 + (f" ({f.bytes_freed:,} freed)" if f.bytes_freed > 0 else "")
             )
-        if not self.rewritten:
+        if not self.total:
             lines.append("no file rewritten (nothing was deleted)")
+        elif not self.rewritten:  # Spark: each table's Parquet files were replaced
+            lines.append("the tables' files were replaced (their old files deleted)")
         return "\n".join(lines)
 
 
