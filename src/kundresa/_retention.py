@@ -190,6 +190,8 @@ class RetentionReport(Result):
 
     def __str__(self) -> str:
         lines = [str(self.policy)]
+        if not self.policy.active:
+            return lines[0]
         cuts = (("events", self.events_before), ("quarantine", self.quarantine_before))
         horizons = [f"{name} before {when}" for name, when in cuts if when]
         if horizons:
@@ -360,7 +362,12 @@ def apply_retention(
     >>> ws = Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "w.duckdb")
     >>> print(apply_retention(ws))
     no retention policy: events and quarantined rows are kept for ever
+    >>> _ = set_retention_policy(ws, RetentionPolicy(events="400d"))
+    >>> print(apply_retention(ws, now=dt.datetime(2026, 12, 4)))
+    retention policy: events 400d, quarantine kept for ever
+    horizons: events before 2025-10-30T00:00:00
     erased rows: none
+      ...w.duckdb: ... bytes
     no file rewritten (nothing was deleted)
     """
     import ibis
@@ -368,7 +375,7 @@ def apply_retention(
     policy = policy or retention_policy(ws)
     if not policy.active:
         return RetentionReport(policy=policy)
-    now = now or _utcnow()
+    now = (now or _utcnow()).replace(microsecond=0)
     ev_h, q_h = policy.horizons(now)
     store = ws.store
     paths = _workspace_files(ws)
