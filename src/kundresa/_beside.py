@@ -540,7 +540,7 @@ def forward_retention(
 ) -> bool:
     """Run ``kundresa retention-policy`` through the server that holds ``db``: show the
     policy (``GET /api/v1/retention``, ``body`` None) or set and apply it (``POST``, the local
-    token: the server drains its inbox, erases, and vacuums its SQLite state); False when no
+    token: the server lets its loader catch up, erases, and vacuums its SQLite state); False when no
     server holds it.
 
     >>> forward_retention("/nonexistent/w.duckdb", "duckdb", None, True)

@@ -3,10 +3,10 @@
 - :class:`RetentionTimer`: applies the workspace's policy when the server starts and then
   every ``retention_interval`` seconds (an hour by default), so that data ages out while the
   server runs for months;
-- :func:`apply_served`: one application while serving: load what the collector acknowledged,
-  erase in the workspace (DuckDB file rewritten), delete inbox rows received before the
-  events horizon, then vacuum the SQLite state (``secure_delete`` zeroes deleted rows) and
-  truncate its WAL;
+- :func:`apply_served`: one application while serving: let the loader move what the
+  collector acknowledged, erase in the workspace (DuckDB file rewritten), delete inbox rows
+  received before the events horizon, then vacuum the SQLite state (``secure_delete`` zeroes
+  deleted rows) and truncate its WAL;
 - :func:`add_retention_routes`: ``GET /api/v1/retention`` (the policy and the last run) and
   ``POST /api/v1/retention`` (set and apply; the local token only: ``kundresa
   retention-policy`` on the server's machine).
@@ -46,12 +46,17 @@ def apply_served(rt: "Runtime", policy: RetentionPolicy | None = None) -> Retent
     """Apply the policy of the served workspace (storing ``policy`` first, when given) and
     erase the server's own state: what :func:`kundresa._retention.apply_retention` does, plus
     the SQLite inbox (rows received before the events horizon), ``VACUUM`` and a truncated
-    WAL. Reports the SQLite file and WAL beside the DuckDB file."""
+    WAL. Reports the SQLite file and WAL beside the DuckDB file. Waits (up to 10 s) for the
+    loader to move what the collector acknowledged first."""
     state = rt.state
     sqlite = [str(state.path), f"{state.path}-wal"]
+    # let the loader move what the collector acknowledged (it drops what is too old): the
+    # loader's own thread, never a second load of the same rows beside it
+    rt.loader.wake()
+    deadline = time.monotonic() + 10.0
+    while state.pending_events() and time.monotonic() < deadline:
+        time.sleep(0.05)
     with rt.lock:
-        while rt.loader.load_once():  # nothing acknowledged waits unfiltered in the inbox
-            pass
         if policy is not None:
             set_retention_policy(rt.ws, policy)
         policy = retention_policy(rt.ws)
@@ -176,7 +181,7 @@ def add_retention_routes(app: FastAPI) -> None:
         "/api/v1/retention",
         tags=["meta"],
         summary="Set the retention policy and apply it now; the workspace owner only",
-        description="Stores the policy in the workspace, loads what the collector "
+        description="Stores the policy in the workspace, lets the loader move what the collector "
         "acknowledged, deletes events older than the events horizon (and what is derived only "
         "from them) and quarantined rows older than the quarantine horizon, rewrites the "
         "DuckDB file, deletes older inbox rows and vacuums the server's SQLite state. Only "
