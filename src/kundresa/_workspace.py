@@ -368,6 +368,12 @@ class Workspace:
         allowed = ("person_id", "user_id", "anonymous_id", *(r.name for r in DEFAULT_IDENTIFIERS))
         if id_type not in allowed:
             raise InvalidOptionError("id_type", id_type, allowed=allowed)
+        if self.store.exists("events"):
+            ev = self.store.table("events")
+            if self._count(ev.filter(ev.person_id.isnull()).limit(1)):
+                # events loaded but not stitched yet (a server's inbox, drained): their
+                # person is unknown until stitched, and would be missed
+                self.stitch()
         if not self.store.exists("identities"):
             return ForgetResult(person_id=None, identifiers=0, events=0, quarantined=0)
         ids = self.store.table("identities")
@@ -399,7 +405,8 @@ class Workspace:
             values.append(identifier)  # a raw e-mail may sit in a quarantined row
         ev = self.store.table("events")
         n_events = self._count(ev.filter(ev.person_id == person))
-        self.store.replace("events", ev.filter(ev.person_id != person))
+        # NULL-safe: ``person_id != person`` alone would drop every unstitched event
+        self.store.replace("events", ev.filter(ev.person_id.isnull() | (ev.person_id != person)))
         self.store.replace("identities", ids.filter(ids.person_id != person))
         for name, cols in (("identity_keys", ("key",)), ("identity_links", ("key_a", "key_b"))):
             if self.store.exists(name) and keys:

@@ -63,6 +63,8 @@ class ServerConfig:
     requests *after* committing them, as a crash between commit and answer would;
     ``fault_5xx_first_attempt`` (tests only) does that to the first attempt of every
     batch (same messageIds), so that every SDK retry is exercised.
+    ``hold_loader`` (tests only) leaves committed calls in the inbox: the loader moves them
+    only when ``forget`` drains the inbox and when the server stops (a loader far behind).
 
     >>> ServerConfig(db="shop.duckdb").state
     'shop.duckdb.server.sqlite'
@@ -77,6 +79,7 @@ class ServerConfig:
     stitch_interval: float = 2.0
     fault_5xx_after_write: int = 0
     fault_5xx_first_attempt: bool = False
+    hold_loader: bool = False
     secure_cookies: bool | None = None
     retry_after: int = 1
     #: calls a second per write key (a token bucket; 0: unlimited) and its burst in calls
@@ -121,6 +124,7 @@ class Runtime:
             interval=config.loader_interval,
             stitch_interval=config.stitch_interval,
             threads=max(config.duckdb_threads, 1),
+            hold=config.hold_loader,
         )
         self.writer.on_commit.append(self.loader.wake)
         self.buckets = KeyBuckets(config.key_rate, config.key_burst)

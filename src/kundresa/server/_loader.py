@@ -78,7 +78,9 @@ class Loader:
     large store does not spend its time re-stitching). DuckDB work runs on ``threads``
     threads, leaving the other core to answer requests, and the thread runs at a lower CPU
     priority (``nice``, Linux: per thread): acknowledging requests comes first, loading is
-    background work that catches up when requests leave CPU to spare."""
+    background work that catches up when requests leave CPU to spare. ``hold`` (tests only)
+    keeps it from loading on its own: committed rows wait until :meth:`load_once` is called
+    (``forget`` drains the inbox) or the server stops."""
 
     def __init__(
         self,
@@ -92,6 +94,7 @@ class Loader:
         min_gap: float = 0.25,
         threads: int = 1,
         nice: int = 10,
+        hold: bool = False,
     ) -> None:
         self.ws = ws
         self.state = state
@@ -102,6 +105,7 @@ class Loader:
         self.min_gap = min(min_gap, interval)
         self.threads = threads
         self.nice = nice
+        self.hold = hold
         self._last_stitch_seconds = 0.0
         self._appended_since_compact = 0
         #: compact the identity tables after this many appended rows (each load appends the
@@ -151,6 +155,10 @@ class Loader:
             while True:
                 stopping = self._stop.is_set()
                 try:
+                    if self.hold and not stopping:  # tests: a loader far behind
+                        self._wake.wait(self.interval)
+                        self._wake.clear()
+                        continue
                     moved = self.load_once()
                     gap = max(self.stitch_interval, 4 * self._last_stitch_seconds)
                     due = (
