@@ -17,7 +17,9 @@ What a request goes through (all of it Segment's HTTP Tracking API behaviour):
    ``receivedAt``; ``timestamp`` defaults to ``receivedAt`` as in Segment); a call that
    cannot be stored as it is (over 32 KB, a lone surrogate, nested deeper than
    ``MAX_DEPTH``) is quarantined with its reason while the others are stored; the answer
-   is 200 only after that commit is fsynced.
+   is 200 only after that commit is fsynced. A call carrying an identifier of a forgotten
+   person (a tombstone, :mod:`kundresa.server._tombstones`) is dropped before that, refused
+   calls included: it is answered like the others but written nowhere.
 
 Validation of the events themselves is the ingest pipeline's (same rules, same quarantine
 reasons as files): it runs in the loader, so an invalid event inside an accepted batch is
@@ -50,6 +52,7 @@ from typing import Any, Protocol
 from kundresa.schema import MAX_EVENT_BYTES
 from kundresa.server._limits import CollectorCounters, KeyBuckets
 from kundresa.server._state import ServerState
+from kundresa.server._tombstones import Tombstones
 
 __all__ = [
     "CALLS",
@@ -480,6 +483,7 @@ class CollectorRuntime(Protocol):
     counters: CollectorCounters
     faults: int
     faulted: set[int]
+    tombstones: Tombstones
 
     def overloaded(self) -> bool:
         """Too far behind: answer 429."""
@@ -577,6 +581,7 @@ async def handle_call(
     wait = rt.buckets.take(key.id, calls)
     if wait > 0:
         return refuse(429, "rate_limited", _rate_detail(rt), calls, retry=wait)
+    items = rt.tombstones.drop(items)  # a forgotten person's calls are written nowhere
     received = received_now()
     lines: list[str] = []
     quarantined: collections.Counter[str] = collections.Counter()

@@ -27,6 +27,7 @@ from kundresa.server._state import ServerState
 
 if TYPE_CHECKING:
     from kundresa._workspace import Workspace
+    from kundresa.server._tombstones import Tombstones
 
 __all__ = ["Loader", "LoaderStats"]
 
@@ -95,6 +96,7 @@ class Loader:
         threads: int = 1,
         nice: int = 10,
         hold: bool = False,
+        tombstones: Tombstones | None = None,
     ) -> None:
         self.ws = ws
         self.state = state
@@ -106,6 +108,8 @@ class Loader:
         self.threads = threads
         self.nice = nice
         self.hold = hold
+        #: the server's tombstones: refused calls of a forgotten person are not quarantined
+        self.tombstones = tombstones
         self._last_stitch_seconds = 0.0
         self._appended_since_compact = 0
         #: compact the identity tables after this many appended rows (each load appends the
@@ -120,6 +124,11 @@ class Loader:
 
     def start(self) -> None:
         """Start the thread (stitching first if a crash left unstitched events)."""
+        self.prepare()
+        self._thread.start()
+
+    def prepare(self) -> None:
+        """Create the tables it writes; note whether a crash left unstitched events."""
         store = self.ws.store
         with self.lock:
             for name, schema in (
@@ -132,7 +141,14 @@ class Loader:
             ev = store.table("events")
             unstitched = store.fetch(ev.filter(ev.person_id.isnull()).limit(1)).num_rows
         self.dirty = unstitched > 0
-        self._thread.start()
+
+    def close(self) -> None:
+        """Release the staging DuckDB and this thread's state connection (a loader used
+        without its thread, e.g. by ``kundresa forget`` while no server runs)."""
+        if self._proc is not None:
+            self._proc.close()
+            self._proc = None
+        self.state.close()
 
     def wake(self) -> None:
         """New rows were committed: load soon."""
@@ -225,11 +241,16 @@ class Loader:
             return 0
         by_source: dict[str, tuple[list[int], list[str]]] = defaultdict(lambda: ([], []))
         refused: dict[str, list[tuple[int, str, str, str, str]]] = defaultdict(list)
+        dropped = 0  # refused calls of forgotten persons (accepted before their tombstones)
         for seq, source, events in rows:
             nums, lines = by_source[source]
             for i, line in enumerate(events.split("\n")):
                 if line[:1] == "!":  # refused by the collector (CallRefused.line)
-                    refused[source].append(_refused_row(seq * _ROWS + i, line))
+                    bad = _refused_row(seq * _ROWS + i, line)
+                    if self._forgotten(bad[1]):
+                        dropped += 1
+                    else:
+                        refused[source].append(bad)
                     continue
                 nums.append(seq * _ROWS + i)
                 lines.append(line)
@@ -239,6 +260,7 @@ class Loader:
             self._proc.con.execute(f"SET threads = {int(self.threads)}")
         proc = self._proc
         forgotten = proc.forgotten
+        self.stats.forgotten += dropped
         with self.lock:
             for source, (nums, lines) in by_source.items():
                 chunk = pa.table(
@@ -259,8 +281,18 @@ class Loader:
                 self.dirty = self.dirty or accepted > 0 or identity_rows > 0
         # only now: a crash before this line replays the rows, which adds nothing twice
         self.state.mark_loaded(rows[-1][0])
-        if proc.forgotten > forgotten:  # a forgotten person's calls: no page of them may stay
+        if dropped or proc.forgotten > forgotten:  # a forgotten person's calls: no page stays
             self.state.truncate_wal()
         self.stats.loaded_requests += len(rows)
         self.stats.last_load_at = time.time()
         return len(rows)
+
+    def _forgotten(self, raw: str) -> bool:
+        """Whether a refused call (its raw JSON) carries a tombstoned identifier."""
+        if self.tombstones is None or not self.tombstones.hashes:
+            return False
+        try:
+            call = json.loads(raw)
+        except ValueError:
+            return False
+        return self.tombstones.forgotten(call)
