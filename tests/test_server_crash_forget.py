@@ -183,3 +183,60 @@ def test_forget_while_in_the_inbox_survives_sigkill_and_loses_nobody_else(tmp_pa
     assert {"cf.duckdb", "cf.duckdb.server.sqlite"} <= files
     assert remains(tmp_path, needles) == {}, "bytes of the forgotten person remain"
     assert b"o-user-7" in db.read_bytes()  # the search itself can find an id
+
+
+def p_batch() -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
+    """P's visit with fixed messageIds: what an SDK with a persisted queue sends again."""
+    calls = [*p_first_visit(), *p_second_device()]
+    return [(m, a, {**kw, "message_id": f"p-msg-{i}-7d1x"}) for i, (m, a, kw) in enumerate(calls)]
+
+
+def test_a_resend_after_forget_and_sigkill_is_written_nowhere(tmp_path: Path) -> None:
+    """The SDK sends P's batch again (same messageIds) while the server is down after a
+    SIGKILL; once it is back, the collector acknowledges the resend but writes none of it:
+    not to the inbox (file and WAL), not to the store, and the restart does not revive it."""
+    db = tmp_path / "rs.duckdb"
+    write, read = create_key(db, "site"), create_key(db, "api", "read")
+    errors: list[Any] = []
+    srv = LiveServer(db, extra=("--stitch-interval", "0.3"))
+    held = LiveServer(db, port=srv.port, extra=("--hold-loader",))
+    client = sdk(srv.url, write, errors)
+    theirs: list[str] = []
+    try:
+        srv.start()
+        theirs += send(client, others(0, 20))
+        mine = send(client, p_batch())
+        client.flush()
+        wait_loaded(srv.url, read)
+        hashed = p_hashes(srv.url, read)
+        assert len(hashed) == 2
+        proc = kundresa("forget", P["userId"], "--db", str(db), "--json")
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["events"] == len(mine)
+        srv.kill()
+        # the resend, and others' calls, wait in the SDK while the server is down
+        assert send(client, p_batch()) == mine
+        theirs += send(client, others(20, 10))
+        time.sleep(0.3)
+        held.start()
+        client.flush()
+        needles = [*P.values(), *hashed, *mine]
+        assert remains(tmp_path, needles) == {}, "the resend was written (held loader)"
+        h = {"Authorization": f"Bearer {read}"}
+        stats = httpx.get(held.url + "/api/v1/collector", headers=h, timeout=10).json()
+        assert stats["forgotten_calls"] == len(mine), stats
+        assert stats["pending_events"] == 3 * 10, stats  # only the others' calls wait
+        held.kill()
+        assert remains(tmp_path, needles) == {}, "the resend was written (after SIGKILL)"
+        srv.start()
+        wait_loaded(srv.url, read)
+    finally:
+        client.shutdown()
+        srv.stop()
+        held.stop()
+    assert errors == []
+    events = read_events(db)
+    counts = Counter(str(e["event_id"]) for e in events)
+    assert sorted(counts) == sorted(theirs)
+    assert set(counts.values()) == {1}
+    assert remains(tmp_path, needles) == {}

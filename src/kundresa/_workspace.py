@@ -424,6 +424,13 @@ class Workspace:
             quoted = [q.raw.contains(f'"{v}"') for v in values]
             plain = [q.raw.contains(v) for v in values if len(v) >= 8]
             hit = ibis.or_(*quoted, *plain)
+            # and JSON rows whose identifiers derive the person's keys (a raw e-mail whose
+            # hash is all the workspace knows; whitespace, case): the ingest's own SQL
+            from kundresa._erase import quarantined_with_keys
+
+            by_key = quarantined_with_keys(self.store, keys, self.identifier_rules(), self.salt)
+            if by_key:
+                hit = hit | q.quarantine_id.isin(by_key)
             n_quarantined = self._count(q.filter(hit))
             if n_quarantined:
                 self.store.replace("quarantine", q.filter(~hit))
