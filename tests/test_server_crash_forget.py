@@ -240,3 +240,49 @@ def test_a_resend_after_forget_and_sigkill_is_written_nowhere(tmp_path: Path) ->
     assert sorted(counts) == sorted(theirs)
     assert set(counts.values()) == {1}
     assert remains(tmp_path, needles) == {}
+
+
+def test_forget_while_the_server_is_down_covers_its_inbox(tmp_path: Path) -> None:
+    """SIGKILLed with P's calls (a new device) acknowledged but not loaded; ``kundresa
+    forget`` runs while no server does: it loads that inbox first, so the restart brings
+    none of P back, and the SQLite state holds no byte of them even before the restart."""
+    db = tmp_path / "dn.duckdb"
+    write, read = create_key(db, "site"), create_key(db, "api", "read")
+    errors: list[Any] = []
+    srv = LiveServer(db, extra=("--stitch-interval", "0.3"))
+    held = LiveServer(db, port=srv.port, extra=("--hold-loader",))
+    client = sdk(srv.url, write, errors)
+    theirs: list[str] = []
+    try:
+        srv.start()
+        theirs += send(client, others(0, 20))
+        mine = send(client, p_first_visit())
+        client.flush()
+        wait_loaded(srv.url, read)
+        hashed = p_hashes(srv.url, read)
+        srv.kill()
+        held.start()
+        mine += send(client, p_second_device())
+        theirs += send(client, others(20, 20))
+        client.flush()
+        assert pending(held.url, read) == len(p_second_device()) + 3 * 20
+        held.kill()
+        proc = kundresa("forget", P["phone"], "--id-type", "phone", "--db", str(db), "--json")
+        assert proc.returncode == 0, proc.stderr
+        report = json.loads(proc.stdout)
+        assert report["events"] == len(mine), report
+        assert report["inbox"] >= 1, report
+        assert report["rewritten"] == [str(db), f"{db}.server.sqlite"], report
+        needles = [*P.values(), *hashed, *mine]
+        assert remains(tmp_path, needles) == {}, "bytes of the forgotten person remain"
+        srv.start()
+        wait_loaded(srv.url, read)
+    finally:
+        client.shutdown()
+        srv.stop()
+        held.stop()
+    assert errors == []
+    counts = Counter(str(e["event_id"]) for e in read_events(db))
+    assert sorted(counts) == sorted(theirs)
+    assert set(counts.values()) == {1}
+    assert remains(tmp_path, needles) == {}
