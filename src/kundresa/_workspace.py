@@ -88,18 +88,24 @@ class ForgetResult(Result):
     tombstones: int = 0
     #: files rewritten so that no deleted byte remains (the DuckDB file)
     rewritten: tuple[str, ...] = ()
-    #: collector inbox rows of the running server erased (``forget`` through the server)
+    #: collector inbox requests (everyone's) loaded before erasing, so that none of the
+    #: person's waits there (their events among them are counted in ``events``); the
+    #: server's state file is then among ``rewritten``
     inbox: int = 0
 
     def __str__(self) -> str:
         if self.person_id is None:
             return "no such person; nothing deleted"
         where = f"; rewrote {', '.join(self.rewritten)}" if self.rewritten else ""
-        inbox = f", {self.inbox:,} server inbox rows" if self.inbox else ""
+        inbox = (
+            f"; first loaded {self.inbox:,} waiting server inbox requests (counted above)"
+            if self.inbox
+            else ""
+        )
         return (
             f"forgot {self.person_id}: {self.events:,} events, {self.identifiers:,} identifiers, "
-            f"{self.quarantined:,} quarantined rows{inbox}; {self.tombstones:,} identifiers "
-            f"kept as hashed tombstones (later arrivals are dropped){where}"
+            f"{self.quarantined:,} quarantined rows; {self.tombstones:,} identifiers "
+            f"kept as hashed tombstones (later arrivals are dropped){inbox}{where}"
         )
 
 
