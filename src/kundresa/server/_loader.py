@@ -125,6 +125,8 @@ class Loader:
     def start(self) -> None:
         """Start the thread (stitching first if a crash left unstitched events)."""
         self.prepare()
+        # a crash (e.g. during forget) may have left page images of deleted rows in the WAL
+        self.state.truncate_wal()
         self._thread.start()
 
     def prepare(self) -> None:

@@ -22,6 +22,7 @@ safety net for what this derivation might miss.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import threading
@@ -62,21 +63,53 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _path(call: dict[str, Any], path: str) -> str | None:
-    value: Any = call
-    for part in path[2:].split("."):  # "$.traits.email"
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return _text(value)
+#: (the object's keys, the field) of each JSON path, per field; the objects of all paths
+_Plan = tuple[tuple[tuple[str, ...], ...], tuple[tuple[tuple[int, str], ...], ...]]
 
 
-def _first(call: dict[str, Any], paths: Iterable[str]) -> str | None:
-    for p in paths:
-        got = _path(call, p)
-        if got is not None:
-            return got
-    return None
+@functools.lru_cache(maxsize=64)
+def _plan(rules: tuple[IdentifierRule, ...]) -> _Plan:
+    """Where each field is looked up: the distinct nested objects (``()`` the call itself,
+    ``("traits",)``, ``("context", "traits")``, ...) and, per field in order (user id, each
+    rule, anonymous id, type, previous id), its paths as (object index, field name)."""
+    fields = [
+        FIELDS["user_id"],
+        *(_id_paths(r) for r in rules),
+        FIELDS["anonymous_id"],
+        FIELDS["type"],
+        FIELDS["previous_id"],
+    ]
+    objects: list[tuple[str, ...]] = []
+    lookups = []
+    for paths in fields:
+        one = []
+        for path in paths:
+            *container, name = path[2:].split(".")  # "$.traits.email"
+            if tuple(container) not in objects:
+                objects.append(tuple(container))
+            one.append((objects.index(tuple(container)), name))
+        lookups.append(tuple(one))
+    return tuple(objects), tuple(lookups)
+
+
+def _values(call: dict[str, Any], rules: tuple[IdentifierRule, ...]) -> list[str | None]:
+    """Each field's first value (``coalesce`` of the ingest's extracts), in plan order."""
+    containers, lookups = _plan(rules)
+    objs: list[dict[str, Any] | None] = []
+    for keys in containers:
+        obj: Any = call
+        for k in keys:
+            obj = obj.get(k) if isinstance(obj, dict) else None
+        objs.append(obj if isinstance(obj, dict) else None)
+    out: list[str | None] = []
+    for paths in lookups:
+        got = None
+        for i, name in paths:
+            o = objs[i]
+            if o is not None and (got := _text(o.get(name))) is not None:
+                break
+        out.append(got)
+    return out
 
 
 def _normalised(rule: IdentifierRule, value: str, salt: str) -> str | None:
@@ -102,21 +135,16 @@ def call_keys(call: Any, rules: Sequence[IdentifierRule], salt: str) -> list[str
     """
     if not isinstance(call, dict):
         return []
-    keys = []
-    user = _first(call, FIELDS["user_id"])
-    if user is not None:
-        keys.append("user_id:" + user)
-    for rule in rules:
-        raw = _first(call, _id_paths(rule))
+    rules = tuple(rules)
+    user, *ids, anon, kind, previous = _values(call, rules)
+    keys = [] if user is None else ["user_id:" + user]
+    for rule, raw in zip(rules, ids, strict=True):
         value = None if raw is None else _normalised(rule, raw, salt)
         if value is not None:
             keys.append(f"{rule.name}:{value}")
-    anon = _first(call, FIELDS["anonymous_id"])
     if anon is not None:
         keys.append("anonymous_id:" + anon)
-    kind = _first(call, FIELDS["type"])
-    previous = _first(call, FIELDS["previous_id"])
-    if (kind or "track").lower() == "alias" and previous is not None:
+    if previous is not None and (kind or "track").lower() == "alias":
         keys.append("anonymous_id:" + previous)
     return keys
 
