@@ -4,11 +4,13 @@ The collector drops a forgotten person's calls before writing them (``server._to
 computing their identifier keys in Python; the loader computes them in DuckDB SQL
 (``_ingest_sql``). If the two drift apart (a new path, another normalisation), a forgotten
 person's call would be written raw to the inbox again: this compares both on varied calls.
+And ``Workspace.forget`` on unstitched events (what a server's drained inbox leaves).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -69,3 +71,31 @@ def test_a_tombstoned_key_drops_the_call_and_nothing_else() -> None:
     assert t.dropped == 1
     lone = {"type": "track", "event": "A", "userId": "u-\ud800", "anonymousId": "a-1"}
     assert not t.forgotten(lone)  # a lone surrogate hashes (and matches nothing)
+
+
+def test_forget_finds_unstitched_events_and_keeps_everyone_elses(tmp_path: Path) -> None:
+    """Events loaded but not stitched yet (a server's drained inbox): ``forget`` used to
+    miss the person's and delete everybody else's (``person_id != p`` is NULL for them)."""
+    from kundresa import Workspace
+
+    stitched, later = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    rows = [
+        {"type": "identify", "userId": "u-p", "anonymousId": "a-p", "timestamp": TS},
+        {"type": "identify", "userId": "u-o", "anonymousId": "a-o", "timestamp": TS},
+    ]
+    stitched.write_text("\n".join(json.dumps(r) for r in rows))
+    new = [
+        {"type": "page", "anonymousId": "a-p2", "messageId": "p-1", "timestamp": TS},
+        {"type": "identify", "userId": "u-p", "anonymousId": "a-p2", "messageId": "p-2"},
+        {"type": "page", "anonymousId": "a-o", "messageId": "o-1", "timestamp": TS},
+    ]
+    later.write_text("\n".join(json.dumps({"timestamp": TS, **r}) for r in new))
+    ws = Workspace.open(str(tmp_path / "w.duckdb"))
+    ws.ingest([stitched])
+    ws.ingest([later], stitch=False)
+    result = ws.forget("u-p")
+    assert result.events == 3  # the first identify, the new device's page and identify
+    ev = ws.table("events")
+    left = ws.store.fetch(ev.select("event_id", "user_id", "anonymous_id")).to_pylist()
+    ws.close()
+    assert sorted(str(r["anonymous_id"]) for r in left) == ["a-o", "a-o"]
