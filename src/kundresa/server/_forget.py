@@ -8,17 +8,6 @@ are found), erases, puts the new tombstones in force at the collector, loads onc
 call accepted meanwhile meets the tombstones in the loader), and then vacuums the state file
 and truncates its WAL. The running server (``POST /api/v1/forget``) and ``kundresa forget``
 while no server runs (after a crash) both use it.
-
->>> import tempfile, pathlib, threading
->>> from kundresa._workspace import Workspace
->>> from kundresa.server._loader import Loader
->>> from kundresa.server._state import ServerState, state_path
->>> db = pathlib.Path(tempfile.mkdtemp()) / "w.duckdb"
->>> ws = Workspace.open(str(db))
->>> loader = Loader(ws, ServerState(state_path(db)), threading.RLock())
->>> print(forget_everywhere(ws, loader, "u-1", "user_id"))
-no such person; nothing deleted
->>> loader.close(); ws.close()
 """
 
 from __future__ import annotations
@@ -38,7 +27,19 @@ __all__ = ["forget_everywhere"]
 def forget_everywhere(ws: Workspace, loader: Loader, identifier: str, id_type: str) -> ForgetResult:
     """Forget one person in the store *and* the inbox of ``loader``'s state file; the report
     counts the inbox requests loaded first (``inbox``) and names the state file among the
-    files rewritten. Hold the server's lock while it runs."""
+    files rewritten. Hold the server's lock while it runs.
+
+    >>> import tempfile, pathlib, threading
+    >>> from kundresa._workspace import Workspace
+    >>> from kundresa.server._loader import Loader
+    >>> from kundresa.server._state import ServerState, state_path
+    >>> db = pathlib.Path(tempfile.mkdtemp()) / "w.duckdb"
+    >>> ws = Workspace.open(str(db))
+    >>> loader = Loader(ws, ServerState(state_path(db)), threading.RLock())
+    >>> print(forget_everywhere(ws, loader, "u-1", "user_id"))
+    no such person; nothing deleted
+    >>> loader.close(); ws.close()
+    """
     loader.prepare()
     drained = 0
     while moved := loader.load_once():

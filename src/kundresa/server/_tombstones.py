@@ -176,7 +176,12 @@ class Tombstones:
         self._lock = threading.Lock()
 
     def update(self, hashes: Iterable[str]) -> None:
-        """Replace the tombstones (atomically: a request sees the old set or the new)."""
+        """Replace the tombstones (atomically: a request sees the old set or the new).
+
+        >>> t = Tombstones("s", ())
+        >>> t.update({tombstone("s", "user_id:u-1")}); t.forgotten({"userId": "u-1"})
+        True
+        """
         self.hashes = frozenset(hashes)
 
     def forgotten(self, call: Any) -> bool:
@@ -192,7 +197,12 @@ class Tombstones:
         return any(tombstone(self.salt, k) in hashes for k in keys)
 
     def drop(self, calls: list[Any]) -> list[Any]:
-        """``calls`` without those of forgotten persons (counted in ``dropped``)."""
+        """``calls`` without those of forgotten persons (counted in ``dropped``).
+
+        >>> t = Tombstones("s", (), {tombstone("s", "anonymous_id:a-1")})
+        >>> t.drop([{"anonymousId": "a-1"}, "not a call", {"anonymousId": "a-2"}])
+        ['not a call', {'anonymousId': 'a-2'}]
+        """
         if not self.hashes:
             return calls
         kept = [c for c in calls if not self.forgotten(c)]
