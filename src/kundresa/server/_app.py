@@ -120,7 +120,9 @@ class Runtime:
 
         rules = self.ws.identifier_rules()
         self.tombstones = Tombstones(self.ws.salt, rules, stored_tombstones(self.ws.store))
-        self.writer = InboxWriter(ServerState(config.state), max_queue=config.max_queue)
+        self.writer = InboxWriter(
+            ServerState(config.state, autocheckpoint=False), max_queue=config.max_queue
+        )
         self.loader = Loader(
             self.ws,
             ServerState(config.state),
@@ -132,6 +134,7 @@ class Runtime:
             tombstones=self.tombstones,
         )
         self.writer.on_commit.append(self.loader.wake)
+        self.loader.writer = self.writer
         self.buckets = KeyBuckets(config.key_rate, config.key_burst)
         self.counters = CollectorCounters()
         self.faults = config.fault_5xx_after_write

@@ -384,17 +384,26 @@ def received_now() -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
-_Item = tuple[tuple[str, str, int, str], "concurrent.futures.Future[None]"]
+# an inbox row, or (with None) the loader's "loaded up to seq"
+_Item = tuple[tuple[str, str, int, str] | int, "concurrent.futures.Future[None]"]
 
 
 class InboxWriter:
     """Group commit: requests queue their rows; one thread commits whatever is queued in
-    one SQLite transaction (one fsync) and then releases every waiting request."""
+    one SQLite transaction (one fsync) and then releases every waiting request.
+
+    It is the only writer of the inbox on the request path: the loader's "loaded up to
+    seq" (:meth:`mark_loaded`) rides in the same transactions, so no lower-priority thread
+    ever holds SQLite's write lock while requests wait for it, and its commits run no WAL
+    checkpoint (the loader runs them, see :meth:`ServerState.checkpoint`).
+    """
 
     def __init__(self, state: ServerState, *, max_queue: int = 2_000) -> None:
         self.state = state
         self.max_queue = max_queue
         self._q: queue.Queue[_Item | None] = queue.Queue()
+        self._closed = False
+        self._closing = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="kundresa-inbox", daemon=True)
         self.on_commit: list[Any] = []  # callbacks (e.g. wake the loader)
         self.commit_seconds: collections.deque[float] = collections.deque(maxlen=2_000)
@@ -423,8 +432,19 @@ class InboxWriter:
 
     def submit(self, source: str, lines: list[str]) -> concurrent.futures.Future[None]:
         """Queue one request's events; the future resolves once they are on disk."""
+        return self._put((received_now(), source, len(lines), "\n".join(lines)))
+
+    def mark_loaded(self, seq: int) -> concurrent.futures.Future[None]:
+        """Queue "inbox rows up to ``seq`` are in the event store" (they are then deleted),
+        committed with the next group; RuntimeError once the writer is closed."""
+        return self._put(seq)
+
+    def _put(self, item: tuple[str, str, int, str] | int) -> concurrent.futures.Future[None]:
         fut: concurrent.futures.Future[None] = concurrent.futures.Future()
-        self._q.put(((received_now(), source, len(lines), "\n".join(lines)), fut))
+        with self._closing:
+            if self._closed:
+                raise RuntimeError("the inbox writer is closed")
+            self._q.put((item, fut))
         return fut
 
     def _run(self) -> None:
@@ -451,8 +471,10 @@ class InboxWriter:
                     break
                 batch.append(nxt)
             t0 = time.perf_counter()
+            rows = [row for row, _ in batch if not isinstance(row, int)]
+            marks = [row for row, _ in batch if isinstance(row, int)]
             try:
-                self.state.append_inbox([row for row, _ in batch])
+                self.state.append_inbox(rows, loaded=max(marks) if marks else None)
             except Exception as exc:  # disk full, locked, ...: fail these requests (5xx)
                 for _, fut in batch:
                     fut.set_exception(exc)
@@ -468,7 +490,9 @@ class InboxWriter:
 
     def close(self) -> None:
         """Commit what is queued, then stop."""
-        self._q.put(None)
+        with self._closing:
+            self._closed = True
+            self._q.put(None)
         self._thread.join(timeout=30)
 
 

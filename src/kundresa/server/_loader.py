@@ -116,6 +116,8 @@ class Loader:
         #: keys and links of its chunk, so a long-running server repeats keys)
         self.compact_after = 200_000
         self._proc: Any = None
+        #: the server's inbox writer (``InboxWriter``): marks loaded rows in its commits
+        self.writer: Any = None
         self.stats = LoaderStats()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -234,6 +236,19 @@ class Loader:
             )
         self._appended_since_compact = 0
 
+    def _mark_loaded(self, seq: int) -> None:
+        """Through the inbox writer while it runs (it alone writes on the request path),
+        then a checkpoint of the WAL here, off the request path."""
+        writer = self.writer
+        if writer is not None:
+            try:
+                writer.mark_loaded(seq).result()
+            except RuntimeError:  # closed: the server is stopping
+                writer = None
+        if writer is None:
+            self.state.mark_loaded(seq)
+        self.state.checkpoint()
+
     def load_once(self) -> int:
         """Move up to ``max_events`` committed events into the store; return requests moved."""
         from kundresa._ingest import _Processor
@@ -282,7 +297,7 @@ class Loader:
                     self.stats.reasons[r] = self.stats.reasons.get(r, 0) + k
                 self.dirty = self.dirty or accepted > 0 or identity_rows > 0
         # only now: a crash before this line replays the rows, which adds nothing twice
-        self.state.mark_loaded(rows[-1][0])
+        self._mark_loaded(rows[-1][0])
         if dropped or proc.forgotten > forgotten:  # a forgotten person's calls: no page stays
             self.state.truncate_wal()
         self.stats.loaded_requests += len(rows)
