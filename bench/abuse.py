@@ -9,7 +9,11 @@ scheduled time, so a stall is not hidden), first alone for ``--seconds``, then a
 the same traffic of ``GET /healthz`` (a control: what the flood's client costs this machine),
 then as long while ``--flood-threads`` threads in another process post ``/login`` with
 random unknown user names at ``--flood-rate`` logins/s each (the issue's scenario: 16
-threads at ~3 logins/s).
+threads at ~3 logins/s), then as long while an attacker with a write key of its own posts
+empty calls ``{}`` (the issue's amplification: a 450 KB body of 150,000 calls once a second,
+``--amp-rate``), then as long while it sends the largest batches allowed (2,500 calls,
+``--amp2-rate`` requests/s, default 60: 150,000 calls a second), so that only its key's
+token bucket bounds it. The victims' key must see no 429.
 ``--per-address`` sets the server's per-address login limit: the default (20 per 5 minutes)
 refuses the flood from 127.0.0.1 at once; a large value (e.g. 100000) lets it through to the
 per-server limit and the bounded scrypt pool, the case of a flood from many addresses.
@@ -30,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +56,7 @@ def drive(port: int, key: str, rate: float, seconds: float, senders: int = 4) ->
     lat: list[float] = []
     worst: list[tuple[float, float]] = []
     ok = [0]
+    statuses: Counter[int] = Counter()
     nxt = [0]
     lock = threading.Lock()
     t0 = time.perf_counter() + 0.2
@@ -71,6 +77,7 @@ def drive(port: int, key: str, rate: float, seconds: float, senders: int = 4) ->
                 lat.append(done - due)
                 worst.append((done - due, due - t0))
                 ok[0] += status == 200
+                statuses[status] += 1
 
     threads = [threading.Thread(target=run) for _ in range(senders)]
     for t in threads:
@@ -83,6 +90,7 @@ def drive(port: int, key: str, rate: float, seconds: float, senders: int = 4) ->
         "events_per_s": ok[0] * 100 / wall,
         "acked": ok[0],
         "requests": total,
+        "statuses": dict(sorted(statuses.items())),
         "p50_ms": statistics.median(lat) * 1e3,
         "p99_ms": q[98] * 1e3,
         "max_ms": max(lat) * 1e3,
@@ -117,12 +125,24 @@ class Served(LiveServer):
         raise RuntimeError("server did not start in time")
 
 
-def phase(srv: LiveServer, key: str, args: argparse.Namespace, flood: str) -> dict[str, Any]:
+def phase(
+    srv: LiveServer,
+    key: str,
+    args: argparse.Namespace,
+    flood: str,
+    *,
+    threads: int = 0,
+    rate: float = 0.0,
+) -> dict[str, Any]:
     assert srv.proc is not None
     flooder = None
     if flood:
         flooder = _flood.start(
-            srv.url, args.flood_threads, args.seconds + 2.0, rate=args.flood_rate, path=flood
+            srv.url,
+            threads or args.flood_threads,
+            args.seconds + 2.0,
+            rate=rate or args.flood_rate,
+            path=flood,
         )
         time.sleep(1.0)  # the flood is under way
     cpu0 = cpu_seconds(srv.proc.pid)
@@ -141,6 +161,7 @@ def show(name: str, r: dict[str, Any]) -> None:
         f"acked)  p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  max {r['max_ms']:7.1f} ms"
         f"  server CPU {r['server_cpu_s']:.1f} s  {r['load']}"
     )
+    print(f"        the victims' answers by status: {r['statuses']}")
     print(f"        slowest: {', '.join(r['worst'])}")
     if "flood" in r:
         f = r["flood"]
@@ -157,6 +178,13 @@ def main() -> None:
     ap.add_argument("--flood-threads", type=int, default=16)
     ap.add_argument("--flood-rate", type=float, default=3.0, help="logins/s per thread")
     ap.add_argument("--per-address", type=int, default=20, help="server's per-address limit")
+    ap.add_argument(
+        "--phases",
+        default="alone,health,flood,amp,amp2",
+        help="which phases to run, in this order (alone and health are the baselines)",
+    )
+    ap.add_argument("--amp-rate", type=float, default=1.0, help="150,000-call bodies per s")
+    ap.add_argument("--amp2-rate", type=float, default=60.0, help="2,500-call bodies per s")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "abuse.duckdb"
@@ -164,25 +192,56 @@ def main() -> None:
         st.set_user("anna", "correct horse battery")
         st.close()
         key = create_key(db, "bench")
+        os.environ["FLOOD_KEY"] = create_key(db, "attacker")
+        read_key = create_key(db, "dash", "read")
         with Served(db, per_address=args.per_address) as srv:
             print(
                 f"collector at {args.rate:.0f} events/s for {args.seconds:.0f} s, alone and "
                 f"beside {args.flood_threads} x {args.flood_rate:g} logins/s of unknown "
                 f"names (per-address limit {args.per_address}); {os.cpu_count()} cores"
             )
-            alone = phase(srv, key, args, flood="")
-            show("alone", alone)
-            control = phase(srv, key, args, flood="/healthz")
-            show("health", control)
-            flood = phase(srv, key, args, flood="/login")
-            show("flood", flood)
-        for name, base in (("alone", alone), ("health", control)):
-            print(
-                f" flood / {name}: throughput {flood['events_per_s'] / base['events_per_s']:.1%}"
-                f"  p50 {flood['p50_ms'] / base['p50_ms']:.2f}x"
-                f"  p99 {flood['p99_ms'] / base['p99_ms']:.2f}x"
-            )
-        print(" targets (issue 14): throughput >= 90 % of alone, p99 <= 100 ms during the flood")
+            plans = {
+                "alone": {"flood": ""},
+                "health": {"flood": "/healthz"},
+                "flood": {"flood": "/login"},
+                "amp": {
+                    "flood": "/v1/batch",
+                    "threads": 1,
+                    "rate": args.amp_rate,
+                    "calls": 150_000,
+                },
+                "amp2": {
+                    "flood": "/v1/batch",
+                    "threads": 4,
+                    "rate": args.amp2_rate / 4,
+                    "calls": 2_500,
+                },
+            }
+            got: dict[str, dict[str, Any]] = {}
+            for name in args.phases.split(","):
+                plan = dict(plans[name])
+                os.environ["FLOOD_CALLS"] = str(plan.pop("calls", 150_000))
+                got[name] = phase(srv, key, args, **plan)  # type: ignore[arg-type]
+                show(name, got[name])
+                stats = httpx.get(srv.url + "/api/v1/collector", auth=(read_key, "")).json()
+                print(f"        inbox commits (recent): {stats['inbox_commits']}")
+            refused = httpx.get(srv.url + "/api/v1/collector", auth=(read_key, "")).json()
+            print(f"        the collector's refusals: {refused.get('refused')}")
+        for name, r in got.items():
+            for base_name in ("alone", "health"):
+                base = got.get(base_name)
+                if base is None or name in ("alone", "health"):
+                    continue
+                print(
+                    f" {name} / {base_name}: throughput "
+                    f"{r['events_per_s'] / base['events_per_s']:.1%}"
+                    f"  p50 {r['p50_ms'] / base['p50_ms']:.2f}x"
+                    f"  p99 {r['p99_ms'] / base['p99_ms']:.2f}x"
+                )
+        print(
+            " targets (issue 14): throughput >= 90 % of alone, p99 <= 100 ms during the "
+            "login flood and the amplification; the victims' key gets no 429"
+        )
 
 
 if __name__ == "__main__":

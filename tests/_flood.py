@@ -7,12 +7,16 @@ prints ``{"answers": {status: count}, "sent": n, "cpu_s": seconds}`` as JSON (``
 process's own CPU time). Each thread keeps one login
 form (its CSRF cookie and token) and posts a new random user name each time, as fast as it
 is answered or at ``RATE_PER_THREAD`` logins/s. With a ``PATH`` other than ``/login`` it
-sends ``GET PATH`` instead, the same way (a control: the same traffic, no login).
+sends ``GET PATH`` instead, the same way (a control: the same traffic, no login). With
+``PATH`` ``/v1/batch`` it is the collector's amplification attack instead: each request is a
+batch of ``$FLOOD_CALLS`` (default 150,000: a 450 KB body) empty calls ``{}``, sent with the
+write key in ``$FLOOD_KEY``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -33,23 +37,28 @@ def flood(
     answers: Counter[int] = Counter()
     lock = threading.Lock()
     end = time.monotonic() + seconds
+    amplify = path == "/v1/batch"
+    body = b'{"batch":[' + b",".join([b"{}"] * int(os.environ.get("FLOOD_CALLS", "150000"))) + b"]}"
+    key = os.environ.get("FLOOD_KEY", "")
 
     def one() -> None:
         with httpx.Client(base_url=url, timeout=60) as c:
-            m = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text)
-            assert m, "no csrf field"
+            m = None if amplify else re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text)
+            assert amplify or m, "no csrf field"
             next_at = time.monotonic()
             while time.monotonic() < end:
                 try:
                     r = (
-                        c.get(path)
+                        c.post(path, content=body, auth=(key, ""))
+                        if amplify
+                        else c.get(path)
                         if path != "/login"
                         else c.post(
                             "/login",
                             data={
                                 "user": f"nobody-{uuid.uuid4().hex[:12]}",
                                 "password": "some password x",
-                                "csrf": m.group(1),
+                                "csrf": m.group(1) if m else "",
                             },
                             follow_redirects=False,
                         )

@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 
 from kundresa import Workspace
 from kundresa.server._app import ServerConfig, create_app
+from kundresa.server._state import ServerState
 from tests._server import create_key
 
 PATHS = {
@@ -496,3 +497,26 @@ def test_the_framework_route_answers_like_the_fast_path(env: Env) -> None:
         assert bad.status_code == 401
         assert bad.json()["error"] == "unauthorized"
         assert len(env.event(m)) == 1
+
+
+def test_the_loader_marks_loaded_rows_through_the_inbox_writer(tmp_path: Path) -> None:
+    """The loader ran at nice 10 and deleted loaded inbox rows in its own transaction: while
+    it was starved it held SQLite's write lock and the inbox writer (the request path)
+    waited, in SQLite's busy sleeps of up to 100 ms. Now its "loaded up to seq" rides in
+    the writer's group commits, and the writer's commits run no WAL checkpoint."""
+    from kundresa.server._collector import InboxWriter
+
+    st = ServerState(tmp_path / "s.sqlite")
+    writer = InboxWriter(ServerState(tmp_path / "s.sqlite", autocheckpoint=False))
+    writer.submit("collector:site", ['{"type":"track"}']).result(timeout=10)
+    writer.submit("collector:site", ['{"type":"page"}']).result(timeout=10)
+    assert st.pending_events() == 2
+    writer.mark_loaded(1).result(timeout=10)
+    assert (st.loaded_seq(), st.pending_events()) == (1, 1)
+    assert [seq for seq, _, _ in st.inbox_after(0, 10)] == [2]
+    autockpt = writer.state.con().execute("PRAGMA wal_autocheckpoint").fetchone()
+    assert autockpt == (0,)
+    writer.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        writer.mark_loaded(2)
+    st.close()

@@ -252,3 +252,31 @@ def test_an_unknown_user_name_costs_the_same_one_scrypt(tmp_path: Path) -> None:
     print(f"login: known user {min(known) * 1e3:.0f} ms, unknown {min(unknown) * 1e3:.0f} ms")
     assert 0.6 < ratio < 1.5, f"unknown / known user login time {ratio:.2f}"
     st.close()
+
+
+def test_scrypt_runs_in_a_low_priority_process_of_its_own(tmp_path: Path) -> None:
+    """scrypt allocates and frees 32 MB per check; in a starved low-priority thread of the
+    server it held the process's memory-map lock while the collector's threads waited (the
+    login flood's p99 of 684 ms beside 39 ms without checks, bench/abuse.py, session 15).
+    The check now runs in worker processes at nice 19: none in the server's process."""
+    import os
+
+    from kundresa.server._logins import LoginGuard
+
+    st = ServerState(tmp_path / "s.sqlite")
+    st.set_user("anna", PASSWORD)
+    guard = LoginGuard(st, workers=1)
+    try:
+        assert guard.check("anna", PASSWORD, "127.0.0.1").status == "ok"
+        assert guard.check("anna", "wrong", "127.0.0.1").status == "failed"
+        workers = list(guard._hash._processes.values())  # type: ignore[attr-defined]
+        assert workers
+        assert all(p.pid != os.getpid() for p in workers)
+        assert all(os.getpriority(os.PRIO_PROCESS, p.pid) == 19 for p in workers)
+        # a worker that dies (the OOM killer) is replaced; the check still answers
+        workers[0].kill()
+        workers[0].join()
+        assert guard.check("anna", PASSWORD, "127.0.0.2").status == "ok"
+    finally:
+        guard.close()
+        st.close()

@@ -28,6 +28,13 @@ if TYPE_CHECKING:
     from kundresa._overview import EventsResult, OverviewResult, overview, recent_events
     from kundresa._pii import PiiRules
     from kundresa._results import Result
+    from kundresa._retention import (
+        RetentionPolicy,
+        RetentionReport,
+        apply_retention,
+        retention_policy,
+        set_retention_policy,
+    )
     from kundresa._stitch import SessionConfig, StitchReport
     from kundresa._workspace import ForgetResult, InfoResult, QuarantineResult, Workspace
     from kundresa.attribution import (
@@ -99,6 +106,8 @@ _EXPORTS: dict[str, str] = {
     "PiiRules": "kundresa._pii",
     "QuarantineResult": "kundresa._workspace",
     "Result": "kundresa._results",
+    "RetentionPolicy": "kundresa._retention",
+    "RetentionReport": "kundresa._retention",
     "RopoReport": "kundresa.attribution",
     "SessionConfig": "kundresa._stitch",
     "Step": "kundresa.funnel",
@@ -107,6 +116,7 @@ _EXPORTS: dict[str, str] = {
     "TransitionGraph": "kundresa.paths",
     "Variants": "kundresa.paths",
     "Workspace": "kundresa._workspace",
+    "apply_retention": "kundresa._retention",
     "attribute": "kundresa.attribution",
     "build_journeys": "kundresa.attribution",
     "channel_report": "kundresa.attribution",
@@ -117,9 +127,11 @@ _EXPORTS: dict[str, str] = {
     "overview": "kundresa._overview",
     "recent_events": "kundresa._overview",
     "render_map": "kundresa.maps",
+    "retention_policy": "kundresa._retention",
     "ropo_report": "kundresa.attribution",
     "save_map": "kundresa.maps",
     "serve": "kundresa.server",
+    "set_retention_policy": "kundresa._retention",
     "validate_file": "kundresa.maps",
 }
 
@@ -153,6 +165,8 @@ __all__ = [
     "PiiRules",
     "QuarantineResult",
     "Result",
+    "RetentionPolicy",
+    "RetentionReport",
     "RopoReport",
     "SessionConfig",
     "Step",
@@ -162,6 +176,7 @@ __all__ = [
     "Variants",
     "Workspace",
     "__version__",
+    "apply_retention",
     "attribute",
     "build_journeys",
     "channel_report",
@@ -172,9 +187,11 @@ __all__ = [
     "overview",
     "recent_events",
     "render_map",
+    "retention_policy",
     "ropo_report",
     "save_map",
     "serve",
+    "set_retention_policy",
     "validate_file",
 ]
 

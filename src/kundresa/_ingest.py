@@ -47,6 +47,7 @@ from kundresa._ingest_sql import (
 )
 from kundresa._pii import PiiRules, Scrubber, prefilter_sql
 from kundresa._results import Result
+from kundresa._retention import drop_expired, events_horizon
 from kundresa.schema import EVENTS, IDENTITY_KEYS, IDENTITY_LINKS, QUARANTINE
 
 if TYPE_CHECKING:
@@ -83,6 +84,8 @@ class FileReport:
     reasons: tuple[tuple[str, int], ...] = ()
     #: rows of forgotten persons, dropped (``Workspace.forget`` tombstones)
     forgotten: int = 0
+    #: rows older than the retention policy's events horizon, dropped (kundresa._retention)
+    expired: int = 0
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ class IngestReport(Result):
     merged_persons: int = 0
     #: rows dropped because they carry an identifier of a forgotten person
     forgotten: int = 0
+    #: rows dropped because they are older than the retention policy keeps events
+    expired: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         reasons: dict[str, int] = {}
@@ -113,6 +118,7 @@ class IngestReport(Result):
             "quarantined": self.quarantined,
             "merged_persons": self.merged_persons,
             "forgotten": self.forgotten,
+            "expired": self.expired,
             "reasons": dict(sorted(reasons.items())),
             "files": [
                 {
@@ -123,6 +129,7 @@ class IngestReport(Result):
                     "duplicates": f.duplicates,
                     "quarantined": f.quarantined,
                     "forgotten": f.forgotten,
+                    "expired": f.expired,
                     "reasons": dict(f.reasons),
                 }
                 for f in self.files
@@ -141,6 +148,7 @@ class IngestReport(Result):
             f"accepted {self.accepted:,}  duplicates {self.duplicates:,}  "
             f"quarantined {self.quarantined:,}"
             + (f"  forgotten {self.forgotten:,} (dropped: tombstones)" if self.forgotten else "")
+            + (f"  expired {self.expired:,} (dropped: retention policy)" if self.expired else "")
         ]
         for reason, n in self.to_dict()["reasons"].items():
             lines.append(f"  quarantined {n:,} x {reason}")
@@ -581,19 +589,22 @@ def ingest_files(
             raise FileFormatError(str(p), "no such file", fix="check the path")
     formats = [detect_format(p, fmt) for p in files]
     proc = _Processor(identifiers=identifiers, salt=ws.salt, pii=ws.pii_rules)
+    horizon = events_horizon(ws)  # older rows are dropped (the retention policy)
     reports: list[FileReport] = []
     try:
         for path, f in zip(files, formats, strict=True):
             total = _estimate_rows(path, f)
-            rows = accepted = forgotten = 0
+            rows = accepted = forgotten = expired = 0
             reasons: Counter[str] = Counter()
             if progress:
                 progress(str(path), 0, total)
             for _ in proc.chunks(path, f, mapping):
                 dropped = proc.drop_forgotten(store)
                 forgotten += dropped
+                late = drop_expired(proc, horizon)
+                expired += late
                 n, chunk_reasons = proc.counts()
-                rows += n + dropped
+                rows += n + dropped + late
                 reasons.update(chunk_reasons)
                 accepted += proc.write_chunk(store)[0]
                 if progress:
@@ -605,10 +616,11 @@ def ingest_files(
                     format=f,
                     rows=rows,
                     accepted=accepted,
-                    duplicates=rows - quarantined - accepted - forgotten,
+                    duplicates=rows - quarantined - accepted - forgotten - expired,
                     quarantined=quarantined,
                     reasons=tuple(sorted(reasons.items())),
                     forgotten=forgotten,
+                    expired=expired,
                 )
             )
     finally:

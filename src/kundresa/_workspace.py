@@ -90,18 +90,24 @@ class ForgetResult(Result):
     tombstones: int = 0
     #: files rewritten so that no deleted byte remains (the DuckDB file)
     rewritten: tuple[str, ...] = ()
-    #: collector inbox rows of the running server erased (``forget`` through the server)
+    #: collector inbox requests (everyone's) loaded before erasing, so that none of the
+    #: person's waits there (their events among them are counted in ``events``); the
+    #: server's state file is then among ``rewritten``
     inbox: int = 0
 
     def __str__(self) -> str:
         if self.person_id is None:
             return "no such person; nothing deleted"
         where = f"; rewrote {', '.join(self.rewritten)}" if self.rewritten else ""
-        inbox = f", {self.inbox:,} server inbox rows" if self.inbox else ""
+        inbox = (
+            f"; first loaded {self.inbox:,} waiting server inbox requests (counted above)"
+            if self.inbox
+            else ""
+        )
         return (
             f"forgot {self.person_id}: {self.events:,} events, {self.identifiers:,} identifiers, "
-            f"{self.quarantined:,} quarantined rows{inbox}; {self.tombstones:,} identifiers "
-            f"kept as hashed tombstones (later arrivals are dropped){where}"
+            f"{self.quarantined:,} quarantined rows; {self.tombstones:,} identifiers "
+            f"kept as hashed tombstones (later arrivals are dropped){inbox}{where}"
         )
 
 
@@ -365,6 +371,7 @@ class Workspace:
             files=tuple(files),
             merged_persons=merged,
             forgotten=sum(f.forgotten for f in files),
+            expired=sum(f.expired for f in files),
         )
 
     def stitch(self, sessions: SessionConfig | None = None) -> StitchReport:
@@ -414,6 +421,12 @@ class Workspace:
         allowed = ("person_id", "user_id", "anonymous_id", *(r.name for r in DEFAULT_IDENTIFIERS))
         if id_type not in allowed:
             raise InvalidOptionError("id_type", id_type, allowed=allowed)
+        if self.store.exists("events"):
+            ev = self.store.table("events")
+            if self._count(ev.filter(ev.person_id.isnull()).limit(1)):
+                # events loaded but not stitched yet (a server's inbox, drained): their
+                # person is unknown until stitched, and would be missed
+                self.stitch()
         if not self.store.exists("identities"):
             return ForgetResult(person_id=None, identifiers=0, events=0, quarantined=0)
         ids = self.store.table("identities")
@@ -445,7 +458,8 @@ class Workspace:
             values.append(identifier)  # a raw e-mail may sit in a quarantined row
         ev = self.store.table("events")
         n_events = self._count(ev.filter(ev.person_id == person))
-        self.store.replace("events", ev.filter(ev.person_id != person))
+        # NULL-safe: ``person_id != person`` alone would drop every unstitched event
+        self.store.replace("events", ev.filter(ev.person_id.isnull() | (ev.person_id != person)))
         self.store.replace("identities", ids.filter(ids.person_id != person))
         for name, cols in (("identity_keys", ("key",)), ("identity_links", ("key_a", "key_b"))):
             if self.store.exists(name) and keys:
@@ -463,6 +477,13 @@ class Workspace:
             quoted = [q.raw.contains(f'"{v}"') for v in values]
             plain = [q.raw.contains(v) for v in values if len(v) >= 8]
             hit = ibis.or_(*quoted, *plain)
+            # and JSON rows whose identifiers derive the person's keys (a raw e-mail whose
+            # hash is all the workspace knows; whitespace, case): the ingest's own SQL
+            from kundresa._erase import quarantined_with_keys
+
+            by_key = quarantined_with_keys(self.store, keys, self.identifier_rules(), self.salt)
+            if by_key:
+                hit = hit | q.quarantine_id.isin(by_key)
             n_quarantined = self._count(q.filter(hit))
             if n_quarantined:
                 self.store.replace("quarantine", q.filter(~hit))

@@ -17,7 +17,9 @@ What a request goes through (all of it Segment's HTTP Tracking API behaviour):
    ``receivedAt``; ``timestamp`` defaults to ``receivedAt`` as in Segment); a call that
    cannot be stored as it is (over 32 KB, a lone surrogate, nested deeper than
    ``MAX_DEPTH``) is quarantined with its reason while the others are stored; the answer
-   is 200 only after that commit is fsynced.
+   is 200 only after that commit is fsynced. A call carrying an identifier of a forgotten
+   person (a tombstone, :mod:`kundresa.server._tombstones`) is dropped before that, refused
+   calls included: it is answered like the others but written nowhere.
 
 Validation of the events themselves is the ingest pipeline's (same rules, same quarantine
 reasons as files): it runs in the loader, so an invalid event inside an accepted batch is
@@ -51,6 +53,7 @@ from kundresa._pii import CONTEXT_KEEP, PiiRules, Scrubber
 from kundresa.schema import MAX_EVENT_BYTES
 from kundresa.server._limits import CollectorCounters, KeyBuckets
 from kundresa.server._state import ServerState
+from kundresa.server._tombstones import Tombstones
 
 __all__ = [
     "CALLS",
@@ -404,17 +407,26 @@ def received_now() -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
-_Item = tuple[tuple[str, str, int, str], "concurrent.futures.Future[None]"]
+# an inbox row, or (with None) the loader's "loaded up to seq"
+_Item = tuple[tuple[str, str, int, str] | int, "concurrent.futures.Future[None]"]
 
 
 class InboxWriter:
     """Group commit: requests queue their rows; one thread commits whatever is queued in
-    one SQLite transaction (one fsync) and then releases every waiting request."""
+    one SQLite transaction (one fsync) and then releases every waiting request.
+
+    It is the only writer of the inbox on the request path: the loader's "loaded up to
+    seq" (:meth:`mark_loaded`) rides in the same transactions, so no lower-priority thread
+    ever holds SQLite's write lock while requests wait for it, and its commits run no WAL
+    checkpoint (the loader runs them, see :meth:`ServerState.checkpoint`).
+    """
 
     def __init__(self, state: ServerState, *, max_queue: int = 2_000) -> None:
         self.state = state
         self.max_queue = max_queue
         self._q: queue.Queue[_Item | None] = queue.Queue()
+        self._closed = False
+        self._closing = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="kundresa-inbox", daemon=True)
         self.on_commit: list[Any] = []  # callbacks (e.g. wake the loader)
         self.commit_seconds: collections.deque[float] = collections.deque(maxlen=2_000)
@@ -443,8 +455,19 @@ class InboxWriter:
 
     def submit(self, source: str, lines: list[str]) -> concurrent.futures.Future[None]:
         """Queue one request's events; the future resolves once they are on disk."""
+        return self._put((received_now(), source, len(lines), "\n".join(lines)))
+
+    def mark_loaded(self, seq: int) -> concurrent.futures.Future[None]:
+        """Queue "inbox rows up to ``seq`` are in the event store" (they are then deleted),
+        committed with the next group; RuntimeError once the writer is closed."""
+        return self._put(seq)
+
+    def _put(self, item: tuple[str, str, int, str] | int) -> concurrent.futures.Future[None]:
         fut: concurrent.futures.Future[None] = concurrent.futures.Future()
-        self._q.put(((received_now(), source, len(lines), "\n".join(lines)), fut))
+        with self._closing:
+            if self._closed:
+                raise RuntimeError("the inbox writer is closed")
+            self._q.put((item, fut))
         return fut
 
     def _run(self) -> None:
@@ -471,8 +494,10 @@ class InboxWriter:
                     break
                 batch.append(nxt)
             t0 = time.perf_counter()
+            rows = [row for row, _ in batch if not isinstance(row, int)]
+            marks = [row for row, _ in batch if isinstance(row, int)]
             try:
-                self.state.append_inbox([row for row, _ in batch])
+                self.state.append_inbox(rows, loaded=max(marks) if marks else None)
             except Exception as exc:  # disk full, locked, ...: fail these requests (5xx)
                 for _, fut in batch:
                     fut.set_exception(exc)
@@ -488,7 +513,9 @@ class InboxWriter:
 
     def close(self) -> None:
         """Commit what is queued, then stop."""
-        self._q.put(None)
+        with self._closing:
+            self._closed = True
+            self._q.put(None)
         self._thread.join(timeout=30)
 
 
@@ -505,6 +532,7 @@ class CollectorRuntime(Protocol):
     faulted: set[int]
     #: the workspace's personal-data rules (applied before a call reaches the inbox)
     pii: Scrubber
+    tombstones: Tombstones
 
     def overloaded(self) -> bool:
         """Too far behind: answer 429."""
@@ -602,6 +630,7 @@ async def handle_call(
     wait = rt.buckets.take(key.id, calls)
     if wait > 0:
         return refuse(429, "rate_limited", _rate_detail(rt), calls, retry=wait)
+    items = rt.tombstones.drop(items)  # a forgotten person's calls are written nowhere
     received = received_now()
     lines: list[str] = []
     quarantined: collections.Counter[str] = collections.Counter()

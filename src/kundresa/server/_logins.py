@@ -5,11 +5,13 @@ IMMEDIATE`` transaction, so concurrent requests and several processes cannot ove
 restart does not forget): per user name, per client address and for the whole server, each
 within its window. A refused reservation is answered 429 with ``Retry-After`` and checks no
 password. A successful login gives back its own reservation and forgives the user name's
-earlier failures. The reservation and the scrypt check run in a pool of ``workers`` threads
-at the lowest CPU priority (never on the event loop that answers the collector); when
-``queue`` attempts are already in flight a further one is answered 429 at once instead of
-waiting. An unknown user name costs
-the same single scrypt (against a dummy hash) as a known one, inside the same bound.
+earlier failures. The reservation runs in a small thread pool, the scrypt check in a pool of
+``workers`` processes at the lowest CPU priority (never on the event loop that answers the
+collector, and never in the server's own process: a starved low-priority thread there would
+hold the process's memory-map lock, which scrypt's 32 MB allocation and release take, while
+the collector's threads wait for it); when ``queue`` attempts are already in flight a
+further one is answered 429 at once instead of waiting. An unknown user name costs the same
+single scrypt (against a dummy hash) as a known one, inside the same bound.
 
 >>> import tempfile, pathlib
 >>> from kundresa.server._state import ServerState
@@ -28,10 +30,19 @@ import os
 import secrets
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing import get_context
 
-from kundresa.server._state import ServerState, _dummy_hash, verify_password
+from kundresa.server._state import (
+    _DUMMY,
+    _DUMMY_LOCK,
+    ServerState,
+    _dummy_hash,
+    hash_password,
+    verify_password,
+)
 
 __all__ = ["LoginGuard", "LoginOutcome"]
 
@@ -53,11 +64,18 @@ class LoginOutcome:
 
 
 def _lower_priority() -> None:
-    """Give this (login pool) thread the lowest CPU priority (Linux: a thread is a task
-    with its own nice value), so that scrypt yields the cores to the collector."""
-    # not Linux, or not allowed: the bound still holds
+    """Give this (scrypt worker) process the lowest CPU priority, so that scrypt yields
+    the cores to the collector."""
+    # not allowed: the bound still holds
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        os.setpriority(os.PRIO_PROCESS, 0, 19)
+
+
+def _scrypt_pool(workers: int) -> ProcessPoolExecutor:
+    # spawn, not fork: the server has threads (a forked child could inherit a held lock)
+    return ProcessPoolExecutor(
+        max(workers, 1), mp_context=get_context("spawn"), initializer=_lower_priority
+    )
 
 
 class LoginGuard:
@@ -80,12 +98,11 @@ class LoginGuard:
         self.per_server, self.server_window = per_server, server_window
         self.queue = max(queue, workers, 1)
         # two pools: the reservations and sessions (short SQLite transactions) at normal
-        # priority, never holding the database's write lock while starved; scrypt alone at
-        # the lowest priority
+        # priority, never holding the database's write lock while starved; scrypt alone in
+        # processes at the lowest priority (started on the first check, or by warm())
         self._pool = ThreadPoolExecutor(self.queue, thread_name_prefix="kundresa-login")
-        self._hash = ThreadPoolExecutor(
-            max(workers, 1), thread_name_prefix="kundresa-scrypt", initializer=_lower_priority
-        )
+        self._workers = max(workers, 1)
+        self._hash = _scrypt_pool(self._workers)
         self._lock = threading.Lock()
         self._in_flight = 0
         self._salt = ""
@@ -100,7 +117,22 @@ class LoginGuard:
 
     def _prepare(self) -> None:
         self._scope_salt()
-        self._hash.submit(_dummy_hash).result()
+        with _DUMMY_LOCK:  # made in a worker process (also starts it)
+            if not _DUMMY:
+                _DUMMY.append(self._hash.submit(hash_password, secrets.token_hex(16)).result())
+
+    def _verify(self, password: str, stored: str) -> bool:
+        """One scrypt check in the worker processes (a broken pool, e.g. a worker killed
+        by the OOM killer, is replaced once)."""
+        for attempt in (1, 2):
+            try:
+                return self._hash.submit(verify_password, password, stored).result()
+            except BrokenProcessPool:
+                if attempt == 2:
+                    raise
+                with self._lock:
+                    self._hash = _scrypt_pool(self._workers)
+        raise AssertionError("unreachable")
 
     def _scope_salt(self) -> str:
         # user names and addresses are stored only as salted hashes (fixed size, no raw IP)
@@ -161,8 +193,8 @@ class LoginGuard:
             return LoginOutcome("throttled", retry_after=int(wait) + 1)
         stored = self.state.password_hash(user)
         # one scrypt either way (against a dummy hash for an unknown user), in the bound
-        right = self._hash.submit(lambda: verify_password(password, stored or _dummy_hash()))
-        if not right.result() or stored is None:
+        right = self._verify(password, stored or _dummy_hash())
+        if not right or stored is None:
             return LoginOutcome("failed")
         self.state.forgive_login(attempt, user_scope)
         return LoginOutcome("ok", session=self.state.open_session(user))

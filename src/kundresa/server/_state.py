@@ -197,7 +197,9 @@ class ServerState:
     """Keys, users, sessions and the inbox in one SQLite file (thread-safe: one connection
     per thread)."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+    def __init__(
+        self, path: str | Path, *, synchronous: str = "FULL", autocheckpoint: bool = True
+    ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # created owner-only: SQLite gives its -wal and -shm files the database file's mode.
@@ -207,6 +209,9 @@ class ServerState:
             with suppress(FileExistsError):
                 os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         self._synchronous = synchronous
+        #: False for the inbox writer: its commits then never run a WAL checkpoint (the
+        #: loader does, off the request path: see :meth:`checkpoint`)
+        self._autocheckpoint = autocheckpoint
         self._local = threading.local()
         self._key_cache: dict[str, tuple[float, ApiKey | None]] = {}
         con = self.con()
@@ -223,6 +228,8 @@ class ServerState:
             # deleted rows (loaded inbox payloads, forgotten persons) are overwritten with
             # zeros, not left in free pages (privacy: forget must erase every byte)
             c.execute("PRAGMA secure_delete=ON")
+            if not self._autocheckpoint:
+                c.execute("PRAGMA wal_autocheckpoint=0")
             self._local.con = c
         return c
 
@@ -425,12 +432,27 @@ class ServerState:
             c.execute("DELETE FROM sessions WHERE token_hash = ?", [_sha256(token)])
 
     # -- inbox -----------------------------------------------------------------------------
-    def append_inbox(self, items: Sequence[tuple[str, str, int, str]]) -> None:
-        """Commit ``(received_at, source, n_events, events as JSON lines)`` rows durably."""
+    def append_inbox(
+        self, items: Sequence[tuple[str, str, int, str]], *, loaded: int | None = None
+    ) -> None:
+        """Commit ``(received_at, source, n_events, events as JSON lines)`` rows durably;
+        with ``loaded``, in the same transaction, what :meth:`mark_loaded` does.
+
+        >>> import tempfile, pathlib
+        >>> st = ServerState(pathlib.Path(tempfile.mkdtemp()) / "s.sqlite")
+        >>> st.append_inbox([("2026-01-05T10:00:00Z", "collector:site", 1, "{}")])
+        >>> st.append_inbox([], loaded=1)
+        >>> st.loaded_seq(), st.pending_events()
+        (1, 0)
+        """
         with self.transaction() as c:
-            c.executemany(
-                "INSERT INTO inbox (received_at, source, n, events) VALUES (?, ?, ?, ?)", items
-            )
+            if items:
+                c.executemany(
+                    "INSERT INTO inbox (received_at, source, n, events) VALUES (?, ?, ?, ?)",
+                    items,
+                )
+            if loaded is not None:
+                self._mark_loaded(c, loaded)
 
     def loaded_seq(self) -> int:
         """The last inbox row the loader has moved into the event store."""
@@ -469,6 +491,16 @@ class ServerState:
         c.execute("VACUUM")
         self.truncate_wal()
 
+    def checkpoint(self) -> None:
+        """Copy the WAL's committed pages into the file without waiting for or blocking
+        any writer (``PASSIVE``): the inbox writer runs none itself, so that no request
+        waits for one.
+
+        >>> import tempfile, pathlib
+        >>> ServerState(pathlib.Path(tempfile.mkdtemp()) / "s.sqlite").checkpoint()
+        """
+        self.con().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
     def truncate_wal(self) -> None:
         """Checkpoint the WAL into the (secure-delete) file and truncate it to zero bytes:
         the WAL keeps every page image written, deleted inbox payloads included."""
@@ -477,9 +509,13 @@ class ServerState:
     def mark_loaded(self, seq: int) -> None:
         """Record that rows up to ``seq`` are in the event store, and drop them."""
         with self.transaction() as c:
-            c.execute(
-                "INSERT INTO loader_state VALUES ('loaded_seq', ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [str(seq)],
-            )
-            c.execute("DELETE FROM inbox WHERE seq <= ?", [seq])
+            self._mark_loaded(c, seq)
+
+    @staticmethod
+    def _mark_loaded(c: sqlite3.Connection, seq: int) -> None:
+        c.execute(
+            "INSERT INTO loader_state VALUES ('loaded_seq', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [str(seq)],
+        )
+        c.execute("DELETE FROM inbox WHERE seq <= ?", [seq])
