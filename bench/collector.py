@@ -224,6 +224,7 @@ def latency(port: int, key: str, bodies: list[bytes], rate: int, seconds: float)
 
 
 def micro(tmp: Path) -> dict:
+    from kundresa._pii import PiiRules, Scrubber
     from kundresa.server._collector import (
         MAX_BATCH_BYTES,
         normalise_call,
@@ -234,11 +235,12 @@ def micro(tmp: Path) -> dict:
     from kundresa.server._state import ServerState
 
     body = batch_body()
+    pii = Scrubber(PiiRules(), "bench")  # as the server: the workspace's personal-data rules
     t0 = time.perf_counter()
     for _ in range(200):
         items = split_calls(parse_body(body, None, limit=MAX_BATCH_BYTES), "batch")
         r = received_now()
-        lines = [normalise_call(i, r) for i in items]
+        lines = [normalise_call(i, r, pii) for i in items]
     parse_ms = (time.perf_counter() - t0) / 200 * 1000
     st = ServerState(tmp / "micro.sqlite")
     row = (received_now(), "bench", 100, "\n".join(lines))

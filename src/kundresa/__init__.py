@@ -26,7 +26,15 @@ if TYPE_CHECKING:
     from kundresa._ingest import IngestReport
     from kundresa._ingest_sql import IdentifierRule
     from kundresa._overview import EventsResult, OverviewResult, overview, recent_events
+    from kundresa._pii import PiiRules
     from kundresa._results import Result
+    from kundresa._retention import (
+        RetentionPolicy,
+        RetentionReport,
+        apply_retention,
+        retention_policy,
+        set_retention_policy,
+    )
     from kundresa._stitch import SessionConfig, StitchReport
     from kundresa._workspace import ForgetResult, InfoResult, QuarantineResult, Workspace
     from kundresa.attribution import (
@@ -95,8 +103,11 @@ _EXPORTS: dict[str, str] = {
     "PathRule": "kundresa.paths",
     "PathRules": "kundresa.paths",
     "PathsReport": "kundresa.paths",
+    "PiiRules": "kundresa._pii",
     "QuarantineResult": "kundresa._workspace",
     "Result": "kundresa._results",
+    "RetentionPolicy": "kundresa._retention",
+    "RetentionReport": "kundresa._retention",
     "RopoReport": "kundresa.attribution",
     "SessionConfig": "kundresa._stitch",
     "Step": "kundresa.funnel",
@@ -105,6 +116,7 @@ _EXPORTS: dict[str, str] = {
     "TransitionGraph": "kundresa.paths",
     "Variants": "kundresa.paths",
     "Workspace": "kundresa._workspace",
+    "apply_retention": "kundresa._retention",
     "attribute": "kundresa.attribution",
     "build_journeys": "kundresa.attribution",
     "channel_report": "kundresa.attribution",
@@ -115,9 +127,11 @@ _EXPORTS: dict[str, str] = {
     "overview": "kundresa._overview",
     "recent_events": "kundresa._overview",
     "render_map": "kundresa.maps",
+    "retention_policy": "kundresa._retention",
     "ropo_report": "kundresa.attribution",
     "save_map": "kundresa.maps",
     "serve": "kundresa.server",
+    "set_retention_policy": "kundresa._retention",
     "validate_file": "kundresa.maps",
 }
 
@@ -148,8 +162,11 @@ __all__ = [
     "PathRule",
     "PathRules",
     "PathsReport",
+    "PiiRules",
     "QuarantineResult",
     "Result",
+    "RetentionPolicy",
+    "RetentionReport",
     "RopoReport",
     "SessionConfig",
     "Step",
@@ -159,6 +176,7 @@ __all__ = [
     "Variants",
     "Workspace",
     "__version__",
+    "apply_retention",
     "attribute",
     "build_journeys",
     "channel_report",
@@ -169,9 +187,11 @@ __all__ = [
     "overview",
     "recent_events",
     "render_map",
+    "retention_policy",
     "ropo_report",
     "save_map",
     "serve",
+    "set_retention_policy",
     "validate_file",
 ]
 

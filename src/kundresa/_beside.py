@@ -53,6 +53,7 @@ __all__ = [
     "WorkspaceBusyError",
     "forward_analysis",
     "forward_forget",
+    "forward_retention",
     "forward_sql",
     "lock_holder",
     "new_token",
@@ -531,6 +532,39 @@ def forward_forget(
     if body is None:
         return False
     _echo(json.dumps(json.loads(body), indent=2) if as_json else body.decode("utf-8"))
+    return True
+
+
+def forward_retention(
+    db: str | None, engine: str, body: Mapping[str, Any] | None, as_json: bool
+) -> bool:
+    """Run ``kundresa retention-policy`` through the server that holds ``db``: show the
+    policy (``GET /api/v1/retention``, ``body`` None) or set and apply it (``POST``, the local
+    token: the server lets its loader catch up, erases, and vacuums its SQLite state); False when no
+    server holds it.
+
+    >>> forward_retention("/nonexistent/w.duckdb", "duckdb", None, True)
+    False
+    """
+    if body is not None:
+        out = _post(db, engine, "/api/v1/retention", dict(body), as_json)
+    else:
+        info = running_server(db, engine)
+        if info is None or info.pid == os.getpid():
+            return False
+        accept = "application/json" if as_json else "text/plain"
+        try:
+            out = _request(info, "/api/v1/retention", headers={"Accept": accept})
+        except _UnreachableError:
+            return False
+        _note(info, as_json)
+    if out is None:
+        return False
+    if as_json:  # what the command prints locally: the policy, or the report
+        data = json.loads(out)
+        _echo(json.dumps(data["policy"] if body is None else data, indent=2))
+    else:
+        _echo(out.decode("utf-8"))
     return True
 
 

@@ -149,14 +149,17 @@ def forget(
 
     The DuckDB file is rewritten so no deleted byte remains, and salted-hash tombstones drop
     later arrivals of the person's identifiers. Works while ``kundresa serve`` holds the
-    workspace (through the server, which also erases its inbox).
+    workspace (through the server, which also erases its inbox), and covers the inbox of a
+    server that is not running (e.g. killed with calls still waiting in it).
     """
     from kundresa._beside import forward_forget
 
     if forward_forget(db, engine, identifier, id_type, as_json):
         return
+    from kundresa.server._forget import forget_offline
+
     with _open(db, engine) as ws:
-        _emit(ws.forget(identifier, id_type=id_type), as_json)
+        _emit(forget_offline(ws, identifier, id_type), as_json)
 
 
 @app.command()
@@ -291,6 +294,7 @@ def _next_steps(where: str) -> str:
 _EXTENSIONS: tuple[str, ...] = (
     "kundresa.maps._cli",
     "kundresa.server._cli",
+    "kundresa._retention_cli",
 )
 
 

@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 from kundresa._errors import FileFormatError, InvalidOptionError
 from kundresa._ingest_sql import (
     DEFAULT_IDENTIFIERS,
+    PII_TEXT_FIELDS,
     IdentifierRule,
     canonical_stage,
     flat_stage,
@@ -44,7 +45,9 @@ from kundresa._ingest_sql import (
     lit,
     raw_row_sql,
 )
+from kundresa._pii import PiiRules, Scrubber, prefilter_sql
 from kundresa._results import Result
+from kundresa._retention import drop_expired, events_horizon
 from kundresa.schema import EVENTS, IDENTITY_KEYS, IDENTITY_LINKS, QUARANTINE
 
 if TYPE_CHECKING:
@@ -64,6 +67,8 @@ _SUFFIX = {
     ".json": "json",
 }
 _BATCH_ROWS = 1_000_000
+#: stored text columns besides event, touchpoint and channel that may hold free text
+_TEXT_COLUMNS = tuple(c for c in PII_TEXT_FIELDS if c.startswith(("campaign", "utm_")))
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,8 @@ class FileReport:
     reasons: tuple[tuple[str, int], ...] = ()
     #: rows of forgotten persons, dropped (``Workspace.forget`` tombstones)
     forgotten: int = 0
+    #: rows older than the retention policy's events horizon, dropped (kundresa._retention)
+    expired: int = 0
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,8 @@ class IngestReport(Result):
     merged_persons: int = 0
     #: rows dropped because they carry an identifier of a forgotten person
     forgotten: int = 0
+    #: rows dropped because they are older than the retention policy keeps events
+    expired: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         reasons: dict[str, int] = {}
@@ -109,6 +118,7 @@ class IngestReport(Result):
             "quarantined": self.quarantined,
             "merged_persons": self.merged_persons,
             "forgotten": self.forgotten,
+            "expired": self.expired,
             "reasons": dict(sorted(reasons.items())),
             "files": [
                 {
@@ -119,6 +129,7 @@ class IngestReport(Result):
                     "duplicates": f.duplicates,
                     "quarantined": f.quarantined,
                     "forgotten": f.forgotten,
+                    "expired": f.expired,
                     "reasons": dict(f.reasons),
                 }
                 for f in self.files
@@ -137,6 +148,7 @@ class IngestReport(Result):
             f"accepted {self.accepted:,}  duplicates {self.duplicates:,}  "
             f"quarantined {self.quarantined:,}"
             + (f"  forgotten {self.forgotten:,} (dropped: tombstones)" if self.forgotten else "")
+            + (f"  expired {self.expired:,} (dropped: retention policy)" if self.expired else "")
         ]
         for reason, n in self.to_dict()["reasons"].items():
             lines.append(f"  quarantined {n:,} x {reason}")
@@ -232,6 +244,8 @@ class _Processor:
 
     identifiers: Sequence[IdentifierRule]
     salt: str
+    #: the personal-data rules (kundresa._pii): properties, text columns, quarantined rows
+    pii: PiiRules = field(default_factory=PiiRules)
     con: duckdb.DuckDBPyConnection = field(init=False)
     _raw_sql: str | None = field(init=False, default=None)
     _src: str = field(init=False, default="")
@@ -243,9 +257,50 @@ class _Processor:
         self.con.execute("SET TimeZone='UTC'")
         self.con.execute("SET enable_progress_bar=false")
         self.con.execute("SET preserve_insertion_order=false")
+        self._scrubber = Scrubber(self.pii, self.salt)
 
     def _stage(self, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TABLE staged AS {sql}")
+        self._scrub_staged()
+
+    def _fix(self, table: str, key: str, fixed: list[dict[str, Any]]) -> None:
+        """Overwrite columns of ``table`` with the rows of ``fixed`` (matched on ``key``)."""
+        if not fixed:
+            return
+        cols = [c for c in fixed[0] if c != key]
+        self.con.register("pii_fixed", pa.Table.from_pylist(fixed))
+        try:
+            sets = ", ".join(f'"{c}" = f."{c}"' for c in cols)
+            self.con.execute(
+                f'UPDATE {table} SET {sets} FROM pii_fixed f WHERE {table}."{key}" = f."{key}"'
+            )
+        finally:
+            self.con.unregister("pii_fixed")
+
+    def _scrub_staged(self) -> None:
+        """Apply the personal-data rules to the accepted rows the SQL prefilter flagged
+        (``_pii``): properties (a person's traits: ``_person``) and the text columns."""
+        if not self.pii.enabled:
+            return
+        text = ("event", "touchpoint", "channel", *_TEXT_COLUMNS)
+        rows = self.con.execute(
+            f"SELECT _row, _person, properties, {', '.join(text)} FROM staged "
+            "WHERE _pii AND _reason IS NULL"
+        ).fetchall()
+        sc = self._scrubber
+        fixed = []
+        for row, person, props, *values in rows:
+            new_props = sc.json_text(props, person=bool(person)) if props else props
+            new_values = [sc.text(v) if v else v for v in values]
+            if new_props is not props or new_values != values:
+                fixed.append(
+                    {
+                        "_row": row,
+                        "properties": new_props,
+                        **dict(zip(text, new_values, strict=True)),
+                    }
+                )
+        self._fix("staged", "_row", fixed)
 
     def _flat(self, src: str, mapping: dict[str, str], source: str) -> None:
         cols = {
@@ -266,6 +321,7 @@ class _Processor:
                 source=source,
                 identifiers=self.identifiers,
                 salt=self.salt,
+                pii=self.pii,
             )
         )
 
@@ -284,6 +340,7 @@ class _Processor:
                     source=source,
                     identifiers=self.identifiers,
                     salt=self.salt,
+                    pii=self.pii,
                 )
             )
         finally:
@@ -395,15 +452,33 @@ class _Processor:
             yield pa.Table.from_batches([batch]).cast(EVENTS)
 
     def quarantine(self) -> pa.Table:
+        """The staged chunk's rejected rows, their raw row under the personal-data rules
+        (``context`` trimmed, PII hashed or dropped; a row that is not JSON is scanned
+        as free text)."""
         raw = "s._raw" if self._raw_sql is None else f"coalesce(s._raw, {self._raw_sql})"
         join = "" if self._raw_sql is None else f"LEFT JOIN {self._src} src ON src._row = s._row"
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE rejected AS SELECT s._row, s.source, s._reason, "
+            f"s._field, s._detail, {raw} AS raw FROM staged s {join} "
+            "WHERE s._reason IS NOT NULL"
+        )
+        flag = prefilter_sql(self.pii, "raw", "true")
+        where = f"""raw IS NOT NULL AND ({flag} OR contains(raw, '"context"'))"""
+        sc = self._scrubber
+        fixed = []
+        for row, text in self.con.execute(
+            f"SELECT _row, raw FROM rejected WHERE {where}"
+        ).fetchall():
+            new = sc.raw(text)
+            if new != text:
+                fixed.append({"_row": row, "raw": new})
+        self._fix("rejected", "_row", fixed)
         t = self.con.execute(
-            f"SELECT substr(sha256(concat_ws('|', coalesce({raw}, ''), s._reason)), 1, 32) "
-            "AS quarantine_id, s.source, s._row::BIGINT AS row_number, s._reason AS reason, "
-            f"s._field AS field, s._detail AS detail, {raw} AS raw, "
-            f"now()::TIMESTAMP AS quarantined_at FROM staged s {join} "
-            "WHERE s._reason IS NOT NULL "
-            "QUALIFY row_number() OVER (PARTITION BY quarantine_id ORDER BY s._row) = 1"
+            "SELECT substr(sha256(concat_ws('|', coalesce(raw, ''), _reason)), 1, 32) "
+            "AS quarantine_id, source, _row::BIGINT AS row_number, _reason AS reason, "
+            "_field AS field, _detail AS detail, raw, now()::TIMESTAMP AS quarantined_at "
+            "FROM rejected "
+            "QUALIFY row_number() OVER (PARTITION BY quarantine_id ORDER BY _row) = 1"
         ).to_arrow_table()
         return t.cast(QUARANTINE)
 
@@ -513,20 +588,23 @@ def ingest_files(
         if not p.exists():
             raise FileFormatError(str(p), "no such file", fix="check the path")
     formats = [detect_format(p, fmt) for p in files]
-    proc = _Processor(identifiers=identifiers, salt=ws.salt)
+    proc = _Processor(identifiers=identifiers, salt=ws.salt, pii=ws.pii_rules)
+    horizon = events_horizon(ws)  # older rows are dropped (the retention policy)
     reports: list[FileReport] = []
     try:
         for path, f in zip(files, formats, strict=True):
             total = _estimate_rows(path, f)
-            rows = accepted = forgotten = 0
+            rows = accepted = forgotten = expired = 0
             reasons: Counter[str] = Counter()
             if progress:
                 progress(str(path), 0, total)
             for _ in proc.chunks(path, f, mapping):
                 dropped = proc.drop_forgotten(store)
                 forgotten += dropped
+                late = drop_expired(proc, horizon)
+                expired += late
                 n, chunk_reasons = proc.counts()
-                rows += n + dropped
+                rows += n + dropped + late
                 reasons.update(chunk_reasons)
                 accepted += proc.write_chunk(store)[0]
                 if progress:
@@ -538,10 +616,11 @@ def ingest_files(
                     format=f,
                     rows=rows,
                     accepted=accepted,
-                    duplicates=rows - quarantined - accepted - forgotten,
+                    duplicates=rows - quarantined - accepted - forgotten - expired,
                     quarantined=quarantined,
                     reasons=tuple(sorted(reasons.items())),
                     forgotten=forgotten,
+                    expired=expired,
                 )
             )
     finally:

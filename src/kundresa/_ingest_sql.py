@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from kundresa._pii import PiiRules, prefilter_sql
 from kundresa.schema import CALL_TYPES, MAX_EVENT_BYTES
 
 __all__ = ["FIELDS", "IdentifierRule", "canonical_stage", "flat_stage", "json_stage"]
@@ -148,6 +149,13 @@ def json_stage(source_table: str, identifiers: Sequence[IdentifierRule]) -> str:
         " WHEN json_type(_j, '$.context.traits') = 'OBJECT'"
         " THEN json_extract(_j, '$.context.traits') END::VARCHAR"
     )
+    # where the properties come from: a group call's traits describe a company, other
+    # traits (and context.traits) a person (kundresa._pii drops a person's bare "name")
+    props_from = (
+        "CASE WHEN json_type(_j, '$.properties') = 'OBJECT' THEN 'properties'"
+        " WHEN json_type(_j, '$.traits') = 'OBJECT' THEN 'traits'"
+        " WHEN json_type(_j, '$.context.traits') = 'OBJECT' THEN 'context' END"
+    )
     props_bad = (
         "(json_type(_j, '$.properties') IS NOT NULL"
         " AND json_type(_j, '$.properties') NOT IN ('OBJECT', 'NULL'))"
@@ -179,6 +187,7 @@ def json_stage(source_table: str, identifiers: Sequence[IdentifierRule]) -> str:
                 WHEN json_type(_j) <> 'OBJECT' THEN 'not_a_json_object' END AS _shape,
            NULL::TIMESTAMP AS f_ts_typed,
            {props} AS f_properties,
+           {props_from} AS f_props_from,
            {props_bad} AS f_properties_bad,
            {bad_type} AS f_bad_type,
            {", ".join(cols)}
@@ -258,11 +267,27 @@ def flat_stage(
     return f"""
     SELECT _row, NULL::VARCHAR AS _raw, ({size or "0"}) AS _bytes, NULL::VARCHAR AS _shape,
            {ts_typed} AS f_ts_typed,
-           ({props})::VARCHAR AS f_properties, {props_bad} AS f_properties_bad,
+           ({props})::VARCHAR AS f_properties, NULL::VARCHAR AS f_props_from,
+           {props_bad} AS f_properties_bad,
            NULL::VARCHAR AS f_bad_type,
            {", ".join(cols)}
     FROM {source_table}
     """
+
+
+#: canonical text fields that the personal-data rules scan (besides the properties)
+PII_TEXT_FIELDS = (
+    "event",
+    "name",
+    "touchpoint",
+    "page_path",
+    "channel",
+    "campaign",
+    "utm_source",
+    "utm_medium",
+    "utm_content",
+    "utm_term",
+)
 
 
 def _normalise(rule: IdentifierRule, expr: str, salt: str) -> str:
@@ -273,7 +298,14 @@ def _normalise(rule: IdentifierRule, expr: str, salt: str) -> str:
     else:
         v = f"trim({expr})"
     if rule.pii:
-        v = f"substr(sha256({lit(salt + ':' + rule.name + ':')} || {v}), 1, 32)"
+        # a value that already is such a hash (the collector hashes before its inbox) is
+        # kept; nothing left after normalising (a phone "n/a") is no identifier
+        low = f"lower(trim({expr}))"
+        salted = f"{lit(salt + ':' + rule.name + ':')} || nullif({v}, '')"
+        v = (
+            f"CASE WHEN strlen({low}) = 32 AND regexp_full_match({low}, '[0-9a-f]{{32}}') "
+            f"THEN {low} ELSE substr(sha256({salted}), 1, 32) END"
+        )
     return f"nullif({v}, '')"
 
 
@@ -303,9 +335,13 @@ def canonical_stage(
     identifiers: Sequence[IdentifierRule],
     salt: str,
     now_sql: str = "now()::TIMESTAMP",
+    pii: PiiRules | None = None,
 ) -> str:
     """Stage 2: validate and derive canonical columns. Yields every input row with
-    ``_reason`` (NULL when accepted), ``_field`` and ``_detail`` for rejected rows."""
+    ``_reason`` (NULL when accepted), ``_field`` and ``_detail`` for rejected rows, and
+    ``_pii`` (the personal-data rules may change the row's properties or text columns:
+    :class:`kundresa._ingest._Processor` then scrubs it) and ``_person`` (its properties
+    are a person's traits)."""
     id_exprs = {r.name: _normalise(r, f"f_id_{r.name}", salt) for r in identifiers}
     types = ", ".join(lit(t) for t in CALL_TYPES)
     ts_parse = """
@@ -445,14 +481,12 @@ def canonical_stage(
     )
     detail = "CASE " + " ".join(f"WHEN {c} THEN {d}" for _, _, c, d in checks) + " END"
     ids_sel = ", ".join(f"{e} AS g_id_{n}" for n, e in id_exprs.items())
-    pii_keys = [r.name for r in identifiers if r.pii]
     props = "coalesce(f_properties, '{}')"
-    for name in pii_keys:
-        # PII inside properties is replaced by its hash (or removed when absent as identifier)
-        props = (
-            f"CASE WHEN json_exists({props}, '$.{name}') THEN json_merge_patch({props}, "
-            f"json_object('{name}', g_id_{name})) ELSE {props} END"
-        )
+    person = "(f_props_from = 'context' OR (f_props_from = 'traits' AND g_type <> 'group'))"
+    texts = ", ".join(f"f_{n}" for n in PII_TEXT_FIELDS)
+    pii_flag = prefilter_sql(
+        pii or PiiRules(enabled=False), f"concat_ws(chr(31), {props}, {texts})", person
+    )
     return f"""
     WITH g AS (
       SELECT *,
@@ -491,6 +525,8 @@ def canonical_stage(
       {lit(source)} AS source,
       now()::TIMESTAMP AS ingested_at,
       list_filter([{id_keys}], x -> x IS NOT NULL) AS _keys,
+      coalesce({pii_flag}, false) AS _pii,
+      coalesce({person}, false) AS _person,
       CASE WHEN g_type = 'alias' THEN 'anonymous_id:' || f_previous_id END AS _alias_key
     FROM v
     """

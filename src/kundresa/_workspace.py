@@ -24,6 +24,7 @@ from kundresa._errors import InvalidOptionError, NotFoundError
 from kundresa._info import InfoResult
 from kundresa._ingest import IngestReport, ingest_files
 from kundresa._ingest_sql import DEFAULT_IDENTIFIERS, IdentifierRule
+from kundresa._pii import PiiRules
 from kundresa._results import Result
 from kundresa._stitch import SessionConfig, StitchReport, stitch_store
 from kundresa._store import ENGINES, Store, open_store
@@ -33,10 +34,11 @@ __all__ = ["DEFAULT_DB", "ForgetResult", "InfoResult", "QuarantineResult", "Work
 
 
 def duckdb_scalar(expr: str, value: str) -> str | None:
-    """Evaluate a one-parameter SQL expression in a scratch DuckDB (hashing identifiers)."""
+    """Evaluate a SQL expression of ``x`` (= ``value``) in a scratch DuckDB (hashing
+    identifiers)."""
     import duckdb
 
-    row = duckdb.execute(f"SELECT {expr}", [value]).fetchone()
+    row = duckdb.execute(f"SELECT {expr} FROM (SELECT ?::VARCHAR AS x)", [value]).fetchone()
     return None if row is None or row[0] is None else str(row[0])
 
 
@@ -88,18 +90,24 @@ class ForgetResult(Result):
     tombstones: int = 0
     #: files rewritten so that no deleted byte remains (the DuckDB file)
     rewritten: tuple[str, ...] = ()
-    #: collector inbox rows of the running server erased (``forget`` through the server)
+    #: collector inbox requests (everyone's) loaded before erasing, so that none of the
+    #: person's waits there (their events among them are counted in ``events``); the
+    #: server's state file is then among ``rewritten``
     inbox: int = 0
 
     def __str__(self) -> str:
         if self.person_id is None:
             return "no such person; nothing deleted"
         where = f"; rewrote {', '.join(self.rewritten)}" if self.rewritten else ""
-        inbox = f", {self.inbox:,} server inbox rows" if self.inbox else ""
+        inbox = (
+            f"; first loaded {self.inbox:,} waiting server inbox requests (counted above)"
+            if self.inbox
+            else ""
+        )
         return (
             f"forgot {self.person_id}: {self.events:,} events, {self.identifiers:,} identifiers, "
-            f"{self.quarantined:,} quarantined rows{inbox}; {self.tombstones:,} identifiers "
-            f"kept as hashed tombstones (later arrivals are dropped){where}"
+            f"{self.quarantined:,} quarantined rows; {self.tombstones:,} identifiers "
+            f"kept as hashed tombstones (later arrivals are dropped){inbox}{where}"
         )
 
 
@@ -214,6 +222,50 @@ class Workspace:
             separate_channels=tuple(d["separate_channels"]),
         )
 
+    @property
+    def pii_rules(self) -> PiiRules:
+        """The personal-data rules applied at ingest and by the collector (see
+        :class:`kundresa.PiiRules`; set with :meth:`set_pii_rules`). The default follows
+        ``hash_pii``: on, unless the workspace was created with ``hash_pii=False``.
+
+        >>> Workspace.open(":memory:").pii_rules.enabled
+        True
+        """
+        raw = self._meta.get("pii")
+        if not raw:
+            return PiiRules(enabled=self.hash_pii)
+        return PiiRules.from_dict(json.loads(raw))
+
+    def set_pii_rules(self, rules: PiiRules) -> PiiRules:
+        """Store the personal-data rules for later ingests (and a server started later;
+        events already stored are not rewritten).
+
+        >>> ws = Workspace.open(":memory:")
+        >>> ws.set_pii_rules(PiiRules(drop_keys=("order.note",), scan_text=False)).scan_text
+        False
+        >>> ws.pii_rules.drop_keys
+        ('order.note',)
+        """
+        if not isinstance(rules, PiiRules):
+            raise InvalidOptionError(
+                "rules", rules, fix="pass a kundresa.PiiRules, e.g. PiiRules(drop_keys=('note',))"
+            )
+        self._set_meta("pii", json.dumps(rules.to_dict(), sort_keys=True))
+        return rules
+
+    def pii_hash(self, value: str, kind: str = "email") -> str | None:
+        """How ``value`` (an e-mail address, ``kind="email"``, or a phone number,
+        ``"phone"``) is stored: its salted hash, as in ``identities`` and in properties
+        (the free-text token is ``email:`` + this hash). Use it to look a person up.
+
+        >>> ws = Workspace.open(":memory:")
+        >>> ws.pii_hash(" Alice@Example.org") == ws.pii_hash("alice@example.org")
+        True
+        """
+        if kind not in ("email", "phone"):
+            raise InvalidOptionError("kind", kind, allowed=("email", "phone"))
+        return self.pii_rules.hash_value(value, kind, salt=self.salt)
+
     def identifier_rules(self) -> tuple[IdentifierRule, ...]:
         """Identifier rules in force; PII hashing switched off when ``hash_pii=False``."""
         if self.hash_pii:
@@ -319,6 +371,7 @@ class Workspace:
             files=tuple(files),
             merged_persons=merged,
             forgotten=sum(f.forgotten for f in files),
+            expired=sum(f.expired for f in files),
         )
 
     def stitch(self, sessions: SessionConfig | None = None) -> StitchReport:
@@ -368,6 +421,12 @@ class Workspace:
         allowed = ("person_id", "user_id", "anonymous_id", *(r.name for r in DEFAULT_IDENTIFIERS))
         if id_type not in allowed:
             raise InvalidOptionError("id_type", id_type, allowed=allowed)
+        if self.store.exists("events"):
+            ev = self.store.table("events")
+            if self._count(ev.filter(ev.person_id.isnull()).limit(1)):
+                # events loaded but not stitched yet (a server's inbox, drained): their
+                # person is unknown until stitched, and would be missed
+                self.stitch()
         if not self.store.exists("identities"):
             return ForgetResult(person_id=None, identifiers=0, events=0, quarantined=0)
         ids = self.store.table("identities")
@@ -377,7 +436,7 @@ class Workspace:
             value = identifier
             rule = next((r for r in self.identifier_rules() if r.name == id_type), None)
             if rule is not None and rule.pii:
-                expr = _normalise(rule, "?", self.salt)
+                expr = _normalise(rule, "x", self.salt)
                 row = duckdb_scalar(expr, identifier)
                 value = row if row is not None else identifier
             found = (
@@ -399,7 +458,8 @@ class Workspace:
             values.append(identifier)  # a raw e-mail may sit in a quarantined row
         ev = self.store.table("events")
         n_events = self._count(ev.filter(ev.person_id == person))
-        self.store.replace("events", ev.filter(ev.person_id != person))
+        # NULL-safe: ``person_id != person`` alone would drop every unstitched event
+        self.store.replace("events", ev.filter(ev.person_id.isnull() | (ev.person_id != person)))
         self.store.replace("identities", ids.filter(ids.person_id != person))
         for name, cols in (("identity_keys", ("key",)), ("identity_links", ("key_a", "key_b"))):
             if self.store.exists(name) and keys:
@@ -417,6 +477,13 @@ class Workspace:
             quoted = [q.raw.contains(f'"{v}"') for v in values]
             plain = [q.raw.contains(v) for v in values if len(v) >= 8]
             hit = ibis.or_(*quoted, *plain)
+            # and JSON rows whose identifiers derive the person's keys (a raw e-mail whose
+            # hash is all the workspace knows; whitespace, case): the ingest's own SQL
+            from kundresa._erase import quarantined_with_keys
+
+            by_key = quarantined_with_keys(self.store, keys, self.identifier_rules(), self.salt)
+            if by_key:
+                hit = hit | q.quarantine_id.isin(by_key)
             n_quarantined = self._count(q.filter(hit))
             if n_quarantined:
                 self.store.replace("quarantine", q.filter(~hit))

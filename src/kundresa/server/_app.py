@@ -63,6 +63,8 @@ class ServerConfig:
     requests *after* committing them, as a crash between commit and answer would;
     ``fault_5xx_first_attempt`` (tests only) does that to the first attempt of every
     batch (same messageIds), so that every SDK retry is exercised.
+    ``hold_loader`` (tests only) leaves committed calls in the inbox: the loader moves them
+    only when ``forget`` drains the inbox and when the server stops (a loader far behind).
 
     >>> ServerConfig(db="shop.duckdb").state
     'shop.duckdb.server.sqlite'
@@ -77,6 +79,7 @@ class ServerConfig:
     stitch_interval: float = 2.0
     fault_5xx_after_write: int = 0
     fault_5xx_first_attempt: bool = False
+    hold_loader: bool = False
     secure_cookies: bool | None = None
     retry_after: int = 1
     #: calls a second per write key (a token bucket; 0: unlimited) and its burst in calls
@@ -91,6 +94,9 @@ class ServerConfig:
     login_window: float = 300.0
     login_per_server: int = 30
     login_workers: int = 2
+    #: seconds between applications of the retention policy (kundresa retention-policy);
+    #: it is also applied when the server starts (0: only then)
+    retention_interval: float = 3600.0
     #: the local token of ``<db>.server.json`` (ADR 0012): a read credential for the CLI
     local_token: str = field(default="", repr=False)
 
@@ -113,6 +119,10 @@ class Runtime:
         if self.ws.store.supports("thread_setting") and config.duckdb_threads > 0:
             self.ws.store.set_threads(config.duckdb_threads)
         self.state = ServerState(config.state)
+        from kundresa.server._tombstones import Tombstones, stored_tombstones
+
+        rules = self.ws.identifier_rules()
+        self.tombstones = Tombstones(self.ws.salt, rules, stored_tombstones(self.ws.store))
         self.writer = InboxWriter(
             ServerState(config.state, autocheckpoint=False), max_queue=config.max_queue
         )
@@ -123,6 +133,8 @@ class Runtime:
             interval=config.loader_interval,
             stitch_interval=config.stitch_interval,
             threads=max(config.duckdb_threads, 1),
+            hold=config.hold_loader,
+            tombstones=self.tombstones,
         )
         self.writer.on_commit.append(self.loader.wake)
         self.loader.writer = self.writer
@@ -130,6 +142,10 @@ class Runtime:
         self.counters = CollectorCounters()
         self.faults = config.fault_5xx_after_write
         self.faulted: set[int] = set()
+        from kundresa._pii import Scrubber
+
+        #: the workspace's personal-data rules, applied by the collector before its inbox
+        self.pii = Scrubber(self.ws.pii_rules, self.ws.salt)
         from kundresa.server._logins import LoginGuard
 
         self.logins = LoginGuard(
@@ -143,15 +159,20 @@ class Runtime:
         )
         self._pending = 0
         self._pending_checked = 0.0
+        from kundresa.server._retention import RetentionTimer
+
+        self.retention = RetentionTimer(self, config.retention_interval)
 
     def start(self) -> None:
         """Start the loader."""
         self.loader.start()
         self.logins.warm()
+        self.retention.start()  # applies the retention policy now, then every interval
 
     def stop(self) -> None:
         """Commit what is queued, load it, stitch, close."""
         self.logins.close()
+        self.retention.stop()
         self.writer.close()
         self.loader.stop()
         with self.lock:
@@ -176,20 +197,15 @@ class Runtime:
         return (stats.accepted, stats.stitches)
 
     def forget(self, identifier: str, id_type: str) -> Any:
-        """Forget a person while serving: load what the collector acknowledged (so nothing of
-        theirs waits in the inbox), delete them from the store with tombstones for later
-        arrivals, rewrite the DuckDB file, and erase the loaded inbox from the state file."""
-        from dataclasses import replace
+        """Forget a person while serving: load what the collector acknowledged, erase them
+        from the store with tombstones (now also checked by the collector), and erase the
+        loaded inbox from the state file (:func:`kundresa.server._forget.forget_everywhere`)."""
+        from kundresa.server._forget import forget_everywhere
 
         with self.lock:
-            drained = 0
-            while moved := self.loader.load_once():
-                drained += moved
-            result = self.ws.forget(identifier, id_type=id_type)
-            self.state.erase_deleted()
-            self.loader.dirty = True  # restitch: persons changed (and cached results expire)
+            result = forget_everywhere(self.ws, self.loader, identifier, id_type)
         self.loader.wake()
-        return replace(result, inbox=drained)
+        return result
 
     def form(self, analysis: Analysis) -> dict[str, Any]:
         """The choices of an analysis' builder form (serialised with the loader)."""
@@ -543,6 +559,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                 "stitch_pending": rt.loader.dirty,
                 "inbox_commits": rt.writer.commit_stats(),
                 "loader": rt.loader.stats.to_dict(),
+                "forgotten_calls": rt.tombstones.dropped,
                 "refused": rt.counters.to_dict(),
                 "limits": {
                     "max_calls_per_batch": MAX_CALLS_PER_BATCH,
@@ -604,6 +621,9 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     add_sql_route(app)
     add_forget_route(app)
+    from kundresa.server._retention import add_retention_routes
+
+    add_retention_routes(app)
     add_map_routes(app)
     add_web(app)
     app.add_middleware(CollectorFastPath)

@@ -44,6 +44,9 @@ def register(app: typer.Typer) -> None:
         fault_5xx_first_attempt: Annotated[
             bool, typer.Option(hidden=True, help="Tests: answer 500 to each batch's first try.")
         ] = False,
+        hold_loader: Annotated[
+            bool, typer.Option(hidden=True, help="Tests: load the inbox only on forget or stop.")
+        ] = False,
         max_pending_events: Annotated[
             int, typer.Option(help="Answer 429 when this many events wait to be loaded.")
         ] = 2_000_000,
@@ -54,6 +57,12 @@ def register(app: typer.Typer) -> None:
         key_burst: Annotated[
             int, typer.Option(help="Calls one write key may send at once above its rate.")
         ] = 50_000,
+        retention_interval: Annotated[
+            float,
+            typer.Option(
+                help="Seconds between applications of the retention policy (also at start)."
+            ),
+        ] = 3600.0,
         map_files: Annotated[
             list[str] | None,
             typer.Option(
@@ -74,9 +83,11 @@ def register(app: typer.Typer) -> None:
             stitch_interval=stitch_interval,
             fault_5xx_after_write=fault_5xx_after_write,
             fault_5xx_first_attempt=fault_5xx_first_attempt,
+            hold_loader=hold_loader,
             max_pending_events=max_pending_events,
             key_rate=key_rate,
             key_burst=key_burst,
+            retention_interval=retention_interval,
             maps=tuple(map_files or ()),
         )
 

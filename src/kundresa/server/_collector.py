@@ -17,7 +17,9 @@ What a request goes through (all of it Segment's HTTP Tracking API behaviour):
    ``receivedAt``; ``timestamp`` defaults to ``receivedAt`` as in Segment); a call that
    cannot be stored as it is (over 32 KB, a lone surrogate, nested deeper than
    ``MAX_DEPTH``) is quarantined with its reason while the others are stored; the answer
-   is 200 only after that commit is fsynced.
+   is 200 only after that commit is fsynced. A call carrying an identifier of a forgotten
+   person (a tombstone, :mod:`kundresa.server._tombstones`) is dropped before that, refused
+   calls included: it is answered like the others but written nowhere.
 
 Validation of the events themselves is the ingest pipeline's (same rules, same quarantine
 reasons as files): it runs in the loader, so an invalid event inside an accepted batch is
@@ -47,9 +49,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kundresa._pii import CONTEXT_KEEP, PiiRules, Scrubber
 from kundresa.schema import MAX_EVENT_BYTES
 from kundresa.server._limits import CollectorCounters, KeyBuckets
 from kundresa.server._state import ServerState
+from kundresa.server._tombstones import Tombstones
 
 __all__ = [
     "CALLS",
@@ -325,30 +329,51 @@ def _surrogate_path(item: Any) -> str:
     return "row"
 
 
-def normalise_call(item: Any, received_at: str) -> str:
+#: trims ``context`` only (``normalise_call`` without the workspace's rules)
+_CONTEXT_ONLY = Scrubber(PiiRules(enabled=False), "")
+_KEEP = frozenset(CONTEXT_KEEP)
+
+
+def normalise_call(item: Any, received_at: str, pii: Scrubber | None = None) -> str:
     """One call as the JSON line the loader validates. Segment semantics: ``receivedAt`` is
     the server's clock; ``timestamp`` defaults to it when the client sent neither
-    ``timestamp`` nor ``originalTimestamp``; the write key is never stored. A call that
+    ``timestamp`` nor ``originalTimestamp``; the write key is never stored, nor ``context``
+    beyond what ingest reads (``ip``, ``userAgent``, ``device``, ... are dropped), and
+    ``pii`` (the workspace's personal-data rules, see :mod:`kundresa._pii`) hashes or drops
+    personal data before the line reaches the inbox on disk. A call that
     cannot be stored as it is raises :class:`CallRefusedError` (quarantined with its reason):
     over 32 KB, a lone surrogate (not Unicode), nested too deeply. (Ids and names that are
     objects or hold NUL are the loader's: the ingest rules quarantine them, as in files.)
 
     >>> normalise_call({"type": "track", "writeKey": "k"}, "2026-01-05T10:00:00.000Z")
     '{"type":"track","receivedAt":"2026-01-05T10:00:00.000Z","timestamp":"2026-01-05T10:00:00.000Z"}'
+    >>> normalise_call({"type": "page", "context": {"ip": "10.1.2.3", "page": {"path": "/"}},
+    ...                 "timestamp": "2026-01-05T10:00:00Z"}, "2026-01-05T10:00:00.000Z")
+    '{"type":"page","context":{"page":{"path":"/"}},"timestamp":"2026-01-05T10:00:00Z","receivedAt":"2026-01-05T10:00:00.000Z"}'
     >>> normalise_call({"type": "track", "p": "x" * 40_000}, "2026-01-05T10:00:00.000Z")
     Traceback (most recent call last):
     ...
     kundresa.server._collector.CallRefusedError: ...
     """
+    pii = pii or _CONTEXT_ONLY
     if isinstance(item, dict):
         item = dict(item)
         item.pop("writeKey", None)
+        ctx = item.get("context")
+        if isinstance(ctx, dict) and not ctx.keys() <= _KEEP:
+            item["context"] = {k: v for k, v in ctx.items() if k in _KEEP}
         item["receivedAt"] = received_at
         if item.get("timestamp") is None and item.get("originalTimestamp") is None:
             item["timestamp"] = received_at
+    else:
+        item = pii.call(item)
     try:
         raw = _dumps_call(item)
+        if isinstance(item, dict) and pii.needs_call(item):  # most calls need no walk
+            item = pii.call(item)
+            raw = _dumps_call(item)
     except UnicodeEncodeError:
+        item = pii.call(item)  # the refusal keeps the call under the rules too
         field = _surrogate_path(item)
         raise CallRefusedError(
             "invalid_unicode",
@@ -358,6 +383,7 @@ def normalise_call(item: Any, received_at: str) -> str:
             _ascii_raw(item),
         ) from None
     except (_TooDeepError, RecursionError):
+        item = pii.call(item)
         raise CallRefusedError(
             "too_deeply_nested",
             "row",
@@ -504,6 +530,9 @@ class CollectorRuntime(Protocol):
     counters: CollectorCounters
     faults: int
     faulted: set[int]
+    #: the workspace's personal-data rules (applied before a call reaches the inbox)
+    pii: Scrubber
+    tombstones: Tombstones
 
     def overloaded(self) -> bool:
         """Too far behind: answer 429."""
@@ -601,12 +630,13 @@ async def handle_call(
     wait = rt.buckets.take(key.id, calls)
     if wait > 0:
         return refuse(429, "rate_limited", _rate_detail(rt), calls, retry=wait)
+    items = rt.tombstones.drop(items)  # a forgotten person's calls are written nowhere
     received = received_now()
     lines: list[str] = []
     quarantined: collections.Counter[str] = collections.Counter()
     for i in items:
         try:
-            lines.append(normalise_call(i, received))
+            lines.append(normalise_call(i, received, rt.pii))
         except CallRefusedError as bad:
             quarantined[bad.reason] += 1
             lines.append(bad.line())

@@ -22,11 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from kundresa._retention import drop_expired, events_horizon
 from kundresa.schema import EVENTS, IDENTITY_KEYS, IDENTITY_LINKS, QUARANTINE
 from kundresa.server._state import ServerState
 
 if TYPE_CHECKING:
     from kundresa._workspace import Workspace
+    from kundresa.server._tombstones import Tombstones
 
 __all__ = ["Loader", "LoaderStats"]
 
@@ -46,6 +48,8 @@ class LoaderStats:
     quarantined: int = 0
     #: calls dropped because they carry an identifier of a forgotten person (tombstones)
     forgotten: int = 0
+    #: calls dropped because they are older than the retention policy keeps events
+    expired: int = 0
     stitches: int = 0
     last_load_at: float | None = None
     last_stitch_at: float | None = None
@@ -78,7 +82,9 @@ class Loader:
     large store does not spend its time re-stitching). DuckDB work runs on ``threads``
     threads, leaving the other core to answer requests, and the thread runs at a lower CPU
     priority (``nice``, Linux: per thread): acknowledging requests comes first, loading is
-    background work that catches up when requests leave CPU to spare."""
+    background work that catches up when requests leave CPU to spare. ``hold`` (tests only)
+    keeps it from loading on its own: committed rows wait until :meth:`load_once` is called
+    (``forget`` drains the inbox) or the server stops."""
 
     def __init__(
         self,
@@ -92,6 +98,8 @@ class Loader:
         min_gap: float = 0.25,
         threads: int = 1,
         nice: int = 10,
+        hold: bool = False,
+        tombstones: Tombstones | None = None,
     ) -> None:
         self.ws = ws
         self.state = state
@@ -102,6 +110,9 @@ class Loader:
         self.min_gap = min(min_gap, interval)
         self.threads = threads
         self.nice = nice
+        self.hold = hold
+        #: the server's tombstones: refused calls of a forgotten person are not quarantined
+        self.tombstones = tombstones
         self._last_stitch_seconds = 0.0
         self._appended_since_compact = 0
         #: compact the identity tables after this many appended rows (each load appends the
@@ -118,6 +129,13 @@ class Loader:
 
     def start(self) -> None:
         """Start the thread (stitching first if a crash left unstitched events)."""
+        self.prepare()
+        # a crash (e.g. during forget) may have left page images of deleted rows in the WAL
+        self.state.truncate_wal()
+        self._thread.start()
+
+    def prepare(self) -> None:
+        """Create the tables it writes; note whether a crash left unstitched events."""
         store = self.ws.store
         with self.lock:
             for name, schema in (
@@ -130,7 +148,14 @@ class Loader:
             ev = store.table("events")
             unstitched = store.fetch(ev.filter(ev.person_id.isnull()).limit(1)).num_rows
         self.dirty = unstitched > 0
-        self._thread.start()
+
+    def close(self) -> None:
+        """Release the staging DuckDB and this thread's state connection (a loader used
+        without its thread, e.g. by ``kundresa forget`` while no server runs)."""
+        if self._proc is not None:
+            self._proc.close()
+            self._proc = None
+        self.state.close()
 
     def wake(self) -> None:
         """New rows were committed: load soon."""
@@ -153,6 +178,10 @@ class Loader:
             while True:
                 stopping = self._stop.is_set()
                 try:
+                    if self.hold and not stopping:  # tests: a loader far behind
+                        self._wake.wait(self.interval)
+                        self._wake.clear()
+                        continue
                     moved = self.load_once()
                     gap = max(self.stitch_interval, 4 * self._last_stitch_seconds)
                     due = (
@@ -232,21 +261,30 @@ class Loader:
             return 0
         by_source: dict[str, tuple[list[int], list[str]]] = defaultdict(lambda: ([], []))
         refused: dict[str, list[tuple[int, str, str, str, str]]] = defaultdict(list)
+        dropped = 0  # refused calls of forgotten persons (accepted before their tombstones)
         for seq, source, events in rows:
             nums, lines = by_source[source]
             for i, line in enumerate(events.split("\n")):
                 if line[:1] == "!":  # refused by the collector (CallRefused.line)
-                    refused[source].append(_refused_row(seq * _ROWS + i, line))
+                    bad = _refused_row(seq * _ROWS + i, line)
+                    if self._forgotten(bad[1]):
+                        dropped += 1
+                    else:
+                        refused[source].append(bad)
                     continue
                 nums.append(seq * _ROWS + i)
                 lines.append(line)
         store = self.ws.store
         if self._proc is None:
-            self._proc = _Processor(identifiers=self.ws.identifier_rules(), salt=self.ws.salt)
+            self._proc = _Processor(
+                identifiers=self.ws.identifier_rules(), salt=self.ws.salt, pii=self.ws.pii_rules
+            )
             self._proc.con.execute(f"SET threads = {int(self.threads)}")
         proc = self._proc
-        forgotten = proc.forgotten
+        forgotten, expired = proc.forgotten, self.stats.expired
+        self.stats.forgotten += dropped
         with self.lock:
+            horizon = events_horizon(self.ws)  # older calls are dropped (retention policy)
             for source, (nums, lines) in by_source.items():
                 chunk = pa.table(
                     {"_row": pa.array(nums, pa.int64()), "_line": pa.array(lines, pa.string())}
@@ -254,6 +292,7 @@ class Loader:
                 proc.stage_json(chunk, source)
                 proc.add_rejects(refused.get(source, []), source)
                 self.stats.forgotten += proc.drop_forgotten(store)  # tombstones
+                self.stats.expired += drop_expired(proc, horizon)
                 n, reasons = proc.counts()
                 accepted, identity_rows = proc.write_chunk(store)
                 self._appended_since_compact += identity_rows
@@ -266,8 +305,19 @@ class Loader:
                 self.dirty = self.dirty or accepted > 0 or identity_rows > 0
         # only now: a crash before this line replays the rows, which adds nothing twice
         self._mark_loaded(rows[-1][0])
-        if proc.forgotten > forgotten:  # a forgotten person's calls: no page of them may stay
+        # a forgotten person's calls, or calls older than the retention horizon: no page stays
+        if dropped or proc.forgotten > forgotten or self.stats.expired > expired:
             self.state.truncate_wal()
         self.stats.loaded_requests += len(rows)
         self.stats.last_load_at = time.time()
         return len(rows)
+
+    def _forgotten(self, raw: str) -> bool:
+        """Whether a refused call (its raw JSON) carries a tombstoned identifier."""
+        if self.tombstones is None or not self.tombstones.hashes:
+            return False
+        try:
+            call = json.loads(raw)
+        except ValueError:
+            return False
+        return self.tombstones.forgotten(call)
