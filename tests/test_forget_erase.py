@@ -95,10 +95,21 @@ def test_forget_through_the_server_leaves_no_byte_and_no_return(tmp_path: Path) 
             server.url + "/api/v1/forget", json={"identifier": ALICE["email"]}, headers=h
         )
         assert denied.status_code == 403, denied.text
+        # an export of the person's events, written through the server (--out), and one
+        # of counts only
+        people, counts = tmp_path / "out" / "events.csv", tmp_path / "out" / "info.json"
+        for name, out in (("events", people), ("info", counts)):
+            exported = kundresa(name, "--db", str(db), "--out", str(out))
+            # (the server holds the DuckDB file: the command went through it)
+            assert exported.returncode == 0, exported.stderr
+        assert ALICE["userId"].encode() in people.read_bytes()
         proc = kundresa("forget", ALICE["email"], "--id-type", "email", "--db", str(db), "--json")
         assert proc.returncode == 0, proc.stderr
         report = json.loads(proc.stdout)
         assert report["events"] == 5, report
+        assert report["exports"] == [str(people.resolve())], report
+        assert not people.exists()
+        assert counts.exists()  # no identifier in it: kept
         assert report["tombstones"] >= 3, report
         assert report["rewritten"] == [str(db), f"{db}.server.sqlite"]
 

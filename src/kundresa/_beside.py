@@ -481,6 +481,9 @@ def _write_out(
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(content)
+    from kundresa._exports import record_export
+
+    record_export(info.db or None, out)  # forget erases it if it holds a person
     if not as_json:
         sys.stderr.write(f"wrote {out}\n")
 

@@ -156,6 +156,11 @@ def analysis_command(a: Analysis) -> Any:
             typer.echo(f"wrote {out}", err=True)
         elif out is not None and not own:
             write_out(result, out, quiet=as_json)
+        if out is not None:
+            from kundresa._beside import workspace_path
+            from kundresa._exports import record_export
+
+            record_export(workspace_path(db), out)  # forget erases it if it holds a person
         text = _resolve(a.text)(result, params) if a.text and not as_json else None
         if text is not None:
             typer.echo(text)

@@ -94,11 +94,19 @@ class ForgetResult(Result):
     #: person's waits there (their events among them are counted in ``events``); the
     #: server's state file is then among ``rewritten``
     inbox: int = 0
+    #: exported files (``--out``) that held the person: overwritten with zeros and removed
+    exports: tuple[str, ...] = ()
+    #: exports that could not be looked into (PNG, PDF): their owner should check them
+    exports_unchecked: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         if self.person_id is None:
             return "no such person; nothing deleted"
         where = f"; rewrote {', '.join(self.rewritten)}" if self.rewritten else ""
+        if self.exports:
+            where += f"; erased the exports {', '.join(self.exports)}"
+        if self.exports_unchecked:
+            where += f"; check these exports by hand: {', '.join(self.exports_unchecked)}"
         inbox = (
             f"; first loaded {self.inbox:,} waiting server inbox requests (counted above)"
             if self.inbox
@@ -491,6 +499,9 @@ class Workspace:
         self._cache.clear()  # derived results may hold the person's rows
         self.store.erase_freed()
         path = getattr(self.store, "path", "")
+        from kundresa._exports import erase_exports
+
+        exports, unchecked = erase_exports(str(path) or None, [*values, person])
         rewritten = (
             (str(path),) if self.store.supports("single_file") and path != ":memory:" else ()
         )
@@ -501,6 +512,8 @@ class Workspace:
             quarantined=n_quarantined,
             tombstones=tombstones,
             rewritten=rewritten,
+            exports=exports,
+            exports_unchecked=unchecked,
         )
 
     def _tombstone(self, keys: Sequence[str]) -> int:
