@@ -119,3 +119,16 @@ def read_events(db: Path) -> list[dict[str, Any]]:
         return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
     finally:
         con.close()
+
+
+def remains(folder: Path, needles: list[str]) -> dict[str, list[str]]:
+    """File name -> the needles its raw bytes contain (every file below ``folder``): the
+    privacy tests' check that nothing of a person is left in any file the product wrote."""
+    found = {}
+    for f in sorted(folder.rglob("*")):
+        if f.is_file():
+            data = f.read_bytes()
+            hits = [n for n in needles if n.encode() in data]
+            if hits:
+                found[f.name] = hits
+    return found

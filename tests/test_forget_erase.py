@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from tests._server import LiveServer, create_key, read_events, wait_loaded
+from tests._server import LiveServer, create_key, read_events, remains, wait_loaded
 
 ALICE = {
     "userId": "alice-user-7f3k",
@@ -49,18 +49,6 @@ def _calls(person: dict[str, str], tag: str, n: int) -> list[dict[str, object]]:
         for i in range(n)
     ]
     return [ident, *tracks]
-
-
-def _remains(folder: Path, needles: list[str]) -> dict[str, list[str]]:
-    """File name -> the needles its raw bytes contain."""
-    found = {}
-    for f in sorted(folder.rglob("*")):
-        if f.is_file():
-            data = f.read_bytes()
-            hits = [n for n in needles if n.encode() in data]
-            if hits:
-                found[f.name] = hits
-    return found
 
 
 def kundresa(*args: str) -> subprocess.CompletedProcess[str]:
@@ -121,7 +109,7 @@ def test_forget_through_the_server_leaves_no_byte_and_no_return(tmp_path: Path) 
         assert stats["forgotten_calls"] == 5, stats
         assert stats["loader"]["forgotten"] == 0, stats
         needles = [*ALICE.values(), *hashed, "alice-m-", "alice-late-"]
-        running = _remains(tmp_path, needles)  # checked while the server runs, too
+        running = remains(tmp_path, needles)  # checked while the server runs, too
     finally:
         server.stop()
     events = read_events(db)
@@ -134,6 +122,6 @@ def test_forget_through_the_server_leaves_no_byte_and_no_return(tmp_path: Path) 
     files = sorted(f.name for f in tmp_path.rglob("*") if f.is_file())
     assert "k.duckdb.server.sqlite" in files
     assert "k.duckdb" in files
-    found = _remains(tmp_path, needles)
+    found = remains(tmp_path, needles)
     assert not found, f"bytes of the forgotten person remain: {found}"
     assert bob["userId"].encode() in db.read_bytes()  # the search itself can find an id

@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import httpx
 
-from tests._server import LiveServer, create_key, wait_loaded
+from tests._server import LiveServer, create_key, remains, wait_loaded
 
 Q = {
     "userId": "q-user-quar-5m2k",
@@ -81,17 +81,6 @@ def quarantine_rows(db: Path) -> list[tuple[str, str]]:
         return [(str(a), str(b)) for a, b in got]
     finally:
         con.close()
-
-
-def remains(folder: Path, needles: list[str]) -> dict[str, list[str]]:
-    found = {}
-    for f in sorted(folder.rglob("*")):
-        if f.is_file():
-            data = f.read_bytes()
-            hits = [n for n in needles if n.encode() in data]
-            if hits:
-                found[f.name] = hits
-    return found
 
 
 def test_forget_erases_the_persons_quarantined_calls_and_keeps_none_later(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ import duckdb
 import httpx
 
 from kundresa import RetentionPolicy, Workspace, apply_retention, set_retention_policy
-from tests._server import LiveServer, create_key, read_events, wait_loaded
+from tests._server import LiveServer, create_key, read_events, remains, wait_loaded
 
 NOW = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 OLD = NOW - dt.timedelta(days=800)  # far before a 400d horizon
@@ -89,18 +89,6 @@ def kundresa(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _remains(folder: Path, needles: list[str]) -> dict[str, list[str]]:
-    """File name -> the needles its raw bytes contain (every file of the folder)."""
-    found = {}
-    for f in sorted(folder.rglob("*")):
-        if f.is_file():
-            data = f.read_bytes()
-            hits = [n for n in needles if n.encode() in data]
-            if hits:
-                found[f.name] = hits
-    return found
-
-
 def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -125,7 +113,7 @@ def _load(db: Path, tmp: Path) -> None:
             "UPDATE quarantine SET quarantined_at = quarantined_at - INTERVAL 40 DAY "
             "WHERE raw LIKE '%QOLD-8v2m%'"
         )
-    assert _remains(tmp, OLD_MARKS), "the markers must be findable before retention"
+    assert remains(tmp, OLD_MARKS), "the markers must be findable before retention"
 
 
 def test_cli_policy_erases_old_rows_and_their_bytes(tmp_path: Path) -> None:
@@ -174,8 +162,8 @@ def test_cli_policy_erases_old_rows_and_their_bytes(tmp_path: Path) -> None:
     assert "QNEW-1c9x" in q[0][0]
 
     # by bytes: no old marker in any file; the recent ones are still found
-    assert _remains(tmp_path, OLD_MARKS) == {}
-    assert _remains(tmp_path, NEW_MARKS) == {"k.duckdb": NEW_MARKS}
+    assert remains(tmp_path, OLD_MARKS) == {}
+    assert remains(tmp_path, NEW_MARKS) == {"k.duckdb": NEW_MARKS}
 
     # shown without options; parts removed with none, the whole with --off
     shown = kundresa("retention-policy", "--db", str(db))
@@ -222,8 +210,8 @@ def test_late_arrivals_older_than_the_horizon_are_dropped_and_counted(tmp_path: 
         assert ws.sql("SELECT count(*) AS n FROM events").to_pylist() == [{"n": 3}]
         assert ws.quarantine().total == 0
     (tmp_path / "late.jsonl").unlink()
-    assert _remains(tmp_path, ["LATEMARK-6h1w", "late-user-9"]) == {}
-    assert _remains(tmp_path, ["NEWMARK-k2p4"]) == {"k.duckdb": ["NEWMARK-k2p4"]}
+    assert remains(tmp_path, ["LATEMARK-6h1w", "late-user-9"]) == {}
+    assert remains(tmp_path, ["NEWMARK-k2p4"]) == {"k.duckdb": ["NEWMARK-k2p4"]}
 
 
 def _status(url: str, read: str) -> dict[str, Any]:
@@ -271,7 +259,7 @@ def test_server_applies_the_policy_at_start_periodically_and_for_the_cli(
         assert status["last_error"] is None, status
         assert state.execute("SELECT count(*) FROM inbox WHERE seq = 0").fetchone() == (0,)
         state.close()
-        assert _remains(tmp_path, ["INBOXOLD-7k3v"]) == {}  # not in the SQLite file nor its WAL
+        assert remains(tmp_path, ["INBOXOLD-7k3v"]) == {}  # not in the SQLite file nor its WAL
         h = {"Authorization": f"Bearer {read}"}
         kept = httpx.post(
             server.url + "/api/v1/sql",
@@ -309,7 +297,7 @@ def test_server_applies_the_policy_at_start_periodically_and_for_the_cli(
         assert {str(db), sqlite, sqlite + "-wal"} <= paths, paths
         wal = next(f for f in report["files"] if f["path"] == sqlite + "-wal")
         assert wal["bytes_after"] == 0, wal
-        running = _remains(tmp_path, [*OLD_MARKS, "SRVLATE-4n8d", "late-user-9", "INBOXOLD-7k3v"])
+        running = remains(tmp_path, [*OLD_MARKS, "SRVLATE-4n8d", "late-user-9", "INBOXOLD-7k3v"])
     finally:
         server.stop()
     horizon = NOW - dt.timedelta(days=400)
@@ -317,7 +305,7 @@ def test_server_applies_the_policy_at_start_periodically_and_for_the_cli(
     assert len(events) == 10
     assert all(e["ts"] >= horizon for e in events)
     assert running == {}, f"old bytes remain while serving: {running}"
-    assert _remains(tmp_path, [*OLD_MARKS, "SRVLATE-4n8d", "late-user-9", "INBOXOLD-7k3v"]) == {}
+    assert remains(tmp_path, [*OLD_MARKS, "SRVLATE-4n8d", "late-user-9", "INBOXOLD-7k3v"]) == {}
     assert b"NEWMARK-k2p4" in db.read_bytes()
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from tests._server import LiveServer, create_key, read_events, wait_loaded
+from tests._server import LiveServer, create_key, read_events, remains, wait_loaded
 
 P = {
     "userId": "p-user-crash-4k2v",
@@ -94,18 +94,6 @@ def kundresa(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kundresa.cli", *args], capture_output=True, text=True, timeout=300
     )
-
-
-def remains(folder: Path, needles: list[str]) -> dict[str, list[str]]:
-    """File name -> the needles its raw bytes contain."""
-    found = {}
-    for f in sorted(folder.rglob("*")):
-        if f.is_file():
-            data = f.read_bytes()
-            hits = [n for n in needles if n.encode() in data]
-            if hits:
-                found[f.name] = hits
-    return found
 
 
 def pending(url: str, read: str) -> int:
