@@ -53,6 +53,50 @@ def wants_text(request: Request) -> bool:
     return request.headers.get("accept", "").split(";")[0].strip().lower() == "text/plain"
 
 
+def owner_responses(erased: str, bad: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answers of an endpoint that erases (the workspace owner only).
+
+    >>> owner_responses("ForgetResult", "Unknown id_type")[403]
+    {'description': 'Not the local token'}
+    """
+    return {
+        200: {"description": f"What was erased where ({erased}.to_dict())"},
+        400: {"description": bad},
+        401: {"description": "No credential"},
+        403: {"description": "Not the local token"},
+    }
+
+
+def not_owner(kind: str, command: str) -> Response | None:
+    """403 unless the credential is the server's local token (only the workspace's owner
+    may erase), else None.
+
+    >>> not_owner("local", "forget") is None
+    True
+    >>> not_owner("read", "forget").status_code
+    403
+    """
+    if kind == "local":
+        return None
+    from kundresa.server._app import error_response
+
+    return error_response(
+        403,
+        "forbidden",
+        f"{command}: only the workspace's owner may erase; run `kundresa {command}` on the "
+        "server's machine (it uses the local token of <db>.server.json)",
+    )
+
+
+def text_or_json(request: Request, result: Any) -> Response:
+    """A result as the request asks: its text with ``Accept: text/plain``, else its JSON."""
+    from kundresa.server._app import json_response
+
+    if wants_text(request):
+        return Response(str(result), media_type="text/plain; charset=utf-8")
+    return json_response(result.to_dict())
+
+
 def alternate(
     rt: "Runtime", analysis: "Analysis", params: Any, result: Any, request: Request
 ) -> Response | None:
@@ -246,7 +290,7 @@ class ForgetRequest(BaseModel):
 def add_forget_route(app: FastAPI) -> None:
     """``POST /api/v1/forget``: erase one person while the server runs (only with the local
     token of ``<db>.server.json``, i.e. ``kundresa forget`` on this machine)."""
-    from kundresa.server._app import Reader, error_response, json_response, require_reader
+    from kundresa.server._app import Reader, error_response, require_reader
 
     @app.post(
         "/api/v1/forget",
@@ -257,12 +301,7 @@ def add_forget_route(app: FastAPI) -> None:
         "arrivals of their identifiers are dropped, rewrites the DuckDB file and erases the "
         "server's inbox. Only the local token (`kundresa forget` on the server's machine).",
         response_class=Response,
-        responses={
-            200: {"description": "What was erased where (ForgetResult.to_dict())"},
-            400: {"description": "Unknown id_type"},
-            401: {"description": "No credential"},
-            403: {"description": "Not the local token"},
-        },
+        responses=owner_responses("ForgetResult", "Unknown id_type"),
     )
     def forget(
         request: Request,
@@ -270,20 +309,13 @@ def add_forget_route(app: FastAPI) -> None:
         reader: Annotated[Reader, Depends(require_reader)],
     ) -> Response:
         rt: Runtime = request.app.state.runtime
-        if reader.kind != "local":
-            return error_response(
-                403,
-                "forbidden",
-                "forget: only the workspace's owner may erase; run `kundresa forget` on the "
-                "server's machine (it uses the local token of <db>.server.json)",
-            )
+        if (denied := not_owner(reader.kind, "forget")) is not None:
+            return denied
         try:
             result = rt.forget(body.identifier, body.id_type)
         except KundresaError as exc:
             return error_response(400, "invalid_request", str(exc))
-        if wants_text(request):
-            return Response(str(result), media_type="text/plain; charset=utf-8")
-        return json_response(result.to_dict())
+        return text_or_json(request, result)
 
 
 # -- the server file -----------------------------------------------------------------------

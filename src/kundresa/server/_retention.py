@@ -158,7 +158,7 @@ class RetentionRequest(BaseModel):
 def add_retention_routes(app: FastAPI) -> None:
     """``GET`` and ``POST /api/v1/retention`` (see the module notes)."""
     from kundresa.server._app import Reader, error_response, json_response, require_reader
-    from kundresa.server._local import wants_text
+    from kundresa.server._local import not_owner, owner_responses, text_or_json, wants_text
 
     @app.get(
         "/api/v1/retention",
@@ -187,12 +187,9 @@ def add_retention_routes(app: FastAPI) -> None:
         "DuckDB file, deletes older inbox rows and vacuums the server's SQLite state. Only "
         "the local token (`kundresa retention-policy` on the server's machine).",
         response_class=Response,
-        responses={
-            200: {"description": "What was erased where (RetentionReport.to_dict())"},
-            400: {"description": "A duration that is not allowed (the option and the fix)"},
-            401: {"description": "No credential"},
-            403: {"description": "Not the local token"},
-        },
+        responses=owner_responses(
+            "RetentionReport", "A duration that is not allowed (the option and the fix)"
+        ),
     )
     def retention_set(
         request: Request,
@@ -200,13 +197,8 @@ def add_retention_routes(app: FastAPI) -> None:
         reader: Annotated[Reader, Depends(require_reader)],
     ) -> Response:
         rt: Runtime = request.app.state.runtime
-        if reader.kind != "local":
-            return error_response(
-                403,
-                "forbidden",
-                "retention: only the workspace's owner may erase; run `kundresa "
-                "retention-policy` on the server's machine (it uses the local token)",
-            )
+        if (denied := not_owner(reader.kind, "retention-policy")) is not None:
+            return denied
         try:
             with rt.lock:
                 current = retention_policy(rt.ws)
@@ -217,6 +209,4 @@ def add_retention_routes(app: FastAPI) -> None:
         except KundresaError as exc:
             return error_response(400, "invalid_request", str(exc))
         rt.retention.last = report
-        if wants_text(request):
-            return Response(str(report), media_type="text/plain; charset=utf-8")
-        return json_response(report.to_dict())
+        return text_or_json(request, report)
