@@ -160,14 +160,9 @@ def write_server_file(
         "maps": dict(maps or {}),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, (json.dumps(data, indent=2) + "\n").encode())
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    from kundresa._util import write_private
+
+    write_private(path, (json.dumps(data, indent=2) + "\n").encode())
     return path
 
 

@@ -129,12 +129,8 @@ def erase_exports(
             keep.append(name)
     reg = _registry(db)
     if reg.exists():
+        from kundresa._util import write_private
+
         with contextlib.suppress(OSError):
-            tmp = reg.with_name(reg.name + ".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.write(fd, "".join(k + "\n" for k in keep).encode("utf-8"))
-            finally:
-                os.close(fd)
-            os.replace(tmp, reg)
+            write_private(reg, "".join(k + "\n" for k in keep).encode("utf-8"))
     return tuple(erased), tuple(unchecked)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import re
 import warnings
 from collections.abc import Callable
@@ -17,6 +18,7 @@ __all__ = [
     "humanize_seconds",
     "parse_duration",
     "renamed",
+    "write_private",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -146,3 +148,25 @@ def renamed(**old_to_new: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def write_private(path: os.PathLike[str], data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically (a temporary file beside it, then a rename),
+    readable by its owner only (0600), also when the umask would allow more.
+
+    >>> import tempfile, pathlib, stat
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "secret.txt"
+    >>> write_private(f, b"token")
+    >>> oct(stat.S_IMODE(f.stat().st_mode)), f.read_bytes()
+    ('0o600', b'token')
+    """
+    target = os.fspath(path)
+    head, name = os.path.split(target)
+    tmp = os.path.join(head, f".{name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    os.replace(tmp, target)

@@ -98,15 +98,10 @@ def write_login(db: str | Path, user: str, password: str) -> Path:
     >>> oct(stat.S_IMODE(f.stat().st_mode)), f.read_text().splitlines()
     ('0o600', ['user: admin', 'password: s3cret-pw'])
     """
+    from kundresa._util import write_private
+
     path = login_path(db)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, f"user: {user}\npassword: {password}\n".encode())
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_private(path, f"user: {user}\npassword: {password}\n".encode())
     return path
 
 
