@@ -216,7 +216,7 @@ def test_late_arrivals_older_than_the_horizon_are_dropped_and_counted(tmp_path: 
 
 def _status(url: str, read: str) -> dict[str, Any]:
     h = {"Authorization": f"Bearer {read}"}
-    got = httpx.get(url + "/api/v1/retention", headers=h, timeout=30)
+    got = httpx.get(url + "/api/v1/retention-policy", headers=h, timeout=30)
     assert got.status_code == 200, got.text
     out: dict[str, Any] = got.json()
     return out
@@ -283,7 +283,9 @@ def test_server_applies_the_policy_at_start_periodically_and_for_the_cli(
         assert shown.stdout.strip() == "retention policy: events 400d, quarantine 30d"
         shown = kundresa("retention-policy", "--db", str(db), "--json")
         assert json.loads(shown.stdout) == {"events": "400d", "quarantine": "30d"}  # as locally
-        denied = httpx.post(server.url + "/api/v1/retention", json={"events": "1d"}, headers=h)
+        denied = httpx.post(
+            server.url + "/api/v1/retention-policy", json={"events": "1d"}, headers=h
+        )
         assert denied.status_code == 403, denied.text
         bad = kundresa("retention-policy", "--events", "30m", "--db", str(db))
         assert bad.returncode == 2, bad.stderr

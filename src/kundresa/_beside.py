@@ -537,22 +537,22 @@ def forward_retention(
     db: str | None, engine: str, body: Mapping[str, Any] | None, as_json: bool
 ) -> bool:
     """Run ``kundresa retention-policy`` through the server that holds ``db``: show the
-    policy (``GET /api/v1/retention``, ``body`` None) or set and apply it (``POST``, the local
-    token: the server lets its loader catch up, erases, and vacuums its SQLite state); False when no
-    server holds it.
+    policy (``GET /api/v1/retention-policy``, ``body`` None) or set and apply it (``POST``, the
+    local token: the server lets its loader catch up, erases, and vacuums its SQLite state);
+    False when no server holds it.
 
     >>> forward_retention("/nonexistent/w.duckdb", "duckdb", None, True)
     False
     """
     if body is not None:
-        out = _post(db, engine, "/api/v1/retention", dict(body), as_json)
+        out = _post(db, engine, "/api/v1/retention-policy", dict(body), as_json)
     else:
         info = running_server(db, engine)
         if info is None or info.pid == os.getpid():
             return False
         accept = "application/json" if as_json else "text/plain"
         try:
-            out = _request(info, "/api/v1/retention", headers={"Accept": accept})
+            out = _request(info, "/api/v1/retention-policy", headers={"Accept": accept})
         except _UnreachableError:
             return False
         _note(info, as_json)

@@ -450,6 +450,10 @@ CATALOGUE = (
     "kundresa._catalog.paths",
     "kundresa._catalog.attribution",
     "kundresa._catalog.maps",
+    "kundresa._catalog.retention",
+    "kundresa._catalog.lifecycle",
+    "kundresa._catalog.repeat",
+    "kundresa._catalog.clv",
 )
 
 

@@ -221,11 +221,23 @@ def pick_language(accept_language: str | None) -> str:
     return "en"
 
 
-def _merge() -> None:
-    from kundresa.server._i18n_analyses import ANALYSIS_LABELS
+#: the modules whose ``ANALYSIS_LABELS`` are merged into :data:`LABELS` (one per group of pages)
+_LABEL_MODULES = (
+    "kundresa.server._i18n_analyses",
+    "kundresa.server._i18n_retention",
+    "kundresa.server._i18n_lifecycle",
+    "kundresa.server._i18n_repeat",
+    "kundresa.server._i18n_clv",
+)
 
-    for key, texts in ANALYSIS_LABELS.items():
-        LABELS.setdefault(key, texts)
+
+def _merge() -> None:
+    import importlib
+
+    for module in _LABEL_MODULES:
+        labels: dict[str, dict[str, str]] = importlib.import_module(module).ANALYSIS_LABELS
+        for key, texts in labels.items():
+            LABELS.setdefault(key, texts)
 
 
 _merge()

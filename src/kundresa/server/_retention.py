@@ -7,8 +7,8 @@
   collector acknowledged, erase in the workspace (DuckDB file rewritten), delete inbox rows
   received before the events horizon, then vacuum the SQLite state (``secure_delete`` zeroes
   deleted rows) and truncate its WAL;
-- :func:`add_retention_routes`: ``GET /api/v1/retention`` (the policy and the last run) and
-  ``POST /api/v1/retention`` (set and apply; the local token only: ``kundresa
+- :func:`add_retention_routes`: ``GET /api/v1/retention-policy`` (the policy and the last run) and
+  ``POST /api/v1/retention-policy`` (set and apply; the local token only: ``kundresa
   retention-policy`` on the server's machine).
 """
 
@@ -80,7 +80,7 @@ def apply_served(rt: "Runtime", policy: RetentionPolicy | None = None) -> Retent
 
 class RetentionTimer:
     """A thread applying the policy at start and every ``interval`` seconds (0: only at
-    start); its runs, last report and last error are shown by ``GET /api/v1/retention``."""
+    start); its runs, last report and last error are shown by ``GET /api/v1/retention-policy``."""
 
     def __init__(self, rt: "Runtime", interval: float) -> None:
         self.rt = rt
@@ -142,7 +142,7 @@ class RetentionTimer:
 
 
 class RetentionRequest(BaseModel):
-    """The body of ``POST /api/v1/retention``: the parts to change (absent: unchanged)."""
+    """The body of ``POST /api/v1/retention-policy``: the parts to change (absent: unchanged)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -156,12 +156,12 @@ class RetentionRequest(BaseModel):
 
 
 def add_retention_routes(app: FastAPI) -> None:
-    """``GET`` and ``POST /api/v1/retention`` (see the module notes)."""
+    """``GET`` and ``POST /api/v1/retention-policy`` (see the module notes)."""
     from kundresa.server._app import Reader, error_response, json_response, require_reader
     from kundresa.server._local import not_owner, owner_responses, text_or_json, wants_text
 
     @app.get(
-        "/api/v1/retention",
+        "/api/v1/retention-policy",
         tags=["meta"],
         summary="The retention policy and its last application",
         response_class=Response,
@@ -178,7 +178,7 @@ def add_retention_routes(app: FastAPI) -> None:
         return json_response(status)
 
     @app.post(
-        "/api/v1/retention",
+        "/api/v1/retention-policy",
         tags=["meta"],
         summary="Set the retention policy and apply it now; the workspace owner only",
         description="Stores the policy in the workspace, lets the loader move what the collector "

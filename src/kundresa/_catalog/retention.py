@@ -1,0 +1,3 @@
+"""Declarations: retention (cohort tables: PostHog, Amplitude and Mixpanel semantics)."""
+
+from __future__ import annotations
