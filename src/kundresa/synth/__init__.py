@@ -69,18 +69,28 @@ def synthesize(
     seed: int = 7,
     out: str | os.PathLike[str] = "synth",
     *,
-    start: dt.date = dt.date(2026, 1, 5),
+    start: dt.date | None = None,
     days: int = 56,
+    loyalty: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> SynthResult:
     """Generate journeys and write ``events.parquet`` + ``truth.json`` into ``out``.
 
-    ``progress(stage, done, total)`` is called as it goes (the stages of
-    :func:`generate_events`, then ``"synth:write"``).
+    ``start``, ``days`` and ``loyalty`` are those of :func:`generate_events` (``loyalty``
+    plants repeat purchase, drop-out, spend, referrals and reviews; use it with a long
+    horizon such as ``days=730``). ``progress(stage, done, total)`` is called as it goes
+    (the stages of :func:`generate_events`, then ``"synth:write"``).
+
+    >>> import tempfile
+    >>> r = synthesize(persons=100, seed=3, out=tempfile.mkdtemp(), days=730, loyalty=True)
+    >>> sorted(json.loads(r.truth_path.read_text())["loyalty"]["conventions"])[:3]
+    ['T', 'death', 'distinct_days']
     """
     if persons < 1:
         raise _InvalidOptionError("persons", persons, fix="use a positive number such as 20000")
-    table, truth = generate_events(persons, seed, start=start, days=days, progress=progress)
+    table, truth = generate_events(
+        persons, seed, start=start, days=days, loyalty=loyalty, progress=progress
+    )
     if progress is not None:
         progress("synth:write", 0, 0)
     folder = Path(out)

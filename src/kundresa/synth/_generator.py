@@ -40,6 +40,7 @@ arguments, runs the simulation and builds the Arrow table.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -47,6 +48,7 @@ import numpy as np
 import pyarrow as pa
 
 from kundresa._errors import InvalidOptionError
+from kundresa.synth._loyalty import _plant
 from kundresa.synth._sim import _Sim
 from kundresa.synth._tables import _TEMPLATE_COLUMNS
 from kundresa.synth._truth import (
@@ -64,7 +66,15 @@ from kundresa.synth._world import (
     PERSONAS,
 )
 
-__all__ = ["CHANNEL_EFFECTS", "EVENTS_SCHEMA", "FUNNEL_STEPS", "PERSONAS", "generate_events"]
+__all__ = [
+    "CHANNEL_EFFECTS",
+    "EVENTS_SCHEMA",
+    "FUNNEL_STEPS",
+    "PERSONAS",
+    "default_start",
+    "generate_events",
+]
+DEFAULT_START: Final = dt.date(2026, 1, 5)
 
 
 _COLUMNS: Final = (
@@ -92,22 +102,39 @@ _COLUMNS: Final = (
 EVENTS_SCHEMA: Final = pa.schema([pa.field(n, t) for n, t in _COLUMNS])
 
 
+def default_start(days: int) -> dt.date:
+    """The first day of a ``days``-long window by default: 2026-01-05 (a Monday) for up to
+    56 days; longer windows start whole weeks earlier so that they end by 2026-03-02, the
+    default shop's end (a long horizon lies in the past: an ingest quarantines events
+    from the future).
+
+    >>> default_start(56), default_start(730)
+    (datetime.date(2026, 1, 5), datetime.date(2024, 2, 26))
+    """
+    return DEFAULT_START - dt.timedelta(weeks=math.ceil(max(0, days - 56) / 7))
+
+
 def generate_events(
     persons: int,
     seed: int,
     *,
-    start: dt.date = dt.date(2026, 1, 5),
+    start: dt.date | None = None,
     days: int = 56,
+    loyalty: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[pa.Table, dict[str, Any]]:
     """Generate seeded multi-channel journeys and the ground truth planted in them.
 
     Args:
-        persons: number of planted persons (about 30 events each).
-        seed: seed of the ``numpy`` PCG64 generator; the same ``(persons, seed, start, days)``
-            always gives a byte-identical table.
-        start: first day of the data window (UTC).
+        persons: number of planted persons (about 30 events each in 56 days).
+        seed: seed of the ``numpy`` PCG64 generator; the same
+            ``(persons, seed, start, days, loyalty)`` always gives a byte-identical table.
+        start: first day of the data window (UTC); by default :func:`default_start`.
         days: length of the window in days (at least 14).
+        loyalty: plant the loyalty stage (see :mod:`kundresa.synth._loyalty`; meant for a
+            long horizon such as ``days=730``): every customer repurchases and drops out
+            under per-persona BG/NBD parameters, spends under Gamma-Gamma ones, and sends
+            referrals and reviews; truth sections ``loyalty`` and ``ambassadors``.
         progress: called as ``progress(stage, done, total)``: ``"synth:persons"`` with the
             persons simulated so far, then ``"synth:build"`` (total 0: unknown).
 
@@ -115,7 +142,7 @@ def generate_events(
         ``(events, truth)``: a ``pyarrow.Table`` of Segment-style calls sorted by
         ``(ts, event_id)`` and a JSON-ready dict with every planted quantity (true person of
         each identifier, personas, channel effects, funnel-step probabilities, reminder
-        lift, ROPO, journey lengths).
+        lift, ROPO, journey lengths; with ``loyalty`` the loyalty and ambassador truth).
 
     >>> events, truth = generate_events(5, seed=1)
     >>> events.column_names[:4]
@@ -124,6 +151,9 @@ def generate_events(
     ['impulse', 'loyal', 'trial_churner', 'wheel_kicker']
     >>> truth["events"] == events.num_rows
     True
+    >>> events, truth = generate_events(200, seed=1, days=730, loyalty=True)
+    >>> truth["start"], truth["loyalty"]["unit"], truth["loyalty"]["parameters"]["loyal"]
+    ('2024-02-26', 'week', {'r': 2.0, 'alpha': 8.0, 'a': 0.4, 'b': 6.0})
     """
     if isinstance(persons, bool) or not isinstance(persons, int) or persons < 1:
         raise InvalidOptionError("persons", persons, fix="pass a whole number >= 1")
@@ -131,9 +161,13 @@ def generate_events(
         raise InvalidOptionError("seed", seed, fix="pass a whole number >= 0")
     if isinstance(days, bool) or not isinstance(days, int) or days < MIN_DAYS:
         raise InvalidOptionError("days", days, fix=f"pass a whole number >= {MIN_DAYS}")
+    if start is None:
+        start = default_start(days)
     if not isinstance(start, dt.date) or isinstance(start, dt.datetime):
         raise InvalidOptionError("start", start, fix="pass a datetime.date, e.g. date(2026, 1, 5)")
-    sim = _Sim(persons, seed, days)
+    if not isinstance(loyalty, bool):
+        raise InvalidOptionError("loyalty", loyalty, fix="pass True or False")
+    sim = _Sim(persons, seed, days, loyalty)
     every = max(1, persons // 200)
     for i in range(persons):
         sim.person(i)
@@ -157,17 +191,27 @@ def _build(sim: _Sim, start: dt.date, days: int) -> tuple[pa.Table, dict[str, An
     flat = np.fromiter((x for e in sim.events for x in e), dtype=np.float64, count=5 * n).reshape(
         n, 5
     )
-    start_us = (start - dt.date(1970, 1, 1)).days * 86_400_000_000
-    ts = np.floor(flat[:, 0] * 1e6).astype(np.int64)
-    order = np.argsort(ts, kind="stable")
-    ts = ts[order] + start_us
-    tmpl = flat[order, 1].astype(np.int64)
-    prop = flat[order, 2].astype(np.int64)
-    dev = flat[order, 3].astype(np.int64)
-    flags = flat[order, 4].astype(np.int64)
-    person = np.repeat(np.arange(sim.persons, dtype=np.int64), sim.counts)[order]
+    seconds = flat[:, 0]
+    columns = [flat[:, k].astype(np.int64) for k in (1, 2, 3, 4)]  # tmpl, prop, dev, flags
+    person = np.repeat(np.arange(sim.persons, dtype=np.int64), sim.counts)
     revenue = np.full(n, np.nan)
     revenue[np.asarray(sim.revenue_at, dtype=np.int64)] = sim.revenue
+    stage: dict[str, Any] = {}
+    if sim.loyalty:  # the loyalty stage: new rows, and the first purchases' spend
+        end = dt.datetime.combine(start + dt.timedelta(days=days), dt.time())
+        tmpl, _, dev, flags = columns
+        more, stage = _plant(sim, seconds, tmpl, dev, flags, person, revenue, end.isoformat())
+        seconds = np.concatenate([seconds, more[0]])
+        columns = [np.concatenate([c, m]) for c, m in zip(columns, more[1:5], strict=True)]
+        person = np.concatenate([person, more[5]])
+        revenue = np.concatenate([revenue, more[6]])
+        n = seconds.size
+    start_us = (start - dt.date(1970, 1, 1)).days * 86_400_000_000
+    ts = np.floor(seconds * 1e6).astype(np.int64)
+    order = np.argsort(ts, kind="stable")
+    ts = ts[order] + start_us
+    tmpl, prop, dev, flags = (c[order] for c in columns)
+    person = person[order]
     revenue = revenue[order]
     is_prev = (flags & _PREV) != 0
     anon = np.where(is_prev, -1, dev)
@@ -194,4 +238,7 @@ def _build(sim: _Sim, start: dt.date, days: int) -> tuple[pa.Table, dict[str, An
     }
     table = pa.table([cols[name] for name, _ in _COLUMNS], schema=EVENTS_SCHEMA)
     arrays = _Arrays(ts - start_us, tmpl, dev, anon, prev, person, has_user, has_card)
-    return table, _truth(sim, arrays, start, days)
+    truth = _truth(sim, arrays, start, days)
+    if sim.loyalty:
+        truth["loyalty"], truth["ambassadors"] = stage["loyalty"], stage["ambassadors"]
+    return table, truth

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from kundresa.synth._loyalty import LOYALTY_STREAM, _latent_nps
 from kundresa.synth._tables import _Tables
 from kundresa.synth._world import (
     _CARD,
@@ -77,12 +78,23 @@ def _uniform_stream(rng: np.random.Generator, chunk: int = 1 << 16) -> Callable[
 class _Sim:
     """Plans and emits every person's journey; holds the compact event buffer."""
 
-    def __init__(self, persons: int, seed: int, days: int) -> None:
+    def __init__(self, persons: int, seed: int, days: int, loyalty: bool = False) -> None:
         rng = np.random.Generator(np.random.PCG64(seed))
         self.persons = persons
         self.seed = seed
         self.window = days * DAY
         self.scale = days / 56.0
+        #: the loyalty mode (``_loyalty``): journeys as long as the 8-week shop's, nobody
+        #: repurchases here, and each person's NPS is a trait drawn from its own stream
+        #: (and, so that two years stay light: a newsletter every 4th week, the subscribed
+        #: members' app use drawn weekly instead of daily)
+        self.loyalty = loyalty
+        self.nps_of: list[int] = []
+        self.newsletter_weeks, self.use_days = (4, 7) if loyalty else (1, 1)
+        if loyalty:
+            self.scale = min(1.0, self.scale)
+            trait = np.random.Generator(np.random.PCG64([seed, LOYALTY_STREAM, 1]))
+            self.nps_u: list[float] = trait.random(persons).tolist()
         self.tables = _Tables(math.ceil(days / 7) + 1)
         self.u = _uniform_stream(rng)
         salt_dev, salt_card = (int(x) for x in rng.integers(0, 2**62, size=2))
@@ -120,6 +132,8 @@ class _Sim:
             pi += 1
         P = _PERSONA_LIST[pi]  # noqa: N806
         self.persona.append(pi)
+        if self.loyalty:
+            self.nps_of.append(_latent_nps(pi, self.nps_u[i]))
         cust = self.customer_no[i]
         self.user_ids.append(f"u-{cust:06d}")
         self.cards.append(f"{(cust * 7919 + self.salt_card) % 10**10:010d}")
@@ -203,6 +217,8 @@ class _Sim:
             keep *= 1.0 - CHANNEL_EFFECTS["email"]
             touched.append("email")
             for w, codes in enumerate(tb.newsletters):
+                if w % self.newsletter_weeks:
+                    continue
                 t = _NEWSLETTER_WEEKDAY_OFFSET + w * 7 * DAY + u() * 2 * HOUR
                 if t >= W:
                     break
@@ -310,7 +326,7 @@ class _Sim:
                     if reminded and not click and u() < 0.5:
                         t_open = t_ref + (5 + u() * 715) * MINUTE
                         add((t_open, len(plan), _K_EMAIL, 0, codes[1], 0))
-                if reach == 4:  # repeat purchases only after a checkout (keeps the chain exact)
+                if reach == 4 and not self.loyalty:  # only after a checkout (the chain is exact)
                     for _ in range(self._poisson(P.repeat)):
                         lo_t = t_order + DAY
                         if lo_t >= W - 2 * HOUR:
@@ -349,7 +365,7 @@ class _Sim:
                 if u() < _TRIAL_SUBSCRIBED_USE:
                     t = t_start + k * DAY + (u() - 0.5) * 12 * HOUR
                     add((t, len(plan), _K_TRIAL_USE, int(u() * ndev), 0, 0))
-                k += 1
+                k += self.use_days
         add((t_end + DAY, len(plan), _K_EMAIL, 0, e["trial_feedback"][0], 0))
         if u() < 0.3:
             add((t_end + DAY + (1 + u() * 47) * HOUR, len(plan), _K_SURVEY, 0, 1, 0))
@@ -448,7 +464,7 @@ class _Sim:
                     order(t + (5 + u() * 15) * MINUTE, tb.store_order[store], -1, _CARD, store)
                 continue
             if kind == _K_SURVEY:  # a: 0 purchase feedback, 1 trial, 2 support CSAT
-                nps = self._nps(pi)
+                nps = self.nps_of[i] if self.loyalty else self._nps(pi)
                 csat = self._csat(nps)
                 if a == 2:
                     tmpl, obj = tb.survey_support, {"csat": csat}

@@ -122,6 +122,10 @@ class _Tables:
         self.feature = t("track", "Feature Used", "app", "Membership")
         self.feature_props = [self.prop({"feature": f}) for f in _FEATURES]
         self.segment_props = [self.prop({"segment": p}) for p in PERSONAS]
+        # the loyalty stage (kundresa.synth._loyalty): ambassadors
+        self.referral_sent = t("track", "Referral Sent", "referral", "Refer a friend")
+        self.review_written = t("track", "Review Written", "review", "Product review")
+        self.rating_props = [self.prop({"rating": k}) for k in range(1, 6)]
         self.product_props: list[int] = []
         self.product_page_props: list[int] = []
         self.prices: list[float] = []
