@@ -321,10 +321,7 @@ def _plant(
     eligible = reach[cust] >= 1
     ident_dev = np.where(online, device, -1)
     ident_flags = np.where(online, _USER, _CARD)
-    pa_ = LOYALTY_PARAMETERS
-    ref_rate = (
-        np.array([pa_[PERSONAS[j]].referral for j in pc]) * np.asarray(_CLASS_REFERRAL)[klass[cust]]
-    )
+    ref_rate = _column("referral")[pc] * np.asarray(_CLASS_REFERRAL)[klass[cust]]
     alive_weeks = np.minimum(death, T)
     n_ref = np.where(eligible, rng.poisson(ref_rate * alive_weeks), 0)
     r_owner = np.repeat(np.arange(m), n_ref)
@@ -333,10 +330,10 @@ def _plant(
     rows.add(
         t_ref, tb.referral_sent, tb.empty, ident_dev[r_owner], ident_flags[r_owner], cust[r_owner]
     )
-    # a review per purchase (first: index -1 in the owner's list), 1-14 days later
+    # maybe a review of each purchase (the first ones, then the repeats), 1-14 days later
     buy_owner = np.concatenate([np.arange(m), owner])
     buy_t = np.concatenate([first, t_rep])
-    rev_p = np.array([pa_[PERSONAS[j]].review for j in pc]) * np.asarray(_CLASS_REVIEW)[klass[cust]]
+    rev_p = _column("review")[pc] * np.asarray(_CLASS_REVIEW)[klass[cust]]
     writes = eligible[buy_owner] & (rng.random(buy_owner.size) < rev_p[buy_owner])
     t_rev = buy_t + (1 + rng.random(buy_owner.size) * 13) * DAY
     writes &= t_rev < W
@@ -359,11 +356,13 @@ def _plant(
     referrals[cust] = n_ref
     reviews = np.zeros(sim.persons, dtype=np.int64)
     reviews[cust] = n_rev
+    may = np.zeros(sim.persons, dtype=bool)
+    may[cust] = eligible
     truth = {
         "loyalty": _loyalty_truth(
             sim, cust, pc, first, T, x, t_x, lam, p_drop, nu, alive, death, end
         ),
-        "ambassadors": _ambassador_truth(sim, persona, nps, klass, cust, referrals, reviews),
+        "ambassadors": _ambassador_truth(sim, persona, nps, klass, may, referrals, reviews),
     }
     return rows.arrays(), truth
 
@@ -453,18 +452,16 @@ def _ambassador_truth(
     persona: I64,
     nps: I64,
     klass: I64,
-    cust: I64,
+    eligible: npt.NDArray[np.bool_],
     referrals: I64,
     reviews: I64,
 ) -> dict[str, Any]:
-    customer = np.zeros(sim.persons, dtype=bool)
-    customer[cust] = True
     by_persona = {}
     for j, name in enumerate(PERSONAS):
         mine = persona == j
         by_persona[name] = {
             "persons": int(mine.sum()),
-            "customers": int(customer[mine].sum()),
+            "eligible_customers": int(eligible[mine].sum()),
             "promoters": int((klass[mine] == 2).sum()),
             "referrers": int((referrals[mine] > 0).sum()),
             "reviewers": int((reviews[mine] > 0).sum()),
@@ -491,15 +488,16 @@ def _ambassador_truth(
         f" {list(_RATING_OF_NPS)} for nps 0..10, shift -1/0/+1 with"
         f" {_RATING_SHIFT[0]}/{1 - sum(_RATING_SHIFT):.2f}/{_RATING_SHIFT[1]}",
         "definition": "each person's NPS is a planted trait (every Survey Answered nps of the"
-        " person is it); customers who entered the online funnel send Referral Sent (channel"
-        " referral) as a Poisson process at the rate of their persona and NPS class per week"
-        " between the first purchase and the drop-out (or the end), and write a Review"
-        " Written (channel review) 1-14 days after a purchase with the probability of their"
-        " persona and class (if before the end)",
+        " person is it); eligible customers (who entered the online funnel) send Referral"
+        " Sent (channel referral) as a Poisson process at the rate of their persona and NPS"
+        " class per week between the first purchase and the drop-out (or the end), and"
+        " write a Review Written (channel review) 1-14 days after a purchase with the"
+        " probability of their persona and class (if before the end)",
         "by_persona": by_persona,
         "persons": {
             "person": [f"P{i + 1:06d}" for i in range(sim.persons)],
             "nps": nps.tolist(),
+            "eligible": eligible.tolist(),
             "referrals": referrals.tolist(),
             "reviews": reviews.tolist(),
         },
