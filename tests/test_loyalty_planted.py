@@ -45,6 +45,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,8 @@ from scipy.stats import rankdata
 from kundresa import Workspace
 from kundresa.loyalty import ModelFit, fit_bg_nbd, fit_gamma_gamma, p_alive
 from kundresa.synth import synthesize
+
+from .test_cli import run
 
 PERSONS = 8_000
 SEED = 16
@@ -509,3 +512,20 @@ def test_the_shop_is_two_years_in_the_past(shop: tuple[Workspace, dict[str, Any]
     assert str(span["lo"]) >= "2024-02-26"
     assert str(span["hi"]) < "2026-02-25"
     assert truth["loyalty"]["conventions"]["observation_end"] == "2026-02-25T00:00:00"
+
+
+def test_cli_synth_loyalty(tmp_path: Path) -> None:
+    """``kundresa synth --days 730 --loyalty`` writes and loads the loyalty shop (nothing
+    quarantined: the window lies in the past); without ``--loyalty`` there is no stage."""
+    db = tmp_path / "w.duckdb"
+    args = ("synth", "--persons", "300", "--seed", "2", "--days", "730", "--db", str(db))
+    out = json.loads(run(*args, "--loyalty", "--json", cwd=tmp_path).stdout)
+    truth = json.loads(Path(out["synth"]["truth_path"]).read_text())
+    assert out["ingest"]["quarantined"] == 0
+    assert out["info"]["events"] == truth["events"]
+    assert truth["loyalty"]["customers"]["person"]
+    assert set(truth["ambassadors"]["by_persona"]) == set(PERSONAS)
+    plain = json.loads(
+        run(*args[:-1], str(tmp_path / "p.duckdb"), "--no-ingest", "--json", cwd=tmp_path).stdout
+    )
+    assert "loyalty" not in json.loads(Path(plain["synth"]["truth_path"]).read_text())

@@ -167,6 +167,14 @@ def synth(
     persons: Annotated[int, typer.Option(help="How many persons.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
     days: Annotated[int, typer.Option(help="Length of the period in days.")] = 56,
+    loyalty: Annotated[
+        bool,
+        typer.Option(
+            "--loyalty",
+            help="Plant the loyalty stage: repeat purchase and drop-out (BG/NBD), spend "
+            "(Gamma-Gamma), referrals and reviews per persona (use a long period, --days 730).",
+        ),
+    ] = False,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -179,7 +187,10 @@ def synth(
     no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Only write the files.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Generate synthetic journeys with planted truth and load them into the workspace."""
+    """Generate synthetic journeys with planted truth and load them into the workspace.
+
+    With --loyalty (and e.g. --days 730) every customer repurchases, drops out, spends and
+    recommends under planted per-persona parameters (truth.json: loyalty, ambassadors)."""
     import os
 
     from kundresa._beside import refuse_if_served
@@ -194,7 +205,9 @@ def synth(
     t0 = time.perf_counter()
     bar, update = _progress()
     with bar:
-        result = synthesize(persons=persons, seed=seed, out=out, days=days, progress=update)
+        result = synthesize(
+            persons=persons, seed=seed, out=out, days=days, loyalty=loyalty, progress=update
+        )
     payload: dict[str, Any] = {
         "synth": result.to_dict(),
         "seconds": round(time.perf_counter() - t0, 2),
