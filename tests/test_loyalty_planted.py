@@ -42,6 +42,7 @@ here every customer maps one to one). Then per persona:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Iterator
@@ -52,9 +53,9 @@ import numpy as np
 import pytest
 from scipy.stats import rankdata
 
-from kundresa import Workspace
+from kundresa import InvalidOptionError, Workspace
 from kundresa.loyalty import ModelFit, fit_bg_nbd, fit_gamma_gamma, p_alive
-from kundresa.synth import synthesize
+from kundresa.synth import generate_events, synthesize
 
 from .test_cli import run
 
@@ -529,3 +530,35 @@ def test_cli_synth_loyalty(tmp_path: Path) -> None:
         run(*args[:-1], str(tmp_path / "p.duckdb"), "--no-ingest", "--json", cwd=tmp_path).stdout
     )
     assert "loyalty" not in json.loads(Path(plain["synth"]["truth_path"]).read_text())
+
+
+# -- the option itself ---------------------------------------------------------------------
+
+
+def test_the_default_shop_is_unchanged() -> None:
+    """The loyalty option left the default output byte for byte as it was (row content and
+    truth pinned from before the option existed; other planted-truth tests rely on it)."""
+    events, truth = generate_events(400, seed=11)
+    rows = json.dumps(events.to_pylist(), default=str, sort_keys=True)
+    assert hashlib.sha256(rows.encode()).hexdigest() == (
+        "bb72d60658c9fa79b5f4a225cd8a1b333f9af85da849c66592c4054c69a88f14"
+    )
+    assert hashlib.sha256(json.dumps(truth, sort_keys=True).encode()).hexdigest() == (
+        "b0f7e2414346c574b77711744f6c9cec0efa7872662965febcfa433002f77ba4"
+    )
+    assert "loyalty" not in truth
+
+
+def test_the_loyalty_shop_is_seeded() -> None:
+    a, truth_a = generate_events(300, seed=5, days=730, loyalty=True)
+    b, truth_b = generate_events(300, seed=5, days=730, loyalty=True)
+    c, _ = generate_events(300, seed=6, days=730, loyalty=True)
+    assert a.equals(b)
+    assert json.dumps(truth_a, sort_keys=True) == json.dumps(truth_b, sort_keys=True)
+    assert not a.equals(c)
+    assert truth_a["events"] == a.num_rows
+
+
+def test_a_bad_loyalty_names_the_field() -> None:
+    with pytest.raises(InvalidOptionError, match="loyalty"):
+        generate_events(5, seed=1, loyalty="yes")  # type: ignore[arg-type]

@@ -1,8 +1,12 @@
-"""Synthetic multi-channel journeys with planted truth (see ``_generator``).
+"""Synthetic multi-channel journeys with planted truth (see ``_generator``, docs/synth.md).
 
 :func:`synthesize` writes ``events.parquet`` and ``truth.json`` into a folder; the truth
 file holds everything an analysis should recover (true person of every anonymous id,
-personas, planted channel effects, funnel-step probabilities, reminder-e-mail lift).
+personas, planted channel effects, funnel-step probabilities, reminder-e-mail lift; with
+``loyalty=True``, best over a long horizon such as ``days=730``, the per-persona BG/NBD and
+Gamma-Gamma parameters of repeat purchase, drop-out and spend, each customer's planted
+rate, drop-out and death, and the referral and review rates: sections ``loyalty`` and
+``ambassadors``, see ``_loyalty``).
 
 >>> import tempfile
 >>> r = synthesize(persons=20, seed=1, out=tempfile.mkdtemp())
@@ -26,9 +30,9 @@ import pyarrow.parquet as pq
 from kundresa._errors import InvalidOptionError as _InvalidOptionError
 from kundresa._public import publish as _publish
 from kundresa._results import Result as _Result
-from kundresa.synth._generator import generate_events
+from kundresa.synth._generator import default_start, generate_events
 
-__all__ = ["SynthResult", "events_checksum", "generate_events", "synthesize"]
+__all__ = ["SynthResult", "default_start", "events_checksum", "generate_events", "synthesize"]
 
 
 def events_checksum(table: pa.Table) -> str:

@@ -31,10 +31,16 @@ Causal structure (what the truth means):
   funnel; store purchases of persons who never added to cart (ROPO after research, or pure
   offline shoppers) sit outside the chain and do not affect the step probabilities.
 
+The loyalty stage (``loyalty=True``, see ``_loyalty``): every customer repurchases and drops
+out under per-persona BG/NBD parameters, spends under Gamma-Gamma ones and refers and reviews
+at per-persona rates tied to a planted NPS trait; the journeys themselves then have no
+repeat purchases (the BG/NBD process replaces them).
+
 The parts: ``_world`` (the constants and personas), ``_tables`` (event templates and
 property strings interned to ints), ``_sim`` (the simulation, one seeded uniform stream),
-``_truth`` (the planted truth from the simulation's arrays); this module checks the
-arguments, runs the simulation and builds the Arrow table.
+``_loyalty`` (the loyalty stage, vectorised, its own stream), ``_truth`` (the planted truth
+from the simulation's arrays); this module checks the arguments, runs the simulation and
+builds the Arrow table.
 """
 
 from __future__ import annotations
