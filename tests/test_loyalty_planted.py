@@ -562,3 +562,25 @@ def test_the_loyalty_shop_is_seeded() -> None:
 def test_a_bad_loyalty_names_the_field() -> None:
     with pytest.raises(InvalidOptionError, match="loyalty"):
         generate_events(5, seed=1, loyalty="yes")  # type: ignore[arg-type]
+
+
+def test_every_loyalty_event_has_exactly_one_planted_person() -> None:
+    """As in the default shop: an event's identifiers all name one planted person, and
+    every event has one (the loyalty stage's rows carry the user or the card)."""
+    events, truth = generate_events(1_500, seed=4, days=730, loyalty=True)
+    maps = {
+        "anonymous_id": truth["person_of_anonymous_id"],
+        "previous_id": truth["person_of_anonymous_id"],
+        "user_id": truth["person_of_user_id"],
+        "loyalty_card": truth["person_of_loyalty_card"],
+    }
+    owner: list[str | None] = [None] * events.num_rows
+    for column, mapping in maps.items():
+        for k, value in enumerate(events[column].to_pylist()):
+            if value is None:
+                continue
+            assert owner[k] in (None, mapping[value]), (column, k)
+            owner[k] = mapping[value]
+    assert None not in owner
+    stage = {"Referral Sent", "Review Written"}
+    assert stage <= set(events["event"].to_pylist())
