@@ -33,15 +33,15 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import minimize
 
 from kundresa._errors import InvalidOptionError
 from kundresa.loyalty import _clv_models as m
 from kundresa.loyalty._clv_result import MODELS, ConvergenceWarning, Model, ModelFit
+from kundresa.loyalty._clv_weighted import WeightedBgNbd, WeightedGammaGamma
 
 __all__ = [
     "fit_bg_bb",
@@ -158,11 +158,93 @@ def _converged(res: Any) -> bool:
     return bool(res.success) or gnorm < 1e-5
 
 
-def _hessian_from_grad(g: Callable[[Array], Array], u: Array, h: float = 1e-5) -> Array:
-    k = u.size
-    cols = [(g(u + h * e) - g(u - h * e)) / (2 * h) for e in np.eye(k)]
-    hess = np.column_stack(cols)
-    return np.asarray((hess + hess.T) / 2)
+class _End(NamedTuple):
+    """Where an optimiser stopped (the fields of scipy's ``OptimizeResult`` used here)."""
+
+    x: Array
+    fun: float
+    success: bool
+    message: str
+    nit: int
+    jac: Array
+    hess: Array  # of the mean negative log-likelihood in u = log(theta)
+
+
+Full = Callable[[Array], tuple[float, Array, Array]]
+
+
+def _newton(full: Full, u0: Array, bounds: Array, scale: float) -> _End:
+    """Newton's method on ``u = log(theta)`` with the exact Hessian, damped (Levenberg-
+    Marquardt: ``H + lambda I`` until it is positive definite and the step decreases the
+    objective, steps of at most 2 in ``u``); stops when the gradient of the mean negative
+    log-likelihood is below 1e-10, or a parameter runs past its boundary."""
+    k = u0.size
+
+    def at(u: Array) -> tuple[float, Array, Array]:
+        theta = np.exp(u)
+        with np.errstate(all="ignore"):
+            v, g, h = full(theta)
+        fu = -v * scale
+        gu = -g * theta * scale
+        hu = -(h * np.outer(theta, theta) + np.diag(g * theta)) * scale
+        finite = np.isfinite(fu) and np.all(np.isfinite(gu)) and np.all(np.isfinite(hu))
+        return (float(fu), gu, hu) if finite else (np.inf, gu, hu)
+
+    u = np.asarray(u0, dtype=np.float64)
+    f, g, h = at(u)
+    if not np.isfinite(f):
+        return _End(u, np.inf, False, "the likelihood is not finite at the start", 0, g, h)
+    lam, nit, message = 0.0, 0, "the gradient vanishes"
+    while max(abs(g)) > 1e-10:
+        if nit >= 200:
+            message = "200 Newton iterations"
+            break
+        nit += 1
+        step = None
+        while lam < 1e10:
+            try:
+                np.linalg.cholesky(h + lam * np.eye(k))
+            except np.linalg.LinAlgError:
+                lam = max(10 * lam, 1e-6)
+                continue
+            trial = -np.linalg.solve(h + lam * np.eye(k), g)
+            trial *= min(1.0, 2.0 / max(float(np.max(np.abs(trial))), 1e-300))
+            if np.all(np.abs(u + trial) <= 50):
+                fn, gn, hn = at(u + trial)
+                if fn <= f + 1e-4 * float(g @ trial):
+                    step = trial
+                    break
+            lam = max(10 * lam, 1e-6)
+        if step is None:  # no decrease left: the optimum within float64 (or a wall)
+            message = "no further decrease"
+            break
+        u, f, g, h = u + step, fn, gn, hn
+        lam = lam / 10 if lam > 1e-7 else 0.0
+        if np.any(np.abs(u) > bounds + 4):
+            message = "a parameter runs to its boundary"
+            break
+    success = max(abs(g)) <= 1e-7
+    return _End(u, f, success, message, nit, g, h)
+
+
+def _scipy(objective: Callable[[Array], float], u0: Array, good: Callable[[Any], bool]) -> Any:
+    """BFGS with finite differences; where it stalls on a ridge or a flat region, the
+    simplex, then BFGS again (``res.nit`` counts all three)."""
+    from scipy.optimize import minimize  # imported here: BG/NBD and Gamma-Gamma need none
+
+    res = minimize(objective, u0, jac="3-point", method="BFGS", options={"gtol": 1e-9})
+    if good(res):
+        return res
+    nit = int(res.nit)
+    coarse = minimize(
+        objective,
+        u0,
+        method="Nelder-Mead",
+        options={"maxiter": 400 * u0.size, "xatol": 1e-7, "fatol": 1e-12},
+    )
+    res = minimize(objective, coarse.x, jac="3-point", method="BFGS", options={"gtol": 1e-9})
+    res.nit = int(res.nit) + nit + int(coarse.nit)
+    return res
 
 
 def _fit(
@@ -172,11 +254,12 @@ def _fit(
     customers: float,
     rows: int,
     started: float,
-    value_grad: Callable[[Array], tuple[float, Array]] | None = None,
+    full: Full | None = None,
 ) -> ModelFit:
     """Maximise ``total_ll(theta)`` over positive ``theta`` from each start; the best wins.
 
-    ``value_grad(theta)`` (optional) gives the total log-likelihood and its gradient.
+    ``full(theta)`` (optional) gives the total log-likelihood, its gradient and Hessian:
+    then the optimiser is :func:`_newton`, else scipy's BFGS (:func:`_scipy`).
     The starts run in order until two good ends (converged, inside the boundaries) agree on
     the likelihood, or on large data (over 20,000 distinct rows) until the first good end;
     the best end wins.
@@ -191,18 +274,6 @@ def _fit(
             value = -total_ll(np.exp(u)) * scale
         return float(value) if np.isfinite(value) else np.inf
 
-    def objective_grad(u: Array) -> tuple[float, Array]:
-        assert value_grad is not None
-        if np.any(np.abs(u) > 50):
-            return np.inf, np.zeros_like(u)
-        theta = np.exp(u)
-        with np.errstate(all="ignore"):
-            value, grad = value_grad(theta)
-        g = -grad * theta * scale
-        if not np.isfinite(value):
-            return np.inf, np.zeros_like(u)
-        return -value * scale, np.where(np.isfinite(g), g, 0.0)
-
     def good(res: Any) -> bool:
         return bool(np.all(np.abs(res.x) <= bounds)) and _converged(res)
 
@@ -213,22 +284,7 @@ def _fit(
         u0 = np.log(np.asarray(start, dtype=np.float64))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            if value_grad is not None:
-                res = minimize(objective_grad, u0, jac=True, method="BFGS", options={"gtol": 1e-9})
-            else:
-                res = minimize(objective, u0, jac="3-point", method="BFGS", options={"gtol": 1e-9})
-                if not good(res):  # a ridge or a flat region: the simplex, then BFGS again
-                    iterations += int(res.nit)
-                    coarse = minimize(
-                        objective,
-                        u0,
-                        method="Nelder-Mead",
-                        options={"maxiter": 400 * u0.size, "xatol": 1e-7, "fatol": 1e-12},
-                    )
-                    iterations += int(coarse.nit)
-                    res = minimize(
-                        objective, coarse.x, jac="3-point", method="BFGS", options={"gtol": 1e-9}
-                    )
+            res = _newton(full, u0, bounds, scale) if full else _scipy(objective, u0, good)
         iterations += int(res.nit)
         if good(res):
             ends.append(float(res.fun))
@@ -236,29 +292,32 @@ def _fit(
             best = res
         # enough: one good end on large data, two that agree on small data
         agree = len(ends) >= 2 and abs(ends[-1] - min(ends[:-1])) < 1e-9 * max(1.0, abs(ends[-1]))
-        if (rows > 20_000 and ends) or agree:
+        # (Newton with the exact Hessian ends at a proper maximum: its first good end is it)
+        if ((rows > 20_000 or full is not None) and ends) or agree:
             break
     assert best is not None
     u = np.asarray(best.x, dtype=np.float64)
     theta = np.exp(u)
     names = MODELS[model]
     converged = _converged(best)
-    at_boundary = bool(np.any(np.abs(u) > bounds))
+    outside = np.abs(u) > bounds
+    at_boundary = bool(np.any(outside))
     with np.errstate(all="ignore"):
-        if value_grad is None:
-            hess = _hessian(lambda v: -total_ll(np.exp(v)), u)
+        if isinstance(best, _End):  # the exact Hessian, at the optimum
+            hess = best.hess / scale
         else:
-            hess = _hessian_from_grad(lambda v: -value_grad(np.exp(v))[1] * np.exp(v), u)
+            hess = _hessian(lambda v: -total_ll(np.exp(v)), u)
     try:
         np.linalg.cholesky(hess)
         cov_u = np.linalg.inv(hess)
         cov = cov_u * np.outer(theta, theta)
         se = np.sqrt(np.diag(cov))
-        posdef = True
+        posdef = bool(np.all(np.isfinite(se)))
     except np.linalg.LinAlgError:
+        posdef = False
+    if not posdef:
         cov = np.full((u.size, u.size), np.nan)
         se = np.full(u.size, np.nan)
-        posdef = False
     shown = ", ".join(f"{n} = {t:.4g}" for n, t in zip(names, theta, strict=True))
     if not converged:
         warnings.warn(
@@ -267,9 +326,14 @@ def _fit(
             stacklevel=3,
         )
     if at_boundary:
+        where = ", ".join(
+            f"{n} -> {'0' if v < 0 else 'infinity'}"
+            for n, v, out in zip(names, u, outside, strict=True)
+            if out
+        )
         warnings.warn(
-            f"{model}: the fit ends at a parameter boundary ({shown}); the data may not "
-            "identify the model (too few repeat purchases, or a simpler model fits)",
+            f"{model}: the fit ends at a parameter boundary ({where}; {shown}): the data "
+            "may not identify the model (too few repeat purchases, or a simpler model fits)",
             ConvergenceWarning,
             stacklevel=3,
         )
@@ -327,13 +391,13 @@ def fit_bg_nbd(
     started = time.perf_counter()
     xs, tx, tt, w, n = _summary(x, t_x, T, weights)
     # the x-only terms are shared by rows with the same x: evaluated once per distinct x
-    value_grad = m.WeightedBgNbd(xs, tx, tt, w)
+    evaluator = WeightedBgNbd(xs, tx, tt, w)
 
     def ll(p: Array) -> float:
-        return value_grad(p)[0]
+        return evaluator.full(p, hessian=False)[0]
 
     starts = _rate_starts(xs, tt, w, (1.0, 1.0)) + _rate_starts(xs, tt, w, (0.5, 3.0))
-    return _fit("bg_nbd", ll, starts, n, xs.size, started, value_grad=value_grad)
+    return _fit("bg_nbd", ll, starts, n, xs.size, started, evaluator.full)
 
 
 def fit_mbg_nbd(
@@ -479,11 +543,11 @@ def fit_gamma_gamma(
         raise InvalidOptionError("x", "all zero", fix="Gamma-Gamma needs customers with x > 0")
     xs, ms, w = xs[keep], ms[keep], w[keep]
 
-    value_grad = m.WeightedGammaGamma(xs, ms, w)
+    evaluator = WeightedGammaGamma(xs, ms, w)
 
     def ll(p: Array) -> float:
-        return value_grad(p)[0]
+        return evaluator.full(p, hessian=False)[0]
 
     mean = float(np.dot(w, ms) / w.sum())
     starts = [[2.0, 3.0, mean], [5.0, 5.0, mean], [1.0, 1.0, 1.0]]
-    return _fit("gamma_gamma", ll, starts, float(w.sum()), xs.size, started, value_grad)
+    return _fit("gamma_gamma", ll, starts, float(w.sum()), xs.size, started, evaluator.full)
