@@ -1,26 +1,30 @@
-"""Maximum-likelihood fits of the customer-base models (scipy optimisers, log-parameters).
+"""Maximum-likelihood fits of the customer-base models (Newton or scipy, log-parameters).
 
 How a fit runs (the same for every model):
 
 1. The summary is checked (one-line errors naming the field) and collapsed to its distinct
-   rows with weights (``numpy.unique``), so a million customers with few distinct
+   rows with weights (a lexsort), so a million customers with few distinct
    ``(x, t_x, T)`` cost no more than the distinct rows; the likelihood is vectorised.
 2. The parameters are optimised on the log scale (so they stay positive), minimising the
-   mean negative log-likelihood from a few starting values (moment-based and generic):
-   BFGS (analytic gradients for BG/NBD and Gamma-Gamma, finite differences otherwise),
-   falling back to Nelder-Mead and BFGS again where BFGS stalls on a ridge; starts run until
-   two good ends agree (one on large data), and the best end wins.
+   mean negative log-likelihood from a few starting values (moment-based and generic).
+   BG/NBD and Gamma-Gamma: Newton's method with the exact gradient and Hessian
+   (:mod:`~kundresa.loyalty._clv_weighted`, numpy only: no scipy import), damped
+   (Levenberg-Marquardt) where the Hessian is not positive definite or a step does not
+   decrease the objective; the first good end is the fit. The other models: scipy's BFGS
+   with finite differences, falling back to Nelder-Mead and BFGS again where BFGS stalls on
+   a ridge; starts run until two good ends agree (one on large data), the best end wins.
 3. Standard errors: the Hessian ``H`` of the total negative log-likelihood in the log
-   parameters ``u = log(theta)`` by central finite differences (of the likelihood, step
-   ``1e-4``; of the analytic gradient for BG/NBD and Gamma-Gamma, step ``1e-5``); its inverse
-   is the covariance of ``u`` and the delta method gives
-   ``cov(theta) = diag(theta) H^-1 diag(theta)`` (the gradient vanishes at the optimum, so
-   this equals the inverse observed information in the natural parameters).
-4. A :class:`ConvergenceWarning` is issued when the optimiser did not converge, a
-   parameter ends at a boundary (a shape parameter beyond 1e-4 .. 1e4, a scale parameter
-   such as BG/NBD's alpha beyond about 1e-7 .. 1e7: e.g. ``b -> 0`` or ``alpha -> inf``,
-   limits where the model degenerates), or the Hessian is not positive definite
-   (standard errors are then NaN).
+   parameters ``u = log(theta)`` (exact for BG/NBD and Gamma-Gamma; central finite
+   differences of the likelihood, step ``1e-4``, otherwise); its inverse is the covariance
+   of ``u`` and the delta method gives ``cov(theta) = diag(theta) H^-1 diag(theta)`` (the
+   gradient vanishes at the optimum, so this equals the inverse observed information in
+   the natural parameters).
+4. A :class:`ConvergenceWarning` (one line, naming the model) is issued when the optimiser
+   did not converge, a parameter ends at a boundary (a shape parameter beyond 1e-4 .. 1e4,
+   a scale parameter such as BG/NBD's alpha beyond 1e-7 .. 1e7 times the data's own scale,
+   the mean ``T`` or the mean spend: limits where the model degenerates; the warning
+   names them, e.g. ``b -> infinity``), or the Hessian is not positive definite
+   (standard errors are then NaN, ``null`` in JSON).
 
 >>> import numpy as np
 >>> fit = fit_sbg([1000, 631, 468, 382, 326, 289, 262, 241])
@@ -54,16 +58,22 @@ __all__ = [
 
 Array = npt.NDArray[np.float64]
 #: a shape parameter beyond 1e-4 .. 1e4 is at a boundary (a degenerate limit of the model);
-#: a scale parameter (in the data's own units) beyond about 1e-7 .. 1e7
+#: a scale parameter beyond 1e-7 .. 1e7 times the data's own scale (see _bounds)
 _SHAPE_BOUND = float(np.log(1e4))
 _SCALE_BOUND = 16.0
 _SCALES = {"bg_nbd": {"alpha"}, "mbg_nbd": {"alpha"}, "pareto_nbd": {"alpha", "beta"},
            "gamma_gamma": {"gamma"}}  # fmt: skip
 
 
-def _bounds(model: Model) -> Array:
+def _bounds(model: Model, unit: float = 1.0) -> tuple[Array, Array]:
+    """``(centre, width)`` in ``u = log(theta)``: a parameter is at a boundary when
+    ``|u - centre| > width``; a scale parameter's centre is the log of the data's own scale
+    ``unit`` (the mean ``T``, the mean spend), so the boundary does not depend on the unit
+    the data are measured in (weeks or seconds, euros or cents)."""
     scales = _SCALES.get(model, set())
-    return np.array([_SCALE_BOUND if n in scales else _SHAPE_BOUND for n in MODELS[model]])
+    names = MODELS[model]
+    centre = np.array([np.log(unit) if n in scales else 0.0 for n in names])
+    return centre, np.array([_SCALE_BOUND if n in scales else _SHAPE_BOUND for n in names])
 
 
 def _column(name: str, values: npt.ArrayLike, fix: str) -> Array:
@@ -173,11 +183,12 @@ class _End(NamedTuple):
 Full = Callable[[Array], tuple[float, Array, Array]]
 
 
-def _newton(full: Full, u0: Array, bounds: Array, scale: float) -> _End:
+def _newton(full: Full, u0: Array, bounds: tuple[Array, Array], scale: float) -> _End:
     """Newton's method on ``u = log(theta)`` with the exact Hessian, damped (Levenberg-
     Marquardt: ``H + lambda I`` until it is positive definite and the step decreases the
     objective, steps of at most 2 in ``u``); stops when the gradient of the mean negative
-    log-likelihood is below 1e-10, or a parameter runs past its boundary."""
+    log-likelihood is below 1e-10, the objective stops decreasing (a ridge), or a parameter
+    runs past its boundary."""
     k = u0.size
 
     def at(u: Array) -> tuple[float, Array, Array]:
@@ -218,9 +229,13 @@ def _newton(full: Full, u0: Array, bounds: Array, scale: float) -> _End:
         if step is None:  # no decrease left: the optimum within float64 (or a wall)
             message = "no further decrease"
             break
+        gain = f - fn
         u, f, g, h = u + step, fn, gn, hn
         lam = lam / 10 if lam > 1e-7 else 0.0
-        if np.any(np.abs(u) > bounds + 4):
+        if gain <= 1e-12 * max(1.0, abs(f)) and max(abs(g)) <= 1e-8:
+            message = "no further decrease (a flat optimum or ridge)"
+            break
+        if np.any(np.abs(u - bounds[0]) > bounds[1] + 2):
             message = "a parameter runs to its boundary"
             break
     success = max(abs(g)) <= 1e-7
@@ -255,6 +270,7 @@ def _fit(
     rows: int,
     started: float,
     full: Full | None = None,
+    unit: float = 1.0,
 ) -> ModelFit:
     """Maximise ``total_ll(theta)`` over positive ``theta`` from each start; the best wins.
 
@@ -262,10 +278,11 @@ def _fit(
     then the optimiser is :func:`_newton`, else scipy's BFGS (:func:`_scipy`).
     The starts run in order until two good ends (converged, inside the boundaries) agree on
     the likelihood, or on large data (over 20,000 distinct rows) until the first good end;
-    the best end wins.
+    the best end wins. ``unit`` is the data's scale (see :func:`_bounds`).
     """
     scale = 1.0 / max(customers, 1.0)
-    bounds = _bounds(model)
+    bounds = _bounds(model, unit)
+    centre, width = bounds
 
     def objective(u: Array) -> float:
         if np.any(np.abs(u) > 50):
@@ -275,7 +292,7 @@ def _fit(
         return float(value) if np.isfinite(value) else np.inf
 
     def good(res: Any) -> bool:
-        return bool(np.all(np.abs(res.x) <= bounds)) and _converged(res)
+        return bool(np.all(np.abs(res.x - centre) <= width)) and _converged(res)
 
     best = None
     iterations = 0
@@ -300,7 +317,7 @@ def _fit(
     theta = np.exp(u)
     names = MODELS[model]
     converged = _converged(best)
-    outside = np.abs(u) > bounds
+    outside = np.abs(u - centre) > width
     at_boundary = bool(np.any(outside))
     with np.errstate(all="ignore"):
         if isinstance(best, _End):  # the exact Hessian, at the optimum
@@ -319,7 +336,7 @@ def _fit(
         cov = np.full((u.size, u.size), np.nan)
         se = np.full(u.size, np.nan)
     shown = ", ".join(f"{n} = {t:.4g}" for n, t in zip(names, theta, strict=True))
-    if not converged:
+    if not converged and not at_boundary:  # the boundary warning below says why
         warnings.warn(
             f"{model}: the optimiser did not converge ({best.message}); {shown}",
             ConvergenceWarning,
@@ -327,8 +344,8 @@ def _fit(
         )
     if at_boundary:
         where = ", ".join(
-            f"{n} -> {'0' if v < 0 else 'infinity'}"
-            for n, v, out in zip(names, u, outside, strict=True)
+            f"{n} -> {'0' if v < c else 'infinity'}"
+            for n, v, c, out in zip(names, u, centre, outside, strict=True)
             if out
         )
         warnings.warn(
@@ -357,6 +374,10 @@ def _fit(
         covariance=tuple(tuple(float(c) for c in row) for row in cov),
         seconds=time.perf_counter() - started,
     )
+
+
+def _mean(values: Array, w: Array) -> float:
+    return float(np.dot(w, values) / w.sum())
 
 
 def _rate_starts(x: Array, T: Array, w: Array, shape: Sequence[float]) -> list[list[float]]:
@@ -397,7 +418,7 @@ def fit_bg_nbd(
         return evaluator.full(p, hessian=False)[0]
 
     starts = _rate_starts(xs, tt, w, (1.0, 1.0)) + _rate_starts(xs, tt, w, (0.5, 3.0))
-    return _fit("bg_nbd", ll, starts, n, xs.size, started, evaluator.full)
+    return _fit("bg_nbd", ll, starts, n, xs.size, started, evaluator.full, _mean(tt, w))
 
 
 def fit_mbg_nbd(
@@ -422,7 +443,7 @@ def fit_mbg_nbd(
         return float(np.dot(w, m.mbgnbd_ll(p, xs, tx, tt)))
 
     starts = _rate_starts(xs, tt, w, (1.0, 1.0)) + _rate_starts(xs, tt, w, (0.5, 3.0))
-    return _fit("mbg_nbd", ll, starts, n, xs.size, started)
+    return _fit("mbg_nbd", ll, starts, n, xs.size, started, unit=_mean(tt, w))
 
 
 def fit_pareto_nbd(
@@ -448,7 +469,7 @@ def fit_pareto_nbd(
 
     mean_t = float(np.dot(w, tt) / w.sum())
     starts = [[*s[:2], 1.0, mean_t] for s in _rate_starts(xs, tt, w, ())]
-    return _fit("pareto_nbd", ll, starts, n, xs.size, started)
+    return _fit("pareto_nbd", ll, starts, n, xs.size, started, unit=_mean(tt, w))
 
 
 def fit_bg_bb(
@@ -550,4 +571,4 @@ def fit_gamma_gamma(
 
     mean = float(np.dot(w, ms) / w.sum())
     starts = [[2.0, 3.0, mean], [5.0, 5.0, mean], [1.0, 1.0, 1.0]]
-    return _fit("gamma_gamma", ll, starts, float(w.sum()), xs.size, started, evaluator.full)
+    return _fit("gamma_gamma", ll, starts, float(w.sum()), xs.size, started, evaluator.full, mean)
