@@ -297,7 +297,7 @@ def _fit(
     best = None
     iterations = 0
     ends: list[float] = []  # the objective at each good end
-    for start in starts:
+    for tried, start in enumerate(starts, 1):
         u0 = np.log(np.asarray(start, dtype=np.float64))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -309,8 +309,10 @@ def _fit(
             best = res
         # enough: one good end on large data, two that agree on small data
         agree = len(ends) >= 2 and abs(ends[-1] - min(ends[:-1])) < 1e-9 * max(1.0, abs(ends[-1]))
-        # (Newton with the exact Hessian ends at a proper maximum: its first good end is it)
-        if ((rows > 20_000 or full is not None) and ends) or agree:
+        # (Newton with the exact Hessian ends at a proper maximum: its first good end is
+        # it; and two ends at a boundary tell the data do not identify the model)
+        newton = full is not None
+        if ((rows > 20_000 or newton) and ends) or agree or (newton and tried >= 2):
             break
     assert best is not None
     u = np.asarray(best.x, dtype=np.float64)

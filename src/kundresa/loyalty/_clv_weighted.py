@@ -103,7 +103,10 @@ class WeightedBgNbd:
         dl = lT - ltx
         rx = r + xp
         d = (log_bx1 - np.log(a))[inv] - rx * dl
-        e = np.exp(-np.abs(d))
+        # exp(-|d|) below 1e-17 is 0 (it no longer changes 1 + e; and subnormal floats
+        # would make every later product ~100x slower)
+        ad = np.abs(d)
+        e = np.where(ad < 40.0, np.exp(-np.minimum(ad, 40.0)), 0.0)
         s = 1.0 / (1.0 + e)
         big = d >= 0
         p2 = np.where(big, s, e * s)
