@@ -1,8 +1,10 @@
 """Fits that "just work" on hard data (issue 16, item 4: "robust starting values and
 reparametrisation, a clear warning when a fit is at a boundary").
 
-lifetimes users meet ``ConvergenceError`` on such data (lifetimes 0.11.3 on these cases:
-see the notes per test); here each fit either converges, or ends with one one-line
+lifetimes users meet ``ConvergenceError`` on such data: lifetimes 0.11.3 raises it on the
+one customer and on constant spend, and returns boundary fits of the others without a word
+(nobody leaves: ``a = 0.0``; almost nobody repeats: ``a = 9480, b = 13026``). Here each fit
+either converges, or ends with one one-line
 :class:`~kundresa.loyalty.ConvergenceWarning` that names the model and the parameter at the
 boundary (``b -> infinity``). Also: the BG/NBD ``a = 1`` edge of the predictions (they
 divide by ``a - 1``), and fits without standard errors in JSON and comparisons.

@@ -37,6 +37,16 @@ Array = npt.NDArray[np.float64]
 Params = Sequence[float] | npt.NDArray[np.float64]
 
 
+def _dot(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
+    """The dot product of two vectors without BLAS: OpenBLAS threads its ``ddot`` from
+    ~10,000 elements, and on busy cores that costs 20 ms for 20,000 (1000x einsum's loop).
+
+    >>> _dot([1.0, 2.0], [3.0, 4.0])
+    11.0
+    """
+    return float(np.einsum("i,i->", np.asarray(a, dtype=np.float64), np.asarray(b, np.float64)))
+
+
 class WeightedBgNbd:
     """Total BG/NBD log-likelihood, gradient and Hessian w.r.t. ``(r, alpha, a, b)`` on
     weighted distinct rows ``(x, t_x, T, w)``.
@@ -94,9 +104,9 @@ class WeightedBgNbd:
         c3 = np.where(self.upos, c2 + np.log(a) - log_bx1, 0.0)
         # x = 0 rows: LL = c1(0) + c2(0) - r ln(alpha + T)
         lT0 = np.log(al + self.T0)
-        value = float(np.dot(self.wx, c1))
+        value = _dot(self.wx, c1)
         if self.W0:
-            value += self.W0 * float(c2[0]) - r * float(np.dot(self.w0, lT0))
+            value += self.W0 * float(c2[0]) - r * (_dot(self.w0, lT0))
         # x > 0 rows: LL = c1 + A3 + softplus(A2 - A3)
         wp, xp = self.wp, self.xp
         lT, ltx = np.log(al + self.Tp), np.log(al + self.txp)
@@ -111,9 +121,9 @@ class WeightedBgNbd:
         big = d >= 0
         p2 = np.where(big, s, e * s)
         p3 = np.where(big, e * s, s)
-        value += float(np.dot(self.wposx, c3)) - r * float(np.dot(wp, ltx))
-        value -= float(np.dot(self.wxp, ltx))
-        value += float(np.dot(wp, np.maximum(d, 0.0) + np.log1p(e)))
+        value += (_dot(self.wposx, c3)) - r * (_dot(wp, ltx))
+        value -= _dot(self.wxp, ltx)
+        value += _dot(wp, np.maximum(d, 0.0) + np.log1p(e))
         # gradient
         wp3 = wp * p3
         wp2 = wp - wp3
@@ -121,15 +131,15 @@ class WeightedBgNbd:
         S3 = float(s3x.sum())
         iT0 = 1.0 / (al + self.T0)
         iT, itx = 1.0 / (al + self.Tp), 1.0 / (al + self.txp)
-        dr = float(np.dot(self.wx, d_rx - d_r + log_al)) - float(np.dot(self.w0, lT0))
-        dr -= float(np.dot(wp2, lT) + np.dot(wp3, ltx))
-        dal = self.total * r / al - r * float(np.dot(self.w0, iT0))
-        dal -= float(np.dot(wp2 * rx, iT) + np.dot(wp3 * rx, itx))
+        dr = (_dot(self.wx, d_rx - d_r + log_al)) - (_dot(self.w0, lT0))
+        dr -= _dot(wp2, lT) + _dot(wp3, ltx)
+        dal = self.total * r / al - r * (_dot(self.w0, iT0))
+        dal -= _dot(wp2 * rx, iT) + _dot(wp3 * rx, itx)
         c2_a = d_ab - d_abx
         c2_b = d_bx - d_abx - d_b + d_ab
         inv_bx1 = np.where(self.upos, 1.0 / bx1, 0.0)
-        da = float(np.dot(self.wx, c2_a)) + S3 / a
-        db = float(np.dot(self.wx, c2_b)) - float(np.dot(s3x, inv_bx1))
+        da = (_dot(self.wx, c2_a)) + S3 / a
+        db = (_dot(self.wx, c2_b)) - (_dot(s3x, inv_bx1))
         grad = np.array([dr, dal, da, db])
         hess = np.zeros((4, 4))
         if not hessian:
@@ -143,21 +153,21 @@ class WeightedBgNbd:
         qr = np.bincount(inv, weights=wq * dl, minlength=nx)  # sum of wq * (-D_r)
         qal = np.bincount(inv, weights=wq * dal_row, minlength=nx)
         Q, QR, QA = float(qx.sum()), float(qr.sum()), float(qal.sum())
-        h_rr = float(np.dot(self.wx, t_rx - t_r)) + float(np.dot(wq, dl * dl))
-        h_ral = self.total / al - float(np.dot(self.w0, iT0))
-        h_ral -= float(np.dot(wp2, iT) + np.dot(wp3, itx)) + float(np.dot(wq, dl * dal_row))
-        h_alal = -self.total * r / al**2 + r * float(np.dot(self.w0, iT0 * iT0))
-        h_alal += float(np.dot(wp2 * rx, iT * iT) + np.dot(wp3 * rx, itx * itx))
-        h_alal += float(np.dot(wq, dal_row * dal_row))
+        h_rr = (_dot(self.wx, t_rx - t_r)) + (_dot(wq, dl * dl))
+        h_ral = self.total / al - (_dot(self.w0, iT0))
+        h_ral -= (_dot(wp2, iT) + _dot(wp3, itx)) + (_dot(wq, dl * dal_row))
+        h_alal = -self.total * r / al**2 + r * (_dot(self.w0, iT0 * iT0))
+        h_alal += _dot(wp2 * rx, iT * iT) + _dot(wp3 * rx, itx * itx)
+        h_alal += _dot(wq, dal_row * dal_row)
         h_ra = QR / a
-        h_rb = -float(np.dot(qr, inv_bx1))
+        h_rb = -(_dot(qr, inv_bx1))
         h_ala = -QA / a
-        h_alb = float(np.dot(qal, inv_bx1))
+        h_alb = _dot(qal, inv_bx1)
         c2_aa = t_ab - t_abx
         c2_bb = t_bx - t_abx - t_b + t_ab
-        h_aa = float(np.dot(self.wx, c2_aa)) - S3 / a**2 + Q / a**2
-        h_ab = float(np.dot(self.wx, c2_aa)) - float(np.dot(qx, inv_bx1)) / a
-        h_bb = float(np.dot(self.wx, c2_bb)) + float(np.dot(s3x + qx, inv_bx1 * inv_bx1))
+        h_aa = (_dot(self.wx, c2_aa)) - S3 / a**2 + Q / a**2
+        h_ab = (_dot(self.wx, c2_aa)) - (_dot(qx, inv_bx1)) / a
+        h_bb = (_dot(self.wx, c2_bb)) + (_dot(s3x + qx, inv_bx1 * inv_bx1))
         hess = np.array(
             [
                 [h_rr, h_ral, h_ra, h_rb],
@@ -189,9 +199,9 @@ class WeightedGammaGamma:
         self.wxr = w * x
         self.total = float(w.sum())
         log_m = np.log(m)
-        self.c_xlogm = float(np.dot(w * x, log_m))  # sum of w x log m
-        self.c_logm = float(np.dot(w, log_m))
-        self.c_xlogx = float(np.dot(self.wx * self.ux, np.log(self.ux)))  # sum of w x log x
+        self.c_xlogm = _dot(w * x, log_m)  # sum of w x log m
+        self.c_logm = _dot(w, log_m)
+        self.c_xlogx = _dot(self.wx * self.ux, np.log(self.ux))  # sum of w x log x
 
     def __call__(self, p: Params) -> tuple[float, Array]:
         """``(total log-likelihood, its gradient w.r.t. (p, q, gamma))``."""
@@ -208,26 +218,26 @@ class WeightedGammaGamma:
         log_gmx = np.log(g + self.mx)
         inv_gmx = 1.0 / (g + self.mx)
         coef = pp * self.wxr + q * self.w  # w (p x + q)
-        value = float(np.dot(wx, lg[:n] - lg[n : 2 * n]))
+        value = _dot(wx, lg[:n] - lg[n : 2 * n])
         value += self.total * (q * float(np.log(g)) - float(lg[-1]))
         value += pp * self.c_xlogm - self.c_logm + pp * self.c_xlogx
-        value -= float(np.dot(coef, log_gmx))
+        value -= _dot(coef, log_gmx)
         psi, psi_p = dg[:n], dg[n : 2 * n]
-        dp = float(np.dot(wx * ux, psi - psi_p)) + self.c_xlogm + self.c_xlogx
-        dp -= float(np.dot(self.wxr, log_gmx))
-        dq = float(np.dot(wx, psi)) - self.total * (float(dg[-1]) - float(np.log(g)))
-        dq -= float(np.dot(self.w, log_gmx))
-        dg_ = self.total * q / g - float(np.dot(coef, inv_gmx))
+        dp = (_dot(wx * ux, psi - psi_p)) + self.c_xlogm + self.c_xlogx
+        dp -= _dot(self.wxr, log_gmx)
+        dq = (_dot(wx, psi)) - self.total * (float(dg[-1]) - float(np.log(g)))
+        dq -= _dot(self.w, log_gmx)
+        dg_ = self.total * q / g - (_dot(coef, inv_gmx))
         grad = np.array([dp, dq, dg_])
         if not hessian:
             return value, grad, np.zeros((3, 3))
         tg = trigamma(args)
         t, t_p = tg[:n], tg[n : 2 * n]
-        h_pp = float(np.dot(wx * ux * ux, t - t_p))
-        h_pq = float(np.dot(wx * ux, t))
-        h_pg = -float(np.dot(self.wxr, inv_gmx))
-        h_qq = float(np.dot(wx, t)) - self.total * float(tg[-1])
-        h_qg = self.total / g - float(np.dot(self.w, inv_gmx))
-        h_gg = -self.total * q / g**2 + float(np.dot(coef, inv_gmx * inv_gmx))
+        h_pp = _dot(wx * ux * ux, t - t_p)
+        h_pq = _dot(wx * ux, t)
+        h_pg = -(_dot(self.wxr, inv_gmx))
+        h_qq = (_dot(wx, t)) - self.total * float(tg[-1])
+        h_qg = self.total / g - (_dot(self.w, inv_gmx))
+        h_gg = -self.total * q / g**2 + (_dot(coef, inv_gmx * inv_gmx))
         hess = np.array([[h_pp, h_pq, h_pg], [h_pq, h_qq, h_qg], [h_pg, h_qg, h_gg]])
         return value, grad, hess
