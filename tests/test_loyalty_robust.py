@@ -209,3 +209,33 @@ def test_fit_without_standard_errors_is_valid_json_and_equals_itself() -> None:
     assert hash(copy) == hash(fit)
     assert copy != dataclasses.replace(fit, log_likelihood=fit.log_likelihood - 1)
     assert dataclasses.replace(fit, seconds=99.0) == fit
+
+
+# --------------------------------------------------------------------------- no scipy for CLV
+
+
+def test_bg_nbd_and_gamma_gamma_never_import_scipy() -> None:
+    """The CLV path (both fits, E[purchases], P(alive), CLV) runs on numpy alone: importing
+    scipy costs more than the whole CDNOW workflow (bench/loyalty.py), so it stays lazy."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from kundresa import loyalty as L\n"
+        "x, tx, T, _ = L.simulate_bg_nbd(2000, r=0.25, alpha=4.0, a=0.8, b=2.5, T=39.0)\n"
+        "m = L.simulate_spend(x, p=6.0, q=4.0, gamma=15.0)\n"
+        "bg, gg = L.fit_bg_nbd(x, tx, T), L.fit_gamma_gamma(x, m)\n"
+        "L.p_alive(bg, x, tx, T); L.conditional_expected_purchases(bg, 39, x, tx, T)\n"
+        "L.customer_lifetime_value(bg, gg, x, tx, T, m)\n"
+        "print(sorted({n.split('.')[0] for n in sys.modules} & {'scipy', 'pandas'}))\n"
+    )
+    src = str(Path(__file__).parent.parent / "src")
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"},
+    )
+    assert out.stdout.strip() == "[]", out.stderr

@@ -68,7 +68,9 @@ class ConvergenceWarning(UserWarning):
 @dataclass(frozen=True)
 class ModelFit(Result):
     """A fitted customer-base model: parameter estimates, their standard errors (from the
-    numerical Hessian of the negative log-likelihood; see :func:`~kundresa.loyalty.fit_bg_nbd`),
+    Hessian of the negative log-likelihood, exact for BG/NBD and Gamma-Gamma, numerical
+    otherwise; NaN, ``null`` in JSON, when it is not positive definite; see
+    :func:`~kundresa.loyalty.fit_bg_nbd`),
     the maximised log-likelihood, and how the optimiser ended.
 
     ``customers`` is the number of customers (the sum of the weights) and ``rows`` the
