@@ -136,8 +136,9 @@ def hyp2f1_tail(a: float, b: float, c: npt.ArrayLike, z: npt.ArrayLike) -> Array
     exact at ``b = 0`` (where 2F1 = 1 and the BG/NBD predictions divide by ``b = a - 1``).
 
     The terms are summed until they no longer change the sum in float64 (elements that
-    need it longest, ``z`` near 1, are iterated alone); elements with ``z > 0.97`` go to
-    scipy's ``hyp2f1`` (imported then), where the series would take thousands of terms.
+    need it longest, ``z`` near 1, are iterated alone); elements with ``z > 0.97``, where
+    the series would take thousands of terms, and any not converged in 5,000 go to scipy's
+    ``hyp2f1`` (imported then).
 
     >>> import numpy as np
     >>> g = hyp2f1_tail(1.5, 0.5, np.array([2.0]), np.array([0.3]))
@@ -166,6 +167,8 @@ def hyp2f1_tail(a: float, b: float, c: npt.ArrayLike, z: npt.ArrayLike) -> Array
                 keep = ~done
                 idx, term, total, cs, zs = idx[keep], term[keep], total[keep], cs[keep], zs[keep]
     out[idx] = total
+    if idx.size:  # not converged in 5000 terms (huge parameters): scipy's value for those
+        far[idx] = True
     if far.any():
         from scipy.special import hyp2f1
 
