@@ -178,6 +178,26 @@ def test_a_equal_to_one_is_the_limit(model: str) -> None:
         assert at_one == pytest.approx(around, rel=1e-6)
 
 
+def test_bg_bb_gamma_equal_to_one_is_the_limit() -> None:
+    """BG/BB's expectations carry delta / (gamma - 1) (1 - ratio) with ratio -> 1 as
+    gamma -> 1: at gamma = 1 exactly they are the limit of gamma = 1 -+ 1e-5."""
+
+    def fit(g: float) -> ModelFit:
+        params = {"alpha": 1.2, "beta": 0.75, "gamma": g, "delta": 2.8}
+        return ModelFit("bg_bb", params, {}, 0.0, 3, 3, True)
+
+    x, tx, n = np.array([0.0, 2.0, 6.0]), np.array([0.0, 4.0, 6.0]), np.full(3, 6.0)
+    for predict in (
+        lambda f: conditional_expected_purchases(f, 5, x, tx, n),
+        lambda f: expected_purchases(f, [1.0, 6.0, 50.0]),
+    ):
+        at_one = predict(fit(1.0))
+        assert np.all(np.isfinite(at_one))
+        assert np.all(at_one > 0)
+        around = (predict(fit(1 - 1e-5)) + predict(fit(1 + 1e-5))) / 2
+        assert at_one == pytest.approx(around, rel=1e-8)
+
+
 def test_clv_at_a_equal_to_one() -> None:
     """CLV runs through the same formula: finite at a = 1."""
     bg = ModelFit("bg_nbd", {"r": 0.25, "alpha": 4.0, "a": 1.0, "b": 2.5}, {}, 0.0, 2, 2, True)

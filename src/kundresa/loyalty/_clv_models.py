@@ -493,8 +493,24 @@ def bgbb_expected(p: Params, n: Array) -> Array:
     True
     """
     al, be, ga, de = p
-    ratio = np.exp(gammaln(ga + de) - gammaln(ga + de + n) + gammaln(1 + de + n) - gammaln(1 + de))
-    return np.asarray(al / (al + be) * de / (ga - 1) * (1 - ratio), dtype=np.float64)
+    log_ratio = gammaln(ga + de) - gammaln(ga + de + n) + gammaln(1 + de + n) - gammaln(1 + de)
+    # (1 - ratio) / (gamma - 1), and at gamma = 1 its limit psi(1 + delta + n) - psi(1 + delta)
+    limit = digamma(1 + de + n) - digamma(1 + de)
+    share = _expm1_over(log_ratio, ga - 1, limit)
+    return np.asarray(al / (al + be) * de * share, dtype=np.float64)
+
+
+def _expm1_over(h: Array, eps: float, limit: Array) -> Array:
+    """-expm1(h) / eps for ``h -> 0`` as ``eps -> 0`` (``h`` vanishes at ``eps = 0``): the
+    first-order ``limit`` (-dh/d eps) when ``|eps| < 1e-7``, where the quotient is 0/0.
+
+    >>> import numpy as np
+    >>> _expm1_over(np.array([-1e-3]), 1e-3, np.array([1.0])).round(6).tolist()
+    [0.9995]
+    """
+    if abs(eps) < 1e-7:
+        return np.asarray(limit, dtype=np.float64)
+    return np.asarray(-np.expm1(h) / eps, dtype=np.float64)
 
 
 def bgbb_conditional_expected(p: Params, n_star: Array, x: Array, tx: Array, n: Array) -> Array:
@@ -509,9 +525,12 @@ def bgbb_conditional_expected(p: Params, n_star: Array, x: Array, tx: Array, n: 
     al, be, ga, de = p
     lead = betaln(al + x + 1, be + n - x) - betaln(al, be) - bgbb_ll(p, x, tx, n)
     g = gammaln(ga + de) - gammaln(1 + de)
-    d1 = np.exp(g + gammaln(1 + de + n) - gammaln(ga + de + n))
-    d2 = np.exp(g + gammaln(1 + de + n + n_star) - gammaln(ga + de + n + n_star))
-    return np.asarray(np.exp(lead) * de / (ga - 1) * (d1 - d2), dtype=np.float64)
+    l1 = gammaln(1 + de + n) - gammaln(ga + de + n)
+    l2 = gammaln(1 + de + n + n_star) - gammaln(ga + de + n + n_star)
+    # (d1 - d2) / (gamma - 1) = d1 (1 - d2 / d1) / (gamma - 1), exact at gamma = 1 (d1 = d2)
+    limit = digamma(1 + de + n + n_star) - digamma(1 + de + n)
+    share = _expm1_over(l2 - l1, ga - 1, limit)
+    return np.asarray(np.exp(lead + g + l1) * de * share, dtype=np.float64)
 
 
 def bgbb_p_purchases(p: Params, k: Array, n: int) -> Array:
