@@ -18,7 +18,9 @@ Sections:
   4.345 weeks, ``discount_rate=0.01``). Each side runs in fresh processes of its own
   (``--processes``, interleaved), timed inside the process the same way: the library's
   import, the first run (cold), then the median of ``--repeat`` runs after it (warm);
-  bytecode cached, as installed, after one discarded process per side.
+  bytecode cached, as installed, after one discarded process per side. ``--blas-threads 1``
+  sets ``OPENBLAS_NUM_THREADS`` for both sides (numpy's OpenBLAS starts its threads at
+  import: ~0.1 s of ``import numpy`` on busy cores).
   End to end = import + first run. Both sides read the CSV with the ``csv`` module before
   the clock starts and build their own containers (numpy arrays, a pandas frame) inside it.
   The parameters are printed side by side and compared to 1e-4 (relative).
@@ -53,6 +55,7 @@ CDNOW = ROOT / "tests" / "data" / "loyalty" / "cdnow_customers_summary_with_tran
 PEERS = "/tmp/ltvenv/bin/python"
 SECTIONS = ("cdnow", "million", "rfm", "retention")
 TRUTH = {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5}
+BLAS_THREADS = ""  # --blas-threads
 
 
 # --------------------------------------------------------------------------- workers
@@ -165,6 +168,8 @@ def _run_worker(python: str, args: list[str], timeout: float | None = None) -> d
     # module in every process; lifetimes' wheel was compiled by pip), as bench/cli.py does
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = str(ROOT / "src")
+    if BLAS_THREADS:  # --blas-threads: both sides alike (numpy's OpenBLAS starts them at import)
+        env["OPENBLAS_NUM_THREADS"] = BLAS_THREADS
     done = subprocess.run(
         [python, str(Path(__file__).resolve()), *args],
         capture_output=True,
@@ -381,8 +386,11 @@ def main() -> None:
     ap.add_argument("--lifetimes-timeout", type=float, default=300.0)
     ap.add_argument("--orders", type=int, default=10_000_000)
     ap.add_argument("--persons", type=int, default=1_000_000)
+    ap.add_argument("--blas-threads", default="", help="OPENBLAS_NUM_THREADS for both sides")
     ap.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    global BLAS_THREADS
+    BLAS_THREADS = args.blas_threads
     if args.worker:
         kind = args.worker[0]
         if kind == "kundresa":
