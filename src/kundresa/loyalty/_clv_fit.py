@@ -1,26 +1,30 @@
-"""Maximum-likelihood fits of the customer-base models (scipy optimisers, log-parameters).
+"""Maximum-likelihood fits of the customer-base models (Newton or scipy, log-parameters).
 
 How a fit runs (the same for every model):
 
 1. The summary is checked (one-line errors naming the field) and collapsed to its distinct
-   rows with weights (``numpy.unique``), so a million customers with few distinct
+   rows with weights (a lexsort), so a million customers with few distinct
    ``(x, t_x, T)`` cost no more than the distinct rows; the likelihood is vectorised.
 2. The parameters are optimised on the log scale (so they stay positive), minimising the
-   mean negative log-likelihood from a few starting values (moment-based and generic):
-   BFGS (analytic gradients for BG/NBD and Gamma-Gamma, finite differences otherwise),
-   falling back to Nelder-Mead and BFGS again where BFGS stalls on a ridge; starts run until
-   two good ends agree (one on large data), and the best end wins.
+   mean negative log-likelihood from a few starting values (moment-based and generic).
+   BG/NBD and Gamma-Gamma: Newton's method with the exact gradient and Hessian
+   (:mod:`~kundresa.loyalty._clv_weighted`, numpy only: no scipy import), damped
+   (Levenberg-Marquardt) where the Hessian is not positive definite or a step does not
+   decrease the objective; the first good end is the fit. The other models: scipy's BFGS
+   with finite differences, falling back to Nelder-Mead and BFGS again where BFGS stalls on
+   a ridge; starts run until two good ends agree (one on large data), the best end wins.
 3. Standard errors: the Hessian ``H`` of the total negative log-likelihood in the log
-   parameters ``u = log(theta)`` by central finite differences (of the likelihood, step
-   ``1e-4``; of the analytic gradient for BG/NBD and Gamma-Gamma, step ``1e-5``); its inverse
-   is the covariance of ``u`` and the delta method gives
-   ``cov(theta) = diag(theta) H^-1 diag(theta)`` (the gradient vanishes at the optimum, so
-   this equals the inverse observed information in the natural parameters).
-4. A :class:`ConvergenceWarning` is issued when the optimiser did not converge, a
-   parameter ends at a boundary (a shape parameter beyond 1e-4 .. 1e4, a scale parameter
-   such as BG/NBD's alpha beyond about 1e-7 .. 1e7: e.g. ``b -> 0`` or ``alpha -> inf``,
-   limits where the model degenerates), or the Hessian is not positive definite
-   (standard errors are then NaN).
+   parameters ``u = log(theta)`` (exact for BG/NBD and Gamma-Gamma; central finite
+   differences of the likelihood, step ``1e-4``, otherwise); its inverse is the covariance
+   of ``u`` and the delta method gives ``cov(theta) = diag(theta) H^-1 diag(theta)`` (the
+   gradient vanishes at the optimum, so this equals the inverse observed information in
+   the natural parameters).
+4. A :class:`ConvergenceWarning` (one line, naming the model) is issued when the optimiser
+   did not converge, a parameter ends at a boundary (a shape parameter beyond 1e-4 .. 1e4,
+   a scale parameter such as BG/NBD's alpha beyond 1e-7 .. 1e7 times the data's own scale,
+   the mean ``T`` or the mean spend: limits where the model degenerates; the warning
+   names them, e.g. ``b -> infinity``), or the Hessian is not positive definite
+   (standard errors are then NaN, ``null`` in JSON).
 
 >>> import numpy as np
 >>> fit = fit_sbg([1000, 631, 468, 382, 326, 289, 262, 241])
@@ -33,15 +37,15 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import minimize
 
 from kundresa._errors import InvalidOptionError
 from kundresa.loyalty import _clv_models as m
 from kundresa.loyalty._clv_result import MODELS, ConvergenceWarning, Model, ModelFit
+from kundresa.loyalty._clv_weighted import WeightedBgNbd, WeightedGammaGamma, _dot
 
 __all__ = [
     "fit_bg_bb",
@@ -54,16 +58,22 @@ __all__ = [
 
 Array = npt.NDArray[np.float64]
 #: a shape parameter beyond 1e-4 .. 1e4 is at a boundary (a degenerate limit of the model);
-#: a scale parameter (in the data's own units) beyond about 1e-7 .. 1e7
+#: a scale parameter beyond 1e-7 .. 1e7 times the data's own scale (see _bounds)
 _SHAPE_BOUND = float(np.log(1e4))
 _SCALE_BOUND = 16.0
 _SCALES = {"bg_nbd": {"alpha"}, "mbg_nbd": {"alpha"}, "pareto_nbd": {"alpha", "beta"},
            "gamma_gamma": {"gamma"}}  # fmt: skip
 
 
-def _bounds(model: Model) -> Array:
+def _bounds(model: Model, unit: float = 1.0) -> tuple[Array, Array]:
+    """``(centre, width)`` in ``u = log(theta)``: a parameter is at a boundary when
+    ``|u - centre| > width``; a scale parameter's centre is the log of the data's own scale
+    ``unit`` (the mean ``T``, the mean spend), so the boundary does not depend on the unit
+    the data are measured in (weeks or seconds, euros or cents)."""
     scales = _SCALES.get(model, set())
-    return np.array([_SCALE_BOUND if n in scales else _SHAPE_BOUND for n in MODELS[model]])
+    names = MODELS[model]
+    centre = np.array([np.log(unit) if n in scales else 0.0 for n in names])
+    return centre, np.array([_SCALE_BOUND if n in scales else _SHAPE_BOUND for n in names])
 
 
 def _column(name: str, values: npt.ArrayLike, fix: str) -> Array:
@@ -158,11 +168,100 @@ def _converged(res: Any) -> bool:
     return bool(res.success) or gnorm < 1e-5
 
 
-def _hessian_from_grad(g: Callable[[Array], Array], u: Array, h: float = 1e-5) -> Array:
-    k = u.size
-    cols = [(g(u + h * e) - g(u - h * e)) / (2 * h) for e in np.eye(k)]
-    hess = np.column_stack(cols)
-    return np.asarray((hess + hess.T) / 2)
+class _End(NamedTuple):
+    """Where an optimiser stopped (the fields of scipy's ``OptimizeResult`` used here)."""
+
+    x: Array
+    fun: float
+    success: bool
+    message: str
+    nit: int
+    jac: Array
+    hess: Array  # of the mean negative log-likelihood in u = log(theta)
+
+
+Full = Callable[[Array], tuple[float, Array, Array]]
+
+
+def _newton(full: Full, u0: Array, bounds: tuple[Array, Array], scale: float) -> _End:
+    """Newton's method on ``u = log(theta)`` with the exact Hessian, damped (Levenberg-
+    Marquardt: ``H + lambda I`` until it is positive definite and the step decreases the
+    objective, steps of at most 2 in ``u``); stops when the gradient of the mean negative
+    log-likelihood is below 1e-10, the objective stops decreasing (a ridge), or a parameter
+    runs past its boundary."""
+    k = u0.size
+
+    def at(u: Array) -> tuple[float, Array, Array]:
+        theta = np.exp(u)
+        with np.errstate(all="ignore"):
+            v, g, h = full(theta)
+        fu = -v * scale
+        gu = -g * theta * scale
+        hu = -(h * np.outer(theta, theta) + np.diag(g * theta)) * scale
+        finite = np.isfinite(fu) and np.all(np.isfinite(gu)) and np.all(np.isfinite(hu))
+        return (float(fu), gu, hu) if finite else (np.inf, gu, hu)
+
+    u = np.asarray(u0, dtype=np.float64)
+    f, g, h = at(u)
+    if not np.isfinite(f):
+        return _End(u, np.inf, False, "the likelihood is not finite at the start", 0, g, h)
+    lam, nit, message = 0.0, 0, "the gradient vanishes"
+    while max(abs(g)) > 1e-10:
+        if nit >= 200:
+            message = "200 Newton iterations"
+            break
+        nit += 1
+        step = None
+        while lam < 1e10:
+            try:
+                np.linalg.cholesky(h + lam * np.eye(k))
+            except np.linalg.LinAlgError:
+                lam = max(10 * lam, 1e-6)
+                continue
+            trial = -np.linalg.solve(h + lam * np.eye(k), g)
+            trial *= min(1.0, 2.0 / max(float(np.max(np.abs(trial))), 1e-300))
+            if -float(g @ trial) < 1e-15 * max(1.0, abs(f)):  # below float64's noise in f
+                break
+            if np.all(np.abs(u + trial) <= 50):
+                fn, gn, hn = at(u + trial)
+                if fn <= f + 1e-4 * float(g @ trial):
+                    step = trial
+                    break
+            lam = max(10 * lam, 1e-6)
+        if step is None:  # no decrease left: the optimum within float64 (or a wall)
+            message = "no further decrease"
+            break
+        gain = f - fn
+        u, f, g, h = u + step, fn, gn, hn
+        lam = lam / 10 if lam > 1e-7 else 0.0
+        if gain <= 1e-12 * max(1.0, abs(f)) and max(abs(g)) <= 1e-8:
+            message = "no further decrease (a flat optimum or ridge)"
+            break
+        if np.any(np.abs(u - bounds[0]) > bounds[1] + 2):
+            message = "a parameter runs to its boundary"
+            break
+    success = max(abs(g)) <= 1e-7
+    return _End(u, f, success, message, nit, g, h)
+
+
+def _scipy(objective: Callable[[Array], float], u0: Array, good: Callable[[Any], bool]) -> Any:
+    """BFGS with finite differences; where it stalls on a ridge or a flat region, the
+    simplex, then BFGS again (``res.nit`` counts all three)."""
+    from scipy.optimize import minimize  # imported here: BG/NBD and Gamma-Gamma need none
+
+    res = minimize(objective, u0, jac="3-point", method="BFGS", options={"gtol": 1e-9})
+    if good(res):
+        return res
+    nit = int(res.nit)
+    coarse = minimize(
+        objective,
+        u0,
+        method="Nelder-Mead",
+        options={"maxiter": 400 * u0.size, "xatol": 1e-7, "fatol": 1e-12},
+    )
+    res = minimize(objective, coarse.x, jac="3-point", method="BFGS", options={"gtol": 1e-9})
+    res.nit = int(res.nit) + nit + int(coarse.nit)
+    return res
 
 
 def _fit(
@@ -172,17 +271,20 @@ def _fit(
     customers: float,
     rows: int,
     started: float,
-    value_grad: Callable[[Array], tuple[float, Array]] | None = None,
+    full: Full | None = None,
+    unit: float = 1.0,
 ) -> ModelFit:
     """Maximise ``total_ll(theta)`` over positive ``theta`` from each start; the best wins.
 
-    ``value_grad(theta)`` (optional) gives the total log-likelihood and its gradient.
+    ``full(theta)`` (optional) gives the total log-likelihood, its gradient and Hessian:
+    then the optimiser is :func:`_newton`, else scipy's BFGS (:func:`_scipy`).
     The starts run in order until two good ends (converged, inside the boundaries) agree on
     the likelihood, or on large data (over 20,000 distinct rows) until the first good end;
-    the best end wins.
+    the best end wins. ``unit`` is the data's scale (see :func:`_bounds`).
     """
     scale = 1.0 / max(customers, 1.0)
-    bounds = _bounds(model)
+    bounds = _bounds(model, unit)
+    centre, width = bounds
 
     def objective(u: Array) -> float:
         if np.any(np.abs(u) > 50):
@@ -191,44 +293,17 @@ def _fit(
             value = -total_ll(np.exp(u)) * scale
         return float(value) if np.isfinite(value) else np.inf
 
-    def objective_grad(u: Array) -> tuple[float, Array]:
-        assert value_grad is not None
-        if np.any(np.abs(u) > 50):
-            return np.inf, np.zeros_like(u)
-        theta = np.exp(u)
-        with np.errstate(all="ignore"):
-            value, grad = value_grad(theta)
-        g = -grad * theta * scale
-        if not np.isfinite(value):
-            return np.inf, np.zeros_like(u)
-        return -value * scale, np.where(np.isfinite(g), g, 0.0)
-
     def good(res: Any) -> bool:
-        return bool(np.all(np.abs(res.x) <= bounds)) and _converged(res)
+        return bool(np.all(np.abs(res.x - centre) <= width)) and _converged(res)
 
     best = None
     iterations = 0
     ends: list[float] = []  # the objective at each good end
-    for start in starts:
+    for tried, start in enumerate(starts, 1):
         u0 = np.log(np.asarray(start, dtype=np.float64))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            if value_grad is not None:
-                res = minimize(objective_grad, u0, jac=True, method="BFGS", options={"gtol": 1e-9})
-            else:
-                res = minimize(objective, u0, jac="3-point", method="BFGS", options={"gtol": 1e-9})
-                if not good(res):  # a ridge or a flat region: the simplex, then BFGS again
-                    iterations += int(res.nit)
-                    coarse = minimize(
-                        objective,
-                        u0,
-                        method="Nelder-Mead",
-                        options={"maxiter": 400 * u0.size, "xatol": 1e-7, "fatol": 1e-12},
-                    )
-                    iterations += int(coarse.nit)
-                    res = minimize(
-                        objective, coarse.x, jac="3-point", method="BFGS", options={"gtol": 1e-9}
-                    )
+            res = _newton(full, u0, bounds, scale) if full else _scipy(objective, u0, good)
         iterations += int(res.nit)
         if good(res):
             ends.append(float(res.fun))
@@ -236,40 +311,50 @@ def _fit(
             best = res
         # enough: one good end on large data, two that agree on small data
         agree = len(ends) >= 2 and abs(ends[-1] - min(ends[:-1])) < 1e-9 * max(1.0, abs(ends[-1]))
-        if (rows > 20_000 and ends) or agree:
+        # (Newton with the exact Hessian ends at a proper maximum: its first good end is
+        # it; and two ends at a boundary tell the data do not identify the model)
+        newton = full is not None
+        if ((rows > 20_000 or newton) and ends) or agree or (newton and tried >= 2):
             break
     assert best is not None
     u = np.asarray(best.x, dtype=np.float64)
     theta = np.exp(u)
     names = MODELS[model]
     converged = _converged(best)
-    at_boundary = bool(np.any(np.abs(u) > bounds))
+    outside = np.abs(u - centre) > width
+    at_boundary = bool(np.any(outside))
     with np.errstate(all="ignore"):
-        if value_grad is None:
-            hess = _hessian(lambda v: -total_ll(np.exp(v)), u)
+        if isinstance(best, _End):  # the exact Hessian, at the optimum
+            hess = best.hess / scale
         else:
-            hess = _hessian_from_grad(lambda v: -value_grad(np.exp(v))[1] * np.exp(v), u)
+            hess = _hessian(lambda v: -total_ll(np.exp(v)), u)
     try:
         np.linalg.cholesky(hess)
         cov_u = np.linalg.inv(hess)
         cov = cov_u * np.outer(theta, theta)
         se = np.sqrt(np.diag(cov))
-        posdef = True
+        posdef = bool(np.all(np.isfinite(se)))
     except np.linalg.LinAlgError:
+        posdef = False
+    if not posdef:
         cov = np.full((u.size, u.size), np.nan)
         se = np.full(u.size, np.nan)
-        posdef = False
     shown = ", ".join(f"{n} = {t:.4g}" for n, t in zip(names, theta, strict=True))
-    if not converged:
+    if not converged and not at_boundary:  # the boundary warning below says why
         warnings.warn(
             f"{model}: the optimiser did not converge ({best.message}); {shown}",
             ConvergenceWarning,
             stacklevel=3,
         )
     if at_boundary:
+        where = ", ".join(
+            f"{n} -> {'0' if v < c else 'infinity'}"
+            for n, v, c, out in zip(names, u, centre, outside, strict=True)
+            if out
+        )
         warnings.warn(
-            f"{model}: the fit ends at a parameter boundary ({shown}); the data may not "
-            "identify the model (too few repeat purchases, or a simpler model fits)",
+            f"{model}: the fit ends at a parameter boundary ({where}; {shown}): the data "
+            "may not identify the model (too few repeat purchases, or a simpler model fits)",
             ConvergenceWarning,
             stacklevel=3,
         )
@@ -283,7 +368,7 @@ def _fit(
         model=model,
         params=dict(zip(names, (float(t) for t in theta), strict=True)),
         standard_errors=dict(zip(names, (float(s) for s in se), strict=True)),
-        log_likelihood=float(total_ll(theta)),
+        log_likelihood=-float(best.fun) / scale if isinstance(best, _End) else total_ll(theta),
         customers=customers,
         rows=rows,
         converged=converged,
@@ -295,9 +380,13 @@ def _fit(
     )
 
 
+def _mean(values: Array, w: Array) -> float:
+    return _dot(w, values) / float(w.sum())
+
+
 def _rate_starts(x: Array, T: Array, w: Array, shape: Sequence[float]) -> list[list[float]]:
     """Starting values: r = 1 and alpha so that r/alpha is the mean purchase rate."""
-    rate = max(float(np.dot(w, x) / np.dot(w, T)), 1e-6)
+    rate = max((_dot(w, x) / _dot(w, T)), 1e-6)
     return [[1.0, 1.0 / rate, *shape], [0.5, 0.5 / rate, *shape]]
 
 
@@ -327,13 +416,38 @@ def fit_bg_nbd(
     started = time.perf_counter()
     xs, tx, tt, w, n = _summary(x, t_x, T, weights)
     # the x-only terms are shared by rows with the same x: evaluated once per distinct x
-    value_grad = m.WeightedBgNbd(xs, tx, tt, w)
+    evaluator = WeightedBgNbd(xs, tx, tt, w)
 
     def ll(p: Array) -> float:
-        return value_grad(p)[0]
+        return evaluator.full(p, hessian=False)[0]
 
     starts = _rate_starts(xs, tt, w, (1.0, 1.0)) + _rate_starts(xs, tt, w, (0.5, 3.0))
-    return _fit("bg_nbd", ll, starts, n, xs.size, started, value_grad=value_grad)
+    unit = _mean(tt, w)
+    if xs.size > 100_000:  # start from a fit on a sample: 2-3 Newton steps on all rows
+        starts = [*_sample_start(xs, tx, tt, w, starts[0], unit), *starts]
+    return _fit("bg_nbd", ll, starts, n, xs.size, started, evaluator.full, unit)
+
+
+def _sample_start(
+    x: Array, tx: Array, T: Array, w: Array, start: Sequence[float], unit: float
+) -> list[list[float]]:
+    """The BG/NBD fit on ~20,000 of the distinct rows (those of weight > 1 all kept, the
+    others sampled and up-weighted: the same expected likelihood), as a start; none when
+    that fit does not converge inside the boundaries."""
+    heavy = w > 1
+    light = np.flatnonzero(~heavy)
+    rate = min(1.0, 20_000 / max(light.size, 1))
+    picked = np.random.default_rng(0).random(light.size) < rate
+    keep = np.sort(np.r_[np.flatnonzero(heavy), light[picked]])
+    ws = np.where(heavy[keep], w[keep], w[keep] / rate)
+    sub = WeightedBgNbd(x[keep], tx[keep], T[keep], ws)
+    centre, width = _bounds("bg_nbd", unit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        end = _newton(sub.full, np.log(np.asarray(start)), (centre, width), 1 / float(ws.sum()))
+    if end.success and np.all(np.abs(end.x - centre) <= width):
+        return [np.exp(end.x).tolist()]
+    return []
 
 
 def fit_mbg_nbd(
@@ -355,10 +469,10 @@ def fit_mbg_nbd(
     xs, tx, tt, w, n = _summary(x, t_x, T, weights)
 
     def ll(p: Array) -> float:
-        return float(np.dot(w, m.mbgnbd_ll(p, xs, tx, tt)))
+        return _dot(w, m.mbgnbd_ll(p, xs, tx, tt))
 
     starts = _rate_starts(xs, tt, w, (1.0, 1.0)) + _rate_starts(xs, tt, w, (0.5, 3.0))
-    return _fit("mbg_nbd", ll, starts, n, xs.size, started)
+    return _fit("mbg_nbd", ll, starts, n, xs.size, started, unit=_mean(tt, w))
 
 
 def fit_pareto_nbd(
@@ -380,11 +494,11 @@ def fit_pareto_nbd(
     xs, tx, tt, w, n = _summary(x, t_x, T, weights)
 
     def ll(p: Array) -> float:
-        return float(np.dot(w, m.pnbd_ll(p, xs, tx, tt)))
+        return _dot(w, m.pnbd_ll(p, xs, tx, tt))
 
-    mean_t = float(np.dot(w, tt) / w.sum())
+    mean_t = _dot(w, tt) / w.sum()
     starts = [[*s[:2], 1.0, mean_t] for s in _rate_starts(xs, tt, w, ())]
-    return _fit("pareto_nbd", ll, starts, n, xs.size, started)
+    return _fit("pareto_nbd", ll, starts, n, xs.size, started, unit=_mean(tt, w))
 
 
 def fit_bg_bb(
@@ -411,7 +525,7 @@ def fit_bg_bb(
         )
 
     def ll(p: Array) -> float:
-        return float(np.dot(w, m.bgbb_ll(p, xs, tx, nn)))
+        return _dot(w, m.bgbb_ll(p, xs, tx, nn))
 
     starts = [[1.0, 1.0, 1.0, 1.0], [0.5, 0.5, 0.5, 3.0]]
     return _fit("bg_bb", ll, starts, total, xs.size, started)
@@ -479,11 +593,11 @@ def fit_gamma_gamma(
         raise InvalidOptionError("x", "all zero", fix="Gamma-Gamma needs customers with x > 0")
     xs, ms, w = xs[keep], ms[keep], w[keep]
 
-    value_grad = m.WeightedGammaGamma(xs, ms, w)
+    evaluator = WeightedGammaGamma(xs, ms, w)
 
     def ll(p: Array) -> float:
-        return value_grad(p)[0]
+        return evaluator.full(p, hessian=False)[0]
 
-    mean = float(np.dot(w, ms) / w.sum())
+    mean = _dot(w, ms) / w.sum()
     starts = [[2.0, 3.0, mean], [5.0, 5.0, mean], [1.0, 1.0, 1.0]]
-    return _fit("gamma_gamma", ll, starts, float(w.sum()), xs.size, started, value_grad)
+    return _fit("gamma_gamma", ll, starts, float(w.sum()), xs.size, started, evaluator.full, mean)

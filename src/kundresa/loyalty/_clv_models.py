@@ -31,7 +31,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import betaln, digamma, gammaln, hyp2f1
+
+from kundresa.loyalty._clv_special import betaln, digamma, gammaln, hyp2f1_tail
+from kundresa.loyalty._clv_weighted import WeightedBgNbd, WeightedGammaGamma
 
 __all__ = [
     "WeightedBgNbd",
@@ -126,68 +128,6 @@ def bgnbd_grad(p: Params, x: Array, tx: Array, T: Array) -> Array:
     return np.vstack([dr, dal, da, db])
 
 
-class WeightedBgNbd:
-    """Total BG/NBD log-likelihood and its gradient on weighted distinct rows, fast: the
-    terms that depend on ``x`` only are evaluated once per distinct ``x``.
-
-    >>> import numpy as np
-    >>> f = WeightedBgNbd(np.array([0.0, 2.0]), np.array([0.0, 30.0]), np.array([39.0, 39.0]),
-    ...                   np.array([3.0, 1.0]))
-    >>> value, grad = f(np.array([0.25, 4.0, 0.8, 2.5]))
-    >>> bool(np.isclose(value, 3 * bgnbd_ll((0.25, 4, 0.8, 2.5), *f.rows(0)).item()
-    ...                 + bgnbd_ll((0.25, 4, 0.8, 2.5), *f.rows(1)).item()))
-    True
-    """
-
-    def __init__(self, x: Array, tx: Array, T: Array, w: Array) -> None:
-        self.ux, inv = np.unique(x, return_inverse=True)
-        self.inv = inv.reshape(-1)
-        self.x, self.tx, self.T, self.w = x, tx, T, w
-        self.wx = np.bincount(self.inv, weights=w, minlength=self.ux.size)
-        self.total = float(w.sum())
-
-    def rows(self, i: int) -> tuple[Array, Array, Array]:
-        """Row ``i`` as one-element arrays ``(x, t_x, T)``."""
-        return self.x[i : i + 1], self.tx[i : i + 1], self.T[i : i + 1]
-
-    def __call__(self, p: Params) -> tuple[float, Array]:
-        """``(total log-likelihood, its gradient w.r.t. (r, alpha, a, b))``."""
-        r, alpha, a, b = (float(v) for v in p)
-        ux, inv, w = self.ux, self.inv, self.w
-        pos = ux > 0
-        bab = betaln(a, b)
-        c1 = gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
-        c2 = betaln(a, b + ux) - bab
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bx1 = np.where(pos, b + ux - 1, 1.0)
-            c3 = np.where(pos, betaln(a + 1, bx1) - bab, -np.inf)
-        l_t = np.log(alpha + self.T)
-        l_tx = np.log(alpha + self.tx)
-        rx = r + self.x
-        a2 = c2[inv] - rx * l_t
-        a3 = c3[inv] - rx * l_tx
-        lse = np.logaddexp(a2, a3)
-        value = float(np.dot(self.wx, c1) + np.dot(w, lse))
-        p2 = np.exp(a2 - lse)
-        wp2 = w * p2
-        wp3 = w - wp2
-        s2 = np.bincount(inv, weights=wp2, minlength=ux.size)
-        s3 = np.bincount(inv, weights=wp3, minlength=ux.size)
-        dr = float(np.dot(self.wx, digamma(r + ux) - digamma(r) + np.log(alpha)))
-        dr -= float(np.dot(wp2, l_t) + np.dot(wp3, l_tx))
-        dal = r / alpha * self.total
-        dal -= float(
-            np.dot(wp2 * rx, 1 / (alpha + self.T)) + np.dot(wp3 * rx, 1 / (alpha + self.tx))
-        )
-        psi_abx = digamma(a + b + ux)
-        da = float(np.dot(s2, digamma(a) - psi_abx) + np.dot(s3, digamma(a + 1) - psi_abx))
-        da -= self.total * float(digamma(a) - digamma(a + b))
-        psi_bx1 = np.where(pos, digamma(bx1), 0.0)
-        db = float(np.dot(s2, digamma(b + ux) - psi_abx) + np.dot(s3, psi_bx1 - psi_abx))
-        db -= self.total * float(digamma(b) - digamma(a + b))
-        return value, np.array([dr, dal, da, db])
-
-
 def bgnbd_p_alive(p: Params, x: Array, tx: Array, T: Array) -> Array:
     """P(alive at T | x, t_x, T) under BG/NBD (FHL 2008); exactly 1 when ``x = 0``.
 
@@ -227,13 +167,40 @@ def bgnbd_conditional_expected(p: Params, t: Array, x: Array, tx: Array, T: Arra
     r, alpha, a, b = p
     # the formula's ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z) through Euler's
     # transformation 2F1(a,b;c;z) = (1-z)^(c-a-b) 2F1(c-a, c-b; c; z): the parameters of the
-    # new series stay small for any x, so it neither overflows nor loses precision
-    z = t / (alpha + T + t)
-    tail = ((alpha + T) / (alpha + T + t)) ** (a - 1) * hyp2f1(
-        a + b - 1 - r, a - 1, a + b + x - 1, z
-    )
-    lead = (a + b + x - 1) / (a - 1) * (1 - tail)
+    # new series stay small for any x, so it neither overflows nor loses precision; and
+    # (1 - tail) / (a - 1) is summed without the division (exact at a = 1)
+    lead = (a + b + x - 1) * _one_minus_tail(a + b - 1 - r, a - 1, a + b + x - 1, t, alpha + T)
     return np.asarray(lead * bgnbd_p_alive(p, x, tx, T), dtype=np.float64)
+
+
+def _one_minus_tail(A: float, B: float, C: Array, t: Array, base: Array) -> Array:
+    """(1 - (1 - z)^B 2F1(A, B; C; z)) / B with z = t / (base + t), stable for any B (its
+    B = 0 limit -ln(1 - z) - G included): 2F1 = 1 + B G (:func:`hyp2f1_tail`), so it is
+    -expm1(B L) / B - exp(B L) G with L = ln(1 - z) = ln(base / (base + t)).
+
+    >>> import numpy as np
+    >>> t, base = np.array([39.0]), np.array([43.0])
+    >>> near = _one_minus_tail(0.9, 1e-9, np.array([2.0]), t, base)
+    >>> bool(np.isclose(_one_minus_tail(0.9, 0.0, np.array([2.0]), t, base), near, rtol=1e-8))
+    True
+    """
+    cc, bb = np.broadcast_arrays(np.asarray(C, dtype=np.float64), np.asarray(base, np.float64))
+    if cc.ndim == 1 and cc.size > 64:  # customers share (x, T): the series once per pair
+        order = np.lexsort((bb, cc))
+        cs, bs = cc[order], bb[order]
+        new = np.ones(cs.size, dtype=bool)
+        new[1:] = (cs[1:] != cs[:-1]) | (bs[1:] != bs[:-1])
+        if new.sum() < 0.8 * cs.size:
+            inv = np.empty(cs.size, dtype=np.int64)
+            inv[order] = np.cumsum(new) - 1
+            return _one_minus_tail(A, B, cs[new], t, bs[new])[..., inv]
+    t, base = np.broadcast_arrays(np.asarray(t, dtype=np.float64), bb)
+    C = np.broadcast_to(cc, t.shape)
+    L = np.log(base) - np.log(base + t)
+    z = t / (base + t)
+    G = hyp2f1_tail(A, B, C, z)
+    first = -L if abs(B) < 1e-12 else -np.expm1(B * L) / B
+    return np.asarray(first - np.exp(B * L) * G, dtype=np.float64)
 
 
 def bgnbd_p_purchases(p: Params, k: Array, t: float) -> Array:
@@ -272,6 +239,8 @@ def bgnbd_p_purchases(p: Params, k: Array, t: float) -> Array:
 
 def _pnbd_terms(p: Params, x: Array, tx: Array, T: Array) -> tuple[Array, Array, Array]:
     """``common``, ``log term1`` and ``log term2`` of L = exp(common) (term1 + term2)."""
+    from scipy.special import hyp2f1  # imported here: the BG/NBD path never needs scipy
+
     r, alpha, s, beta = p
     rsx = r + s + x
     big = max(alpha, beta)
@@ -369,6 +338,8 @@ def pnbd_p_purchases(p: Params, k: Array, t: float) -> Array:
     >>> round(float(probs.sum()), 9), round(float(probs @ np.arange(150.0)), 4)
     (1.0, 1.2134)
     """
+    from scipy.special import hyp2f1
+
     r, al, s, be = p
     k = _f(k).reshape(-1)
     with np.errstate(divide="ignore"):
@@ -454,9 +425,8 @@ def mbgnbd_conditional_expected(p: Params, t: Array, x: Array, tx: Array, T: Arr
     True
     """
     r, alpha, a, b = p
-    z = t / (alpha + T + t)  # Euler's transformation, as in bgnbd_conditional_expected
-    tail = ((alpha + T) / (alpha + T + t)) ** (a - 1) * hyp2f1(a + b - r, a - 1, a + b + x, z)
-    lead = (a + b + x) / (a - 1) * (1 - tail)
+    # Euler's transformation, as in bgnbd_conditional_expected (and exact at a = 1)
+    lead = (a + b + x) * _one_minus_tail(a + b - r, a - 1, a + b + x, t, alpha + T)
     return np.asarray(lead * mbgnbd_p_alive(p, x, tx, T), dtype=np.float64)
 
 
@@ -523,8 +493,24 @@ def bgbb_expected(p: Params, n: Array) -> Array:
     True
     """
     al, be, ga, de = p
-    ratio = np.exp(gammaln(ga + de) - gammaln(ga + de + n) + gammaln(1 + de + n) - gammaln(1 + de))
-    return np.asarray(al / (al + be) * de / (ga - 1) * (1 - ratio), dtype=np.float64)
+    log_ratio = gammaln(ga + de) - gammaln(ga + de + n) + gammaln(1 + de + n) - gammaln(1 + de)
+    # (1 - ratio) / (gamma - 1), and at gamma = 1 its limit psi(1 + delta + n) - psi(1 + delta)
+    limit = digamma(1 + de + n) - digamma(1 + de)
+    share = _expm1_over(log_ratio, ga - 1, limit)
+    return np.asarray(al / (al + be) * de * share, dtype=np.float64)
+
+
+def _expm1_over(h: Array, eps: float, limit: Array) -> Array:
+    """-expm1(h) / eps for ``h -> 0`` as ``eps -> 0`` (``h`` vanishes at ``eps = 0``): the
+    first-order ``limit`` (-dh/d eps) when ``|eps| < 1e-7``, where the quotient is 0/0.
+
+    >>> import numpy as np
+    >>> _expm1_over(np.array([-1e-3]), 1e-3, np.array([1.0])).round(6).tolist()
+    [0.9995]
+    """
+    if abs(eps) < 1e-7:
+        return np.asarray(limit, dtype=np.float64)
+    return np.asarray(-np.expm1(h) / eps, dtype=np.float64)
 
 
 def bgbb_conditional_expected(p: Params, n_star: Array, x: Array, tx: Array, n: Array) -> Array:
@@ -539,9 +525,12 @@ def bgbb_conditional_expected(p: Params, n_star: Array, x: Array, tx: Array, n: 
     al, be, ga, de = p
     lead = betaln(al + x + 1, be + n - x) - betaln(al, be) - bgbb_ll(p, x, tx, n)
     g = gammaln(ga + de) - gammaln(1 + de)
-    d1 = np.exp(g + gammaln(1 + de + n) - gammaln(ga + de + n))
-    d2 = np.exp(g + gammaln(1 + de + n + n_star) - gammaln(ga + de + n + n_star))
-    return np.asarray(np.exp(lead) * de / (ga - 1) * (d1 - d2), dtype=np.float64)
+    l1 = gammaln(1 + de + n) - gammaln(ga + de + n)
+    l2 = gammaln(1 + de + n + n_star) - gammaln(ga + de + n + n_star)
+    # (d1 - d2) / (gamma - 1) = d1 (1 - d2 / d1) / (gamma - 1), exact at gamma = 1 (d1 = d2)
+    limit = digamma(1 + de + n + n_star) - digamma(1 + de + n)
+    share = _expm1_over(l2 - l1, ga - 1, limit)
+    return np.asarray(np.exp(lead + g + l1) * de * share, dtype=np.float64)
 
 
 def bgbb_p_purchases(p: Params, k: Array, n: int) -> Array:
@@ -587,7 +576,7 @@ def sbg_survival(p: Params, t: Array) -> Array:
     """S(t) = B(alpha, beta + t) / B(alpha, beta), the share still active after ``t`` periods.
 
     >>> import numpy as np
-    >>> sbg_survival((1.0, 1.0), np.array([0.0, 1.0])).tolist()
+    >>> sbg_survival((1.0, 1.0), np.array([0.0, 1.0])).round(12).tolist()
     [1.0, 0.5]
     """
     al, be = p
@@ -634,51 +623,6 @@ def gg_grad(p: Params, x: Array, m: Array) -> Array:
     dq = psi - digamma(q) + np.log(g) - log_gmx
     dg = q / g - (px + q) / (g + m * x)
     return np.vstack([dp, dq, dg])
-
-
-class WeightedGammaGamma:
-    """Total Gamma-Gamma log-likelihood and gradient on weighted customers, fast: the
-    Gamma-function terms depend on ``x`` only (once per distinct ``x``), the ``log m`` terms
-    are constants, leaving one log per customer and evaluation.
-
-    >>> import numpy as np
-    >>> x, m, w = np.array([1.0, 2.0, 2.0]), np.array([10.0, 20.0, 30.0]), np.ones(3)
-    >>> value, grad = WeightedGammaGamma(x, m, w)(np.array([6.0, 4.0, 15.0]))
-    >>> bool(np.isclose(value, gg_ll((6.0, 4.0, 15.0), x, m).sum()))
-    True
-    """
-
-    def __init__(self, x: Array, m: Array, w: Array) -> None:
-        self.ux, inv = np.unique(x, return_inverse=True)
-        self.wx = np.bincount(inv.reshape(-1), weights=w, minlength=self.ux.size)
-        self.x, self.m, self.w = x, m, w
-        self.mx = m * x
-        self.total = float(w.sum())
-        log_m = np.log(m)
-        self.c_xlogm = float(np.dot(w * x, log_m))  # sum of w x log m
-        self.c_logm = float(np.dot(w, log_m))
-        self.c_xlogx = float(np.dot(self.wx * self.ux, np.log(self.ux)))  # sum of w x log x
-        self.wxsum = float(np.dot(w, x))
-
-    def __call__(self, p: Params) -> tuple[float, Array]:
-        """``(total log-likelihood, its gradient w.r.t. (p, q, gamma))``."""
-        pp, q, g = (float(v) for v in p)
-        ux, wx = self.ux, self.wx
-        pux = pp * ux
-        log_gmx = np.log(g + self.mx)
-        inv_gmx = 1.0 / (g + self.mx)
-        wpx = self.w * pp * self.x
-        value = float(np.dot(wx, gammaln(pux + q) - gammaln(pux)))
-        value += self.total * (q * np.log(g) - gammaln(q))
-        value += pp * self.c_xlogm - self.c_logm + pp * self.c_xlogx
-        value -= float(np.dot(wpx + q * self.w, log_gmx))
-        psi = digamma(pux + q)
-        dp = float(np.dot(wx * ux, psi - digamma(pux))) + self.c_xlogm + self.c_xlogx
-        dp -= float(np.dot(self.w * self.x, log_gmx))
-        dq = float(np.dot(wx, psi)) - self.total * (digamma(q) - np.log(g))
-        dq -= float(np.dot(self.w, log_gmx))
-        dg = self.total * q / g - float(np.dot(wpx + q * self.w, inv_gmx))
-        return value, np.array([dp, dq, dg])
 
 
 def gg_expected_spend(p: Params, x: Array, m: Array) -> Array:

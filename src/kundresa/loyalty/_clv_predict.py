@@ -211,7 +211,8 @@ def customer_lifetime_value(
         CLV = sum over i = 1..periods of  spend * (E(i L) - E((i - 1) L)) / (1 + d)^i
 
     where ``spend`` is the Gamma-Gamma expected transaction value (:func:`expected_spend`).
-    Purchases are discounted at the end of the period they fall in.
+    Purchases are discounted at the end of the period they fall in; the periods are
+    evaluated in one vectorised call (lifetimes calls its prediction twice per period).
 
     >>> from kundresa.loyalty import ModelFit
     >>> bg = ModelFit("bg_nbd", {"r": 0.2426, "alpha": 4.4135, "a": 0.7929, "b": 2.4258},
@@ -231,10 +232,16 @@ def customer_lifetime_value(
         raise InvalidOptionError("discount_rate", discount_rate, fix="a rate > -1, e.g. 0.01")
     xs, tx, tt = _customers(x, t_x, T)
     value = expected_spend(spend, xs, mean_spend)
-    total = np.zeros(np.shape(xs))
-    previous = np.zeros(np.shape(xs))
-    for i in range(1, int(periods) + 1):  # a loop over periods, vectorised over customers
-        now = conditional_expected_purchases(fit, i * period_length, xs, tx, tt)
-        total = total + value * (now - previous) / (1 + discount_rate) ** i
-        previous = now
+    fn = {
+        "bg_nbd": m.bgnbd_conditional_expected,
+        "pareto_nbd": m.pnbd_conditional_expected,
+        "mbg_nbd": m.mbgnbd_conditional_expected,
+    }[fit.model]
+    # every period's cumulative expectation in one vectorised call: (periods, customers)
+    horizons = period_length * np.arange(1.0, int(periods) + 1)
+    cumulative = fn(fit.values, horizons.reshape((-1,) + (1,) * xs.ndim), xs, tx, tt)
+    cumulative = np.broadcast_to(cumulative, (horizons.size, *np.shape(xs)))
+    purchases = np.diff(cumulative, axis=0, prepend=np.zeros((1, *np.shape(xs))))
+    discount = (1.0 + discount_rate) ** -np.arange(1.0, int(periods) + 1)
+    total = value * np.einsum("i,i...->...", discount, purchases)  # no BLAS threads
     return np.asarray(total, dtype=np.float64)

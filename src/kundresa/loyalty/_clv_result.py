@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from kundresa._results import Result
@@ -31,6 +31,27 @@ MODELS: Mapping[str, tuple[str, ...]] = {
 }
 
 
+def _no_nan(value: Any) -> Any:
+    """``value`` with every float NaN replaced by ``None`` (mappings and sequences too; a
+    mapping comes back as a tuple of its items when ``value`` is not a plain ``dict``, so
+    the result hashes).
+
+    >>> _no_nan({"a": float("nan"), "b": [1.0, float("nan")]})
+    {'a': None, 'b': [1.0, None]}
+    """
+    if isinstance(value, float):
+        return None if value != value else value
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, Mapping):
+        return tuple((k, _no_nan(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_no_nan(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_no_nan(v) for v in value)
+    return value
+
+
 class ConvergenceWarning(UserWarning):
     """A fit did not converge, ended at a parameter boundary, or has no standard errors
     (the Hessian of the negative log-likelihood is not positive definite there).
@@ -47,7 +68,9 @@ class ConvergenceWarning(UserWarning):
 @dataclass(frozen=True)
 class ModelFit(Result):
     """A fitted customer-base model: parameter estimates, their standard errors (from the
-    numerical Hessian of the negative log-likelihood; see :func:`~kundresa.loyalty.fit_bg_nbd`),
+    Hessian of the negative log-likelihood, exact for BG/NBD and Gamma-Gamma, numerical
+    otherwise; NaN, ``null`` in JSON, when it is not positive definite; see
+    :func:`~kundresa.loyalty.fit_bg_nbd`),
     the maximised log-likelihood, and how the optimiser ended.
 
     ``customers`` is the number of customers (the sum of the weights) and ``rows`` the
@@ -74,6 +97,31 @@ class ModelFit(Result):
     def __getitem__(self, name: str) -> float:
         """The estimate of parameter ``name``."""
         return float(self.params[name])
+
+    def _key(self) -> tuple[Any, ...]:
+        """The compared fields (not ``seconds``), a NaN as ``None``: a fit whose standard
+        errors are NaN (no positive-definite Hessian) still equals itself and its copies."""
+        return tuple(
+            _no_nan(getattr(self, f.name))
+            for f in fields(self)
+            if f.compare and f.name != "seconds"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, ModelFit)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary; NaN (standard errors without a positive-definite
+        Hessian) becomes ``None``, so :meth:`to_json` is valid JSON (``null``)."""
+        out = _no_nan(super().to_dict())
+        assert isinstance(out, dict)
+        return out
 
     @property
     def values(self) -> tuple[float, ...]:
