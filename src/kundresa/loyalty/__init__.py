@@ -34,11 +34,13 @@ from kundresa.loyalty._clv_predict import (
 )
 from kundresa.loyalty._clv_result import ConvergenceWarning, ModelFit
 from kundresa.loyalty._clv_simulate import simulate_bg_nbd, simulate_pareto_nbd, simulate_spend
+from kundresa.loyalty._summary import RfmSummary, rfm_summary
 
 __all__ = [
     "CalibrationTable",
     "ConvergenceWarning",
     "ModelFit",
+    "RfmSummary",
     "calibration_table",
     "conditional_expected_purchases",
     "customer_lifetime_value",
@@ -52,6 +54,7 @@ __all__ = [
     "fit_sbg",
     "p_alive",
     "p_purchases",
+    "rfm_summary",
     "simulate_bg_nbd",
     "simulate_pareto_nbd",
     "simulate_spend",
