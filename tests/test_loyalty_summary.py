@@ -110,33 +110,56 @@ def test_cdnow_summary_is_the_published_one_and_so_are_the_fits(cdnow: Workspace
     assert int(s.column("holdout_x").sum()) == len(days) == 1882
 
 
-def test_summary_conventions_on_a_tie_heavy_log(make_workspace: Callable[..., Workspace],
-                                                tmp_path: Path) -> None:  # fmt: skip
+def test_summary_conventions_on_a_tie_heavy_log(
+    make_workspace: Callable[..., Workspace], tmp_path: Path
+) -> None:
     """Same-day orders once (values summed) or each; days as the unit; the group of the
     first purchase; a brute-force reference."""
     t0 = dt.datetime(2026, 3, 2)
     # (user, day, hour, revenue, channel)
     orders = [
-        ("a", 0, 9, 10.0, "web"), ("a", 0, 9, 5.0, "store"), ("a", 3, 1, 20.0, "web"),
-        ("a", 10, 23, 30.0, "app"), ("a", 30, 0, 8.0, "web"),
-        ("b", 2, 12, 7.0, "store"), ("b", 2, 12, 7.0, "web"),
-        ("c", 12, 0, None, "web"), ("c", 19, 0, 4.0, "web"),
+        ("a", 0, 9, 10.0, "web"),
+        ("a", 0, 9, 5.0, "store"),
+        ("a", 3, 1, 20.0, "web"),
+        ("a", 10, 23, 30.0, "app"),
+        ("a", 30, 0, 8.0, "web"),
+        ("b", 2, 12, 7.0, "store"),
+        ("b", 2, 12, 7.0, "web"),
+        ("c", 12, 0, None, "web"),
+        ("c", 19, 0, 4.0, "web"),
         ("d", 25, 0, 3.0, "app"),  # first purchase after the calibration: not a customer
-    ]  # fmt: skip
+    ]
     rows = [
-        {"event_id": f"e{k:02d}", "ts": t0 + dt.timedelta(days=d, hours=h), "type": "track",
-         "event": "Order Completed", "user_id": u, "revenue": v, "channel": ch}
+        {
+            "event_id": f"e{k:02d}",
+            "ts": t0 + dt.timedelta(days=d, hours=h),
+            "type": "track",
+            "event": "Order Completed",
+            "user_id": u,
+            "revenue": v,
+            "channel": ch,
+        }
         for k, (u, d, h, v, ch) in enumerate(orders)
-    ] + [{"event_id": "z", "ts": t0 + dt.timedelta(days=40), "type": "track",
-          "event": "Page Viewed", "user_id": "a", "revenue": None, "channel": "web"}]  # fmt: skip
+    ] + [
+        {
+            "event_id": "z",
+            "ts": t0 + dt.timedelta(days=40),
+            "type": "track",
+            "event": "Page Viewed",
+            "user_id": "a",
+            "revenue": None,
+            "channel": "web",
+        }
+    ]
     path = tmp_path / "o.parquet"
     pq.write_table(pa.Table.from_pylist(rows), path)
     ws = make_workspace("ties")
     ws.ingest([path])
     users = _users_any(ws)
     once = rfm_summary(ws, calibration_end="2026-03-22", holdout="20d", unit="day", by="channel")
-    each = rfm_summary(ws, calibration_end="2026-03-22", holdout="20d", unit="day",
-                       distinct_days=False)  # fmt: skip
+    each = rfm_summary(
+        ws, calibration_end="2026-03-22", holdout="20d", unit="day", distinct_days=False
+    )
 
     def by_user(s: object) -> dict[str, dict[str, object]]:
         f = s.to_frame()  # type: ignore[attr-defined]

@@ -44,8 +44,17 @@ PURCHASE_MODELS = ("bg_nbd", "pareto_nbd", "mbg_nbd")
 #: the spend models (``none``: purchases and P(alive) only, no value)
 SPEND_MODELS = ("gamma_gamma", "none")
 _MONTH_DAYS = 365.25 / 12
-_FRAME = ("person_id", "x", "t_x", "T", "monetary", "p_alive", "expected_purchases",
-          "expected_spend", "clv")  # fmt: skip
+_FRAME = (
+    "person_id",
+    "x",
+    "t_x",
+    "T",
+    "monetary",
+    "p_alive",
+    "expected_purchases",
+    "expected_spend",
+    "clv",
+)
 
 
 @dataclass(frozen=True)
@@ -171,28 +180,52 @@ def clv_figure(result: ClvResult, text: Any) -> Any:
     fig = make_subplots(rows=len(titles), cols=1, subplot_titles=titles, vertical_spacing=0.12)
     h = result.clv_histogram
     fig.add_bar(
-        x=[f"{r['low']:,.0f}–{r['high']:,.0f}" for r in h], y=[r["customers"] for r in h],
-        name=text("customers"), marker_color="#3b6ea5", showlegend=False, row=1, col=1,
-    )  # fmt: skip
+        x=[f"{r['low']:,.0f}–{r['high']:,.0f}" for r in h],
+        y=[r["customers"] for r in h],
+        name=text("customers"),
+        marker_color="#3b6ea5",
+        showlegend=False,
+        row=1,
+        col=1,
+    )
     pa_h = result.p_alive_histogram
     fig.add_bar(
-        x=[f"{r['low']:.1f}–{r['high']:.1f}" for r in pa_h], y=[r["customers"] for r in pa_h],
-        name=text("customers"), marker_color="#5a9e6f", showlegend=False, row=2, col=1,
-    )  # fmt: skip
+        x=[f"{r['low']:.1f}–{r['high']:.1f}" for r in pa_h],
+        y=[r["customers"] for r in pa_h],
+        name=text("customers"),
+        marker_color="#5a9e6f",
+        showlegend=False,
+        row=2,
+        col=1,
+    )
     fig.update_xaxes(title_text=text("clv"), row=1, col=1)
     fig.update_xaxes(title_text=text("p_alive"), row=2, col=1)
     fig.update_yaxes(title_text=text("customers"), row=1, col=1)
     fig.update_yaxes(title_text=text("customers"), row=2, col=1)
     if cal is not None:
         freq = [r["frequency"] for r in cal.rows]
-        fig.add_bar(x=freq, y=[r["actual"] for r in cal.rows], name=text("actual"),
-                    marker_color="#9aa5b1", row=3, col=1)  # fmt: skip
-        fig.add_scatter(x=freq, y=[r["predicted"] for r in cal.rows], name=text("predicted"),
-                        mode="lines+markers", marker_color="#d64545", row=3, col=1)  # fmt: skip
+        fig.add_bar(
+            x=freq,
+            y=[r["actual"] for r in cal.rows],
+            name=text("actual"),
+            marker_color="#9aa5b1",
+            row=3,
+            col=1,
+        )
+        fig.add_scatter(
+            x=freq,
+            y=[r["predicted"] for r in cal.rows],
+            name=text("predicted"),
+            mode="lines+markers",
+            marker_color="#d64545",
+            row=3,
+            col=1,
+        )
         fig.update_xaxes(title_text=text("calibration_frequency"), type="category", row=3, col=1)
         fig.update_yaxes(title_text=text("holdout_purchases"), row=3, col=1)
-    fig.update_layout(height=360 * len(titles), bargap=0.05,
-                      legend={"orientation": "h", "y": -0.05})  # fmt: skip
+    fig.update_layout(
+        height=360 * len(titles), bargap=0.05, legend={"orientation": "h", "y": -0.05}
+    )
     return fig
 
 
@@ -269,21 +302,22 @@ def clv(
     >>> import tempfile, pathlib, datetime as dt
     >>> import pyarrow as pa, pyarrow.parquet as pq
     >>> from kundresa import Workspace
-    >>> from kundresa.loyalty import simulate_bg_nbd
-    >>> x, t_x, T, _ = simulate_bg_nbd(300, r=0.5, alpha=5.0, a=0.6, b=2.0, T=30.0, seed=3)
+    >>> from kundresa.loyalty import simulate_bg_nbd, simulate_spend
+    >>> x, t_x, T, _ = simulate_bg_nbd(2000, r=0.5, alpha=5.0, a=0.6, b=2.0, T=30.0, seed=3)
+    >>> spend = simulate_spend(x + 1, p=6.0, q=4.0, gamma=15.0, seed=3)
     >>> t0, rows = dt.datetime(2026, 1, 1), []
-    >>> for i in range(300):  # each customer's first purchase, then x more up to t_x
-    ...     days = [0] + sorted({round(7 * t_x[i] * k / x[i]) for k in range(1, int(x[i]) + 1)})
-    ...     rows += [{"event_id": f"{i}-{d}", "ts": t0 + dt.timedelta(days=d),
+    >>> for i in range(2000):  # each customer's first purchase, then x more up to t_x
+    ...     days = [0] + [round(7 * t_x[i] * k / x[i]) for k in range(1, int(x[i]) + 1)]
+    ...     rows += [{"event_id": f"{i}-{k}", "ts": t0 + dt.timedelta(days=d, hours=k),
     ...               "event": "Order Completed", "type": "track", "user_id": f"u{i}",
-    ...               "revenue": 20.0 + i % 7} for d in days]
+    ...               "revenue": float(spend[i])} for k, d in enumerate(days)]
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> pq.write_table(pa.Table.from_pylist(rows), folder / "o.parquet")
     >>> ws = Workspace.open(folder / "w.duckdb")
     >>> _ = ws.ingest([folder / "o.parquet"])
-    >>> r = clv(ws, calibration_end="2026-07-30")
+    >>> r = clv(ws, calibration_end="2026-07-30", distinct_days=False)
     >>> r.customers, [p["parameter"] for p in r.params][:4]
-    (300, ['r', 'alpha', 'a', 'b'])
+    (2000, ['r', 'alpha', 'a', 'b'])
     >>> frame = r.to_frame()
     >>> bool(frame.p_alive.between(0, 1).all()), bool((frame.clv >= 0).all())
     (True, True)
@@ -303,19 +337,28 @@ def clv(
         raise InvalidOptionError("unit", unit, allowed=tuple(UNITS))
     h_days = parse_duration(horizon, "horizon").total_seconds() / 86400
     periods = max(1, round(h_days / _MONTH_DAYS))
-    summary = rfm_summary(ws, purchase_event, calibration_end=calibration_end, holdout=holdout,
-                          unit=unit, distinct_days=distinct_days, map=map)  # fmt: skip
+    summary = rfm_summary(
+        ws,
+        purchase_event,
+        calibration_end=calibration_end,
+        holdout=holdout,
+        unit=unit,
+        distinct_days=distinct_days,
+        map=map,
+    )
     if summary.customers == 0:
         raise InvalidOptionError(
-            "calibration_end", str(summary.calibration_end),
+            "calibration_end",
+            str(summary.calibration_end),
             fix=f"no {purchase_event!r} purchase by then: give a later date or a shorter holdout",
-        )  # fmt: skip
+        )
     if summary.repeat_customers == 0:
         raise InvalidOptionError(
-            "purchase_event", purchase_event,
+            "purchase_event",
+            purchase_event,
             fix="every customer bought once in the calibration period, so the purchase model "
             "cannot be fitted: give a later calibration_end or a shorter holdout",
-        )  # fmt: skip
+        )
     x, t_x, T = summary.column("x"), summary.column("t_x"), summary.column("T")
     monetary = summary.column("monetary")
     caught: list[str] = []
@@ -328,25 +371,42 @@ def clv(
             paying = (x > 0) & (monetary > 0)
             if int(paying.sum()) < 2:
                 raise InvalidOptionError(
-                    "spend_model", spend_model,
+                    "spend_model",
+                    spend_model,
                     fix="fewer than two repeat buyers have a revenue: use spend_model none",
-                )  # fmt: skip
+                )
             from kundresa.loyalty._clv_fit import fit_gamma_gamma
 
             spend_fit = fit_gamma_gamma(x[paying], monetary[paying])
     for item in seen:
         caught.append(str(item.message))
         warnings.warn(item.message, item.category, stacklevel=2)
-    scores = _scores(fit, spend_fit, keys, inverse, x, monetary, h_days / UNITS[unit], periods,
-                     float(discount_rate), h_days)  # fmt: skip
+    scores = _scores(
+        fit,
+        spend_fit,
+        keys,
+        inverse,
+        x,
+        monetary,
+        h_days / UNITS[unit],
+        periods,
+        float(discount_rate),
+        h_days,
+    )
     p_alive_v, purchases_v, spend_v, clv_v = scores
     import pyarrow as pa
 
     cols: dict[str, Any] = {
         "person_id": summary.table.column("person_id"),
-        "x": x, "t_x": t_x, "T": T, "monetary": monetary, "p_alive": p_alive_v,
-        "expected_purchases": purchases_v, "expected_spend": spend_v, "clv": clv_v,
-    }  # fmt: skip
+        "x": x,
+        "t_x": t_x,
+        "T": T,
+        "monetary": monetary,
+        "p_alive": p_alive_v,
+        "expected_purchases": purchases_v,
+        "expected_spend": spend_v,
+        "clv": clv_v,
+    }
     names = summary.table.column_names
     if "group" in names:
         cols["group"] = summary.table.column("group")
@@ -358,9 +418,17 @@ def clv(
         assert summary.calibration_end is not None
         hold = (summary.holdout_end - summary.calibration_end).days / UNITS[unit]
         calibration = calibration_table(fit, x, t_x, T, summary.column("holdout_x"), holdout=hold)
-    params = [{"model": f.model, "parameter": k, "estimate": float(v),
-               "standard_error": float(f.standard_errors.get(k, float("nan")))}
-              for f in (fit, spend_fit) if f is not None for k, v in f.params.items()]  # fmt: skip
+    params = [
+        {
+            "model": f.model,
+            "parameter": k,
+            "estimate": float(v),
+            "standard_error": float(f.standard_errors.get(k, float("nan"))),
+        }
+        for f in (fit, spend_fit)
+        if f is not None
+        for k, v in f.params.items()
+    ]
     order = np.lexsort((np.asarray(table.column("person_id")), -clv_v))[: int(top)]
     top_rows = [{k: _plain(table.column(k)[int(i)].as_py()) for k in _FRAME} for i in order]
     valued = clv_v[np.isfinite(clv_v)]
@@ -413,9 +481,17 @@ def _distinct(x: Any, t_x: Any, T: Any) -> tuple[tuple[Any, Any, Any], Any, Any]
 
 
 def _scores(
-    fit: ModelFit, spend_fit: ModelFit | None, keys: tuple[Any, Any, Any], inverse: Any,
-    x: Any, monetary: Any, horizon: float, periods: int, annual: float, h_days: float,
-) -> tuple[Any, Any, Any, Any]:  # fmt: skip
+    fit: ModelFit,
+    spend_fit: ModelFit | None,
+    keys: tuple[Any, Any, Any],
+    inverse: Any,
+    x: Any,
+    monetary: Any,
+    horizon: float,
+    periods: int,
+    annual: float,
+    h_days: float,
+) -> tuple[Any, Any, Any, Any]:
     """P(alive), expected purchases in the horizon, expected value of a purchase and CLV."""
     from kundresa.loyalty._clv_predict import (
         conditional_expected_purchases,
@@ -445,11 +521,15 @@ def _by_group(table: Any) -> tuple[dict[str, Any], ...]:
     frame = table.to_pandas()
     out = []
     for g, sub in frame.groupby("group", sort=True):
-        out.append({
-            "group": str(g), "customers": len(sub),
-            "repeat_share": float((sub.x > 0).mean()),
-            "mean_p_alive": float(sub.p_alive.mean()),
-            "expected_purchases": float(sub.expected_purchases.sum()),
-            "mean_clv": float(sub.clv.mean()), "clv": float(sub.clv.sum()),
-        })  # fmt: skip
+        out.append(
+            {
+                "group": str(g),
+                "customers": len(sub),
+                "repeat_share": float((sub.x > 0).mean()),
+                "mean_p_alive": float(sub.p_alive.mean()),
+                "expected_purchases": float(sub.expected_purchases.sum()),
+                "mean_clv": float(sub.clv.mean()),
+                "clv": float(sub.clv.sum()),
+            }
+        )
     return tuple(out)

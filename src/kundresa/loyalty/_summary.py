@@ -79,9 +79,20 @@ class RfmSummary(Result):
         """The summary's settings and totals (the per-customer rows are in ``to_frame()``)."""
         from kundresa._results import jsonable
 
-        keys = ("purchase_event", "unit", "calibration_end", "holdout_end", "distinct_days",
-                "customers", "repeat_customers", "purchases", "revenue", "distinct", "by",
-                "seconds")  # fmt: skip
+        keys = (
+            "purchase_event",
+            "unit",
+            "calibration_end",
+            "holdout_end",
+            "distinct_days",
+            "customers",
+            "repeat_customers",
+            "purchases",
+            "revenue",
+            "distinct",
+            "by",
+            "seconds",
+        )
         out = jsonable({k: getattr(self, k) for k in keys})
         assert isinstance(out, dict)
         return out
