@@ -293,7 +293,10 @@ def clv(
     With ``holdout`` (e.g. ``"39w"``) the models are fitted on the calibration period (to
     ``calibration_end``, or the end of the data less the holdout) and the result has the
     calibration table: mean actual and predicted purchases in the holdout by calibration
-    frequency. ``map`` (a journey map) adds the numbers per persona (``by_group``).
+    frequency. ``map`` (a journey map) adds the numbers per persona (``by_group``). The
+    fits' :class:`~kundresa.loyalty.ConvergenceWarning` messages (a parameter at a boundary:
+    e.g. no drop-out seen in a short log) are kept in ``warnings`` and shown on every
+    surface, not raised.
 
     On CDNOW (calibration to 1997-09-30) the parameters are the published ones: r 0.2426,
     alpha 4.4135, a 0.7929, b 2.4258 (Fader, Hardie & Lee 2005) and p 6.2496, q 3.7442,
@@ -361,11 +364,11 @@ def clv(
         )
     x, t_x, T = summary.column("x"), summary.column("t_x"), summary.column("T")
     monetary = summary.column("monetary")
-    caught: list[str] = []
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         keys, inverse, w = _distinct(x, t_x, T)
-        fit = _fit_purchases(model, keys[0], keys[1], keys[2], w)
+        seen_for = keys[2] > 0  # a customer who first bought on the last day tells nothing
+        fit = _fit_purchases(model, *(k[seen_for] for k in keys), w[seen_for])
         spend_fit = None
         if spend_model == "gamma_gamma":
             paying = (x > 0) & (monetary > 0)
@@ -378,9 +381,7 @@ def clv(
             from kundresa.loyalty._clv_fit import fit_gamma_gamma
 
             spend_fit = fit_gamma_gamma(x[paying], monetary[paying])
-    for item in seen:
-        caught.append(str(item.message))
-        warnings.warn(item.message, item.category, stacklevel=2)
+    caught = [str(item.message) for item in seen]  # kept in the result, shown on every surface
     scores = _scores(
         fit,
         spend_fit,
