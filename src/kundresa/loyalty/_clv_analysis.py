@@ -368,7 +368,8 @@ def clv(
         warnings.simplefilter("always")
         keys, inverse, w = _distinct(x, t_x, T)
         seen_for = keys[2] > 0  # a customer who first bought on the last day tells nothing
-        fit = _fit_purchases(model, *(k[seen_for] for k in keys), w[seen_for])
+        kx, kt, kT = (k[seen_for] for k in keys)
+        fit = _fit_purchases(model, kx, kt, kT, w[seen_for])
         spend_fit = None
         if spend_model == "gamma_gamma":
             paying = (x > 0) & (monetary > 0)
