@@ -104,7 +104,8 @@ class ClvResult(Result):
         import dataclasses
 
         fields = dataclasses.fields(self)
-        return {f.name: jsonable(getattr(self, f.name)) for f in fields if f.name != "table"}
+        out = {f.name: jsonable(getattr(self, f.name)) for f in fields if f.name != "table"}
+        return dict(_no_nan(out))
 
     def to_frame(self) -> Any:
         """One row per customer: ``person_id, x, t_x, T, monetary, p_alive,
@@ -396,6 +397,12 @@ def clv(
         h_days,
     )
     p_alive_v, purchases_v, spend_v, clv_v = scores
+    undefined = int((~np.isfinite(purchases_v) | ~np.isfinite(p_alive_v)).sum())
+    if undefined:
+        caught.append(
+            f"{model}: the predictions of {undefined:,} customers are undefined at these "
+            "parameters (a fit at a boundary); they are left out of the totals"
+        )
     import pyarrow as pa
 
     cols: dict[str, Any] = {
@@ -431,13 +438,16 @@ def clv(
         if f is not None
         for k, v in f.params.items()
     ]
-    order = np.lexsort((np.asarray(table.column("person_id")), -clv_v))[: int(top)]
+    rank_by = np.where(np.isfinite(clv_v), clv_v, -np.inf)
+    if spend_fit is None:  # no value: the top customers by expected purchases
+        rank_by = np.where(np.isfinite(purchases_v), purchases_v, -np.inf)
+    order = np.lexsort((np.asarray(table.column("person_id")), -rank_by))[: int(top)]
     top_rows = [{k: _plain(table.column(k)[int(i)].as_py()) for k in _FRAME} for i in order]
     valued = clv_v[np.isfinite(clv_v)]
     totals = {
-        "mean_p_alive": float(p_alive_v.mean()),
-        "expected_alive": float(p_alive_v.sum()),
-        "expected_purchases": float(purchases_v.sum()),
+        "mean_p_alive": float(np.nanmean(p_alive_v)),
+        "expected_alive": float(np.nansum(p_alive_v)),
+        "expected_purchases": float(np.nansum(purchases_v)),
         "clv": float(valued.sum()),
         "mean_clv": float(valued.mean()) if valued.size else float("nan"),
         "median_clv": float(np.median(valued)) if valued.size else float("nan"),
@@ -460,7 +470,7 @@ def clv(
         spend_fit=spend_fit,
         warnings=tuple(caught),
         totals=totals,
-        p_alive_histogram=_histogram(p_alive_v, np.linspace(0.0, 1.0, 11)),
+        p_alive_histogram=_histogram(p_alive_v[np.isfinite(p_alive_v)], np.linspace(0.0, 1.0, 11)),
         clv_histogram=_histogram(valued, _clv_edges(valued)) if valued.size else (),
         deciles=_deciles(valued),
         top=tuple(top_rows),
@@ -469,6 +479,21 @@ def clv(
         table=table,
         seconds=time.perf_counter() - started,
     )
+
+
+def _no_nan(value: Any) -> Any:
+    """NaN as None (JSON has no NaN; a standard error or CLV that does not exist is null).
+
+    >>> _no_nan({"a": [1.0, float("nan")]})
+    {'a': [1.0, None]}
+    """
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nan(v) for v in value]
+    return value
 
 
 def _plain(v: Any) -> Any:
@@ -482,6 +507,7 @@ def _distinct(x: Any, t_x: Any, T: Any) -> tuple[tuple[Any, Any, Any], Any, Any]
     return (keys[:, 0], keys[:, 1], keys[:, 2]), inverse.reshape(-1), counts.astype(np.float64)
 
 
+@np.errstate(all="ignore")  # a fit at a boundary: NaN predictions, counted by clv()
 def _scores(
     fit: ModelFit,
     spend_fit: ModelFit | None,

@@ -317,6 +317,8 @@ def rfm(
     grid_t = scored.group_by(["r", "f"]).aggregate(customers=scored.count()).order_by(["r", "f"])
     grid = tuple(ws.store.fetch(grid_t).to_pylist())
     customers = int(sum(row["customers"] for row in seg_rows.values()))
+    if customers == 0:
+        ws.require_event(purchase_event)  # the name's closest matches when it never occurs
     revenue = float(sum(row["revenue"] or 0.0 for row in seg_rows.values()))
     segments = []
     for name in SEGMENTS:

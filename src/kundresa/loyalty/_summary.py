@@ -164,6 +164,27 @@ def _group_expr(ws: Workspace, orders: ibis.Table, by: str | None) -> Any:
     return orders[by].cast("string")
 
 
+def _argmin(ws: Workspace, value: Any, key: Any) -> Any:
+    """``value`` at the smallest ``key`` (unique per group here). Ibis writes DuckDB's as
+    ``FIRST(value ORDER BY key)``, a sort per group; DuckDB's own ``arg_min`` is a third
+    faster on ten million orders."""
+    if ws.engine != "duckdb":
+        return value.argmin(key)
+    import ibis
+
+    if value.type().is_string():
+
+        @ibis.udf.agg.builtin(name="arg_min")  # type: ignore[untyped-decorator]
+        def arg_min_s(v: str, k: int) -> str: ...  # type: ignore[empty-body]
+
+        return arg_min_s(value, key)
+
+    @ibis.udf.agg.builtin(name="arg_min")  # type: ignore[untyped-decorator]
+    def arg_min_f(v: float, k: int) -> float: ...  # type: ignore[empty-body]
+
+    return arg_min_f(value, key)
+
+
 def summary_table(
     ws: Workspace,
     purchase_event: str = "Order Completed",
@@ -184,7 +205,6 @@ def summary_table(
         raise InvalidOptionError("unit", unit, allowed=tuple(UNITS))
     if not isinstance(purchase_event, str) or not purchase_event.strip():
         raise InvalidOptionError("purchase_event", purchase_event, fix="name the purchase event")
-    ws.require_event(purchase_event)
     cal_end = _date(calibration_end, "calibration_end")
     hold_days: int | None = None
     if holdout is not None:
@@ -223,7 +243,7 @@ def summary_table(
         o = o.mutate(fd=o.d.min().over(ibis.window(group_by=o.person_id)))
     cal = o.d <= c_day
     hold_w = (o.d > c_day) & (o.d <= h_day)
-    first = o.rev.argmin(o.d) if distinct_days else o.rev.min(where=o.d == o.fd)
+    first = _argmin(ws, o.rev, o.d) if distinct_days else o.rev.min(where=o.d == o.fd)
     per_aggs: dict[str, Any] = {
         "first_d": o.d.min(),
         "last_d": o.d.max(where=cal),
@@ -235,7 +255,7 @@ def summary_table(
         per_aggs["holdout_x"] = o.n.sum(where=hold_w)
         per_aggs["holdout_revenue"] = o.rev.sum(where=hold_w)
     if g is not None:
-        per_aggs["g"] = o.g.argmin(o.d) if distinct_days else o.g.min(where=o.d == o.fd)
+        per_aggs["g"] = _argmin(ws, o.g, o.d) if distinct_days else o.g.min(where=o.d == o.fd)
     p = o.group_by("person_id").aggregate(**per_aggs)
     p = p.filter(p.first_d <= c_day)
     days = UNITS[unit]
@@ -308,6 +328,10 @@ def rfm_summary(
     """
     import time
 
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     t0 = time.perf_counter()
     expr, cal_end, hold_end = summary_table(
         ws,
@@ -319,29 +343,31 @@ def rfm_summary(
         by=by,
         map=map,
     )
-    totals = expr.aggregate(
-        customers=expr.count(),
-        repeat=(expr.x > 0).cast("int64").sum(),
-        purchases=expr.orders.sum(),
-        revenue=expr.revenue.sum(),
-    )
-    tot = ws.store.fetch(totals).to_pylist()[0]
     if distinct:
         keys = ["x", "t_x", "T"] + (["group"] if "group" in expr.columns else [])
-        expr = expr.group_by(keys).aggregate(customers=expr.count()).order_by(keys)
+        expr = expr.group_by(keys).aggregate(customers=expr.count(), revenue=expr.revenue.sum())
+        expr = expr.order_by(keys)
     else:
         expr = expr.order_by("person_id")
-    table = ws.store.fetch(expr)
+    table = ws.store.fetch(expr)  # the totals from it: the query runs once
+    n = table.column("customers") if distinct else pa.array(np.ones(table.num_rows, np.int64))
+    x = table.column("x")
+    customers = int(pc.sum(n).as_py() or 0)
+    if customers == 0:
+        ws.require_event(purchase_event)  # the name's closest matches when it never occurs
+    repeat = int(pc.sum(pc.if_else(pc.greater(x, 0), n, 0)).as_py() or 0)
+    purchases = int(pc.sum(pc.multiply(pc.add(x, 1), n)).as_py() or 0)
+    revenue = float(pc.sum(table.column("revenue")).as_py() or 0.0)
     return RfmSummary(
         purchase_event=purchase_event,
         unit=unit,
         calibration_end=cal_end,
         holdout_end=hold_end,
         distinct_days=distinct_days,
-        customers=int(tot["customers"] or 0),
-        repeat_customers=int(tot["repeat"] or 0),
-        purchases=int(tot["purchases"] or 0),
-        revenue=float(tot["revenue"] or 0.0),
+        customers=customers,
+        repeat_customers=repeat,
+        purchases=purchases,
+        revenue=revenue,
         distinct=distinct,
         by="map" if map is not None else by,
         table=table,
