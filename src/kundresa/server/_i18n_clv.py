@@ -153,6 +153,7 @@ _PAGES: dict[str, tuple[str, str, str]] = {
     "rfm.by_persona": ("Segments per persona", "Segment per persona", "Segmenter per persona"),
     "rfm.persona": ("Persona", "Persona", "Persona"),
     "rfm.share_axis": ("share", "andel", "andel"),
+    "rfm.as_of": ("Recency as of", "Senaste köp räknat till", "Siste kjøp regnet til"),
 }
 
 

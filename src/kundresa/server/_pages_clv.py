@@ -63,7 +63,11 @@ def fmt_estimate(v: Any) -> str:
 
 
 def fmt_prob(v: Any) -> str:
-    """A probability, three decimals."""
+    """A probability or a mean count, three decimals.
+
+    >>> fmt_prob(0.81234)
+    '0.812'
+    """
     return "–" if v is None else f"{v:.3f}"
 
 
@@ -107,8 +111,8 @@ _DECILE_COLS: tuple[Column, ...] = (
 _CAL_COLS: tuple[Column, ...] = (
     ("clv.frequency", _get("frequency"), fmt_text),
     ("clv.customers", _get("customers"), fmt_int),
-    ("clv.actual", _get("actual"), fmt_float),
-    ("clv.predicted", _get("predicted"), fmt_float),
+    ("clv.actual", _get("actual"), fmt_prob),
+    ("clv.predicted", _get("predicted"), fmt_prob),
 )
 _GROUP_COLS: tuple[Column, ...] = (
     ("clv.persona", _get("group"), fmt_text),
@@ -204,6 +208,8 @@ def render_rfm(result: Result, lang: str) -> str:
                 ("kpi-revenue", fmt_money(d["revenue"]), "rfm.revenue"),
             ],
         ),
+        f'<p class="muted" id="rfm-settings">{escape(label("rfm.as_of", lang))}: '
+        f"{escape(str(d.get('calibration_end')))}</p>",
         "<!--figure-->",
         _h2(lang, "rfm.segments"),
         table("rfm-segments-table", lang, _SEGMENT_COLS, segs),
