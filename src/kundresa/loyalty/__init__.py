@@ -14,6 +14,7 @@ in the engine by the callers.
 """
 
 from kundresa._public import publish as _publish
+from kundresa.loyalty._clv_analysis import ClvResult, clv
 from kundresa.loyalty._clv_calibration import CalibrationTable, calibration_table
 from kundresa.loyalty._clv_fit import (
     fit_bg_bb,
@@ -34,12 +35,18 @@ from kundresa.loyalty._clv_predict import (
 )
 from kundresa.loyalty._clv_result import ConvergenceWarning, ModelFit
 from kundresa.loyalty._clv_simulate import simulate_bg_nbd, simulate_pareto_nbd, simulate_spend
+from kundresa.loyalty._rfm import RfmResult, rfm
+from kundresa.loyalty._summary import RfmSummary, rfm_summary
 
 __all__ = [
     "CalibrationTable",
+    "ClvResult",
     "ConvergenceWarning",
     "ModelFit",
+    "RfmResult",
+    "RfmSummary",
     "calibration_table",
+    "clv",
     "conditional_expected_purchases",
     "customer_lifetime_value",
     "expected_purchases",
@@ -52,6 +59,8 @@ __all__ = [
     "fit_sbg",
     "p_alive",
     "p_purchases",
+    "rfm",
+    "rfm_summary",
     "simulate_bg_nbd",
     "simulate_pareto_nbd",
     "simulate_spend",
