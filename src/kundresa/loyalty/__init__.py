@@ -34,11 +34,24 @@ from kundresa.loyalty._clv_predict import (
 )
 from kundresa.loyalty._clv_result import ConvergenceWarning, ModelFit
 from kundresa.loyalty._clv_simulate import simulate_bg_nbd, simulate_pareto_nbd, simulate_spend
+from kundresa.loyalty._retention import retention
+from kundresa.loyalty._retention_result import (
+    CohortRow,
+    MeanCell,
+    MeanRow,
+    RetentionCell,
+    RetentionResult,
+)
 
 __all__ = [
     "CalibrationTable",
+    "CohortRow",
     "ConvergenceWarning",
+    "MeanCell",
+    "MeanRow",
     "ModelFit",
+    "RetentionCell",
+    "RetentionResult",
     "calibration_table",
     "conditional_expected_purchases",
     "customer_lifetime_value",
@@ -52,6 +65,7 @@ __all__ = [
     "fit_sbg",
     "p_alive",
     "p_purchases",
+    "retention",
     "simulate_bg_nbd",
     "simulate_pareto_nbd",
     "simulate_spend",
