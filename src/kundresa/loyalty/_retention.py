@@ -18,9 +18,8 @@ from kundresa.funnel import Rate
 from kundresa.loyalty._retention_result import (
     CohortRow,
     MeanRow,
-    RetentionCell,
     RetentionResult,
-    mean_cells,
+    mean_row,
     rate_of,
 )
 from kundresa.loyalty._retention_sql import (
@@ -316,42 +315,53 @@ def _assemble(
 ) -> tuple[tuple[CohortRow, ...], tuple[MeanRow, ...]]:
     """The cohort rows (all persons first, then per group) and their mean rows."""
     end_day = fetched.end_day or 0
-    size: dict[tuple[str, int], int] = {}
+    size: dict[str | None, dict[int, int]] = {None: {}}
+    raw: dict[str | None, dict[int, dict[int, int]]] = {None: {}}
     for g, cp, n in fetched.sizes:
-        size[(g, cp)] = n
-    raw: dict[tuple[str, int], dict[int, int]] = {}
+        for key in (None, g):
+            by_cp = size.setdefault(key, {})
+            by_cp[cp] = by_cp.get(cp, 0) + n
     for g, cp, k, n in fetched.counts:
-        raw.setdefault((g, cp), {})[k] = n
-    grouped = bool(fetched.groups)
-    keys: list[str | None] = [None, *fetched.groups] if grouped else [None]
+        for key in (None, g):
+            by_k = raw.setdefault(key, {}).setdefault(cp, {})
+            by_k[k] = by_k.get(k, 0) + n
+    keys: list[str | None] = [None, *fetched.groups]
+    status = {cp: [_status(plan, cp, k, end_day) for k in range(width)] for cp in size[None]}
     cohorts: list[CohortRow] = []
     means: list[MeanRow] = []
     for group in keys:
-        rows = sorted({cp for g, cp in size if group is None or g == group})
         out: list[CohortRow] = []
-        for cp in rows:
-            n = sum(v for (g, c), v in size.items() if c == cp and (group is None or g == group))
-            ks: dict[int, int] = {}
-            for (g, c), by_k in raw.items():
-                if c == cp and (group is None or g == group):
-                    for k, v in by_k.items():
-                        ks[k] = ks.get(k, 0) + v
-            counts = _column_counts(plan, ks, width)
-            cells: list[RetentionCell] = []
+        for cp, n in sorted(size.get(group, {}).items()):
+            counts = _column_counts(plan, raw.get(group, {}).get(cp, {}), width)
+            states = status[cp]
+            shown: list[int | None] = []
+            rates: list[Rate] = []
             for k in range(width):
-                status = _status(plan, cp, k, end_day)
-                count = None if status == "future" else counts[k]
+                count = None if states[k] == "future" else counts[k]
+                shown.append(count)
                 if count is None:
-                    rate = Rate(None, None, None)
+                    rates.append(Rate(None, None, None))
                 elif reference == "previous" and k > 0:
-                    prev = cells[k - 1].count
-                    rate = rate_of(count, prev) if prev is not None else Rate(None, None, None)
+                    prev = shown[k - 1]
+                    rates.append(
+                        rate_of(count, prev) if prev is not None else Rate(None, None, None)
+                    )
                 else:
-                    rate = rate_of(count, n)
-                cells.append(RetentionCell(k, count, rate, status))
-            out.append(CohortRow(group, period_label(plan.row_period, cp), n, tuple(cells)))
+                    rates.append(rate_of(count, n))
+            out.append(
+                CohortRow(
+                    group,
+                    period_label(plan.row_period, cp),
+                    n,
+                    tuple(shown),
+                    tuple(r.value for r in rates),
+                    tuple(r.low for r in rates),
+                    tuple(r.high for r in rates),
+                    tuple(states),
+                )
+            )
         cohorts += out
-        means.append(MeanRow(group, sum(r.size for r in out), mean_cells(out, width, reference)))
+        means.append(mean_row(group, out, width, reference))
     return tuple(cohorts), tuple(means)
 
 

@@ -20,7 +20,16 @@ from typing import Any
 from kundresa._results import Result
 from kundresa.funnel import Rate, wilson
 
-__all__ = ["STATUSES", "CohortRow", "MeanCell", "MeanRow", "RetentionCell", "RetentionResult"]
+__all__ = [
+    "STATUSES",
+    "CohortRow",
+    "MeanCell",
+    "MeanRow",
+    "RetentionCell",
+    "RetentionResult",
+    "mean_row",
+    "rate_of",
+]
 
 #: a cell's status: the period is over, still running, or not begun
 STATUSES = ("complete", "incomplete", "future")
@@ -29,7 +38,7 @@ STATUSES = ("complete", "incomplete", "future")
 @dataclass(frozen=True)
 class RetentionCell:
     """One period of one cohort: how many of its members came back, and the rate
-    (with its 95% Wilson interval) of the chosen reference.
+    (with its 95% Wilson interval) of the chosen reference (:meth:`CohortRow.cell`).
 
     >>> RetentionCell(2, None, Rate(None, None, None), "future").count is None
     True
@@ -44,16 +53,36 @@ class RetentionCell:
 @dataclass(frozen=True)
 class CohortRow:
     """The members whose cohort entry is in one start period (``cohort``: its first day),
-    in one breakdown ``group`` (``None``: all).
+    in one breakdown ``group`` (``None``: all). Per period (column): ``counts`` (``None``
+    when the period has not begun), ``rates`` with their Wilson interval ``low``/``high``,
+    and ``status`` (see :data:`STATUSES`). Columns as arrays keep the JSON small (as
+    Mixpanel's ``counts``).
 
-    >>> CohortRow(None, "2026-01-05", 10, ()).size
-    10
+    >>> row = CohortRow(None, "2026-01-05", 10, (10, 4), (1.0, 0.4), (0.72, 0.17),
+    ...                 (1.0, 0.69), ("complete", "incomplete"))
+    >>> row.cell(1).rate.value, row.cell(1).status
+    (0.4, 'incomplete')
     """
 
     group: str | None
     cohort: str
     size: int
-    cells: tuple[RetentionCell, ...]
+    counts: tuple[int | None, ...]
+    rates: tuple[float | None, ...]
+    low: tuple[float | None, ...]
+    high: tuple[float | None, ...]
+    status: tuple[str, ...]
+
+    def cell(self, k: int) -> RetentionCell:
+        """Period (column) ``k`` as one object."""
+        return RetentionCell(
+            k, self.counts[k], Rate(self.rates[k], self.low[k], self.high[k]), self.status[k]
+        )
+
+    @property
+    def cells(self) -> tuple[RetentionCell, ...]:
+        """Every period as :class:`RetentionCell` objects."""
+        return tuple(self.cell(k) for k in range(len(self.counts)))
 
 
 @dataclass(frozen=True)
@@ -75,15 +104,32 @@ class MeanCell:
 
 @dataclass(frozen=True)
 class MeanRow:
-    """The weighted mean row of one breakdown group (``None``: all).
+    """The weighted mean row of one breakdown group (``None``: all): per period the sum of
+    the counts (``counts``) over the sum of the references (``trials``) of ``cohorts``
+    complete cohorts, the rate and its Wilson interval.
 
-    >>> MeanRow(None, 30, ()).size
-    30
+    >>> MeanRow(None, 30, (6,), (20,), (2,), (0.3,), (0.15,), (0.52,)).cell(0).rate.value
+    0.3
     """
 
     group: str | None
     size: int
-    cells: tuple[MeanCell, ...]
+    counts: tuple[int, ...]
+    trials: tuple[int, ...]
+    cohorts: tuple[int, ...]
+    rates: tuple[float | None, ...]
+    low: tuple[float | None, ...]
+    high: tuple[float | None, ...]
+
+    def cell(self, k: int) -> MeanCell:
+        """Period (column) ``k`` as one object."""
+        rate = Rate(self.rates[k], self.low[k], self.high[k])
+        return MeanCell(k, self.counts[k], self.trials[k], self.cohorts[k], rate)
+
+    @property
+    def cells(self) -> tuple[MeanCell, ...]:
+        """Every period as :class:`MeanCell` objects."""
+        return tuple(self.cell(k) for k in range(len(self.counts)))
 
 
 def _pct(v: float | None) -> str:
@@ -128,7 +174,7 @@ class RetentionResult(Result):
         >>> RetentionResult({}, ("0",), (), (), (), None).matrix()
         []
         """
-        return [[c.rate.value for c in r.cells] for r in self.rows(group)]
+        return [list(r.rates) for r in self.rows(group)]
 
     def to_frame(self) -> Any:
         """One row per (group, cohort) and the weighted mean rows (``cohort="mean"``);
@@ -138,11 +184,11 @@ class RetentionResult(Result):
         out: list[dict[str, Any]] = []
         for r in self.cohorts:
             row: dict[str, Any] = {"group": r.group, "cohort": r.cohort, "size": r.size}
-            row |= {lab: c.rate.value for lab, c in zip(self.labels, r.cells, strict=True)}
+            row |= dict(zip(self.labels, r.rates, strict=True))
             out.append(row)
         for m in self.mean:
             row = {"group": m.group, "cohort": "mean", "size": m.size}
-            row |= {lab: c.rate.value for lab, c in zip(self.labels, m.cells, strict=True)}
+            row |= dict(zip(self.labels, m.rates, strict=True))
             out.append(row)
         columns = ["group", "cohort", "size", *self.labels]
         frame = pd.DataFrame(out, columns=columns)
@@ -224,35 +270,43 @@ def _cell_text(c: RetentionCell) -> str:
     return _pct(c.rate.value) + ("*" if c.status == "incomplete" else "")
 
 
-def mean_cells(rows: list[CohortRow], labels: int, reference: str) -> tuple[MeanCell, ...]:
-    """The weighted mean cells of ``rows``: per period the sum of the counts over the sum of
+def mean_row(group: str | None, rows: list[CohortRow], width: int, reference: str) -> MeanRow:
+    """The weighted mean row of ``rows``: per period the sum of the counts over the sum of
     the references, only over cohorts whose period is complete (a cohort that cannot have
     reached a period yet does not pull its mean down).
 
-    >>> row = CohortRow(None, "2026-01-05", 10, (RetentionCell(0, 10, wilson(10, 10),
-    ...     "complete"), RetentionCell(1, 4, wilson(4, 10), "complete")))
-    >>> [c.rate.value for c in mean_cells([row], 2, "cohort")]
-    [1.0, 0.4]
+    >>> row = CohortRow(None, "2026-01-05", 10, (10, 4), (1.0, 0.4), (None, None),
+    ...                 (None, None), ("complete", "complete"))
+    >>> mean_row(None, [row], 2, "cohort").rates
+    (1.0, 0.4)
     """
-    out = []
-    for k in range(labels):
-        count = trials = cohorts = 0
+    counts, trials, cohorts, rates, low, high = [], [], [], [], [], []
+    for k in range(width):
+        count = total = n = 0
         for r in rows:
-            c = r.cells[k]
-            if c.status != "complete" or c.count is None:
+            c = r.counts[k]
+            if r.status[k] != "complete" or c is None:
                 continue
             if reference == "previous" and k > 0:
-                prev = r.cells[k - 1].count
+                prev = r.counts[k - 1]
                 if prev is None:
                     continue
                 base = prev
             else:
                 base = r.size
-            count += c.count
-            trials += base
-            cohorts += 1
-        out.append(MeanCell(k, count, trials, cohorts, rate_of(count, trials)))
-    return tuple(out)
+            count += c
+            total += base
+            n += 1
+        rate = rate_of(count, total)
+        counts.append(count)
+        trials.append(total)
+        cohorts.append(n)
+        rates.append(rate.value)
+        low.append(rate.low)
+        high.append(rate.high)
+    size = sum(r.size for r in rows)
+    return MeanRow(group, size, tuple(counts), tuple(trials), tuple(cohorts), tuple(rates),
+                   tuple(low), tuple(high))  # fmt: skip
 
 
 def rate_of(count: int, trials: int) -> Rate:

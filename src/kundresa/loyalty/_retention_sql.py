@@ -102,7 +102,7 @@ def period_label(period: str, index: int) -> str:
     """The first day of period ``index`` as an ISO date.
 
     >>> period_label("week", 6618)
-    '2026-11-30'
+    '2026-11-02'
     """
     return (BASE + dt.timedelta(days=period_start_day(period, index))).isoformat()
 
@@ -128,9 +128,7 @@ def _period(ts: Any, period: str) -> Any:
     return ((ts.year() - BASE.year) * 12 + ts.month() - 1).cast("int64")
 
 
-def _events(ws: Workspace, name: str) -> ibis.Table:
-    ev = ws.events()
-    ev = ev.filter(ev.person_id.notnull())
+def _events(ev: ibis.Table, name: str) -> ibis.Table:
     return ev if name == ANY else ev.filter(ev.event == name)
 
 
@@ -144,11 +142,11 @@ def value_of(ev: ibis.Table, by: str) -> Any:
     return ev[by].cast("string")
 
 
-def _entries(ws: Workspace, plan: Plan) -> ibis.Table:
+def _entries(ws: Workspace, ev: ibis.Table, plan: Plan) -> ibis.Table:
     """One row per cohort entry: ``person_id, cp`` (its row period), ``s_ts``, ``grp``."""
     import ibis
 
-    s = _events(ws, plan.start_event)
+    s = _events(ev, plan.start_event)
     cols: dict[str, Any] = {"person_id": s.person_id, "ts": s.ts}
     if plan.by is not None:
         cols["val"] = value_of(s, plan.by)
@@ -200,9 +198,9 @@ def _bracket(d: Any, brackets: tuple[tuple[int, int], ...]) -> Any:
     return out.cast("int64")
 
 
-def _counts_on(ws: Workspace, plan: Plan, e: ibis.Table) -> ibis.Table:
+def _counts_on(ev: ibis.Table, plan: Plan, e: ibis.Table) -> ibis.Table:
     """``grp, cp, k, n``: entries with a return in period (bracket) ``k``."""
-    r = _events(ws, plan.return_event)
+    r = _events(ev, plan.return_event)
     if plan.clock == "calendar":
         unit = "day" if plan.brackets else plan.row_period
         rp = r.select("person_id", rp=_period(r.ts, unit), ts=r.ts)
@@ -233,13 +231,13 @@ def _counts_on(ws: Workspace, plan: Plan, e: ibis.Table) -> ibis.Table:
     return j.group_by(["grp", "cp", "k"]).aggregate(n=j.count())
 
 
-def _counts_after(ws: Workspace, plan: Plan, e: ibis.Table) -> ibis.Table:
+def _counts_after(ev: ibis.Table, plan: Plan, e: ibis.Table) -> ibis.Table:
     """``grp, cp, k, n``: entries whose last return is in period ``k`` (clipped to the last
     period, or for brackets the day of the last return, clipped to the last bracket's first
     day); the caller sums them from the top ("on or after")."""
     import ibis
 
-    r = _events(ws, plan.return_event)
+    r = _events(ev, plan.return_event)
     last = r.group_by("person_id").aggregate(l_ts=r.ts.max())
     j = e.inner_join(last, "person_id")
     j = j.filter(j.l_ts > j.s_ts)
@@ -261,16 +259,14 @@ def _counts_after(ws: Workspace, plan: Plan, e: ibis.Table) -> ibis.Table:
 
 
 def run_plan(ws: Workspace, plan: Plan) -> Fetched:
-    """Compute the sizes and counts of ``plan`` in the engine of ``ws``."""
+    """Compute the sizes and counts of ``plan`` in the engine of ``ws``: one query (the
+    sizes, the counts and the last day with data as one union), plus one for the largest
+    breakdown groups when broken down."""
     import ibis
 
     ev = ws.events()
     ev = ev.filter(ev.person_id.notnull())
-    last = ws.store.fetch(ev.aggregate(mx=ev.ts.max())).column("mx")[0].as_py()
-    if last is None:
-        return Fetched([], [], [], None)
-    end_day = (last.date() - BASE).days + 1
-    e = _entries(ws, plan)
+    e = _entries(ws, ev, plan)
     groups: list[str] = []
     if plan.by is not None or plan.journey_map is not None:
         totals = ws.store.fetch(e.group_by("grp").aggregate(n=e.count())).to_pylist()
@@ -279,13 +275,29 @@ def run_plan(ws: Workspace, plan: Plan) -> Fetched:
         if len(ranked) > MAX_GROUPS:
             e = e.mutate(grp=ibis.ifelse(e.grp.isin(groups), e.grp, OTHER))
             groups.append(OTHER)
-    sizes = e.group_by(["grp", "cp"]).aggregate(size=e.count())
-    counts = _counts_on(ws, plan, e) if plan.mode == "on" else _counts_after(ws, plan, e)
-    size_rows = [
-        (str(r["grp"]), int(r["cp"]), int(r["size"])) for r in ws.store.fetch(sizes).to_pylist()
-    ]
-    count_rows = [
-        (str(r["grp"]), int(r["cp"]), int(r["k"]), int(r["n"]))
-        for r in ws.store.fetch(counts).to_pylist()
-    ]
+    sizes = e.group_by(["grp", "cp"]).aggregate(n=e.count())
+    counts = _counts_on(ev, plan, e) if plan.mode == "on" else _counts_after(ev, plan, e)
+    last = ev.aggregate(n=_day(ev.ts.max()))
+    minus = ibis.literal(-1, "int64")
+    union = ibis.union(
+        sizes.select(part=ibis.literal(0, "int64"), grp="grp", cp="cp", k=minus, n=sizes.n),
+        counts.select(part=ibis.literal(1, "int64"), grp="grp", cp="cp", k="k", n=counts.n),
+        last.select(part=ibis.literal(2, "int64"), grp=ibis.literal(""), cp=minus, k=minus,
+                    n=last.n),
+        distinct=False,
+    )  # fmt: skip
+    union = union.mutate(cp=union.cp.cast("int64"), k=union.k.cast("int64"),
+                         n=union.n.cast("int64"))  # fmt: skip
+    size_rows: list[tuple[str, int, int]] = []
+    count_rows: list[tuple[str, int, int, int]] = []
+    end_day: int | None = None
+    for r in ws.store.fetch(union).to_pylist():
+        if r["part"] == 2:
+            end_day = None if r["n"] is None else int(r["n"]) + 1
+        elif r["part"] == 0:
+            size_rows.append((str(r["grp"]), int(r["cp"]), int(r["n"])))
+        else:
+            count_rows.append((str(r["grp"]), int(r["cp"]), int(r["k"]), int(r["n"])))
+    if end_day is None:
+        return Fetched([], [], [], None)
     return Fetched(size_rows, count_rows, groups, end_day)
