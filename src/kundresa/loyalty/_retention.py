@@ -165,7 +165,8 @@ def retention(
       (Amplitude's 24-hour windows, Mixpanel's rolling default). A return exactly 24 h
       after the start is in day 1 (Amplitude: "day 1 runs from hour 24 to hour 48").
     - ``reference``: the percentage of the cohort's size (``"cohort"``: every vendor's
-      default) or of the previous period's count (``"previous"``).
+      default) or of the previous period's count (``"previous"``; period 1 of the cohort's
+      size: the start period is the cohort, as PostHog's period 0).
     - ``periods``: the last period number shown (columns 0..periods).
     - ``date_from`` / ``date_to``: only entries starting on these days (inclusive).
     - ``by``: a breakdown by an events column or ``properties.KEY`` of the entry's start
@@ -341,7 +342,7 @@ def _assemble(
                 shown.append(count)
                 if count is None:
                     rates.append(Rate(None, None, None))
-                elif reference == "previous" and k > 0:
+                elif reference == "previous" and k > 1:
                     prev = shown[k - 1]
                     rates.append(
                         rate_of(count, prev) if prev is not None else Rate(None, None, None)

@@ -287,7 +287,7 @@ def mean_row(group: str | None, rows: list[CohortRow], width: int, reference: st
             c = r.counts[k]
             if r.status[k] != "complete" or c is None:
                 continue
-            if reference == "previous" and k > 0:
+            if reference == "previous" and k > 1:
                 prev = r.counts[k - 1]
                 if prev is None:
                     continue

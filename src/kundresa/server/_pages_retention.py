@@ -30,24 +30,34 @@ __all__ = ["figure_retention", "render_retention"]
 
 #: the keys of RetentionResult.to_dict() the page reads
 _KEYS = {"cohorts": "cohorts", "mean": "mean", "labels": "labels", "groups": "groups",
-         "as_of": "as_of", "cells": "cells", "size": "size", "cohort": "cohort",
-         "group": "group", "rate": "rate", "status": "status", "value": "value",
-         "parameters": "parameters"}  # fmt: skip
+         "as_of": "as_of", "size": "size", "cohort": "cohort", "group": "group",
+         "rates": "rates", "status": "status", "n_cohorts": "cohorts"}  # fmt: skip
 
 
-def _pct(cell: dict[str, Any]) -> str:
-    k = _KEYS
-    if cell.get(k["status"]) == "future":
+def _pct(rate: float | None, status: str) -> str:
+    """A cell: the percentage, ``*`` when the period is still running, empty when it has
+    not begun.
+
+    >>> _pct(0.25, "incomplete"), _pct(None, "future")
+    ('25.0 %*', '')
+    """
+    if status == "future":
         return ""
-    v = cell[k["rate"]][k["value"]]
-    if v is None:
+    if rate is None:
         return "–"
-    return f"{100 * v:.1f} %" + ("*" if cell.get(k["status"]) == "incomplete" else "")
+    return f"{100 * rate:.1f} %" + ("*" if status == "incomplete" else "")
 
 
-def _mean_pct(cell: dict[str, Any]) -> str:
-    v = cell[_KEYS["rate"]][_KEYS["value"]]
-    return "–" if v is None or not cell.get("cohorts") else f"{100 * v:.1f} %"
+def _mean_pct(rate: float | None, cohorts: int) -> str:
+    return "–" if rate is None or not cohorts else f"{100 * rate:.1f} %"
+
+
+def _mean_cells(m: dict[str, Any]) -> dict[str, str]:
+    k = _KEYS
+    return {
+        f"c{i}": _mean_pct(v, n)
+        for i, (v, n) in enumerate(zip(m[k["rates"]], m[k["n_cohorts"]], strict=True))
+    }
 
 
 def _rows(d: dict[str, Any], group: str | None, lang: str) -> list[dict[str, Any]]:
@@ -55,13 +65,15 @@ def _rows(d: dict[str, Any], group: str | None, lang: str) -> list[dict[str, Any
     out: list[dict[str, Any]] = []
     for m in d[k["mean"]]:
         if m[k["group"]] == group:
-            row = {"cohort": label("retention.mean", lang), "size": m[k["size"]]}
-            row |= {f"c{i}": _mean_pct(c) for i, c in enumerate(m[k["cells"]])}
-            out.append(row)
+            out.append({"cohort": label("retention.mean", lang), "size": m[k["size"]]}
+                       | _mean_cells(m))  # fmt: skip
     for r in d[k["cohorts"]]:
         if r[k["group"]] == group:
             row = {"cohort": r[k["cohort"]], "size": r[k["size"]]}
-            row |= {f"c{i}": _pct(c) for i, c in enumerate(r[k["cells"]])}
+            row |= {
+                f"c{i}": _pct(v, s)
+                for i, (v, s) in enumerate(zip(r[k["rates"]], r[k["status"]], strict=True))
+            }
             out.append(row)
     return out
 
@@ -75,8 +87,8 @@ def render_retention(result: Result, lang: str) -> str:
     everyone = [r for r in d[k["cohorts"]] if r[k["group"]] is None]
     mean = next((m for m in d[k["mean"]] if m[k["group"]] is None), None)
     first = "–"
-    if mean is not None and len(mean[k["cells"]]) > 1:
-        first = _mean_pct(mean[k["cells"]][1])
+    if mean is not None and len(mean[k["rates"]]) > 1:
+        first = _mean_pct(mean[k["rates"]][1], mean[k["n_cohorts"]][1])
     items = [
         ("kpi-entries", fmt_int(sum(r[k["size"]] for r in everyone)), "retention.entries"),
         ("kpi-cohorts", fmt_int(len(everyone)), "retention.cohorts_n"),
@@ -105,9 +117,7 @@ def render_retention(result: Result, lang: str) -> str:
         rows = []
         for m in d[k["mean"]]:
             if m[k["group"]] is not None:
-                row = {"group": m[k["group"]], "size": m[k["size"]]}
-                row |= {f"c{i}": _mean_pct(c) for i, c in enumerate(m[k["cells"]])}
-                rows.append(row)
+                rows.append({"group": m[k["group"]], "size": m[k["size"]]} | _mean_cells(m))
         gcols: list[Column] = [
             ("retention.group", _key("group"), fmt_text),
             ("retention.size", _key("size"), fmt_int),
