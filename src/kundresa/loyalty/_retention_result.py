@@ -202,11 +202,11 @@ class RetentionResult(Result):
         rows = self.rows(None)
         mean = self.mean_row(None)
         y = [f"{r.cohort} ({r.size:,})" for r in rows]
-        z: list[list[float | None]] = [[c.rate.value for c in r.cells] for r in rows]
+        z: list[list[float | None]] = [list(r.rates) for r in rows]
         text = [[_cell_text(c) for c in r.cells] for r in rows]
         if mean is not None:
             y.insert(0, f"mean ({mean.size:,})")
-            z.insert(0, [c.rate.value for c in mean.cells])
+            z.insert(0, list(mean.rates))
             text.insert(0, [_pct(c.rate.value) if c.cohorts else "" for c in mean.cells])
         fig = go.Figure(
             go.Heatmap(
@@ -232,6 +232,7 @@ class RetentionResult(Result):
             height=max(320, 28 * len(y) + 140),
             xaxis_title="period",
             yaxis_title="cohort (size)",
+            plot_bgcolor="white",  # a period not begun is blank, not a colour
         )
         return fig
 
