@@ -137,8 +137,11 @@ def value_of(ev: ibis.Table, by: str) -> Any:
     import ibis
 
     if by.startswith("properties."):
-        j = ev.properties.cast("json")[by.split(".", 1)[1]]
-        return ibis.coalesce(j.str, j.cast("string"))
+        # JSON text of the value: DuckDB quotes a string ('"pro"'), Spark's get_json_object
+        # does not; strip the quotes (no Python UDF: Spark's workers may lack pandas)
+        text = ev.properties.cast("json")[by.split(".", 1)[1]].cast("string")
+        quoted = text.startswith('"') & text.endswith('"') & (text.length() >= 2)
+        return ibis.ifelse(quoted, text.substr(1, text.length() - 2), text)
     return ev[by].cast("string")
 
 
