@@ -35,14 +35,27 @@ from kundresa.loyalty._clv_predict import (
 )
 from kundresa.loyalty._clv_result import ConvergenceWarning, ModelFit
 from kundresa.loyalty._clv_simulate import simulate_bg_nbd, simulate_pareto_nbd, simulate_spend
+from kundresa.loyalty._retention import retention
+from kundresa.loyalty._retention_result import (
+    CohortRow,
+    MeanCell,
+    MeanRow,
+    RetentionCell,
+    RetentionResult,
+)
 from kundresa.loyalty._rfm import RfmResult, rfm
 from kundresa.loyalty._summary import RfmSummary, rfm_summary
 
 __all__ = [
     "CalibrationTable",
     "ClvResult",
+    "CohortRow",
     "ConvergenceWarning",
+    "MeanCell",
+    "MeanRow",
     "ModelFit",
+    "RetentionCell",
+    "RetentionResult",
     "RfmResult",
     "RfmSummary",
     "calibration_table",
@@ -59,6 +72,7 @@ __all__ = [
     "fit_sbg",
     "p_alive",
     "p_purchases",
+    "retention",
     "rfm",
     "rfm_summary",
     "simulate_bg_nbd",
