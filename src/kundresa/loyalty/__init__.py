@@ -14,6 +14,7 @@ in the engine by the callers.
 """
 
 from kundresa._public import publish as _publish
+from kundresa.loyalty._ambassadors import AmbassadorResult, ambassadors
 from kundresa.loyalty._clv_calibration import CalibrationTable, calibration_table
 from kundresa.loyalty._clv_fit import (
     fit_bg_bb,
@@ -34,11 +35,16 @@ from kundresa.loyalty._clv_predict import (
 )
 from kundresa.loyalty._clv_result import ConvergenceWarning, ModelFit
 from kundresa.loyalty._clv_simulate import simulate_bg_nbd, simulate_pareto_nbd, simulate_spend
+from kundresa.loyalty._repeat import repeat_purchase
+from kundresa.loyalty._repeat_result import RepeatPurchaseResult
 
 __all__ = [
+    "AmbassadorResult",
     "CalibrationTable",
     "ConvergenceWarning",
     "ModelFit",
+    "RepeatPurchaseResult",
+    "ambassadors",
     "calibration_table",
     "conditional_expected_purchases",
     "customer_lifetime_value",
@@ -52,6 +58,7 @@ __all__ = [
     "fit_sbg",
     "p_alive",
     "p_purchases",
+    "repeat_purchase",
     "simulate_bg_nbd",
     "simulate_pareto_nbd",
     "simulate_spend",
