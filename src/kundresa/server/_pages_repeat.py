@@ -54,9 +54,9 @@ _GROUP_COLS: tuple[Column, ...] = (
     (_rp("buyers"), _key("buyers"), fmt_int),
     (_rp("repeat_rate"), _key("repeat_rate"), fmt_pct),
     (_rp("orders_mean"), _key("orders_mean"), fmt_float),
-    (_rp("revenue_mean"), lambda r: _money(r.get("revenue_mean")), fmt_value),
-    (_rp("revenue_median"), lambda r: _money(r.get("revenue_median")), fmt_value),
-    (_rp("repeat_revenue"), lambda r: _money(r.get("repeat_revenue")), fmt_value),
+    (_rp("col_revenue_mean"), lambda r: _money(r.get("revenue_mean")), fmt_value),
+    (_rp("col_revenue_median"), lambda r: _money(r.get("revenue_median")), fmt_value),
+    (_rp("col_repeat_revenue"), lambda r: _money(r.get("repeat_revenue")), fmt_value),
     (_rp("median_gap"), lambda r: _days(r.get("median_gap_days")), fmt_value),
 )
 
@@ -148,7 +148,8 @@ def render_repeat(result: Result, lang: str) -> str:
         if rows:
             extra = f" ({d['by']})" if key == "groups" and d.get("by") else ""
             parts.append(_h2(lang, head, extra))
-            cols = [(_rp("group"), _key("group"), fmt_text), *_GROUP_COLS]
+            first = _rp("group") if key == "groups" else "persona"
+            cols = [(first, _key("group"), fmt_text), *_GROUP_COLS]
             parts.append(table(f"repeat-{tid}-table", lang, cols, rows))
     return "".join(parts)
 
@@ -169,13 +170,12 @@ _AMB_COLS: tuple[Column, ...] = (
     (_rp("share"), _key("share"), fmt_pct),
     (_rp("share_of_buyers"), _key("share_of_buyers"), fmt_pct),
     (_rp("share_of_repeat_buyers"), _key("share_of_repeat_buyers"), fmt_pct),
-    (_rp("referrers"), _key("referrers"), fmt_int),
-    (_rp("reviewers"), _key("reviewers"), fmt_int),
-    (_rp("promoters"), _key("promoters"), fmt_int),
-    (_rp("respondents"), _key("respondents"), fmt_int),
     (_rp("nps"), _key("nps"), fmt_float),
     (_rp("nps_interval"), lambda r: _interval(r), fmt_value),
 )
+#: the signals behind the ambassadors (overall), one row each
+_SIGNALS = ("referrers", "reviewers", "promoters", "detractors", "respondents", "buyers",
+            "repeat_buyers")  # fmt: skip
 
 
 def _interval(r: Any) -> str:
@@ -200,15 +200,20 @@ def render_ambassadors(result: Result, lang: str) -> str:
         ("kpi-nps-interval", _interval(o), _rp("nps_interval")),
     ]  # fmt: skip
     parts = [cards(lang, items), "<!--figure-->"]
-    for key, head in (("personas", "by_persona"), ("stages", "by_stage")):
+    for key, head, first in (
+        ("personas", "by_persona", "persona"),
+        ("stages", "by_stage", "stage"),
+    ):
         rows = d.get(key) or []
         if rows:
             parts.append(_h2(lang, head))
-            cols = [(_rp("group"), _key("group"), fmt_text), *_AMB_COLS]
+            cols = [(first, _key("group"), fmt_text), *_AMB_COLS]
             parts.append(table(f"ambassadors-{key}-table", lang, cols, rows))
     if o:
-        cols = [(_rp("group"), _key("group"), fmt_text), *_AMB_COLS]
-        parts.append(table("ambassadors-table", lang, cols, [o]))
+        parts.append(_h2(lang, "signals"))
+        rows = [{"signal": label(_rp(k), lang), "persons": o.get(k)} for k in _SIGNALS]
+        cols = [("rp.signal", _key("signal"), fmt_text), (_rp("persons"), _key("persons"), fmt_int)]
+        parts.append(table("ambassadors-signals-table", lang, cols, rows))
     return "".join(parts)
 
 
