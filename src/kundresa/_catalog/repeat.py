@@ -40,7 +40,7 @@ def run_repeat(ws: Workspace, p: Params) -> Result:
         period=p.period,
         windows=p.windows,
         max_orders=p.max_orders,
-        end=p.end,
+        until=p.until,
         by=p.by,
         journey_map=journey_map(p.map),
     )
@@ -100,7 +100,7 @@ declare(
                 maximum=100,
             ),
             Param(
-                "end",
+                "until",
                 "text",
                 None,
                 "Count purchases up to this date (YYYY-MM-DD, inclusive).",

@@ -53,7 +53,7 @@ def naive(value: Any) -> Any:
     return value
 
 
-def parse_end(end: str | dt.date | None) -> dt.datetime | None:
+def parse_end(end: str | dt.date | None, field: str = "until") -> dt.datetime | None:
     """The exclusive upper bound of an inclusive end date (``None``: no end).
 
     >>> parse_end("1997-09-30")
@@ -61,7 +61,7 @@ def parse_end(end: str | dt.date | None) -> dt.datetime | None:
     >>> parse_end("30/9")
     Traceback (most recent call last):
     ...
-    kundresa.InvalidOptionError: end: '30/9' is not allowed; write a date, e.g. 1997-09-30
+    kundresa.InvalidOptionError: until: '30/9' is not allowed; write a date, e.g. 1997-09-30
     """
     if end is None or end == "":
         return None
@@ -73,7 +73,7 @@ def parse_end(end: str | dt.date | None) -> dt.datetime | None:
         try:
             day = dt.date.fromisoformat(str(end).strip())
         except ValueError:
-            raise InvalidOptionError("end", end, fix="write a date, e.g. 1997-09-30") from None
+            raise InvalidOptionError(field, end, fix="write a date, e.g. 1997-09-30") from None
     return dt.datetime.combine(day, dt.time()) + dt.timedelta(days=1)
 
 

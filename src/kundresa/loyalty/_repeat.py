@@ -81,8 +81,8 @@ def _group_rows(
     got = {r["grp"]: r for r in fetch(agg).to_pylist()}
     med_rev = ranked_quantiles(fetch, pg, "rev", "grp", (0.5,))
     gp = p.filter(p.k >= 1).join(labels, "person_id")
-    gp = gp.select("grp", days=gp.gap_us / _US_DAY)
-    med_gap = ranked_quantiles(fetch, gp, "days", "grp", (0.5,))
+    gp = gp.select("grp", secs=gp.gap_us / 1_000_000)
+    med_gap = ranked_quantiles(fetch, gp, "secs", "grp", (0.5,))
     names = [g for g in order if g in got] + sorted(g for g in got if g not in order)
     rows = []
     for g in names:
@@ -101,7 +101,7 @@ def _group_rows(
                 "revenue_median": med_rev.get(g, {}).get(0.5),
                 "first_revenue": money(r["first_rev"]),
                 "repeat_revenue": money(total - money(r["first_rev"])),
-                "median_gap_days": None if gap is None else round(gap, 6),
+                "median_gap_seconds": None if gap is None else round(gap, 3),
             }
         )
     return rows
@@ -111,7 +111,7 @@ def _gaps(fetch: Any, p: Any) -> dict[str, Any]:
     import ibis
 
     g = p.filter(p.k >= 1).mutate(one=ibis.literal("*"))
-    g = g.mutate(days=g.gap_us / _US_DAY)
+    g = g.mutate(secs=g.gap_us / 1_000_000)
     b = ibis.literal(0)
     for edge in GAP_BINS[1:]:
         b = b + (g.gap_us >= edge * _US_DAY).cast("int64")
@@ -120,14 +120,14 @@ def _gaps(fetch: Any, p: Any) -> dict[str, Any]:
         int(r["b"]): int(r["n"])
         for r in fetch(gb.group_by("b").aggregate(n=gb.count())).to_pylist()
     }
-    stats = fetch(g.aggregate(n=g.count(), total=g.days.sum())).to_pylist()[0]
+    stats = fetch(g.aggregate(n=g.count(), total=g.secs.sum())).to_pylist()[0]
     n = int(stats["n"] or 0)
-    q = ranked_quantiles(fetch, g, "days", "one", (0.25, 0.5, 0.75)).get("*", {})
+    q = ranked_quantiles(fetch, g, "secs", "one", (0.25, 0.5, 0.75)).get("*", {})
     hist = [
         {
             "bin": _bin_label(i),
-            "low": lo,
-            "high": GAP_BINS[i + 1] if i + 1 < len(GAP_BINS) else None,
+            "low_seconds": lo * 86400,
+            "high_seconds": GAP_BINS[i + 1] * 86400 if i + 1 < len(GAP_BINS) else None,
             "gaps": counts.get(i, 0),
             "share": share(counts.get(i, 0), n),
         }
@@ -135,14 +135,14 @@ def _gaps(fetch: Any, p: Any) -> dict[str, Any]:
     ]
 
     def rnd(x: float | None) -> float | None:
-        return None if x is None else round(x, 6)
+        return None if x is None else round(x, 3)
 
     return {
         "count": n,
-        "mean": rnd(float(stats["total"]) / n) if n else None,
-        "q1": rnd(q.get(0.25)),
-        "median": rnd(q.get(0.5)),
-        "q3": rnd(q.get(0.75)),
+        "mean_seconds": rnd(float(stats["total"]) / n) if n else None,
+        "q1_seconds": rnd(q.get(0.25)),
+        "median_seconds": rnd(q.get(0.5)),
+        "q3_seconds": rnd(q.get(0.75)),
         "histogram": hist,
     }
 
@@ -169,7 +169,7 @@ def _cohorts(
         cells = [
             {
                 "window": label,
-                "days": round(w.total_seconds() / 86400, 6),
+                "window_seconds": w.total_seconds(),
                 "second": int(r[f"w{i}"]),
                 "share": share(int(r[f"w{i}"]), int(r["buyers"])),
                 "complete": obs_end is not None and last + w < obs_end,
@@ -190,7 +190,7 @@ def repeat_purchase(
     period: str = "month",
     windows: Sequence[str | dt.timedelta] = ("30d", "60d", "90d"),
     max_orders: int = 10,
-    end: str | dt.date | None = None,
+    until: str | dt.date | None = None,
     by: str | None = None,
     journey_map: Any = None,
 ) -> RepeatPurchaseResult:
@@ -203,7 +203,7 @@ def repeat_purchase(
     - ``period``: cohorts by ``month`` or ``week`` (ISO, Monday) of the first purchase;
       ``windows``: the second-order windows of the cohort table.
     - ``max_orders``: the orders-per-customer distribution stops at ``max_orders+``.
-    - ``end``: count only purchases up to this date (inclusive); it is also the end of the
+    - ``until``: count only purchases up to this date (inclusive); it is also the end of the
       data for incomplete cohorts (default: the latest event of the workspace).
     - ``by``: a breakdown by a column (``channel``, ``campaign``, ...) or ``properties.KEY``,
       its value on the person's first purchase; ``journey_map``: a breakdown by the map's
@@ -221,7 +221,7 @@ def repeat_purchase(
     >>> ws = Workspace.open(folder / "shop.duckdb")
     >>> _ = ws.ingest([folder / "orders.parquet"])
     >>> r = repeat_purchase(ws)
-    >>> r.buyers, r.repeat_buyers, r.gaps["median"], r.revenue["repeat"]
+    >>> r.buyers, r.repeat_buyers, r.gaps["median_seconds"] / 86400, r.revenue["repeat"]
     (2, 1, 10.0, 20.0)
     >>> [(r["orders"], r["customers"]) for r in repeat_purchase(ws, distinct_days=False,
     ...     max_orders=3).orders_per_customer]
@@ -248,7 +248,7 @@ def repeat_purchase(
          parse_duration(w, "windows"))
         for w in windows
     ]  # fmt: skip
-    end_at = parse_end(end)
+    end_at = parse_end(until)
     jm = load_map(journey_map)
     ws.require_event(purchase_event)
     fetch = ws.store.fetch
@@ -306,7 +306,7 @@ def repeat_purchase(
         buyers=buyers,
         repeat_buyers=int(tot["repeat"] or 0),
         orders=int(tot["orders"] or 0),
-        within_days=None if within_us is None else round(within_us / _US_DAY, 6),
+        within_seconds=None if within_us is None else within_us / 1e6,
         orders_per_customer=tuple(opc),
         gaps=_gaps(fetch, p),
         cohorts=tuple(_cohorts(fetch, per, period, wins, obs_end)),
@@ -318,7 +318,7 @@ def repeat_purchase(
             "period": period,
             "windows": [w for w, _ in wins],
             "max_orders": max_orders,
-            "end": None if end_at is None else (end_at - dt.timedelta(days=1)).date(),
+            "until": None if end_at is None else (end_at - dt.timedelta(days=1)).date(),
             "observed_before": obs_end,
             "map": None if jm is None else jm.title,
         },

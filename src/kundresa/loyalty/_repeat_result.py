@@ -31,19 +31,20 @@ class RepeatPurchaseResult(Result):
     conversion by cohort, revenue per customer, and breakdowns.
 
     - ``buyers`` persons with a purchase; ``repeat_buyers`` those with a second one (within
-      ``within_days`` of the first when given); ``repeat_rate`` their share.
+      ``within_seconds`` of the first when given); ``repeat_rate`` their share.
     - ``orders_per_customer``: rows ``{orders: "1" .. "N+", customers, share}``.
-    - ``gaps``: time between a customer's consecutive orders in days (``count``, ``mean``,
-      ``q1``, ``median``, ``q3``) and ``histogram`` rows ``{bin, low, high, gaps, share}``.
+    - ``gaps``: time between a customer's consecutive orders (``count``, ``mean_seconds``,
+      ``q1_seconds``, ``median_seconds``, ``q3_seconds``) and ``histogram`` rows ``{bin,
+      low_seconds, high_seconds, gaps, share}``.
     - ``cohorts``: per cohort (``cohort_period`` of the first purchase) ``{cohort, buyers,
-      cells: ({window, days, second, share, complete}, ...)}``: ``complete`` is False when
+      cells: ({window, window_seconds, second, share, complete}, ...)}``: ``complete`` is False when
       some of the cohort's first purchases are less than the window before the end of the
       data (the share may still grow).
     - ``revenue``: ``total, mean, median`` per customer, ``first`` (first orders),
       ``repeat`` (later orders), ``repeat_share``.
     - ``groups`` (``by``) and ``personas`` (``map``): rows ``{group, buyers, repeat_buyers,
       repeat_rate, orders_mean, revenue_total, revenue_mean, revenue_median, first_revenue,
-      repeat_revenue, median_gap_days}``.
+      repeat_revenue, median_gap_seconds}``.
     """
 
     purchase_event: str
@@ -51,7 +52,7 @@ class RepeatPurchaseResult(Result):
     buyers: int = 0
     repeat_buyers: int = 0
     orders: int = 0
-    within_days: float | None = None
+    within_seconds: float | None = None
     orders_per_customer: tuple[Mapping[str, Any], ...] = ()
     gaps: Mapping[str, Any] = field(default_factory=dict)
     cohorts: tuple[Mapping[str, Any], ...] = ()
@@ -123,7 +124,9 @@ class RepeatPurchaseResult(Result):
         return fig
 
     def __str__(self) -> str:
-        within = f" within {self.within_days:g} d" if self.within_days is not None else ""
+        within = (
+            f" within {self.within_seconds / 86400:g} d" if self.within_seconds is not None else ""
+        )
         days = ", distinct days" if self.distinct_days else ""
         lines = [
             f"repeat purchase of {self.purchase_event!r}{days}: {self.buyers:,} buyers, "
@@ -133,9 +136,10 @@ class RepeatPurchaseResult(Result):
         ]
         g = self.gaps
         if g.get("count"):
+            d = {k: g[f"{k}_seconds"] / 86400 for k in ("median", "q1", "q3", "mean")}
             lines.append(
-                f"days between orders: median {_num(g['median'])} "
-                f"(quartiles {_num(g['q1'])}-{_num(g['q3'])}), mean {_num(g['mean'])}, "
+                f"days between orders: median {_num(d['median'])} "
+                f"(quartiles {_num(d['q1'])}-{_num(d['q3'])}), mean {_num(d['mean'])}, "
                 f"{g['count']:,} gaps"
             )
         rv = self.revenue

@@ -20,7 +20,7 @@ _PARAMS: dict[str, tuple[str, str, str]] = {
     "period": ("Period", "Period", "Periode"),
     "windows": ("Second-order windows", "Fönster för andra köpet", "Vinduer for andre kjøp"),
     "max_orders": ("Orders up to", "Köp upp till", "Kjøp opp til"),
-    "end": ("Up to date", "Till och med datum", "Til og med dato"),
+    "until": ("Up to date", "Till och med datum", "Til og med dato"),
     "by": ("Break down by", "Dela upp på", "Del opp etter"),
     "map": ("Journey map", "Kundresekarta", "Kundereisekart"),
     "referral_event": ("Referral event", "Rekommendationshändelse", "Anbefalingshendelse"),

@@ -41,8 +41,9 @@ def _money(v: Any) -> str:
     return "–" if v is None else f"{v:,.2f}"
 
 
-def _days(v: Any) -> str:
-    return "–" if v is None else f"{v:,.1f}"
+def _days(seconds: Any) -> str:
+    """Seconds as days, one decimal."""
+    return "–" if seconds is None else f"{seconds / 86400:,.1f}"
 
 
 def _rp(key: str) -> str:
@@ -57,7 +58,7 @@ _GROUP_COLS: tuple[Column, ...] = (
     (_rp("col_revenue_mean"), lambda r: _money(r.get("revenue_mean")), fmt_value),
     (_rp("col_revenue_median"), lambda r: _money(r.get("revenue_median")), fmt_value),
     (_rp("col_repeat_revenue"), lambda r: _money(r.get("repeat_revenue")), fmt_value),
-    (_rp("median_gap"), lambda r: _days(r.get("median_gap_days")), fmt_value),
+    (_rp("median_gap"), lambda r: _days(r.get("median_gap_seconds")), fmt_value),
 )
 
 
@@ -69,7 +70,7 @@ def render_repeat(result: Result, lang: str) -> str:
     items = [
         ("kpi-buyers", fmt_int(d["buyers"]), _rp("buyers")),
         ("kpi-repeat-rate", fmt_pct(d["repeat_rate"]), _rp("repeat_rate")),
-        ("kpi-median-days", _days(gaps.get("median")), _rp("median_days")),
+        ("kpi-median-days", _days(gaps.get("median_seconds")), _rp("median_days")),
         ("kpi-revenue-mean", _money(rev.get("mean")), _rp("revenue_mean")),
         ("kpi-repeat-share", fmt_pct(rev.get("repeat_share")), _rp("repeat_share")),
     ]
@@ -90,7 +91,7 @@ def render_repeat(result: Result, lang: str) -> str:
         )
     )
     parts.append(_h2(lang, "time_between_orders"))
-    q = f"{_days(gaps.get('q1'))} – {_days(gaps.get('q3'))}"
+    q = f"{_days(gaps.get('q1_seconds'))} – {_days(gaps.get('q3_seconds'))}"
     parts.append(
         cards(
             lang,
