@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from kundresa._errors import InvalidOptionError
 from kundresa._results import Result
-from kundresa.loyalty._engine import UNASSIGNED, load_map, persona_labels, share
+from kundresa.loyalty._repeat_engine import UNASSIGNED, load_map, persona_labels, share
 
 if TYPE_CHECKING:
     from kundresa._workspace import Workspace
@@ -45,7 +45,7 @@ _COUNTS = (
 
 
 def _nps_value(t: Any, key: str) -> Any:
-    from kundresa.loyalty._engine import _esc
+    from kundresa.loyalty._repeat_engine import _esc
 
     raw = t.properties.re_extract(rf'"{_esc(key)}"\s*:\s*"?(-?[0-9]+(\.[0-9]+)?)', 1)
     return raw.nullif("").cast("float64")

@@ -5,7 +5,7 @@ A *purchase* is an event named ``purchase_event`` of a stitched person; with
 (UTC) count once, with their revenue summed. Everything below is aggregated in the engine
 and only aggregates are fetched: per-person order counts, first and second purchase times
 and revenues are grouped there; quantiles are exact, taken by rank in the engine
-(:mod:`kundresa.loyalty._engine`), so DuckDB and Spark give identical numbers.
+(:mod:`kundresa.loyalty._repeat_engine`), so DuckDB and Spark give identical numbers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from kundresa._errors import InvalidOptionError
 from kundresa._util import parse_duration
-from kundresa.loyalty._engine import (
+from kundresa.loyalty._repeat_engine import (
     UNASSIGNED,
     group_labels,
     load_map,
