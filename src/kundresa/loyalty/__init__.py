@@ -14,6 +14,7 @@ in the engine by the callers.
 """
 
 from kundresa._public import publish as _publish
+from kundresa.loyalty._ambassadors import AmbassadorResult, ambassadors
 from kundresa.loyalty._clv_analysis import ClvResult, clv
 from kundresa.loyalty._clv_calibration import CalibrationTable, calibration_table
 from kundresa.loyalty._clv_fit import (
@@ -35,6 +36,8 @@ from kundresa.loyalty._clv_predict import (
 )
 from kundresa.loyalty._clv_result import ConvergenceWarning, ModelFit
 from kundresa.loyalty._clv_simulate import simulate_bg_nbd, simulate_pareto_nbd, simulate_spend
+from kundresa.loyalty._repeat import repeat_purchase
+from kundresa.loyalty._repeat_result import RepeatPurchaseResult
 from kundresa.loyalty._retention import retention
 from kundresa.loyalty._retention_result import (
     CohortRow,
@@ -47,6 +50,7 @@ from kundresa.loyalty._rfm import RfmResult, rfm
 from kundresa.loyalty._summary import RfmSummary, rfm_summary
 
 __all__ = [
+    "AmbassadorResult",
     "CalibrationTable",
     "ClvResult",
     "CohortRow",
@@ -54,10 +58,12 @@ __all__ = [
     "MeanCell",
     "MeanRow",
     "ModelFit",
+    "RepeatPurchaseResult",
     "RetentionCell",
     "RetentionResult",
     "RfmResult",
     "RfmSummary",
+    "ambassadors",
     "calibration_table",
     "clv",
     "conditional_expected_purchases",
@@ -72,6 +78,7 @@ __all__ = [
     "fit_sbg",
     "p_alive",
     "p_purchases",
+    "repeat_purchase",
     "retention",
     "rfm",
     "rfm_summary",

@@ -18,7 +18,13 @@ if TYPE_CHECKING:
     from kundresa.maps._browser import chromium
     from kundresa.maps._cjml import to_cjml
     from kundresa.maps._io import MapFileError
-    from kundresa.maps._measure import MapMeasurement, StageMeasure, TouchpointMeasure, measure_map
+    from kundresa.maps._measure import (
+        LoyaltyMeasure,
+        MapMeasurement,
+        StageMeasure,
+        TouchpointMeasure,
+        measure_map,
+    )
     from kundresa.maps._mermaid import from_mermaid, to_mermaid, to_timeline
     from kundresa.maps._model import (
         Cell,
@@ -48,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "Cell": "kundresa.maps._model",
     "Emotion": "kundresa.maps._model",
     "JourneyMap": "kundresa.maps._model",
+    "LoyaltyMeasure": "kundresa.maps._measure",
     "MapFileError": "kundresa.maps._io",
     "MapMeasurement": "kundresa.maps._measure",
     "MapValidationError": "kundresa.maps._validate",
@@ -82,6 +89,7 @@ __all__ = [
     "Cell",
     "Emotion",
     "JourneyMap",
+    "LoyaltyMeasure",
     "MapFileError",
     "MapMeasurement",
     "MapValidationError",

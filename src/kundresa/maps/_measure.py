@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALL",
+    "LoyaltyMeasure",
     "MapMeasurement",
     "StageMeasure",
     "TouchpointMeasure",
@@ -78,6 +79,41 @@ def _share(num: int, den: int) -> float | None:
 
 
 @dataclass(frozen=True)
+class LoyaltyMeasure:
+    """Loyalty numbers of one persona on the map's loyalty stage (its last stage).
+
+    ``buyers``: persons with a conversion (the map's ``measurement.conversion`` rule);
+    ``repeat_buyers``: those who converted on two or more distinct days; ``ambassadors``:
+    buyers who recommend (a ``Referral Sent`` or ``Review Written`` event, or an NPS
+    promoter: latest answer >= 9 of the map's survey rule, see
+    :func:`kundresa.loyalty.ambassadors`). ``p_alive`` (a distribution: ``{"mean", "q1",
+    "median", "q3"}``) and ``clv`` (expected customer lifetime value per customer) stay None
+    here: they are filled by :func:`kundresa.loyalty.clv` when a CLV model is fitted on the
+    same workspace (TODO(lead): wire ``clv(ws, ..., journey_map=...)`` into
+    ``measure_map`` after the merge of issue 16).
+
+    >>> LoyaltyMeasure(buyers=4, repeat_buyers=1, ambassadors=2).repeat_rate
+    0.25
+    """
+
+    buyers: int = 0
+    repeat_buyers: int = 0
+    ambassadors: int = 0
+    p_alive: dict[str, float] | None = None
+    clv: float | None = None
+
+    @property
+    def repeat_rate(self) -> float | None:
+        """Share of the buyers who bought again."""
+        return _share(self.repeat_buyers, self.buyers)
+
+    @property
+    def ambassador_share(self) -> float | None:
+        """Share of the buyers who recommend."""
+        return _share(self.ambassadors, self.buyers)
+
+
+@dataclass(frozen=True)
 class StageMeasure:
     """Measured numbers of one stage for one persona (``persona == "*"``: everyone).
 
@@ -99,6 +135,8 @@ class StageMeasure:
     survey_answers: int = 0
     last: bool = False
     anonymous: int = 0
+    #: on the loyalty stage (the map's last stage) when the map has a conversion rule
+    loyalty: LoyaltyMeasure | None = None
 
     @property
     def progression(self) -> float | None:
@@ -161,6 +199,9 @@ class MapMeasurement(Result):
             row["progression"] = s.progression
             row["drop_off"] = s.drop_off
             row["conversion_rate"] = s.conversion_rate
+            if s.loyalty is not None:
+                row["loyalty"]["repeat_rate"] = s.loyalty.repeat_rate
+                row["loyalty"]["ambassador_share"] = s.loyalty.ambassador_share
         return out
 
     def to_frame(self) -> Any:
@@ -171,6 +212,8 @@ class MapMeasurement(Result):
         for r in rows:
             r["went_instead"] = ", ".join(f"{k} {v}" for k, v in r["went_instead"])
             r["channels"] = ", ".join(f"{k} {v}" for k, v in r["channels"])
+            for k, v in (r.pop("loyalty") or {}).items():
+                r[f"loyalty_{k}"] = v
         return pd.DataFrame(rows)
 
     def __str__(self) -> str:
@@ -189,6 +232,13 @@ class MapMeasurement(Result):
                 f"{pct(s.progression):>9}"
                 f"{pct(s.drop_off):>8}{pct(s.conversion_rate):>9}{med:>10}{p90:>9}"
             )
+        for s in self.stages:
+            if s.loyalty is not None:
+                lo = s.loyalty
+                lines.append(
+                    f"loyalty ({s.stage}, {s.persona}): {lo.buyers:,} buyers, repeat "
+                    f"{pct(lo.repeat_rate).strip()}, ambassadors {pct(lo.ambassador_share).strip()}"
+                )
         return "\n".join(lines)
 
 
@@ -319,6 +369,7 @@ def measure_map(journey_map: JourneyMap, ws: Workspace) -> MapMeasurement:
     channel_counts = _channels(journey_map, ev, persona_t, to_arrow, ids)
     surveys = _surveys(journey_map, ev, persona_t, to_arrow, ids)
     stage_ix = {f"t{k}": k for k, _ in rules}
+    loyalty = _loyalty(journey_map, ws)
     out: list[StageMeasure] = []
     groups = [ALL, *ids]
     for g in groups:
@@ -326,8 +377,9 @@ def measure_map(journey_map: JourneyMap, ws: Workspace) -> MapMeasurement:
         for k, stage in enumerate(journey_map.stages):
             key = f"t{k}"
             last_stage = k == len(journey_map.stages) - 1
+            lo = loyalty.get(g, LoyaltyMeasure()) if loyalty is not None and last_stage else None
             if key not in entries:
-                out.append(StageMeasure(stage.id, g, last=last_stage))
+                out.append(StageMeasure(stage.id, g, last=last_stage, loyalty=lo))
                 continue
             later = [c for c in cols if stage_ix[c] > k]
             nxt = f"t{k + 1}" if f"t{k + 1}" in entries else None
@@ -375,6 +427,7 @@ def measure_map(journey_map: JourneyMap, ws: Workspace) -> MapMeasurement:
                     survey_answers=sv[2],
                     last=last_stage,
                     anonymous=anonymous,
+                    loyalty=lo,
                 )
             )
     return MapMeasurement(
@@ -386,6 +439,19 @@ def measure_map(journey_map: JourneyMap, ws: Workspace) -> MapMeasurement:
         stages=tuple(out),
         touchpoints=_touchpoints(journey_map, ev, persona_t, to_arrow, ids),
     )
+
+
+def _loyalty(jm: JourneyMap, ws: Workspace) -> dict[str, LoyaltyMeasure] | None:
+    """The loyalty stage's numbers per persona (``"*"``: everyone); None without a
+    conversion rule (see :class:`LoyaltyMeasure`)."""
+    if jm.measurement.conversion is None or not jm.stages:
+        return None
+    from kundresa.loyalty._ambassadors import loyalty_counts
+
+    return {
+        g: LoyaltyMeasure(c["buyers"], c["repeat_buyers"], c["ambassador_buyers"])
+        for g, c in loyalty_counts(ws, jm).items()
+    }
 
 
 def _with_persona(t: Any, persona_t: Any) -> Any:
