@@ -170,7 +170,7 @@ def test_clv_and_rfm_per_persona(tmp_path: Path) -> None:
         ws.ingest([made.events_path])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a short shop: the fit may be at a boundary
-            r = clv(ws, map=new_map("shop"))
+            r = clv(ws, journey_map=new_map("shop"))
         groups = {g["group"]: g for g in r.by_group}
         assert sum(g["customers"] for g in r.by_group) == r.customers
         assert set(groups) <= {"wheel_kicker", "impulse", "loyal", "trial_churner", "(none)"}
@@ -179,7 +179,7 @@ def test_clv_and_rfm_per_persona(tmp_path: Path) -> None:
         for g, row in groups.items():
             sub = frame[frame.group == g]
             assert row["mean_p_alive"] == pytest.approx(sub.p_alive.mean())
-        seg = rfm(ws, map=new_map("shop"))
+        seg = rfm(ws, journey_map=new_map("shop"))
         assert sum(g["customers"] for g in seg.by_group) == seg.customers
 
 

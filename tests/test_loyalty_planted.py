@@ -42,6 +42,7 @@ here every customer maps one to one). Then per persona:
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import math
@@ -584,3 +585,54 @@ def test_every_loyalty_event_has_exactly_one_planted_person() -> None:
     assert None not in owner
     stage = {"Referral Sent", "Review Written"}
     assert stage <= set(events["event"].to_pylist())
+
+
+# -- the engine's analyses on the plant -----------------------------------------------------
+
+
+def test_the_engine_summary_is_the_sql_summary(
+    shop: tuple[Workspace, dict[str, Any]], customers: dict[str, np.ndarray[Any, Any]]
+) -> None:
+    """Differential: ``kundresa.loyalty.rfm_summary`` (Ibis, in the engine) against the
+    independent SQL of :func:`rfm_summary_sql` on the same customers. The engine works in
+    whole UTC days (CDNOW's convention: an order's date), the SQL in exact timestamps, so
+    ``x`` and the revenue are equal, ``t_x`` and ``T`` within one day (1/7 week) and the
+    engine's ``T`` is a whole number of days; the mean repeat spend is equal wherever the
+    first day holds one order (the engine takes the day's smallest value as the first)."""
+    from kundresa.loyalty import rfm_summary
+
+    ws, truth = shop
+    end = dt.datetime.fromisoformat(truth["loyalty"]["conventions"]["observation_end"])
+    last_day = (end - dt.timedelta(microseconds=1)).date()
+    engine = rfm_summary(ws, calibration_end=last_day, distinct_days=False).to_frame()
+    engine = engine.set_index("person_id").loc[customers["person_id"].tolist()]
+    assert (engine["x"].to_numpy() == customers["x"]).all()
+    assert np.abs(engine["t_x"].to_numpy() - customers["t_x"]).max() < 1 / 7
+    assert np.abs(engine["T"].to_numpy() - customers["T"]).max() < 1 / 7
+    days = engine["T"].to_numpy() * 7
+    assert np.allclose(days, np.round(days), atol=1e-9)
+    spend = ws.sql(
+        "SELECT person_id, sum(revenue) AS r FROM events WHERE event = 'Order Completed'"
+        " GROUP BY ALL"
+    ).to_pylist()
+    revenue = {row["person_id"]: row["r"] for row in spend}
+    assert np.allclose(engine["revenue"], [revenue[p] for p in engine.index])
+    same = np.isclose(engine["monetary"].to_numpy(), customers["monetary"], rtol=1e-9)
+    assert same.mean() > 0.99, same.mean()
+
+
+def test_ambassadors_are_the_planted_ones(shop: tuple[Workspace, dict[str, Any]]) -> None:
+    """``kundresa.loyalty.ambassadors`` counts exactly the planted referrers and reviewers
+    (truth ``ambassadors.persons``: every planted person is one stitched person), and every
+    ambassador it finds is a referrer, a reviewer or a planted promoter."""
+    from kundresa.loyalty import ambassadors
+
+    ws, truth = shop
+    persons = truth["ambassadors"]["persons"]
+    got = ambassadors(ws).overall
+    assert got["referrers"] == sum(1 for n in persons["referrals"] if n)
+    assert got["reviewers"] == sum(1 for n in persons["reviews"] if n)
+    assert got["referrers"] > 100
+    assert got["reviewers"] > 100
+    either = sum(1 for a, b in zip(persons["referrals"], persons["reviews"], strict=True) if a or b)
+    assert either <= got["ambassadors"] <= either + got["promoters"]

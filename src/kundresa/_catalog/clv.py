@@ -32,7 +32,7 @@ _CAL_END = Param(
     max_length=10,
 )
 _DISTINCT = Param("distinct_days", "bool", True, "Purchases on the same day count once.")
-_MAP = Param("map", "map", None, "Journey map: break down by its personas.")
+_MAP = Param("map", "map", None, "Journey map: break down by its personas.", python="journey_map")
 
 
 def _thresholds(name: str, help: str) -> Param:
@@ -56,7 +56,7 @@ def run_clv(ws: Workspace, p: Params) -> Result:
         calibration_end=p.calibration_end,
         holdout=p.holdout,
         distinct_days=p.distinct_days,
-        map=journey_map(p.map),
+        journey_map=journey_map(p.map),
         top=p.top,
     )
 
@@ -74,7 +74,7 @@ def run_rfm(ws: Workspace, p: Params) -> Result:
         monetary_thresholds=p.monetary_thresholds,
         calibration_end=p.calibration_end,
         distinct_days=p.distinct_days,
-        map=journey_map(p.map),
+        journey_map=journey_map(p.map),
     )
 
 

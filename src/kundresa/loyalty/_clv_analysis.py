@@ -282,7 +282,7 @@ def clv(
     calibration_end: str | dt.date | None = None,
     holdout: str | dt.timedelta | None = None,
     distinct_days: bool = True,
-    map: Any = None,
+    journey_map: Any = None,
     top: int = 20,
 ) -> ClvResult:
     """Fit ``model`` (BG/NBD, Pareto/NBD or modified BG/NBD) and the Gamma-Gamma spend model
@@ -294,7 +294,7 @@ def clv(
     With ``holdout`` (e.g. ``"39w"``) the models are fitted on the calibration period (to
     ``calibration_end``, or the end of the data less the holdout) and the result has the
     calibration table: mean actual and predicted purchases in the holdout by calibration
-    frequency. ``map`` (a journey map) adds the numbers per persona (``by_group``). The
+    frequency. ``journey_map`` (a journey map) adds the numbers per persona (``by_group``). The
     fits' :class:`~kundresa.loyalty.ConvergenceWarning` messages (a parameter at a boundary:
     e.g. no drop-out seen in a short log) are kept in ``warnings`` and shown on every
     surface, not raised.
@@ -348,7 +348,7 @@ def clv(
         holdout=holdout,
         unit=unit,
         distinct_days=distinct_days,
-        map=map,
+        journey_map=journey_map,
     )
     if summary.customers == 0:
         raise InvalidOptionError(

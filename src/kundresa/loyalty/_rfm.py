@@ -222,7 +222,7 @@ def rfm(
     monetary_thresholds: Sequence[float] = (),
     calibration_end: str | dt.date | None = None,
     distinct_days: bool = True,
-    map: Any = None,
+    journey_map: Any = None,
 ) -> RfmResult:
     """RFM scores 1-5 and segments of the customers of ``purchase_event``, computed in the
     engine (the module notes give the scores, thresholds and segment rules).
@@ -266,7 +266,7 @@ def rfm(
         calibration_end=calibration_end,
         unit="day",
         distinct_days=distinct_days,
-        map=map,
+        journey_map=journey_map,
     )
     base = {
         "person_id": expr.person_id,

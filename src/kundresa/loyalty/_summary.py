@@ -194,7 +194,7 @@ def summary_table(
     unit: str = "week",
     distinct_days: bool = True,
     by: str | None = None,
-    map: Any = None,
+    journey_map: Any = None,
 ) -> tuple[ibis.Table, dt.date, dt.date | None]:
     """The per-customer summary as an Ibis expression (not run), with the calibration end
     and the holdout end it used. :func:`rfm_summary` runs it; the loyalty analyses build on
@@ -278,8 +278,8 @@ def summary_table(
     if g is not None:
         out["group"] = p.g.fill_null(NO_GROUP)
     expr = p.select(**out)
-    if map is not None:
-        expr = _with_persona(ws, expr, map)
+    if journey_map is not None:
+        expr = _with_persona(ws, expr, journey_map)
     return expr, cal_end, hold_end
 
 
@@ -292,7 +292,7 @@ def rfm_summary(
     unit: str = "week",
     distinct_days: bool = True,
     by: str | None = None,
-    map: Any = None,
+    journey_map: Any = None,
     distinct: bool = False,
 ) -> RfmSummary:
     """The recency-frequency-monetary summary of ``purchase_event``, one row per customer,
@@ -301,7 +301,7 @@ def rfm_summary(
     ``calibration_end`` (a date, inclusive) ends the calibration period (default: the last
     day observed, less ``holdout``); ``holdout`` (a duration such as ``"39w"``) adds the
     purchases after it (``holdout_x``). ``by`` (a column or ``properties.KEY``: its value on
-    the first purchase) or ``map`` (a journey map: the person's persona) adds ``group``.
+    the first purchase) or ``journey_map`` (a journey map: the person's persona) adds ``group``.
     ``distinct=True`` returns one row per distinct ``(x, t_x, T)`` with ``customers``: what
     a fit needs (pass ``weights``), so a million customers travel as their distinct rows.
 
@@ -341,7 +341,7 @@ def rfm_summary(
         unit=unit,
         distinct_days=distinct_days,
         by=by,
-        map=map,
+        journey_map=journey_map,
     )
     if distinct:
         keys = ["x", "t_x", "T"] + (["group"] if "group" in expr.columns else [])
@@ -369,7 +369,7 @@ def rfm_summary(
         purchases=purchases,
         revenue=revenue,
         distinct=distinct,
-        by="map" if map is not None else by,
+        by="map" if journey_map is not None else by,
         table=table,
         seconds=time.perf_counter() - t0,
     )
