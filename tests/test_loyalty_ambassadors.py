@@ -110,7 +110,8 @@ def test_per_persona_and_stage(ws: Workspace) -> None:
 
 def test_map_measure_loyalty_stage(ws: Workspace) -> None:
     """The loyalty stage is the map's last stage: buyers, repeat rate, ambassador share (of
-    buyers) per persona; p_alive and clv are the hooks kundresa.loyalty.clv fills later."""
+    buyers) per persona; p_alive and clv stay None where the CLV models cannot be fitted
+    (one repeat buyer here; tests/test_loyalty_clv_analysis.py checks them filled)."""
     m = measure_map(MAP, ws)
     buy, adv = m.stage("buy"), m.stage("advocate")
     assert buy is not None

@@ -181,6 +181,23 @@ def test_clv_and_rfm_per_persona(tmp_path: Path) -> None:
             assert row["mean_p_alive"] == pytest.approx(sub.p_alive.mean())
         seg = rfm(ws, journey_map=new_map("shop"))
         assert sum(g["customers"] for g in seg.by_group) == seg.customers
+        # the map's loyalty stage (its last) carries the same P(alive) and CLV per persona
+        from kundresa.maps import measure_map
+
+        jm = new_map("shop")
+        m = measure_map(jm, ws)
+        last = jm.stages[-1].id
+        checked = 0
+        for g, sub in [("*", frame), *((g, frame[frame.group == g]) for g in groups)]:
+            s = m.stage(last, g)
+            if s is None or s.loyalty is None:
+                continue
+            checked += 1
+            assert s.loyalty.p_alive is not None
+            assert s.loyalty.p_alive["median"] == pytest.approx(sub.p_alive.median())
+            assert s.loyalty.clv == pytest.approx(sub.clv.mean())
+        assert checked >= 2
+        assert "P(alive) median" in str(m)
 
 
 def test_declarations_copy_the_library() -> None:

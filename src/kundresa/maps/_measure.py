@@ -86,11 +86,11 @@ class LoyaltyMeasure:
     ``repeat_buyers``: those who converted on two or more distinct days; ``ambassadors``:
     buyers who recommend (a ``Referral Sent`` or ``Review Written`` event, or an NPS
     promoter: latest answer >= 9 of the map's survey rule, see
-    :func:`kundresa.loyalty.ambassadors`). ``p_alive`` (a distribution: ``{"mean", "q1",
-    "median", "q3"}``) and ``clv`` (expected customer lifetime value per customer) stay None
-    here: they are filled by :func:`kundresa.loyalty.clv` when a CLV model is fitted on the
-    same workspace (TODO(lead): wire ``clv(ws, ..., journey_map=...)`` into
-    ``measure_map`` after the merge of issue 16).
+    :func:`kundresa.loyalty.ambassadors`). ``p_alive`` (the distribution over the persona's
+    customers: ``{"mean", "q1", "median", "q3"}``) and ``clv`` (mean expected customer
+    lifetime value per customer, 12 months) come from :func:`kundresa.loyalty.clv` (BG/NBD +
+    Gamma-Gamma) with the map's personas, when the conversion rule is one event name and
+    the fit can run (repeat buyers exist); otherwise they stay None.
 
     >>> LoyaltyMeasure(buyers=4, repeat_buyers=1, ambassadors=2).repeat_rate
     0.25
@@ -238,6 +238,8 @@ class MapMeasurement(Result):
                 lines.append(
                     f"loyalty ({s.stage}, {s.persona}): {lo.buyers:,} buyers, repeat "
                     f"{pct(lo.repeat_rate).strip()}, ambassadors {pct(lo.ambassador_share).strip()}"
+                    + (f", P(alive) median {lo.p_alive['median']:.2f}" if lo.p_alive else "")
+                    + (f", CLV {lo.clv:,.2f}" if lo.clv is not None else "")
                 )
         return "\n".join(lines)
 
@@ -448,10 +450,50 @@ def _loyalty(jm: JourneyMap, ws: Workspace) -> dict[str, LoyaltyMeasure] | None:
         return None
     from kundresa.loyalty._ambassadors import loyalty_counts
 
+    value = _clv_per_persona(jm, ws)
     return {
-        g: LoyaltyMeasure(c["buyers"], c["repeat_buyers"], c["ambassador_buyers"])
+        g: LoyaltyMeasure(
+            c["buyers"], c["repeat_buyers"], c["ambassador_buyers"], *value.get(g, (None, None))
+        )
         for g, c in loyalty_counts(ws, jm).items()
     }
+
+
+def _clv_per_persona(
+    jm: JourneyMap, ws: Workspace
+) -> dict[str, tuple[dict[str, float] | None, float | None]]:
+    """Per persona id (and ``"*"``): the P(alive) distribution and the mean CLV of
+    :func:`kundresa.loyalty.clv` on the map's conversion event; empty when the rule is not
+    one event name or the models cannot be fitted (no repeat buyers, ...)."""
+    import warnings
+
+    import numpy as np
+
+    from kundresa._errors import KundresaError
+    from kundresa.loyalty import clv
+
+    rule = jm.measurement.conversion
+    if rule is None or len(rule.events) != 1 or rule.channels or rule.touchpoints or rule.where:
+        return {}
+    try:
+        with warnings.catch_warnings():  # a boundary fit is reported by ``clv`` itself
+            warnings.simplefilter("ignore")
+            frame = clv(ws, rule.events[0], journey_map=jm).to_frame()
+    except KundresaError:
+        return {}
+    out: dict[str, tuple[dict[str, float] | None, float | None]] = {}
+    groups = [(ALL, frame), *frame.groupby("group", sort=True)] if "group" in frame else []
+    for g, sub in groups:
+        alive = sub["p_alive"].to_numpy(dtype=float)
+        alive = alive[np.isfinite(alive)]
+        value = sub["clv"].to_numpy(dtype=float)
+        value = value[np.isfinite(value)]
+        dist = None
+        if alive.size:
+            q1, med, q3 = (float(v) for v in np.quantile(alive, [0.25, 0.5, 0.75]))
+            dist = {"mean": float(alive.mean()), "q1": q1, "median": med, "q3": q3}
+        out[str(g)] = (dist, float(value.mean()) if value.size else None)
+    return out
 
 
 def _with_persona(t: Any, persona_t: Any) -> Any:
