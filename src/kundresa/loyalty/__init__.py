@@ -34,11 +34,15 @@ from kundresa.loyalty._clv_predict import (
 )
 from kundresa.loyalty._clv_result import ConvergenceWarning, ModelFit
 from kundresa.loyalty._clv_simulate import simulate_bg_nbd, simulate_pareto_nbd, simulate_spend
+from kundresa.loyalty._lifecycle import lifecycle, stickiness
+from kundresa.loyalty._lifecycle_result import LifecycleResult, StickinessResult
 
 __all__ = [
     "CalibrationTable",
     "ConvergenceWarning",
+    "LifecycleResult",
     "ModelFit",
+    "StickinessResult",
     "calibration_table",
     "conditional_expected_purchases",
     "customer_lifetime_value",
@@ -50,11 +54,13 @@ __all__ = [
     "fit_mbg_nbd",
     "fit_pareto_nbd",
     "fit_sbg",
+    "lifecycle",
     "p_alive",
     "p_purchases",
     "simulate_bg_nbd",
     "simulate_pareto_nbd",
     "simulate_spend",
+    "stickiness",
     "survival",
 ]
 
