@@ -97,7 +97,7 @@ def test_vector_active_days_0_1_3(make_workspace: Callable[..., Workspace], tmp_
     current, dormant, resurrected ("active before the previous interval"), dormant."""
     events = [("u1", _day(d), "track", "Page Viewed") for d in (0, 1, 3)]
     ws = _load(make_workspace, tmp_path, events)
-    posthog = lifecycle(ws, period="day", end=(T0 + dt.timedelta(days=4)).date())
+    posthog = lifecycle(ws, period="day", date_to=(T0 + dt.timedelta(days=4)).date())
     assert _statuses(posthog) == [
         ["new"],
         ["returning"],
@@ -107,13 +107,13 @@ def test_vector_active_days_0_1_3(make_workspace: Callable[..., Workspace], tmp_
     ]
     assert [row["dormant"] for row in posthog.rows] == [0, 0, -1, 0, -1]  # counted negative
     assert [row["period"] for row in posthog.rows] == [f"2026-01-0{5 + d}" for d in range(5)]
-    amplitude = lifecycle(ws, period="day", mode="amplitude", end="2026-01-09")
+    amplitude = lifecycle(ws, period="day", mode="amplitude", date_to="2026-01-09")
     assert _statuses(amplitude) == [["new"], ["current"], ["dormant"], ["resurrected"], ["dormant"]]
     # pulse = (new + resurrected) / |dormant|, Amplitude's Pulse view; None without dormant
     assert amplitude.pulse() == (None, None, 0.0, None, 0.0)
     assert ws.engine in ("duckdb", "spark")
     assert posthog.engine == ws.engine
-    # without end, the periods run from the first to the last active one
+    # without date_to, the periods run from the first to the last active one
     assert len(lifecycle(ws, period="day").rows) == 4
 
 
@@ -163,7 +163,9 @@ def _random_log(rng: random.Random, persons: int, days: int) -> list[Event]:
 def _check(
     ws: Workspace, events: list[Event], period: str, mode: str, created: str, event: str
 ) -> None:
-    got = _counts(lifecycle(ws, event, period=period, mode=mode, created=created, end="2030-01-01"))
+    got = _counts(
+        lifecycle(ws, event, period=period, mode=mode, created=created, date_to="2030-01-01")
+    )
     want = ref.lifecycle(events, period, mode, created, event)
     assert got == want, (period, mode, created, event)
 
@@ -260,8 +262,8 @@ def test_stickiness_modes(make_workspace: Callable[..., Workspace], tmp_path: Pa
     assert [r["value"] for r in amp_cum.rows] == [1.0, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25]
     first = [r for r in posthog.by_period if r["period"] == "2026-01-05"]
     assert [r["persons"] for r in first] == [1, 0, 1, 0, 0, 0, 1]
-    # start bounds the periods: only week 2
-    assert [r["persons"] for r in stickiness(ws, start="2026-01-12").rows][:2] == [1, 0]
+    # date_from bounds the periods: only week 2
+    assert [r["persons"] for r in stickiness(ws, date_from="2026-01-12").rows][:2] == [1, 0]
     month = stickiness(ws, period="month")
     assert month.max_days == 31
     # January: a on 4 distinct days, b on 1, c on 7
@@ -326,8 +328,12 @@ def test_errors_are_one_line(make_workspace: Callable[..., Workspace], tmp_path:
         (lambda: lifecycle(ws, created="signup"), InvalidOptionError, "created: 'signup'"),
         (lambda: lifecycle(ws, "Order Complete"), NotFoundError, "event: 'Order Complete'"),
         (lambda: lifecycle(ws, by="colour"), InvalidOptionError, "properties.KEY"),
-        (lambda: lifecycle(ws, start="5 Jan"), InvalidOptionError, "YYYY-MM-DD"),
-        (lambda: lifecycle(ws, start="2026-02-01", end="2026-01-01"), InvalidOptionError, "end"),
+        (lambda: lifecycle(ws, date_from="5 Jan"), InvalidOptionError, "YYYY-MM-DD"),
+        (
+            lambda: lifecycle(ws, date_from="2026-02-01", date_to="2026-01-01"),
+            InvalidOptionError,
+            "date_to",
+        ),
         (lambda: stickiness(ws, period="day"), InvalidOptionError, "week, month"),
     ]
     for call, kind, text in cases:

@@ -27,8 +27,8 @@ _MODE = Param(
 )
 _BY = Param("by", "column", None, "Break down by an events column or properties.KEY.")
 _MAP = Param("map", "map", None, "Journey map: break down by its personas.", python="journey_map")
-_START = Param("start", "text", None, "First date shown, YYYY-MM-DD.", max_length=10)
-_END = Param("end", "text", None, "Last date shown, YYYY-MM-DD.", max_length=10)
+_DATE_FROM = Param("date_from", "text", None, "First date shown, YYYY-MM-DD.", max_length=10)
+_DATE_TO = Param("date_to", "text", None, "Last date shown, YYYY-MM-DD.", max_length=10)
 
 
 def run_lifecycle(ws: Workspace, p: Params) -> Result:
@@ -43,8 +43,8 @@ def run_lifecycle(ws: Workspace, p: Params) -> Result:
         created=p.created,
         by=p.by,
         journey_map=journey_map(p.map),
-        start=p.start,
-        end=p.end,
+        date_from=p.date_from,
+        date_to=p.date_to,
     )
 
 
@@ -60,8 +60,8 @@ def run_stickiness(ws: Workspace, p: Params) -> Result:
         cumulative=p.cumulative,
         by=p.by,
         journey_map=journey_map(p.map),
-        start=p.start,
-        end=p.end,
+        date_from=p.date_from,
+        date_to=p.date_to,
     )
 
 
@@ -91,8 +91,8 @@ declare(
             ),
             _BY,
             _MAP,
-            _START,
-            _END,
+            _DATE_FROM,
+            _DATE_TO,
         ),
         run=f"{_HERE}:run_lifecycle",
         page=f"{_PAGES}:render_lifecycle",
@@ -119,8 +119,8 @@ declare(
             Param("cumulative", "bool", False, "Count at least k days instead of exactly k."),
             _BY,
             _MAP,
-            _START,
-            _END,
+            _DATE_FROM,
+            _DATE_TO,
         ),
         run=f"{_HERE}:run_stickiness",
         page=f"{_PAGES}:render_stickiness",

@@ -40,21 +40,25 @@ def _choice(field: str, value: str, allowed: Sequence[str]) -> None:
 
 
 def _bounds(
-    start: str | dt.date | None, end: str | dt.date | None, period: str
+    date_from: str | dt.date | None, date_to: str | dt.date | None, period: str
 ) -> tuple[int | None, int | None]:
-    lo, hi = parse_date(start, "start"), parse_date(end, "end")
+    lo, hi = parse_date(date_from, "date_from"), parse_date(date_to, "date_to")
     if lo is not None and hi is not None and hi < lo:
-        raise InvalidOptionError("end", hi.isoformat(), fix=f"give a date on or after {lo}")
+        raise InvalidOptionError("date_to", hi.isoformat(), fix=f"give a date on or after {lo}")
     return (
         None if lo is None else period_of(lo, period),
         None if hi is None else period_of(hi, period),
     )
 
 
-def _settings(start: Any, end: Any, journey_map: Any) -> dict[str, Any]:
+def _settings(date_from: Any, date_to: Any, journey_map: Any) -> dict[str, Any]:
     """The result's settings: the bounds as given and the map's title (or its file)."""
     name = None if journey_map is None else str(getattr(journey_map, "title", journey_map))
-    return {"start": start and str(start), "end": end and str(end), "map": name}
+    return {
+        "date_from": date_from and str(date_from),
+        "date_to": date_to and str(date_to),
+        "map": name,
+    }
 
 
 def lifecycle_rows(
@@ -117,8 +121,8 @@ def lifecycle(
     created: str = "first_event",
     by: str | None = None,
     journey_map: Any = None,
-    start: str | dt.date | None = None,
-    end: str | dt.date | None = None,
+    date_from: str | dt.date | None = None,
+    date_to: str | dt.date | None = None,
 ) -> LifecycleResult:
     """Persons per ``period`` (``day``/``week``/``month``, calendar periods in UTC, weeks
     from Monday) by lifecycle status, with pulse. Activity is any touchpoint (``event="any"``)
@@ -143,9 +147,9 @@ def lifecycle(
 
     ``by`` (an events column or ``properties.KEY``) breaks the counts down by the value on
     each person's first activity event; ``journey_map`` by persona (the map's persona rules,
-    as :func:`~kundresa.maps.measure_map` assigns them). ``start``/``end`` (dates) bound the
-    periods shown (default: the first to the last period with activity); activity before
-    ``start`` still decides the statuses.
+    as :func:`~kundresa.maps.measure_map` assigns them). ``date_from``/``date_to`` (dates,
+    PostHog's names) bound the periods shown (default: the first to the last period with
+    activity); activity before ``date_from`` still decides the statuses.
 
     >>> import tempfile, pathlib, datetime as dt
     >>> import pyarrow as pa, pyarrow.parquet as pq
@@ -157,7 +161,7 @@ def lifecycle(
     ...      "user_id": "u1"} for d in (0, 1, 3)]), folder / "e.parquet")
     >>> ws = Workspace.open(folder / "w.duckdb")
     >>> _ = ws.ingest([folder / "e.parquet"])
-    >>> r = lifecycle(ws, period="day", end="2026-01-09")
+    >>> r = lifecycle(ws, period="day", date_to="2026-01-09")
     >>> [[s for s in r.statuses if row[s]][0] for row in r.rows]
     ['new', 'returning', 'dormant', 'resurrecting', 'dormant']
     >>> r.pulse()
@@ -167,7 +171,7 @@ def lifecycle(
     _choice("period", period, PERIODS)
     _choice("mode", mode, MODES)
     _choice("created", created, CREATED)
-    lo, hi = _bounds(start, end, period)
+    lo, hi = _bounds(date_from, date_to, period)
     act = activity(ws, event, period, by=by, journey_map=journey_map)
     counts = lifecycle_counts(ws, act, period, mode, created).to_pylist()
     statuses = STATUSES[mode]
@@ -182,7 +186,7 @@ def lifecycle(
         by_group=tuple(by_group),
         groups=tuple(groups),
         by=by,
-        settings=_settings(start, end, journey_map),
+        settings=_settings(date_from, date_to, journey_map),
         engine=ws.engine,
         seconds=round(time.perf_counter() - began, 4),
     )  # fmt: skip
@@ -261,8 +265,8 @@ def stickiness(
     cumulative: bool = False,
     by: str | None = None,
     journey_map: Any = None,
-    start: str | dt.date | None = None,
-    end: str | dt.date | None = None,
+    date_from: str | dt.date | None = None,
+    date_to: str | dt.date | None = None,
 ) -> StickinessResult:
     """How many days of each ``period`` (``week``: 1..7, ``month``: 1..31; calendar periods
     in UTC) persons were active on: any touchpoint (``event="any"``) or one named event.
@@ -278,8 +282,8 @@ def stickiness(
     which is how ``rows`` pools the periods in both modes; ``by_period`` keeps each period.
 
     ``by`` (an events column or ``properties.KEY``, the value on the person's first activity
-    event) and ``journey_map`` (persona) break it down; ``start``/``end`` (dates) select
-    the periods.
+    event) and ``journey_map`` (persona) break it down; ``date_from``/``date_to`` (dates)
+    select the periods.
 
     >>> import tempfile, pathlib, datetime as dt
     >>> import pyarrow as pa, pyarrow.parquet as pq
@@ -299,7 +303,7 @@ def stickiness(
     began = time.perf_counter()
     _choice("period", period, STICKY_PERIODS)
     _choice("mode", mode, MODES)
-    lo, hi = _bounds(start, end, period)
+    lo, hi = _bounds(date_from, date_to, period)
     act = activity(ws, event, period, by=by, journey_map=journey_map, days=True)
     counts = stickiness_counts(ws, act).to_pylist()
     max_days = 7 if period == "week" else 31
@@ -317,7 +321,7 @@ def stickiness(
         by_group=tuple(by_group),
         groups=tuple(groups),
         by=by,
-        settings=_settings(start, end, journey_map),
+        settings=_settings(date_from, date_to, journey_map),
         engine=ws.engine,
         seconds=round(time.perf_counter() - began, 4),
     )

@@ -18,8 +18,8 @@ _PARAMS: dict[str, tuple[str, str, str]] = {
     "created": ("Person created", "Personen skapad", "Personen opprettet"),
     "by": ("Break down by", "Dela upp efter", "Del opp etter"),
     "map": ("Journey map", "Kundresekarta", "Kundereisekart"),
-    "start": ("From date", "Från datum", "Fra dato"),
-    "end": ("To date", "Till datum", "Til dato"),
+    "date_from": ("From date", "Från datum", "Fra dato"),
+    "date_to": ("To date", "Till datum", "Til dato"),
     "cumulative": ("At least k days", "Minst k dagar", "Minst k dager"),
 }
 

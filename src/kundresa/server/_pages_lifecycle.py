@@ -142,6 +142,15 @@ def render_stickiness(result: Result, lang: str) -> str:
     return "".join(parts)
 
 
+#: the stickiness chart's y axis by (share, cumulative)
+_STICKY_AXIS = {
+    (True, False): "stickiness_share",
+    (True, True): "stickiness_share_at_least",
+    (False, False): "stickiness_exactly",
+    (False, True): "stickiness_at_least",
+}
+
+
 def figure_stickiness(result: Result, lang: str) -> Any:
     """The stickiness bars, translated."""
     fig = result.plot()
@@ -153,6 +162,8 @@ def figure_stickiness(result: Result, lang: str) -> Any:
         title=None,
         margin={"t": 40},
         xaxis_title_text=label("stickiness_days", lang),
-        yaxis_title_text=label("stickiness_share" if share else "lifecycle_persons", lang),
+        yaxis_title_text=label(
+            _STICKY_AXIS[share, bool(getattr(result, "cumulative", False))], lang
+        ),
     )
     return fig
