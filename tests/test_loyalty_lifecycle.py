@@ -115,6 +115,8 @@ def test_vector_active_days_0_1_3(make_workspace: Callable[..., Workspace], tmp_
     assert posthog.engine == ws.engine
     # without date_to, the periods run from the first to the last active one
     assert len(lifecycle(ws, period="day").rows) == 4
+    # bounds beyond the data are clamped to it (the last dormant period included)
+    assert len(lifecycle(ws, period="day", date_from="1900-01-01", date_to="2100-01-01").rows) == 5
 
 
 def test_vector_created_before_first_activity(

@@ -69,20 +69,26 @@ def lifecycle_rows(
     hi: int | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
     """Rows per period (and per group) from the engine's ``grp, p, status, n`` counts:
-    every period from ``lo`` (default: the first active one) to ``hi`` (default: the last
-    active one), dormant negated, ``active`` and ``pulse`` added.
+    every period from ``lo`` to ``hi`` (default: the first and the last active one; never
+    before the first active one nor after the dormant period after the last), dormant
+    negated, ``active`` and ``pulse`` added.
 
     >>> rows, _, _ = lifecycle_rows(
     ...     [{"grp": "*", "p": 0, "status": "new", "n": 2},
     ...      {"grp": "*", "p": 1, "status": "dormant", "n": 1}], STATUSES["posthog"], "day", hi=1)
     >>> [(r["period"], r["new"], r["dormant"], r["pulse"]) for r in rows]
     [('1970-01-01', 2, 0, None), ('1970-01-02', 0, -1, 0.0)]
+    >>> len(lifecycle_rows([{"grp": "*", "p": 0, "status": "new", "n": 2}],
+    ...                    STATUSES["posthog"], "day", lo=-10**6, hi=10**6)[0])
+    1
     """
     active = [c["p"] for c in counts if c["status"] != "dormant"]
     if not active:
         return [], [], []
-    lo = min(active) if lo is None else lo
-    hi = max(active) if hi is None else hi
+    # never beyond the data: from the first active period to the dormant one after the last
+    # (a far date_to on the REST API cannot ask for millions of empty days)
+    lo = min(active) if lo is None else max(lo, min(active))
+    hi = max(active) if hi is None else min(hi, max(c["p"] for c in counts))
     groups = sorted({str(c["grp"]) for c in counts})
     cells: dict[tuple[str, int, str], int] = {}
     for c in counts:
