@@ -174,7 +174,9 @@ def _check(
 
 def _check_stickiness(ws: Workspace, events: list[Event], period: str, event: str) -> None:
     r = stickiness(ws, event, period=period)
-    got = {(row["period"], row["days"]): row["persons"] for row in r.by_period if row["persons"]}
+    got = {
+        (row["period"], row["days_active"]): row["persons"] for row in r.by_period if row["persons"]
+    }
     assert got == ref.stickiness(events, period, event)
 
 
@@ -254,7 +256,7 @@ def test_stickiness_modes(make_workspace: Callable[..., Workspace], tmp_path: Pa
               for i, d in enumerate(ds)]  # fmt: skip
     ws = _load(make_workspace, tmp_path, events)
     posthog = stickiness(ws)
-    assert posthog.max_days == 7
+    assert posthog.max_days_active == 7
     assert len(posthog.rows) == 7
     assert [r["value"] for r in posthog.rows] == [2, 0, 1, 0, 0, 0, 1]  # 4 person-weeks
     assert [r["value"] for r in stickiness(ws, cumulative=True).rows] == [4, 2, 2, 1, 1, 1, 1]
@@ -267,10 +269,10 @@ def test_stickiness_modes(make_workspace: Callable[..., Workspace], tmp_path: Pa
     # date_from bounds the periods: only week 2
     assert [r["persons"] for r in stickiness(ws, date_from="2026-01-12").rows][:2] == [1, 0]
     month = stickiness(ws, period="month")
-    assert month.max_days == 31
+    assert month.max_days_active == 31
     # January: a on 4 distinct days, b on 1, c on 7
     assert [r["persons"] for r in month.rows if r["persons"]] == [1, 1, 1]
-    assert [r["days"] for r in month.rows if r["persons"]] == [1, 4, 7]
+    assert [r["days_active"] for r in month.rows if r["persons"]] == [1, 4, 7]
 
 
 # -- breakdowns ----------------------------------------------------------------------------------

@@ -318,7 +318,8 @@ def test_the_derived_form_keeps_its_values_and_translates(shop: Shop, page: Page
 def test_every_form_parameter_and_model_has_a_label_in_every_language() -> None:
     from kundresa._contract import analyses
     from kundresa.attribution import MODELS as LIBRARY_MODELS
-    from kundresa.server._i18n_analyses import ANALYSIS_LABELS, PARAM_PREFIX
+    from kundresa.server._i18n import LABELS as ANALYSIS_LABELS  # every label module merged
+    from kundresa.server._i18n_analyses import PARAM_PREFIX
 
     keys = {PARAM_PREFIX + p.name for a in analyses().values() for p in a.params}
     keys |= {f"model.{m}" for m in LIBRARY_MODELS}

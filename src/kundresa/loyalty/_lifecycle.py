@@ -200,7 +200,7 @@ def lifecycle(
 
 def stickiness_rows(
     counts: Sequence[Mapping[str, Any]],
-    max_days: int,
+    max_days_active: int,
     mode: str,
     cumulative: bool,
     period: str,
@@ -213,7 +213,7 @@ def stickiness_rows(
     >>> rows, per, _, _ = stickiness_rows(
     ...     [{"grp": "*", "p": 0, "k": 1, "n": 3}, {"grp": "*", "p": 0, "k": 2, "n": 1}],
     ...     7, "amplitude", True, "week")
-    >>> [(r["days"], r["persons"], r["persons_at_least"], r["value"]) for r in rows[:3]]
+    >>> [(r["days_active"], r["persons"], r["persons_at_least"], r["value"]) for r in rows[:3]]
     [(1, 3, 4, 1.0), (2, 1, 1, 0.25), (3, 0, 0, 0.0)]
     """
     kept = [
@@ -224,7 +224,7 @@ def stickiness_rows(
     def dist(cells: Mapping[int, int], extra: Mapping[str, Any]) -> list[dict[str, Any]]:
         total = sum(cells.values())
         out = []
-        for k in range(1, max_days + 1):
+        for k in range(1, max_days_active + 1):
             exactly = cells.get(k, 0)
             at_least = sum(n for j, n in cells.items() if j >= k)
             share = exactly / total if total else 0.0
@@ -233,7 +233,7 @@ def stickiness_rows(
                 value: float = at_least if cumulative else exactly
             else:
                 value = round(share_at_least if cumulative else share, 6)
-            out.append({**extra, "days": k, "persons": exactly, "persons_at_least": at_least,
+            out.append({**extra, "days_active": k, "persons": exactly, "persons_at_least": at_least,
                         "share": round(share, 6), "share_at_least": round(share_at_least, 6),
                         "value": value})  # fmt: skip
         return out
@@ -312,16 +312,16 @@ def stickiness(
     lo, hi = _bounds(date_from, date_to, period)
     act = activity(ws, event, period, by=by, journey_map=journey_map, days=True)
     counts = stickiness_counts(ws, act).to_pylist()
-    max_days = 7 if period == "week" else 31
+    max_days_active = 7 if period == "week" else 31
     rows, by_period, by_group, groups = stickiness_rows(
-        counts, max_days, mode, cumulative, period, lo, hi
+        counts, max_days_active, mode, cumulative, period, lo, hi
     )
     return StickinessResult(
         mode=mode,
         period=period,
         event=event,
         cumulative=cumulative,
-        max_days=max_days,
+        max_days_active=max_days_active,
         rows=tuple(rows),
         by_period=tuple(by_period),
         by_group=tuple(by_group),

@@ -130,7 +130,7 @@ class LifecycleResult(Result):
 class StickinessResult(Result):
     """Days active per week or month (see :func:`~kundresa.loyalty.stickiness`).
 
-    ``rows`` has one row per ``days`` = 1..``max_days`` over every period of the range
+    ``rows`` has one row per ``days_active`` = 1..``max_days_active`` over every period of the range
     (a person counted once per period they were active in): ``persons`` active on exactly
     that many days, ``persons_at_least`` on at least that many, ``share`` and
     ``share_at_least`` of the active person-periods, and ``value``: what the mode's chart
@@ -146,7 +146,7 @@ class StickinessResult(Result):
     period: str
     event: str
     cumulative: bool
-    max_days: int
+    max_days_active: int
     rows: tuple[Mapping[str, Any], ...]
     by_period: tuple[Mapping[str, Any], ...] = ()
     by_group: tuple[Mapping[str, Any], ...] = ()
@@ -179,7 +179,7 @@ class StickinessResult(Result):
         for i, (name, rows) in enumerate(series):
             fig.add_bar(
                 name="persons" if name == ALL else name,
-                x=[r["days"] for r in rows],
+                x=[r["days_active"] for r in rows],
                 y=[r["value"] for r in rows],
                 marker_color=COLORS[0] if name == ALL else None,
                 showlegend=name != ALL or i > 0,
@@ -188,7 +188,7 @@ class StickinessResult(Result):
         fig.update_layout(
             barmode="group",
             title=f"Stickiness: days active per {self.period} ({self.mode})",
-            xaxis={"title": {"text": "days"}, "dtick": 1},
+            xaxis={"title": {"text": "days active"}, "dtick": 1},
             yaxis={"title": {"text": "share" if share else "persons"},
                    "tickformat": ".0%" if share else ""},
         )  # fmt: skip
@@ -204,7 +204,7 @@ class StickinessResult(Result):
         ]
         for r in self.rows:
             lines.append(
-                f"{r['days']:>4} {r['persons']:>9,} {r['persons_at_least']:>9,} "
+                f"{r['days_active']:>4} {r['persons']:>9,} {r['persons_at_least']:>9,} "
                 f"{100 * r['share']:>6.1f}% {100 * r['share_at_least']:>7.1f}%"
             )
         return "\n".join(lines)

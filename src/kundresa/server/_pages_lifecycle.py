@@ -106,7 +106,7 @@ def figure_lifecycle(result: Result, lang: str) -> Any:
 
 
 def _stickiness_columns(share: bool, grouped: bool) -> list[Column]:
-    cols: list[Column] = [("stickiness_days", _get("days"), fmt_int)]
+    cols: list[Column] = [("stickiness_days", _get("days_active"), fmt_int)]
     if grouped:
         cols.insert(0, ("lifecycle_group", _get("group"), fmt_text))
     cols += [
