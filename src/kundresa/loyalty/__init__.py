@@ -36,6 +36,8 @@ from kundresa.loyalty._clv_predict import (
 )
 from kundresa.loyalty._clv_result import ConvergenceWarning, ModelFit
 from kundresa.loyalty._clv_simulate import simulate_bg_nbd, simulate_pareto_nbd, simulate_spend
+from kundresa.loyalty._lifecycle import lifecycle, stickiness
+from kundresa.loyalty._lifecycle_result import LifecycleResult, StickinessResult
 from kundresa.loyalty._repeat import repeat_purchase
 from kundresa.loyalty._repeat_result import RepeatPurchaseResult
 from kundresa.loyalty._retention import retention
@@ -55,6 +57,7 @@ __all__ = [
     "ClvResult",
     "CohortRow",
     "ConvergenceWarning",
+    "LifecycleResult",
     "MeanCell",
     "MeanRow",
     "ModelFit",
@@ -63,6 +66,7 @@ __all__ = [
     "RetentionResult",
     "RfmResult",
     "RfmSummary",
+    "StickinessResult",
     "ambassadors",
     "calibration_table",
     "clv",
@@ -76,6 +80,7 @@ __all__ = [
     "fit_mbg_nbd",
     "fit_pareto_nbd",
     "fit_sbg",
+    "lifecycle",
     "p_alive",
     "p_purchases",
     "repeat_purchase",
@@ -85,6 +90,7 @@ __all__ = [
     "simulate_bg_nbd",
     "simulate_pareto_nbd",
     "simulate_spend",
+    "stickiness",
     "survival",
 ]
 
