@@ -127,8 +127,8 @@ def test_clv_errors_are_one_line(tmp_path: Path) -> None:
         clv(ws, calibration_end="1996-12-01")
     with pytest.raises(InvalidOptionError, match="model: 'gamma'"):
         clv(ws, model="gamma")
-    with pytest.raises(InvalidOptionError, match="recency_days: '90,30,180,365'"):
-        rfm(ws, method="fixed", recency_days=[90, 30, 180, 365])
+    with pytest.raises(InvalidOptionError, match="recency_thresholds: '90,30,180,365'"):
+        rfm(ws, method="fixed", recency_thresholds=[90, 30, 180, 365])
     none = clv(ws, spend_model="none", model="pareto_nbd", calibration_end="1997-09-30")
     assert none.spend_fit is None
     assert math.isnan(none.to_frame().clv.iloc[0])

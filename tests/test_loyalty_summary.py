@@ -156,9 +156,11 @@ def test_summary_conventions_on_a_tie_heavy_log(
     ws = make_workspace("ties")
     ws.ingest([path])
     users = _users_any(ws)
-    once = rfm_summary(ws, calibration_end="2026-03-22", holdout="20d", unit="day", by="channel")
+    once = rfm_summary(
+        ws, calibration_end="2026-03-22", holdout="20d", time_unit="day", by="channel"
+    )
     each = rfm_summary(
-        ws, calibration_end="2026-03-22", holdout="20d", unit="day", distinct_days=False
+        ws, calibration_end="2026-03-22", holdout="20d", time_unit="day", distinct_days=False
     )
 
     def by_user(s: object) -> dict[str, dict[str, object]]:
@@ -195,8 +197,8 @@ def test_summary_errors_are_one_line(tmp_path: Path) -> None:
     ws.ingest([cdnow_orders(tmp_path / "c.parquet")])
     with pytest.raises(NotFoundError, match="event: 'Purchase' not found"):
         rfm_summary(ws, "Purchase")
-    with pytest.raises(InvalidOptionError, match="unit: 'month'"):
-        rfm_summary(ws, unit="month")
+    with pytest.raises(InvalidOptionError, match="time_unit: 'month'"):
+        rfm_summary(ws, time_unit="month")
     with pytest.raises(InvalidOptionError, match=r"calibration_end: '1997-13-01'.*YYYY-MM-DD"):
         rfm_summary(ws, calibration_end="1997-13-01")
     with pytest.raises(InvalidOptionError, match="holdout"):

@@ -76,7 +76,7 @@ class ClvResult(Result):
     purchase_event: str
     model: str
     spend_model: str
-    unit: str
+    time_unit: str
     horizon: str
     horizon_length: float
     periods: int
@@ -278,7 +278,7 @@ def clv(
     spend_model: str = "gamma_gamma",
     horizon: str | dt.timedelta = "52w",
     discount_rate: float = 0.1,
-    unit: str = "week",
+    time_unit: str = "week",
     calibration_end: str | dt.date | None = None,
     holdout: str | dt.timedelta | None = None,
     distinct_days: bool = True,
@@ -337,8 +337,8 @@ def clv(
         )
     if isinstance(top, bool) or int(top) != top or not 0 <= top <= 1000:
         raise InvalidOptionError("top", top, fix="a whole number from 0 to 1000")
-    if unit not in UNITS:
-        raise InvalidOptionError("unit", unit, allowed=tuple(UNITS))
+    if time_unit not in UNITS:
+        raise InvalidOptionError("time_unit", time_unit, allowed=tuple(UNITS))
     h_days = parse_duration(horizon, "horizon").total_seconds() / 86400
     periods = max(1, round(h_days / _MONTH_DAYS))
     summary = rfm_summary(
@@ -346,7 +346,7 @@ def clv(
         purchase_event,
         calibration_end=calibration_end,
         holdout=holdout,
-        unit=unit,
+        time_unit=time_unit,
         distinct_days=distinct_days,
         journey_map=journey_map,
     )
@@ -391,7 +391,7 @@ def clv(
         inverse,
         x,
         monetary,
-        h_days / UNITS[unit],
+        h_days / UNITS[time_unit],
         periods,
         float(discount_rate),
         h_days,
@@ -425,7 +425,7 @@ def clv(
     calibration = None
     if summary.holdout_end is not None:
         assert summary.calibration_end is not None
-        hold = (summary.holdout_end - summary.calibration_end).days / UNITS[unit]
+        hold = (summary.holdout_end - summary.calibration_end).days / UNITS[time_unit]
         calibration = calibration_table(fit, x, t_x, T, summary.column("holdout_x"), holdout=hold)
     params = [
         {
@@ -456,9 +456,9 @@ def clv(
         purchase_event=purchase_event,
         model=model,
         spend_model=spend_model,
-        unit=unit,
+        time_unit=time_unit,
         horizon=str(horizon),
-        horizon_length=h_days / UNITS[unit],
+        horizon_length=h_days / UNITS[time_unit],
         periods=periods,
         discount_rate=float(discount_rate),
         calibration_end=summary.calibration_end,

@@ -10,7 +10,7 @@ value. Each becomes a score 1-5 (5 best: most recent, most frequent, highest val
   worse value, so equal values share a score (``NTILE`` would split a tie, e.g. the many
   one-time buyers, across scores by an arbitrary order);
 - ``method="fixed"``: thresholds, four ascending numbers per measure. Recency
-  ``recency_days`` (default 30, 90, 180, 365: within 30 days scores 5, over 365 days 1),
+  ``recency_thresholds`` (default 30, 90, 180, 365: within 30 days scores 5, over 365 days 1),
   frequency ``frequency_thresholds`` (default 2, 3, 5, 10 purchases: 1 purchase scores 1,
   10 or more 5), monetary ``monetary_thresholds`` (default 50, 100, 250, 500: below 50 scores 1,
   500 or more 5).
@@ -217,7 +217,7 @@ def rfm(
     purchase_event: str = "Order Completed",
     *,
     method: str = "quantile",
-    recency_days: Sequence[float] = (),
+    recency_thresholds: Sequence[float] = (),
     frequency_thresholds: Sequence[float] = (),
     monetary_thresholds: Sequence[float] = (),
     calibration_end: str | dt.date | None = None,
@@ -242,8 +242,9 @@ def rfm(
     >>> r = rfm(ws, calibration_end="2026-12-31")
     >>> r.customers, sorted(r.to_frame().r.unique().tolist())
     (20, [1, 2, 3, 4, 5])
-    >>> f = rfm(ws, method="fixed", calibration_end="2026-12-31", recency_days=[60, 90, 120, 180])
-    >>> f.segments[0]["segment"], f.thresholds["recency_days"]
+    >>> f = rfm(ws, method="fixed", calibration_end="2026-12-31",
+    ...         recency_thresholds=[60, 90, 120, 180])
+    >>> f.segments[0]["segment"], f.thresholds["recency_thresholds"]
     ('loyal', (60.0, 90.0, 120.0, 180.0))
     """
     import ibis
@@ -252,7 +253,9 @@ def rfm(
     if method not in METHODS:
         raise InvalidOptionError("method", method, allowed=METHODS)
     cuts = {
-        "recency_days": _thresholds("recency_days", recency_days, DEFAULT_RECENCY),
+        "recency_thresholds": _thresholds(
+            "recency_thresholds", recency_thresholds, DEFAULT_RECENCY
+        ),
         "frequency_thresholds": _thresholds(
             "frequency_thresholds", frequency_thresholds, DEFAULT_FREQUENCY
         ),
@@ -264,7 +267,7 @@ def rfm(
         ws,
         purchase_event,
         calibration_end=calibration_end,
-        unit="day",
+        time_unit="day",
         distinct_days=distinct_days,
         journey_map=journey_map,
     )
@@ -285,7 +288,7 @@ def rfm(
         )
     else:
         scored = t.mutate(
-            r=_fixed(t.recency_days, cuts["recency_days"], better_high=False),
+            r=_fixed(t.recency_days, cuts["recency_thresholds"], better_high=False),
             f=_fixed(t.frequency, cuts["frequency_thresholds"], better_high=True),
             m=_fixed(t.monetary, cuts["monetary_thresholds"], better_high=True),
         )
@@ -333,7 +336,7 @@ def rfm(
                 "share": row["customers"] / customers,
                 "revenue": rev,
                 "revenue_share": rev / revenue if revenue else 0.0,
-                "mean_recency_days": float(row["recency"]),
+                "mean_recency_seconds": float(row["recency"]) * 86400.0,
                 "mean_frequency": float(row["frequency"]),
             }
         )

@@ -12,7 +12,7 @@ way", Marketing Science 24(2); the conventions of their CDNOW calibration):
   of the last one and ``T`` the time from the first purchase to the end of the calibration
   period (``calibration_end``, inclusive: the published ``T = 38.86`` weeks of a customer
   who first bought on 1997-01-01 is 272 days, to 1997-09-30), both from the first purchase,
-  in ``unit`` (weeks = days / 7);
+  in ``time_unit`` (weeks = days / 7);
 - ``monetary`` is the mean value of the repeat purchases (the Gamma-Gamma convention, Fader &
   Hardie 2013; 0 when ``x = 0``), ``mean_value`` the mean of all purchases;
 - with ``holdout`` (a duration after ``calibration_end``) ``holdout_x`` counts the purchases
@@ -49,7 +49,7 @@ NO_GROUP = "(none)"
 
 @dataclass(frozen=True)
 class RfmSummary(Result):
-    """Per customer: repeat purchases ``x``, recency ``t_x``, age ``T`` (in ``unit`` from the
+    """Per customer: repeat purchases ``x``, recency ``t_x``, age ``T`` (in ``time_unit`` from the
     first purchase), ``monetary`` (mean value of the repeat purchases), ``mean_value`` (of all),
     ``revenue``, ``orders``, ``first_purchase`` and with a holdout ``holdout_x`` and
     ``holdout_revenue``; ``group`` with ``by`` or a map. ``table`` is the per-customer Arrow
@@ -62,7 +62,7 @@ class RfmSummary(Result):
     """
 
     purchase_event: str
-    unit: str
+    time_unit: str
     calibration_end: dt.date | None
     holdout_end: dt.date | None
     distinct_days: bool
@@ -81,7 +81,7 @@ class RfmSummary(Result):
 
         keys = (
             "purchase_event",
-            "unit",
+            "time_unit",
             "calibration_end",
             "holdout_end",
             "distinct_days",
@@ -130,7 +130,7 @@ class RfmSummary(Result):
             f"RFM summary of {self.purchase_event!r}: {self.customers:,} customers "
             f"({self.repeat_customers:,} repeat), {self.purchases:,} purchases, "
             f"revenue {self.revenue:,.2f}; calibration to {self.calibration_end}{end}; "
-            f"t_x and T in {self.unit}s"
+            f"t_x and T in {self.time_unit}s"
         )
 
 
@@ -191,7 +191,7 @@ def summary_table(
     *,
     calibration_end: str | dt.date | None = None,
     holdout: str | dt.timedelta | None = None,
-    unit: str = "week",
+    time_unit: str = "week",
     distinct_days: bool = True,
     by: str | None = None,
     journey_map: Any = None,
@@ -201,8 +201,8 @@ def summary_table(
     it (RFM scores, CLV) without fetching the orders."""
     import ibis
 
-    if unit not in UNITS:
-        raise InvalidOptionError("unit", unit, allowed=tuple(UNITS))
+    if time_unit not in UNITS:
+        raise InvalidOptionError("time_unit", time_unit, allowed=tuple(UNITS))
     if not isinstance(purchase_event, str) or not purchase_event.strip():
         raise InvalidOptionError("purchase_event", purchase_event, fix="name the purchase event")
     cal_end = _date(calibration_end, "calibration_end")
@@ -258,7 +258,7 @@ def summary_table(
         per_aggs["g"] = _argmin(ws, o.g, o.d) if distinct_days else o.g.min(where=o.d == o.fd)
     p = o.group_by("person_id").aggregate(**per_aggs)
     p = p.filter(p.first_d <= c_day)
-    days = UNITS[unit]
+    days = UNITS[time_unit]
     x = (p.orders - 1).cast("int64")
     repeat_rev = p.revenue - p.first_rev
     out: dict[str, Any] = {
@@ -289,7 +289,7 @@ def rfm_summary(
     *,
     calibration_end: str | dt.date | None = None,
     holdout: str | dt.timedelta | None = None,
-    unit: str = "week",
+    time_unit: str = "week",
     distinct_days: bool = True,
     by: str | None = None,
     journey_map: Any = None,
@@ -338,7 +338,7 @@ def rfm_summary(
         purchase_event,
         calibration_end=calibration_end,
         holdout=holdout,
-        unit=unit,
+        time_unit=time_unit,
         distinct_days=distinct_days,
         by=by,
         journey_map=journey_map,
@@ -360,7 +360,7 @@ def rfm_summary(
     revenue = float(pc.sum(table.column("revenue")).as_py() or 0.0)
     return RfmSummary(
         purchase_event=purchase_event,
-        unit=unit,
+        time_unit=time_unit,
         calibration_end=cal_end,
         holdout_end=hold_end,
         distinct_days=distinct_days,

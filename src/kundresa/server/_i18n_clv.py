@@ -22,6 +22,7 @@ _PARAMS: dict[str, tuple[str, str, str]] = {
     ),
     "calibration_end": ("End of calibration", "Kalibreringens slut", "Slutt på kalibreringen"),
     "holdout": ("Holdout", "Kontrollperiod", "Kontrollperiode"),
+    "time_unit": ("Time unit", "Tidsenhet", "Tidsenhet"),
     "distinct_days": (
         "Same day counts once",
         "Samma dag räknas en gång",
@@ -29,7 +30,7 @@ _PARAMS: dict[str, tuple[str, str, str]] = {
     ),
     "top": ("Top customers", "Toppkunder", "Toppkunder"),
     "method": ("Method", "Metod", "Metode"),
-    "recency_days": (
+    "recency_thresholds": (
         "Recency thresholds (days)",
         "Gränser för senaste köp (dagar)",
         "Grenser for siste kjøp (dager)",

@@ -6,7 +6,7 @@ JSON twin); the charts are the results' own figures with translated texts.
 >>> from kundresa.loyalty import RfmResult
 >>> r = RfmResult("Order Completed", "quantile", None, 2, 30.0, segments=({"segment": "lost",
 ...     "customers": 2, "share": 1.0, "revenue": 30.0, "revenue_share": 1.0,
-...     "mean_recency_days": 200.0, "mean_frequency": 1.0},))
+...     "mean_recency_seconds": 17280000.0, "mean_frequency": 1.0},))
 >>> "Förlorade" in render_rfm(r, "sv")
 True
 """
@@ -25,6 +25,7 @@ from kundresa.server._pages_analyses import (
     fmt_float,
     fmt_int,
     fmt_pct,
+    fmt_seconds,
     fmt_text,
     table,
 )
@@ -191,7 +192,7 @@ _SEGMENT_COLS: tuple[Column, ...] = (
     ("rfm.share", _get("share"), fmt_pct),
     ("rfm.revenue", _get("revenue"), fmt_money),
     ("rfm.revenue_share", _get("revenue_share"), fmt_pct),
-    ("rfm.recency", _get("mean_recency_days"), fmt_float),
+    ("rfm.recency", _get("mean_recency_seconds"), fmt_seconds),
     ("rfm.frequency", _get("mean_frequency"), fmt_float),
 )
 
