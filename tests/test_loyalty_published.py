@@ -299,7 +299,11 @@ def test_bad_input_is_one_line_naming_the_field(cdnow: pd.DataFrame) -> None:
         (lambda: p_alive(_bgbb(), [1], [2.5], [6]), "t_x", "x <= t_x <= n"),
         (lambda: fit_sbg([100, 120]), "alive", "cannot rise"),
         (lambda: fit_gamma_gamma([1, 2], [10.0, -1.0]), "mean_spend", "> 0"),
-        (lambda: p_purchases(fit_sbg([10, 5]), 1, 3), "fit", "bg_nbd, pareto_nbd, bg_bb"),
+        (
+            lambda: p_purchases(fit_sbg([1000, 631, 468, 382, 326]), 1, 3),
+            "fit",
+            "bg_nbd, pareto_nbd, bg_bb",
+        ),
     ]
     for call, field, hint in cases:
         with pytest.raises(InvalidOptionError) as err:

@@ -36,6 +36,7 @@ KNOWN_CAPABILITIES = frozenset(
         "single_file",  # the whole workspace is one file
         "distributed",  # work can run on a cluster
         "thread_setting",  # Store.set_threads limits the engine's threads
+        "builtin_arg_min",  # an arg_min(value, key) aggregate faster than Ibis's argmin
     }
 )
 
@@ -174,6 +175,7 @@ class DuckDBStore(Store):
             "clustered_scan",
             "single_file",
             "thread_setting",
+            "builtin_arg_min",
         }
     )
 

@@ -166,15 +166,20 @@ class AmbassadorResult(Result):
         value = self.overall.get("share")
         return None if value is None else float(value)
 
-    def to_frame(self, table: str = "personas") -> Any:
-        """``personas`` (the default), ``stages`` or ``overall`` as a pandas DataFrame.
+    def to_frame(self, table: str | None = None) -> Any:
+        """``personas``, ``stages`` or ``overall`` as a pandas DataFrame; by default
+        ``personas`` when the run had a map, else the one ``overall`` row.
 
         >>> AmbassadorResult().to_frame("stages").empty
         True
+        >>> list(AmbassadorResult(overall={"group": "*", "share": 0.25}).to_frame().columns)
+        ['group', 'share']
         """
         import pandas as pd
 
         tables = {"personas": self.personas, "stages": self.stages, "overall": (self.overall,)}
+        if table is None:
+            table = "personas" if self.personas else "overall"
         if table not in tables:
             raise InvalidOptionError("table", table, allowed=tuple(tables))
         return pd.DataFrame([dict(r) for r in tables[table] if r])

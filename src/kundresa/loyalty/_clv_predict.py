@@ -71,7 +71,7 @@ def expected_purchases(fit: ModelFit, t: npt.ArrayLike) -> Array:
 
     >>> from kundresa.loyalty import fit_sbg
     >>> try:
-    ...     expected_purchases(fit_sbg([10, 5]), 1)
+    ...     expected_purchases(fit_sbg([1000, 631, 468, 382, 326]), 1)
     ... except ValueError as err:
     ...     print(str(err)[:58])
     fit: 'sbg' is not allowed; expected_purchases needs a fit
