@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import kundresa
+import kundresa.loyalty
 import kundresa.maps
 from kundresa import Workspace
 
@@ -54,6 +55,18 @@ def kundresa_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[st
 
 def test_import_kundresa_and_its_cli_load_no_engine() -> None:
     assert loaded("import kundresa, kundresa.cli, kundresa.maps") == []
+
+
+def test_the_clv_models_load_numpy_and_no_engine() -> None:
+    """``kundresa.loyalty``'s CLV models need only numpy (issue 16: CDNOW fits and
+    predictions >= 10x faster than lifetimes end to end, import included; ``bench/loyalty.py``
+    measures it): reading them loads no engine, and ``kundresa.loyalty`` itself loads nothing."""
+    assert loaded("import kundresa.loyalty") == []
+    models = (
+        "from kundresa.loyalty import fit_bg_nbd, fit_gamma_gamma, p_alive, "
+        "conditional_expected_purchases, customer_lifetime_value"
+    )
+    assert {m.split(".")[0] for m in loaded(models)} == {"numpy"}
 
 
 def test_help_lists_no_engine_and_builds_no_analysis() -> None:
@@ -108,7 +121,7 @@ def test_help_entries_are_the_commands_own_short_help() -> None:
         )
 
 
-@pytest.mark.parametrize("package", [kundresa, kundresa.maps])
+@pytest.mark.parametrize("package", [kundresa, kundresa.maps, kundresa.loyalty])
 def test_lazy_names_are_the_type_checking_imports(package: object) -> None:
     """``_EXPORTS`` (what Python resolves) and the ``TYPE_CHECKING`` imports (what mypy sees)
     name the same objects, and every one resolves."""

@@ -373,3 +373,8 @@ def loyalty_counts(ws: Workspace, journey_map: Any) -> dict[str, dict[str, int]]
     if labels is not None:
         out.update(_aggregate(fetch, sig, labels))
     return out
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

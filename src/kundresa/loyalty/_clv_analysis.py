@@ -561,3 +561,8 @@ def _by_group(table: Any) -> tuple[dict[str, Any], ...]:
             }
         )
     return tuple(out)
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

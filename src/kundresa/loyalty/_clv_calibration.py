@@ -130,3 +130,8 @@ def calibration_table(
         if customers[g] > 0
     )
     return CalibrationTable(model=fit.model, holdout=float(holdout), censor=int(censor), rows=rows)
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

@@ -601,3 +601,8 @@ def fit_gamma_gamma(
     mean = _dot(w, ms) / w.sum()
     starts = [[2.0, 3.0, mean], [5.0, 5.0, mean], [1.0, 1.0, 1.0]]
     return _fit("gamma_gamma", ll, starts, float(w.sum()), xs.size, started, evaluator.full, mean)
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

@@ -245,3 +245,8 @@ def customer_lifetime_value(
     discount = (1.0 + discount_rate) ** -np.arange(1.0, int(periods) + 1)
     total = value * np.einsum("i,i...->...", discount, purchases)  # no BLAS threads
     return np.asarray(total, dtype=np.float64)
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

@@ -153,3 +153,8 @@ class ModelFit(Result):
             se = self.standard_errors.get(n, float("nan"))
             lines.append(f"  {n:>6} = {self.params[n]:.6g}  (se {se:.3g})")
         return "\n".join(lines)
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

@@ -119,3 +119,8 @@ def simulate_spend(x: npt.ArrayLike, *, p: float, q: float, gamma: float, seed: 
     nu = rng.gamma(q, 1.0 / gamma, xs.shape)
     total = rng.gamma(p * np.maximum(xs, 1), 1.0 / nu)
     return np.where(xs > 0, total / np.maximum(xs, 1), 0.0)
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

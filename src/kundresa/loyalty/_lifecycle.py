@@ -331,3 +331,8 @@ def stickiness(
         engine=ws.engine,
         seconds=round(time.perf_counter() - began, 4),
     )
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

@@ -208,3 +208,8 @@ class StickinessResult(Result):
                 f"{100 * r['share']:>6.1f}% {100 * r['share_at_least']:>7.1f}%"
             )
         return "\n".join(lines)
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

@@ -325,3 +325,8 @@ def repeat_purchase(
         seconds=round(time.perf_counter() - started, 3),
         engine=ws.engine,
     )
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

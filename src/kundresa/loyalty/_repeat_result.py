@@ -168,3 +168,8 @@ class RepeatPurchaseResult(Result):
                         f"{_num(r['orders_mean'], 2):>8}{_num(r['revenue_mean'], 2):>10}"
                     )
         return "\n".join(lines)
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

@@ -374,3 +374,8 @@ def _column_counts(plan: Plan, ks: dict[int, int], width: int) -> list[int]:
     if plan.brackets:
         return [sum(v for d, v in ks.items() if d >= lo) for lo, _ in plan.brackets]
     return [sum(v for k2, v in ks.items() if k2 >= k) for k in range(width)]
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

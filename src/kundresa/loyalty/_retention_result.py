@@ -320,3 +320,8 @@ def rate_of(count: int, trials: int) -> Rate:
     if trials > 0 and count > trials:
         return Rate(count / trials, None, None)
     return wilson(count, trials)
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

@@ -361,3 +361,8 @@ def rfm(
         table=table,
         seconds=time.perf_counter() - started,
     )
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)

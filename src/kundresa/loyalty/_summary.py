@@ -397,3 +397,8 @@ def _with_persona(ws: Workspace, expr: ibis.Table, journey_map: Any) -> ibis.Tab
     cols = [c for c in expr.columns if c != "group"]
     j = expr.left_join(lookup, expr.person_id == lookup.pp)
     return j.select(*cols, group=j.group.fill_null(NO_PERSONA))
+
+
+from kundresa._public import publish_from as _publish_from  # noqa: E402
+
+_publish_from(__name__)
