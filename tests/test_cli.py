@@ -72,6 +72,21 @@ def test_user_errors_are_one_line_with_exit_2(
     assert "Traceback" not in proc.stderr
 
 
+def test_a_failed_ingest_creates_no_workspace(tmp_path: Path) -> None:
+    """Issue 22, defect 4: ``kundresa ingest missing.csv`` is exit 2 with one line, and no
+    workspace file appears (it used to create an empty ``kundresa.duckdb``); a directory
+    named like a file is refused the same way."""
+    (tmp_path / "d.csv").mkdir()
+    for name, message in (("missing.csv", "missing.csv: no such file"),
+                          ("d.csv", "d.csv: is a directory")):  # fmt: skip
+        proc = run("ingest", name, cwd=tmp_path, ok=False)
+        assert proc.returncode == 2, proc.stderr
+        assert message in proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not (tmp_path / "kundresa.duckdb").exists()
+
+
 def test_spark_without_java_says_so(tmp_path: Path) -> None:
     """No Java: a clear one-line error naming the fix, not a JVM stack trace."""
     import os

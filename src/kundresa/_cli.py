@@ -18,7 +18,7 @@ from kundresa._cli_common import EngineOpt as EngineOpt
 from kundresa._cli_common import JsonOpt as JsonOpt
 from kundresa._cli_common import emit, open_workspace
 from kundresa._contract_cli import AnalysisGroup
-from kundresa._errors import InvalidOptionError, KundresaError
+from kundresa._errors import FileFormatError, InvalidOptionError, KundresaError
 from kundresa._progress import progress_bar as _progress
 from kundresa._results import jsonable
 
@@ -73,6 +73,11 @@ def ingest(
             "journey-map file; the old spelling goes in the next release)",
             err=True,
         )
+    for path in files:  # before the workspace is opened: a failed ingest creates no file
+        if not path.exists():
+            raise FileFormatError(str(path), "no such file", fix="check the path")
+        if path.is_dir():
+            raise FileFormatError(str(path), "is a directory", fix="name the files in it")
     with _open(db, engine) as ws:
         bar, update = _progress()
         with bar:

@@ -474,7 +474,9 @@ class _Processor:
                 fixed.append({"_row": row, "raw": new})
         self._fix("rejected", "_row", fixed)
         t = self.con.execute(
-            "SELECT substr(sha256(concat_ws('|', coalesce(raw, ''), _reason)), 1, 32) "
+            # one entry per rejected input row (its source and line: identical raw rows on two
+            # lines are two entries, as the report counts them); a re-ingest adds none
+            "SELECT substr(sha256(to_json([source, _row::VARCHAR, raw, _reason])), 1, 32) "
             "AS quarantine_id, source, _row::BIGINT AS row_number, _reason AS reason, "
             "_field AS field, _detail AS detail, raw, now()::TIMESTAMP AS quarantined_at "
             "FROM rejected "
@@ -587,6 +589,8 @@ def ingest_files(
     for p in files:
         if not p.exists():
             raise FileFormatError(str(p), "no such file", fix="check the path")
+        if p.is_dir():
+            raise FileFormatError(str(p), "is a directory", fix="name the files in it")
     formats = [detect_format(p, fmt) for p in files]
     proc = _Processor(identifiers=identifiers, salt=ws.salt, pii=ws.pii_rules)
     horizon = events_horizon(ws)  # older rows are dropped (the retention policy)

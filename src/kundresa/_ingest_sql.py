@@ -89,6 +89,13 @@ FLAT_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: the input fields (beside time, type, ids and revenue) that tell two rows without their own
+#: id apart (issue 22: the content hash once left revenue, campaign and UTM out, so two orders
+#: of $10 and $99 at one time were one)
+CONTENT_FIELDS = ("event", "name", "previous_id", "channel", "library", "touchpoint",
+                  "page_path", "campaign", "utm_source", "utm_medium", "utm_content", "utm_term",
+                  "currency", "properties")  # fmt: skip
+
 #: the white space trimmed from every field (a tab-only id is as absent as an empty one)
 WHITE_SPACE = " \t\n\r\x0b\x0c"
 
@@ -487,6 +494,12 @@ def canonical_stage(
     pii_flag = prefilter_sql(
         pii or PiiRules(enabled=False), f"concat_ws(chr(31), {props}, {texts})", person
     )
+    # a row without its own id is named by its content: every input of a stored column (not
+    # the file's name, not the time of ingest), as one JSON array, so a NULL keeps its place
+    content = ", ".join(
+        ["g_ts::VARCHAR", "g_type", "g_anonymous_id", "g_user_id", "g_revenue::VARCHAR"]
+        + [f"f_{n}" for n in CONTENT_FIELDS]
+    )
     return f"""
     WITH g AS (
       SELECT *,
@@ -502,9 +515,7 @@ def canonical_stage(
     )
     SELECT
       _row, _raw, _reason, _field, _detail,
-      coalesce(f_event_id, 'h-' || substr(sha256(concat_ws('|', g_ts::VARCHAR, g_type,
-               f_event, f_name, g_anonymous_id, g_user_id, f_channel, f_properties)), 1, 32))
-        AS event_id,
+      coalesce(f_event_id, 'h-' || substr(sha256(to_json([{content}])), 1, 32)) AS event_id,
       NULL::VARCHAR AS person_id,
       coalesce({", ".join(key_parts)}) AS person_key,
       g_anonymous_id AS anonymous_id,
