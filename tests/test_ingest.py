@@ -395,3 +395,51 @@ def test_chunk_boundaries_lose_nothing(
         assert (report.accepted, report.duplicates, report.quarantined) == (9, 1, 1)
         assert report.files[0].rows == 11
         assert [r["row_number"] for r in ws.quarantine().rows] == [bad_line]
+
+
+def test_column_mapping_and_flat_aliases_work_for_json_too(tmp_path: Path) -> None:
+    """Issue 22, defect 3: ``--column event=ev --column ts=when`` quarantined every JSON Lines
+    row as ``missing_event_name`` (the mapping was ignored for JSON), and flat JSONL rows
+    ignored the aliases CSV honours (``event_name``, ``customer_id``, ``event_time``). Now the
+    same rows give the same events from CSV, JSON Lines and a JSON list, and a mapping that
+    names a key no row has is an error naming the keys there are."""
+    own = [
+        {"when": "2026-01-05T10:00:00Z", "what": "Signed Up", "who": "cust-1"},
+        {"when": "2026-01-05T11:00:00Z", "what": "Order Completed", "who": "cust-1"},
+    ]
+    mapping = {"ts": "when", "event": "what", "user_id": "who"}
+    (tmp_path / "own.csv").write_text(
+        "when,what,who\n" + "".join(f"{r['when']},{r['what']},{r['who']}\n" for r in own)
+    )
+    (tmp_path / "own.jsonl").write_text("".join(json.dumps(r) + "\n" for r in own))
+    (tmp_path / "own.json").write_text(json.dumps(own))
+    aliased = [{"event_time": r["when"], "event_name": r["what"], "customer_id": r["who"]}
+               for r in own]  # fmt: skip
+    (tmp_path / "alias.jsonl").write_text("".join(json.dumps(r) + "\n" for r in aliased))
+    (tmp_path / "alias.csv").write_text(
+        "event_time,event_name,customer_id\n"
+        + "".join(f"{r['when']},{r['what']},{r['who']}\n" for r in own)
+    )
+    cols = ["event_id", "user_id", "ts", "event", "properties"]
+    got = {}
+    for name, m in (("own.csv", mapping), ("own.jsonl", mapping), ("own.json", mapping),
+                    ("alias.csv", None), ("alias.jsonl", None)):  # fmt: skip
+        with Workspace.open(tmp_path / f"{name}.duckdb") as ws:
+            report = ws.ingest([tmp_path / name], mapping=m)
+            assert (report.accepted, report.quarantined) == (2, 0), (name, report)
+            got[name] = normalise(ws.store.to_arrow(ws.table("events").select(cols)), cols)
+    assert all(g == got["own.csv"] for g in got.values()), got
+    assert sorted(r["event"] for r in got["own.csv"]) == ["Order Completed", "Signed Up"]
+    with Workspace.open(tmp_path / "bad.duckdb") as ws:
+        with pytest.raises(InvalidOptionError, match=r"no row has the key 'nope'.*what, when, who"):
+            ws.ingest([tmp_path / "own.jsonl"], mapping={"ts": "nope"})
+        assert ws.store.count("events") == 0
+        with pytest.raises(InvalidOptionError, match=r"mapping: 'evnt' is not allowed; use one"):
+            ws.ingest([tmp_path / "own.csv"], mapping={"evnt": "what"})  # not silently unused
+    mail = tmp_path / "mail.csv"
+    mail.write_text("when,what,mail\n2026-01-05T10:00:00Z,Signed Up,A@Example.com\n")
+    with Workspace.open(tmp_path / "mail.duckdb") as ws:
+        assert ws.ingest([mail], mapping={"ts": "when", "event": "what", "email": "mail"}).accepted
+        key = ws.store.raw.execute("SELECT person_key FROM events").fetchone()[0]
+        assert key.startswith("email:")
+        assert "example" not in key.lower()

@@ -37,10 +37,12 @@ import pyarrow.parquet as pq
 from kundresa._errors import FileFormatError, InvalidOptionError
 from kundresa._ingest_sql import (
     DEFAULT_IDENTIFIERS,
+    FLAT_ALIASES,
     PII_TEXT_FIELDS,
     IdentifierRule,
     canonical_stage,
     flat_stage,
+    json_path,
     json_stage,
     lit,
     raw_row_sql,
@@ -325,18 +327,29 @@ class _Processor:
             )
         )
 
-    def stage_json(self, chunk: pa.Table, source: str) -> None:
+    def stage_json(
+        self,
+        chunk: pa.Table,
+        source: str,
+        mapping: dict[str, str] | None = None,
+        *,
+        check: bool = True,
+    ) -> None:
         """Stage JSON text rows (columns ``_row`` int64, ``_line`` string) into ``staged``.
 
         The one entry point for JSON events, whether they come from a file or the collector,
-        so that both meet the same rules and quarantine reasons.
+        so that both meet the same rules and quarantine reasons. ``mapping`` (canonical field
+        -> key or JSON path) is checked against the chunk first (``check``): a mapped key
+        that no row has raises :class:`InvalidOptionError` naming the keys the rows do have.
         """
         self._raw_sql = None
         self.con.register("lines_chunk", chunk)
         try:
+            if mapping and check:
+                self._check_json_mapping(mapping)
             self._stage(
                 canonical_stage(
-                    json_stage("lines_chunk", self.identifiers),
+                    json_stage("lines_chunk", self.identifiers, mapping),
                     source=source,
                     identifiers=self.identifiers,
                     salt=self.salt,
@@ -346,13 +359,36 @@ class _Processor:
         finally:
             self.con.unregister("lines_chunk")
 
+    def _check_json_mapping(self, mapping: dict[str, str]) -> None:
+        """Raise when a mapped key occurs in no row of ``lines_chunk``."""
+        objects = "FROM lines_chunk WHERE json_valid(_line) AND json_type(_line) = 'OBJECT'"
+        for key in mapping.values():
+            path = json_path(key)
+            hit = self.con.execute(
+                f"SELECT count(*) {objects} AND json_exists(_line, ?)", [path]
+            ).fetchone()
+            if hit and hit[0]:
+                continue
+            got = self.con.execute(
+                f"SELECT DISTINCT unnest(json_keys(_line)) AS k {objects} ORDER BY k LIMIT 51"
+            ).fetchall()
+            keys = [str(r[0]) for r in got]
+            listed = ", ".join(keys[:50]) + (", ..." if len(keys) > 50 else "")
+            raise InvalidOptionError(
+                "mapping",
+                key,
+                fix=f"no row has the key {key!r}; the rows' keys are: {listed or '(none)'}",
+            )
+
     def chunks(self, path: Path, fmt: str, mapping: dict[str, str]) -> Iterator[None]:
         """Stage the file chunk by chunk into table ``staged``; yield after each chunk."""
         con = self.con
         source = str(path)
         if fmt in ("jsonl", "json"):
-            for chunk in _json_lines(path, fmt):
-                self.stage_json(chunk, source)
+            first = True
+            for chunk in _json_lines(path, fmt):  # the mapping is checked on the first chunk
+                self.stage_json(chunk, source, mapping, check=first)
+                first = False
                 yield
             return
         if fmt == "parquet":
@@ -566,6 +602,30 @@ def _estimate_rows(path: Path, fmt: str) -> int:
     return 0
 
 
+def _canonical_mapping(
+    mapping: dict[str, str], identifiers: Sequence[IdentifierRule]
+) -> dict[str, str]:
+    """``mapping`` with identifier names as the stages key them (``email`` -> ``id_email``);
+    a field that is not canonical is an error listing those that are.
+
+    >>> _canonical_mapping({"ts": "when", "email": "mail"}, DEFAULT_IDENTIFIERS)
+    {'ts': 'when', 'id_email': 'mail'}
+    >>> _canonical_mapping({"evnt": "what"}, ())
+    Traceback (most recent call last):
+    ...
+    kundresa.InvalidOptionError: mapping: 'evnt' is not allowed; use one of: event_id, ts, ...
+    """
+    ids = {r.name: "id_" + r.name for r in identifiers}
+    fields = [n for n in FLAT_ALIASES if n != "library"]
+    out: dict[str, str] = {}
+    for key, column in mapping.items():
+        name = ids.get(key, key)
+        if name not in fields and name not in ids.values():
+            raise InvalidOptionError("mapping", key, allowed=[*fields, *ids])
+        out[name] = column
+    return out
+
+
 def ingest_files(
     ws: Workspace,
     paths: Sequence[str | os.PathLike[str]],
@@ -579,7 +639,7 @@ def ingest_files(
 
     ``progress(stage, done, total)`` is called as rows are written.
     """
-    mapping = dict(mapping or {})
+    mapping = _canonical_mapping(mapping or {}, identifiers)
     store = ws.store
     store.ensure("events", EVENTS)
     store.ensure("quarantine", QUARANTINE)

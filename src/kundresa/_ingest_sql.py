@@ -7,7 +7,8 @@ vectorised in an in-process DuckDB, whatever engine stores the result.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kundresa._pii import PiiRules, prefilter_sql
@@ -133,11 +134,51 @@ def _id_paths(rule: IdentifierRule) -> tuple[str, ...]:
     return tuple(paths)
 
 
-def json_stage(source_table: str, identifiers: Sequence[IdentifierRule]) -> str:
-    """Stage 1 for JSON text rows (``_row``, ``_line``): extract every field in one parse."""
-    all_fields = dict(FIELDS)
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def json_path(key: str) -> str:
+    """The JSON path of a mapped key: a path as given (``$.context.traits.crm_id``), else
+    the top-level key (quoted when it is not a plain name).
+
+    >>> json_path("when"), json_path("event time"), json_path("$.context.ip")
+    ('$.when', '$."event time"', '$.context.ip')
+    """
+    if key.startswith("$."):
+        return key
+    return f"$.{key}" if _KEY.match(key) else '$."' + key.replace('"', '\\"') + '"'
+
+
+def json_fields(
+    identifiers: Sequence[IdentifierRule], mapping: Mapping[str, str] | None = None
+) -> dict[str, tuple[str, ...]]:
+    """Canonical field -> the JSON paths read for it, first non-null wins: Segment's spec,
+    then the flat names CSV honours (``event_name``, ``customer_id``, ...), or only the
+    mapped key when ``mapping`` names one.
+
+    >>> json_fields(())["event"], json_fields((), {"event": "what"})["event"]
+    (('$.event', '$.event_name'), ('$.what',))
+    """
+    out: dict[str, tuple[str, ...]] = {}
+    for name, paths in FIELDS.items():
+        flat = tuple(f"$.{a}" for a in FLAT_ALIASES.get(name, ()) if f"$.{a}" not in paths)
+        out[name] = (*paths, *flat)
     for rule in identifiers:
-        all_fields["id_" + rule.name] = _id_paths(rule)
+        out["id_" + rule.name] = _id_paths(rule)
+    for name, key in (mapping or {}).items():
+        if name in out:
+            out[name] = (json_path(key),)
+    return out
+
+
+def json_stage(
+    source_table: str,
+    identifiers: Sequence[IdentifierRule],
+    mapping: Mapping[str, str] | None = None,
+) -> str:
+    """Stage 1 for JSON text rows (``_row``, ``_line``): extract every field in one parse
+    (``mapping``: canonical field -> key or JSON path, as for flat files' columns)."""
+    all_fields = json_fields(identifiers, mapping)
     paths: list[str] = []
     slots: dict[str, list[int]] = {}
     for name, ps in all_fields.items():
@@ -150,26 +191,42 @@ def json_stage(source_table: str, identifiers: Sequence[IdentifierRule]) -> str:
     for name, idx in slots.items():
         parts = ", ".join(f"nullif(trim(_x[{i}], {lit(WHITE_SPACE)}), '')" for i in idx)
         cols.append(f"coalesce({parts}) AS f_{name}" if len(idx) > 1 else f"{parts} AS f_{name}")
-    props = (
-        "CASE WHEN json_type(_j, '$.properties') = 'OBJECT' THEN json_extract(_j, '$.properties')"
-        " WHEN json_type(_j, '$.traits') = 'OBJECT' THEN json_extract(_j, '$.traits')"
-        " WHEN json_type(_j, '$.context.traits') = 'OBJECT'"
-        " THEN json_extract(_j, '$.context.traits') END::VARCHAR"
-    )
-    # where the properties come from: a group call's traits describe a company, other
-    # traits (and context.traits) a person (kundresa._pii drops a person's bare "name")
-    props_from = (
-        "CASE WHEN json_type(_j, '$.properties') = 'OBJECT' THEN 'properties'"
-        " WHEN json_type(_j, '$.traits') = 'OBJECT' THEN 'traits'"
-        " WHEN json_type(_j, '$.context.traits') = 'OBJECT' THEN 'context' END"
-    )
-    props_bad = (
-        "(json_type(_j, '$.properties') IS NOT NULL"
-        " AND json_type(_j, '$.properties') NOT IN ('OBJECT', 'NULL'))"
-    )
+    if mapping and "properties" in mapping:
+        at = lit(json_path(mapping["properties"]))
+        props = f"CASE WHEN json_type(_j, {at}) = 'OBJECT' THEN json_extract(_j, {at}) END"
+        props_from = f"CASE WHEN json_type(_j, {at}) = 'OBJECT' THEN 'properties' END"
+        props_bad = (
+            f"(json_type(_j, {at}) IS NOT NULL AND json_type(_j, {at}) NOT IN ('OBJECT', 'NULL'))"
+        )
+    else:
+        props = (
+            "CASE WHEN json_type(_j, '$.properties') = 'OBJECT'"
+            " THEN json_extract(_j, '$.properties')"
+            " WHEN json_type(_j, '$.traits') = 'OBJECT' THEN json_extract(_j, '$.traits')"
+            " WHEN json_type(_j, '$.context.traits') = 'OBJECT'"
+            " THEN json_extract(_j, '$.context.traits') END"
+        )
+        # where the properties come from: a group call's traits describe a company, other
+        # traits (and context.traits) a person (kundresa._pii drops a person's bare "name")
+        props_from = (
+            "CASE WHEN json_type(_j, '$.properties') = 'OBJECT' THEN 'properties'"
+            " WHEN json_type(_j, '$.traits') = 'OBJECT' THEN 'traits'"
+            " WHEN json_type(_j, '$.context.traits') = 'OBJECT' THEN 'context' END"
+        )
+        props_bad = (
+            "(json_type(_j, '$.properties') IS NOT NULL"
+            " AND json_type(_j, '$.properties') NOT IN ('OBJECT', 'NULL'))"
+        )
+    props += "::VARCHAR"
     # only rows whose extracted text looks like an object, an array or a boolean are parsed
     # once more for the JSON types (the common row costs a few string comparisons)
-    typed = [(name, p) for name, ps in TYPED_FIELDS.items() for p in ps]
+    # (the top-level paths of each text field as read: Segment's, the flat names, a mapped key)
+    typed = [
+        (name, p)
+        for name in TYPED_FIELDS
+        for p in all_fields[name]
+        if not p.startswith(("$.properties.", "$.context."))
+    ]
     typed_names = "[" + ", ".join(lit(n) for n, _ in typed) + "]"
     typed_paths = "[" + ", ".join(lit(p) for _, p in typed) + "]"
     suspicious = " OR ".join(
@@ -498,7 +555,8 @@ def canonical_stage(
     # the file's name, not the time of ingest), as one JSON array, so a NULL keeps its place
     content = ", ".join(
         ["g_ts::VARCHAR", "g_type", "g_anonymous_id", "g_user_id", "g_revenue::VARCHAR"]
-        + [f"f_{n}" for n in CONTENT_FIELDS]
+        + [f"f_{n}" for n in CONTENT_FIELDS if n != "properties"]
+        + [f"({props})::VARCHAR"]  # as stored: no properties is '{}' from every format
     )
     return f"""
     WITH g AS (
