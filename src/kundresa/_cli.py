@@ -36,16 +36,18 @@ _open = open_workspace
 _emit = emit
 
 
-def _parse_mapping(pairs: list[str]) -> dict[str, str]:
-    mapping: dict[str, str] = {}
+def _parse_pairs(pairs: list[str], option: str, fix: str) -> dict[str, str]:
+    out: dict[str, str] = {}
     for pair in pairs:
         if "=" not in pair:
-            raise InvalidOptionError(
-                "--column", pair, fix="write CANONICAL=COLUMN, e.g. --column ts=event_time"
-            )
-        key, col = pair.split("=", 1)
-        mapping[key.strip()] = col.strip()
-    return mapping
+            raise InvalidOptionError(option, pair, fix=fix)
+        key, value = pair.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _parse_mapping(pairs: list[str]) -> dict[str, str]:
+    return _parse_pairs(pairs, "--column", "write CANONICAL=COLUMN, e.g. --column ts=event_time")
 
 
 @app.command()
@@ -64,6 +66,18 @@ def ingest(
         list[str] | None, typer.Option("--map", hidden=True, help="Old spelling of --column.")
     ] = None,
     no_stitch: Annotated[bool, typer.Option("--no-stitch", help="Skip stitching.")] = False,
+    timestamp_format: Annotated[
+        str | None,
+        typer.Option("--timestamp-format", help="strptime codes for text times, e.g. %Y%m%d."),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option("--timezone", help="Zone of times without an offset (default UTC)."),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="A constant field FIELD=VALUE (or properties.KEY=VALUE)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Load event files; bad rows go to quarantine with the reason."""
@@ -73,6 +87,12 @@ def ingest(
             "journey-map file; the old spelling goes in the next release)",
             err=True,
         )
+    from kundresa._ingest import check_read_options
+
+    constants = _parse_pairs(
+        set_ or [], "--set", "write FIELD=VALUE, e.g. --set 'event=Order Completed'"
+    )
+    check_read_options(timestamp_format, timezone)  # before the workspace file is opened
     for path in files:  # before the workspace is opened: a failed ingest creates no file
         if not path.exists():
             raise FileFormatError(str(path), "no such file", fix="check the path")
@@ -87,6 +107,9 @@ def ingest(
                 mapping=_parse_mapping([*(column or []), *(old_map or [])]),
                 stitch=not no_stitch,
                 progress=update,
+                timestamp_format=timestamp_format,
+                timezone=timezone,
+                constants=constants,
             )
     _emit(report, as_json)
 

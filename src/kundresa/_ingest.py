@@ -22,8 +22,11 @@ otherwise a hash of the row's content).
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import json
 import os
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -58,7 +61,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMATS", "IdentifierRule", "IngestReport", "ingest_files"]
 
-FORMATS = ("csv", "parquet", "jsonl", "json")
+FORMATS = ("csv", "parquet", "jsonl", "json", "txt")
 _SUFFIX = {
     ".csv": "csv",
     ".tsv": "csv",
@@ -67,6 +70,7 @@ _SUFFIX = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".json": "json",
+    ".txt": "txt",
 }
 _BATCH_ROWS = 1_000_000
 #: stored text columns besides event, touchpoint and channel that may hold free text
@@ -177,7 +181,7 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
     raise FileFormatError(
         str(path),
         f"unsupported suffix {''.join(path.suffixes) or '(none)'!r}",
-        fix="use .csv, .parquet, .jsonl or .json, or pass --format",
+        fix="use .csv, .parquet, .jsonl, .json or .txt, or pass --format",
     )
 
 
@@ -185,20 +189,78 @@ def _open_text(path: Path) -> Any:
     if path.suffix.lower() == ".gz":
         import gzip
 
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return path.open("r", encoding="utf-8", errors="replace")
+        return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace")
+    return path.open("r", encoding="utf-8-sig", errors="replace")  # a BOM is no data
+
+
+def _whitespace_table(path: Path) -> Iterator[tuple[pa.Table, list[tuple[int, str, str]]]]:
+    """Yield (rows, refused) chunks of a table whose columns are separated by runs of white
+    space (a header line first; CDNOW_master.txt's shape): ``rows`` has ``_row`` (the line
+    number) and one text column per header name; ``refused`` is (line, text, detail) of the
+    lines with another number of fields (quarantined as ``malformed_csv_row``).
+
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "t.txt"
+    >>> _ = f.write_text(" id  date  value\\r\\n 01 19970101  1.5\\r\\n 02 x\\r\\n")
+    >>> rows, refused = next(_whitespace_table(f))
+    >>> rows.to_pylist()
+    [{'_row': 2, 'id': '01', 'date': '19970101', 'value': '1.5'}]
+    >>> refused
+    [(3, '02 x', 'line 3 has 2 fields, the header 3; separate the columns by spaces or tabs')]
+    """
+    with _open_text(path) as fh:
+        header: list[str] | None = None
+        nums: list[int] = []
+        cols: list[list[str]] = []
+        refused: list[tuple[int, str, str]] = []
+        for number, line in enumerate(fh, 1):
+            fields = line.split()
+            if not fields:
+                continue
+            if header is None:
+                header = fields
+                if len(set(header)) != len(header):
+                    raise FileFormatError(
+                        str(path), "the header names a column twice", fix="rename the column"
+                    )
+                cols = [[] for _ in header]
+                continue
+            if len(fields) != len(header):
+                detail = (
+                    f"line {number} has {len(fields)} fields, the header {len(header)}; "
+                    "separate the columns by spaces or tabs"
+                )
+                refused.append((number, line.strip(), detail))
+            else:
+                nums.append(number)
+                for c, v in zip(cols, fields, strict=True):
+                    c.append(v)
+            if len(nums) + len(refused) >= _BATCH_ROWS:
+                yield _text_table(nums, header, cols), refused
+                nums, cols, refused = [], [[] for _ in header], []
+        if header is None:
+            header, cols = [], []
+        yield _text_table(nums, header, cols), refused
+
+
+def _text_table(nums: list[int], header: list[str], cols: list[list[str]]) -> pa.Table:
+    data = {"_row": pa.array(nums, pa.int64())}
+    data.update({h: pa.array(c, pa.string()) for h, c in zip(header, cols, strict=True)})
+    return pa.table(data)
 
 
 def _json_lines(path: Path, fmt: str) -> Iterator[pa.Table]:
     """Yield (``_row``, ``_line``) chunks. A ``.json`` file that is one document is split
     into its calls (Segment batch/list/single); otherwise it is read as lines."""
     if fmt == "json":
-        with _open_text(path) as fh:
+        with _gzip_errors(path), _open_text(path) as fh:
             text = fh.read()
         try:
             doc = json.loads(text)
         except json.JSONDecodeError:
             doc = None
+        except RecursionError:  # nested deeper than Python's parser goes: DuckDB splits it
+            doc = _split_deep(text)
         if doc is not None:
             if isinstance(doc, dict) and isinstance(doc.get("batch"), list):
                 items = doc["batch"]
@@ -209,7 +271,7 @@ def _json_lines(path: Path, fmt: str) -> Iterator[pa.Table]:
                 items = doc
             else:
                 items = [doc]
-            lines = [json.dumps(i, separators=(",", ":")) for i in items]
+            lines = [i.text if isinstance(i, _Deep) else _dumps(i) for i in items]
             yield pa.table(
                 {
                     "_row": pa.array(range(1, len(lines) + 1), pa.int64()),
@@ -220,19 +282,78 @@ def _json_lines(path: Path, fmt: str) -> Iterator[pa.Table]:
     row = 0
     buf: list[str] = []
     nums: list[int] = []
-    with _open_text(path) as fh:
-        for line in fh:
-            row += 1
-            s = line.strip()
-            if not s:
-                continue
-            buf.append(s)
-            nums.append(row)
-            if len(buf) >= _BATCH_ROWS:
-                yield pa.table({"_row": pa.array(nums, pa.int64()), "_line": pa.array(buf)})
-                buf, nums = [], []
+    try:
+        with _gzip_errors(path), _open_text(path) as fh:
+            for line in fh:
+                row += 1
+                s = line.strip()
+                if not s:
+                    continue
+                buf.append(s)
+                nums.append(row)
+                if len(buf) >= _BATCH_ROWS:
+                    yield pa.table({"_row": pa.array(nums, pa.int64()), "_line": pa.array(buf)})
+                    buf, nums = [], []
+    except FileFormatError:
+        if buf:  # the rows read before a truncated stream ends are loaded, then the error
+            yield pa.table({"_row": pa.array(nums, pa.int64()), "_line": pa.array(buf)})
+        raise
     if buf or row == 0:
         yield pa.table({"_row": pa.array(nums, pa.int64()), "_line": pa.array(buf, pa.string())})
+
+
+def _dumps(item: Any) -> str:
+    try:
+        return json.dumps(item, separators=(",", ":"))
+    except RecursionError:  # cannot happen for what json.loads read; kept for safety
+        return "null"
+
+
+@dataclass(frozen=True)
+class _Deep:
+    """One call of a document too deep for Python's parser, as DuckDB's JSON text."""
+
+    text: str
+
+
+def _split_deep(text: str) -> Any:
+    """The calls of a JSON document nested deeper than Python's parser allows, split by
+    DuckDB's (a list, a ``{"batch": [...]}`` payload or one call), each as :class:`_Deep`
+    text; None when it is not JSON at all."""
+    con = duckdb.connect()
+    try:
+        kind = con.execute("SELECT json_type(?::JSON)", [text]).fetchone()
+        if kind is None:
+            return None
+        if kind[0] == "ARRAY":
+            path = "$[*]"
+        elif con.execute("SELECT json_type(?::JSON, '$.batch')", [text]).fetchone() == ("ARRAY",):
+            path = "$.batch[*]"
+        else:
+            return [_Deep(text)]
+        got = con.execute(f"SELECT unnest(json_extract(?::JSON, '{path}'))::VARCHAR", [text])
+        return [_Deep(str(r[0])) for r in got.fetchall()]
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def _gzip_errors(path: Path) -> Iterator[None]:
+    """A gzip name on what is not gzip, or a stream cut short, as a one-line error."""
+    try:
+        yield
+    except gzip.BadGzipFile:
+        raise FileFormatError(
+            str(path), "is not gzip", fix="rename it without .gz, or compress it with gzip"
+        ) from None
+    except (EOFError, zlib.error) as exc:
+        raise FileFormatError(
+            str(path),
+            f"is truncated or damaged ({exc})",
+            fix="copy the whole file again",
+        ) from None
 
 
 @dataclass
@@ -248,9 +369,17 @@ class _Processor:
     salt: str
     #: the personal-data rules (kundresa._pii): properties, text columns, quarantined rows
     pii: PiiRules = field(default_factory=PiiRules)
+    #: how text timestamps are read (strptime codes; None: epoch digits or ISO 8601)
+    timestamp_format: str | None = None
+    #: the zone of timestamps written without an offset (None: UTC)
+    timezone: str | None = None
+    #: constant fields for every row (``--set``): canonical field or ``properties.KEY``
+    constants: dict[str, str] = field(default_factory=dict)
     con: duckdb.DuckDBPyConnection = field(init=False)
     _raw_sql: str | None = field(init=False, default=None)
     _src: str = field(init=False, default="")
+    #: number repeated rows (a file is being read; the collector's calls are not)
+    _occurrences: bool = field(init=False, default=False)
     #: rows dropped because they carry an identifier of a forgotten person (tombstones)
     forgotten: int = field(init=False, default=0)
 
@@ -263,7 +392,39 @@ class _Processor:
 
     def _stage(self, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TABLE staged AS {sql}")
+        if self._occurrences:
+            self._number_repeats()
         self._scrub_staged()
+
+    def start_file(self) -> None:
+        """Begin a file: repeated rows in it are numbered (:meth:`_number_repeats`)."""
+        self._occurrences = True
+        self.con.execute("CREATE OR REPLACE TEMP TABLE content_seen (event_id VARCHAR, n BIGINT)")
+
+    def _number_repeats(self) -> None:
+        """Rows without their own id that repeat within one file are distinct events (CDNOW
+        has 215 such lines: one customer's equal orders on one day): the n-th repeat of a
+        content id gets ``-n`` appended, counted across the file's chunks, so loading the
+        file again (or another file with the same rows) adds nothing and loses nothing."""
+        self.con.execute(
+            """
+            UPDATE staged SET event_id = staged.event_id || '-' || o.k::VARCHAR
+            FROM (
+              SELECT s._row,
+                     row_number() OVER (PARTITION BY s.event_id ORDER BY s._row) - 1
+                     + coalesce(c.n, 0) AS k
+              FROM staged s
+              LEFT JOIN (SELECT event_id, sum(n) AS n FROM content_seen GROUP BY event_id) c
+                ON c.event_id = s.event_id
+              WHERE s._reason IS NULL AND s._derived
+            ) o
+            WHERE staged._row = o._row AND o.k > 0
+            """
+        )
+        self.con.execute(  # 'h-' and 32 hex digits: the content id before the suffix
+            "INSERT INTO content_seen SELECT left(event_id, 34) AS base, count(*) FROM staged "
+            "WHERE _reason IS NULL AND _derived GROUP BY base"
+        )
 
     def _fix(self, table: str, key: str, fixed: list[dict[str, Any]]) -> None:
         """Overwrite columns of ``table`` with the rows of ``fixed`` (matched on ``key``)."""
@@ -324,6 +485,9 @@ class _Processor:
                 identifiers=self.identifiers,
                 salt=self.salt,
                 pii=self.pii,
+                timestamp_format=self.timestamp_format,
+                timezone=self.timezone,
+                constants=self.constants,
             )
         )
 
@@ -354,6 +518,9 @@ class _Processor:
                     identifiers=self.identifiers,
                     salt=self.salt,
                     pii=self.pii,
+                    timestamp_format=self.timestamp_format,
+                    timezone=self.timezone,
+                    constants=self.constants,
                 )
             )
         finally:
@@ -382,6 +549,7 @@ class _Processor:
 
     def chunks(self, path: Path, fmt: str, mapping: dict[str, str]) -> Iterator[None]:
         """Stage the file chunk by chunk into table ``staged``; yield after each chunk."""
+        self.start_file()
         con = self.con
         source = str(path)
         if fmt in ("jsonl", "json"):
@@ -390,6 +558,17 @@ class _Processor:
                 self.stage_json(chunk, source, mapping, check=first)
                 first = False
                 yield
+            return
+        if fmt == "txt":
+            for table, refused in _whitespace_table(path):
+                con.register("txt_chunk", table)
+                con.execute("CREATE OR REPLACE TEMP VIEW src_chunk AS SELECT * FROM txt_chunk")
+                self._flat("src_chunk", mapping, source)
+                self.add_rejects(
+                    [(n, text, "malformed_csv_row", "row", d) for n, text, d in refused], source
+                )
+                yield
+                con.unregister("txt_chunk")
             return
         if fmt == "parquet":
             try:
@@ -417,10 +596,7 @@ class _Processor:
         # preserved, materialise once, then stage in chunks like the other formats.
         con.execute("SET preserve_insertion_order=true")
         try:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE src_csv AS "
-                f"SELECT row_number() OVER () + 1 AS _row, * FROM {reader}"
-            )
+            self._read_csv(reader, source)
         finally:
             con.execute("SET preserve_insertion_order=false")
         # lines DuckDB rejected are not in src_csv: shift later rows past them so that
@@ -443,6 +619,27 @@ class _Processor:
                 self._csv_rejects(source)
             yield
         con.execute("DROP TABLE IF EXISTS src_csv")
+
+    def _read_csv(self, reader: str, source: str) -> None:
+        """Materialise the CSV as ``src_csv``; when DuckDB's strict reading cannot make out
+        the dialect (a stray ``\\r`` mid-line, ragged rows) read it again leniently, so the
+        valid rows load and the odd lines go to quarantine; a file that is no CSV at all is a
+        one-line :class:`FileFormatError`."""
+        sql = "CREATE OR REPLACE TEMP TABLE src_csv AS SELECT row_number() OVER () + 1 AS _row, *"
+        try:
+            self.con.execute(f"{sql} FROM {reader}")
+            return
+        except duckdb.Error:
+            self.con.execute("DROP TABLE IF EXISTS csv_rejects")
+        try:
+            self.con.execute(f"{sql} FROM {reader[:-1]}, strict_mode=false)")
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0].split(": ", 1)[-1]
+            raise FileFormatError(
+                source,
+                f"cannot be read as CSV ({first.rstrip('.')})",
+                fix="check that it is text with a header row and commas, or pass --format",
+            ) from None
 
     def _csv_rejects(self, source: str) -> None:
         try:
@@ -603,7 +800,7 @@ def _estimate_rows(path: Path, fmt: str) -> int:
 
 
 def _canonical_mapping(
-    mapping: dict[str, str], identifiers: Sequence[IdentifierRule]
+    mapping: dict[str, str], identifiers: Sequence[IdentifierRule], option: str = "mapping"
 ) -> dict[str, str]:
     """``mapping`` with identifier names as the stages key them (``email`` -> ``id_email``);
     a field that is not canonical is an error listing those that are.
@@ -621,8 +818,58 @@ def _canonical_mapping(
     for key, column in mapping.items():
         name = ids.get(key, key)
         if name not in fields and name not in ids.values():
-            raise InvalidOptionError("mapping", key, allowed=[*fields, *ids])
+            raise InvalidOptionError(option, key, allowed=[*fields, *ids])
         out[name] = column
+    return out
+
+
+def check_read_options(
+    timestamp_format: str | None = None,
+    timezone: str | None = None,
+    constants: dict[str, str] | None = None,
+    identifiers: Sequence[IdentifierRule] = DEFAULT_IDENTIFIERS,
+) -> dict[str, str]:
+    """Validate how files are read (raises :class:`InvalidOptionError` naming the option and
+    the fix); returns ``constants`` keyed as the stages key them.
+
+    >>> check_read_options("%Y%m%d", "Europe/Stockholm", {"event": "Order Completed"})
+    {'event': 'Order Completed'}
+    >>> check_read_options("%Q")
+    Traceback (most recent call last):
+    ...
+    kundresa.InvalidOptionError: --timestamp-format: '%Q' is not allowed; ...
+    """
+    con = duckdb.connect()
+    try:
+        if timestamp_format is not None:
+            try:
+                con.execute("SELECT try_strptime('2026', ?)", [timestamp_format])
+            except duckdb.Error as exc:
+                raise InvalidOptionError(
+                    "--timestamp-format",
+                    timestamp_format,
+                    fix=f"{str(exc).split(': ', 2)[-1].rstrip(': ')}; use strptime codes "
+                    "such as %Y%m%d or '%d/%m/%Y %H:%M'",
+                ) from None
+        if timezone is not None:
+            try:
+                con.execute("SELECT TIMESTAMP '2026-01-01' AT TIME ZONE ?", [timezone])
+            except duckdb.Error:
+                raise InvalidOptionError(
+                    "--timezone", timezone, fix="use an IANA zone name such as Europe/Stockholm"
+                ) from None
+    finally:
+        con.close()
+    out: dict[str, str] = {}
+    for key, value in (constants or {}).items():
+        if key.startswith("properties.") and len(key) > len("properties."):
+            out[key] = value
+            continue
+        if key in ("ts", "properties", "event_id"):
+            raise InvalidOptionError(
+                "--set", key, fix="set a field such as event=... or properties.KEY=..."
+            )
+        out.update(_canonical_mapping({key: value}, identifiers, "--set"))
     return out
 
 
@@ -634,11 +881,16 @@ def ingest_files(
     mapping: dict[str, str] | None = None,
     identifiers: Sequence[IdentifierRule] = DEFAULT_IDENTIFIERS,
     progress: Callable[[str, int, int], None] | None = None,
+    timestamp_format: str | None = None,
+    timezone: str | None = None,
+    constants: dict[str, str] | None = None,
 ) -> list[FileReport]:
     """Load files into ``ws`` (without stitching; :meth:`Workspace.ingest` stitches after).
 
-    ``progress(stage, done, total)`` is called as rows are written.
+    ``progress(stage, done, total)`` is called as rows are written. ``timestamp_format``,
+    ``timezone`` and ``constants`` as :func:`check_read_options` checks them.
     """
+    constants = check_read_options(timestamp_format, timezone, constants, identifiers)
     mapping = _canonical_mapping(mapping or {}, identifiers)
     store = ws.store
     store.ensure("events", EVENTS)
@@ -652,7 +904,14 @@ def ingest_files(
         if p.is_dir():
             raise FileFormatError(str(p), "is a directory", fix="name the files in it")
     formats = [detect_format(p, fmt) for p in files]
-    proc = _Processor(identifiers=identifiers, salt=ws.salt, pii=ws.pii_rules)
+    proc = _Processor(
+        identifiers=identifiers,
+        salt=ws.salt,
+        pii=ws.pii_rules,
+        timestamp_format=timestamp_format,
+        timezone=timezone,
+        constants=constants,
+    )
     horizon = events_horizon(ws)  # older rows are dropped (the retention policy)
     reports: list[FileReport] = []
     try:

@@ -68,7 +68,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
 # Columns of a flat file that are canonical (anything else goes into ``properties``).
 FLAT_ALIASES: dict[str, tuple[str, ...]] = {
     "event_id": ("event_id", "message_id", "messageId", "id"),
-    "ts": ("ts", "timestamp", "time", "event_time", "originalTimestamp"),
+    "ts": ("ts", "timestamp", "time", "event_time", "originalTimestamp", "date"),
     "type": ("type",),
     "event": ("event", "event_name"),
     "name": ("name",),
@@ -327,7 +327,14 @@ def flat_stage(
             f"CASE WHEN {props_ok} THEN json_merge_patch({extra_json}, {p}) ELSE {extra_json} END"
         )
         props_bad = f"({p} IS NOT NULL AND NOT coalesce({props_ok}, false))"
-    size = " + ".join(f"coalesce(strlen(CAST({q(c)} AS VARCHAR)), 0)" for c in columns)
+    # one flat list, not a chain of +: a thousand columns must not nest a thousand deep
+    size = (
+        "list_sum(["
+        + ", ".join(f"coalesce(strlen(CAST({q(c)} AS VARCHAR)), 0)" for c in columns)
+        + "])"
+        if columns
+        else ""
+    )
     return f"""
     SELECT _row, NULL::VARCHAR AS _raw, ({size or "0"}) AS _bytes, NULL::VARCHAR AS _shape,
            {ts_typed} AS f_ts_typed,
@@ -392,6 +399,62 @@ coalesce(
 """
 
 
+def _ts_parse(timestamp_format: str | None, timezone: str | None) -> str:
+    """The SQL that reads ``f_ts``: a typed column as it is; else ``timestamp_format``
+    (strptime codes) when given, or epoch seconds / ms / µs by their digit count, or ISO 8601;
+    text without a zone offset is in ``timezone`` (default UTC). The result is naive UTC."""
+    zone = lit(timezone) if timezone else None
+
+    def local(expr: str) -> str:  # a naive local time -> naive UTC
+        return expr if zone is None else f"(({expr}) AT TIME ZONE {zone} AT TIME ZONE 'UTC')"
+
+    if timestamp_format is not None:
+        fmt = lit(timestamp_format)
+        if "%z" in timestamp_format or "%Z" in timestamp_format:
+            text = f"(try_strptime(f_ts, {fmt}) AT TIME ZONE 'UTC')::TIMESTAMP"
+        else:
+            text = local(f"try_strptime(f_ts, {fmt})::TIMESTAMP")
+        return f"coalesce(f_ts_typed, {text})"
+    offset = "regexp_matches(f_ts, '(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$')"
+    iso = "(TRY_CAST(f_ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC')::TIMESTAMP"
+    if zone is not None:
+        iso = f"CASE WHEN {offset} THEN {iso} ELSE {local('TRY_CAST(f_ts AS TIMESTAMP)')} END"
+    return f"""
+      coalesce(f_ts_typed, CASE
+        WHEN f_ts IS NULL THEN NULL
+        WHEN regexp_full_match(f_ts, '[0-9]{{9,10}}([.][0-9]+)?')
+          THEN make_timestamp(CAST(CAST(f_ts AS DOUBLE) * 1000000 AS BIGINT))
+        WHEN regexp_full_match(f_ts, '[0-9]{{12,13}}')
+          THEN make_timestamp(CAST(f_ts AS BIGINT) * 1000)
+        WHEN regexp_full_match(f_ts, '[0-9]{{15,16}}') THEN make_timestamp(CAST(f_ts AS BIGINT))
+        WHEN regexp_matches(f_ts, '[0-9]:[0-9]{{2}}([.][0-9]+)?[+-]'
+                            || '((1[5-9]|[2-9][0-9])(:?[0-9]{{2}})?|[0-9]{{2}}:?[6-9][0-9])$')
+          THEN NULL -- a zone offset beyond +-14:59 (e.g. +25:00) is no time zone
+        ELSE {iso} END)"""
+
+
+def _with_constants(staged: str, constants: Mapping[str, str]) -> str:
+    """``staged`` with constant fields (``--set``): ``f_<field>`` replaced by the value for
+    every row; ``properties.KEY`` merged into each row's properties (the constant wins)."""
+    if not constants:
+        return staged
+    replace: list[str] = []
+    props: dict[str, str] = {}
+    for name, value in constants.items():
+        if name.startswith("properties."):
+            props[name.split(".", 1)[1]] = value
+        else:
+            replace.append(f"{lit(value)}::VARCHAR AS f_{name}")
+    if props:
+        obj = "json_object(" + ", ".join(f"{lit(k)}, {lit(v)}" for k, v in props.items()) + ")"
+        merged = (
+            f"json_merge_patch(CASE WHEN f_properties_bad THEN '{{}}' ELSE "
+            f"coalesce(f_properties, '{{}}') END, {obj})::VARCHAR"
+        )
+        replace.append(f"{merged} AS f_properties")
+    return f"SELECT * REPLACE ({', '.join(replace)}) FROM ({staged})"
+
+
 def canonical_stage(
     staged: str,
     *,
@@ -400,6 +463,9 @@ def canonical_stage(
     salt: str,
     now_sql: str = "now()::TIMESTAMP",
     pii: PiiRules | None = None,
+    timestamp_format: str | None = None,
+    timezone: str | None = None,
+    constants: Mapping[str, str] | None = None,
 ) -> str:
     """Stage 2: validate and derive canonical columns. Yields every input row with
     ``_reason`` (NULL when accepted), ``_field`` and ``_detail`` for rejected rows, and
@@ -408,18 +474,8 @@ def canonical_stage(
     are a person's traits)."""
     id_exprs = {r.name: _normalise(r, f"f_id_{r.name}", salt) for r in identifiers}
     types = ", ".join(lit(t) for t in CALL_TYPES)
-    ts_parse = """
-      coalesce(f_ts_typed, CASE
-        WHEN f_ts IS NULL THEN NULL
-        WHEN regexp_full_match(f_ts, '[0-9]{9,10}([.][0-9]+)?')
-          THEN make_timestamp(CAST(CAST(f_ts AS DOUBLE) * 1000000 AS BIGINT))
-        WHEN regexp_full_match(f_ts, '[0-9]{12,13}')
-          THEN make_timestamp(CAST(f_ts AS BIGINT) * 1000)
-        WHEN regexp_full_match(f_ts, '[0-9]{15,16}') THEN make_timestamp(CAST(f_ts AS BIGINT))
-        WHEN regexp_matches(f_ts, '[0-9]:[0-9]{2}([.][0-9]+)?[+-]'
-                            || '((1[5-9]|[2-9][0-9])(:?[0-9]{2})?|[0-9]{2}:?[6-9][0-9])$')
-          THEN NULL -- a zone offset beyond +-14:59 (e.g. +25:00) is no time zone
-        ELSE (TRY_CAST(f_ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC')::TIMESTAMP END)"""
+    ts_parse = _ts_parse(timestamp_format, timezone)
+    staged = _with_constants(staged, constants or {})
     any_id = " OR ".join(
         ["g_anonymous_id IS NOT NULL", "g_user_id IS NOT NULL"]
         + [f"g_id_{n} IS NOT NULL" for n in id_exprs]
@@ -503,7 +559,13 @@ def canonical_stage(
             "unparseable_timestamp",
             "ts",
             "g_ts IS NULL",
-            "'timestamp ' || f_ts || ' cannot be read; use ISO 8601 such as 2026-01-05T10:00:00Z'",
+            (
+                "'timestamp ' || f_ts || ' cannot be read; use ISO 8601 such as "
+                "2026-01-05T10:00:00Z or name the format with --timestamp-format'"
+                if timestamp_format is None
+                else f"'timestamp ' || f_ts || ' does not match the format ' || "
+                f"{lit(timestamp_format)} || '; fix the value or --timestamp-format'"
+            ),
         ),
         (
             "timestamp_out_of_range",
@@ -574,6 +636,7 @@ def canonical_stage(
     SELECT
       _row, _raw, _reason, _field, _detail,
       coalesce(f_event_id, 'h-' || substr(sha256(to_json([{content}])), 1, 32)) AS event_id,
+      f_event_id IS NULL AS _derived,
       NULL::VARCHAR AS person_id,
       coalesce({", ".join(key_parts)}) AS person_key,
       g_anonymous_id AS anonymous_id,

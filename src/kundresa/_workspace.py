@@ -20,7 +20,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
-from kundresa._errors import InvalidOptionError, NotFoundError
+from kundresa._errors import InvalidOptionError, KundresaError, NotFoundError
 from kundresa._info import InfoResult
 from kundresa._ingest import IngestReport, ingest_files
 from kundresa._ingest_sql import DEFAULT_IDENTIFIERS, IdentifierRule
@@ -356,19 +356,33 @@ class Workspace:
         mapping: dict[str, str] | None = None,
         stitch: bool = True,
         progress: Callable[[str, int, int], None] | None = None,
+        timestamp_format: str | None = None,
+        timezone: str | None = None,
+        constants: dict[str, str] | None = None,
     ) -> IngestReport:
         """Load files (see :mod:`kundresa._ingest`), then stitch identities and sessions.
 
         ``progress(stage, done, total)`` is called as rows are written (the stage is the
-        file), then with the stage ``"stitch"`` (total 0: unknown) before stitching."""
-        files = ingest_files(
-            self,
-            paths,
-            fmt=format,
-            mapping=mapping,
-            identifiers=self.identifier_rules(),
-            progress=progress,
-        )
+        file), then with the stage ``"stitch"`` (total 0: unknown) before stitching.
+        ``timestamp_format``: strptime codes for text timestamps (``"%Y%m%d"``);
+        ``timezone``: the zone of timestamps without an offset (default UTC); ``constants``:
+        fields set on every row (``{"event": "Order Completed", "properties.src": "crm"}``)."""
+        try:
+            files = ingest_files(
+                self,
+                paths,
+                fmt=format,
+                mapping=mapping,
+                identifiers=self.identifier_rules(),
+                progress=progress,
+                timestamp_format=timestamp_format,
+                timezone=timezone,
+                constants=constants,
+            )
+        except KundresaError:
+            if stitch:  # rows written before a damaged part (a cut gzip) are stitched too
+                self.stitch()
+            raise
         if stitch and progress is not None:
             progress("stitch", 0, 0)
         merged = self.stitch().merged_persons if stitch else 0

@@ -1,0 +1,137 @@
+"""Broken files (issue 22, "Bad files"): each ends in a one-line error (exit 2) or in
+quarantine, never a traceback, and the valid rows it holds are not lost. Run through the
+real ``kundresa`` command, as a user meets them.
+
+Found by the issue's corpus of 89 broken files; the cases here are the ones it listed that
+this module covers: a UTF-8 BOM before the first JSON line (its row was quarantined as
+``invalid_json``), ``{}`` in a file named ``.jsonl.gz`` (``BadGzipFile``), a truncated
+``.jsonl.gz`` (exit 1, "Aborted." only), a ``.json`` nested 100,000 deep and one call 5,000
+deep (``RecursionError``), ~1,000 extra columns ("Max expression depth limit of 1000
+exceeded"), random bytes as ``.csv`` and a stray ``\\r`` mid-line (sniffer tracebacks).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kundresa import Workspace
+
+ROW = {"user_id": "u1", "ts": "2026-01-05T10:00:00Z", "event": "Signed Up"}
+
+
+def ingest(tmp_path: Path, name: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kundresa", "ingest", name, "--db", "w.duckdb", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def stored(tmp_path: Path) -> int:
+    if not (tmp_path / "w.duckdb").exists():
+        return 0
+    with Workspace.open(tmp_path / "w.duckdb") as ws:
+        return ws.store.count("events")
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def test_a_bom_before_the_first_json_line_is_no_bad_row(tmp_path: Path) -> None:
+    rows = [ROW, ROW | {"event": "Order Completed"}]
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    (tmp_path / "b.jsonl").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    proc = ingest(tmp_path, "b.jsonl")
+    assert proc.returncode == 0, proc.stderr
+    assert (json.loads(proc.stdout)["accepted"], json.loads(proc.stdout)["quarantined"]) == (2, 0)
+
+
+def test_a_bom_before_a_csv_header_is_no_bad_column(tmp_path: Path) -> None:
+    (tmp_path / "b.csv").write_bytes(
+        b"\xef\xbb\xbfuser_id,ts,event\nu1,2026-01-05T10:00:00Z,Signed Up\n"
+    )
+    proc = ingest(tmp_path, "b.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["accepted"] == 1
+
+
+def test_not_gzip_behind_a_gz_name(tmp_path: Path) -> None:
+    (tmp_path / "n.jsonl.gz").write_text("{}\n")
+    one_line_error(ingest(tmp_path, "n.jsonl.gz"), "n.jsonl.gz", "gzip")
+
+
+def test_a_truncated_gzip_keeps_the_rows_before_the_cut(tmp_path: Path) -> None:
+    body = "".join(json.dumps(ROW | {"event": f"E{i}"}) + "\n" for i in range(2000))
+    whole = gzip.compress(body.encode())
+    (tmp_path / "t.jsonl.gz").write_bytes(whole[: len(whole) * 2 // 3])
+    proc = ingest(tmp_path, "t.jsonl.gz")
+    one_line_error(proc, "t.jsonl.gz", "truncated")
+    assert stored(tmp_path) > 0  # the rows decoded before the cut are stored, and stitched
+    with Workspace.open(tmp_path / "w.duckdb") as ws:
+        assert ws.store.raw.execute(
+            "SELECT count(*) FROM events WHERE person_id IS NULL"
+        ).fetchone() == (0,)
+
+
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+def test_deep_json_is_quarantined_not_a_recursion_error(tmp_path: Path, depth: int) -> None:
+    deep = "[" * depth + "]" * depth
+    doc = [ROW, {"type": "track", "event": "X", "userId": "u2",
+                 "timestamp": "2026-01-05T10:00:00Z", "properties": {"d": "@"}}]  # fmt: skip
+    text = json.dumps(doc).replace('"@"', deep)
+    (tmp_path / "d.json").write_text(text)
+    proc = ingest(tmp_path, "d.json")
+    if proc.returncode == 0:
+        report = json.loads(proc.stdout)
+        assert report["accepted"] >= 1, report
+    else:
+        one_line_error(proc, "d.json")
+    assert "RecursionError" not in proc.stderr
+
+
+def test_a_thousand_extra_columns(tmp_path: Path) -> None:
+    extra = [f"c{i}" for i in range(1100)]
+    head = ",".join(["user_id", "ts", "event", *extra])
+    line = ",".join(["u1", "2026-01-05T10:00:00Z", "Signed Up", *("x" for _ in extra)])
+    (tmp_path / "w.csv").write_text(head + "\n" + line + "\n")
+    proc = ingest(tmp_path, "w.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["accepted"] == 1
+
+
+def test_random_bytes_named_csv(tmp_path: Path) -> None:
+    (tmp_path / "r.csv").write_bytes(os.urandom(4096))
+    proc = ingest(tmp_path, "r.csv")
+    assert "Traceback" not in proc.stderr
+    if proc.returncode != 0:
+        one_line_error(proc, "r.csv")
+
+
+def test_a_stray_carriage_return_mid_line(tmp_path: Path) -> None:
+    (tmp_path / "s.csv").write_bytes(
+        b"user_id,ts,event\nu1,2026-01-05T10:00:00Z,Signed Up\nu2,2026-01-05T\r10:00:00Z,Buy\n"
+        b"u3,2026-01-05T11:00:00Z,Signed Up\n"
+    )
+    proc = ingest(tmp_path, "s.csv")
+    assert "Traceback" not in proc.stderr
+    if proc.returncode != 0:
+        one_line_error(proc, "s.csv")
+    else:
+        report = json.loads(proc.stdout)
+        assert report["accepted"] >= 2, report  # the valid rows are kept
