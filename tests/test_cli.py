@@ -58,7 +58,8 @@ def test_ingest_info_quarantine_json(tmp_path: Path) -> None:
         (["quarantine", "--reason", "invalid_jsn"], "did you mean: invalid_json"),
         (["stitch", "--session-gap", "5x"], "--session-gap: '5x' is not allowed"),
         (["ingest", "m.jsonl", "--column", "ts"], "write CANONICAL=COLUMN"),
-        (["sql", "select * from nowhere"], "query:"),
+        (["sql", "select * from nowhere"], "query: Catalog Error: Table with name nowhere"),
+        (["sql", "select (select 1 union all select 2)"], "query: Invalid Input Error: More than"),
     ],
 )
 def test_user_errors_are_one_line_with_exit_2(
@@ -85,6 +86,20 @@ def test_a_failed_ingest_creates_no_workspace(tmp_path: Path) -> None:
         assert "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert not (tmp_path / "kundresa.duckdb").exists()
+
+
+def test_sql_says_what_is_wrong_and_creates_no_workspace(tmp_path: Path) -> None:
+    """Issue 22: ``kundresa sql`` worded every error "is not allowed" (a missing table, a
+    scalar-subquery error) and created a workspace when there was none."""
+    proc = run("sql", "select 1", "--db", "none.duckdb", cwd=tmp_path, ok=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "workspace: 'none.duckdb' not found" in proc.stderr
+    assert not (tmp_path / "none.duckdb").exists()
+    write_malformed_file(tmp_path / "m.jsonl", total=20, bad=3)
+    run("ingest", "m.jsonl", cwd=tmp_path)
+    proc = run("sql", "select * from nowhere", cwd=tmp_path, ok=False)
+    assert "is not allowed" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
 def test_spark_without_java_says_so(tmp_path: Path) -> None:

@@ -135,3 +135,21 @@ def test_a_stray_carriage_return_mid_line(tmp_path: Path) -> None:
     else:
         report = json.loads(proc.stdout)
         assert report["accepted"] >= 2, report  # the valid rows are kept
+
+
+def test_a_file_column_named_row(tmp_path: Path) -> None:
+    """A Parquet column named ``_row`` raised ``ArrowInvalid``; like CSV's it now loads, the
+    value kept in ``properties`` as ``_row_1``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(
+        pa.table({"_row": [7], **{k: [v] for k, v in ROW.items()}}), tmp_path / "r.parquet"
+    )
+    (tmp_path / "r.csv").write_text("_row,user_id,ts,event\n7,u1,2026-01-05T10:00:00Z,Signed Up\n")
+    for name in ("r.parquet", "r.csv"):
+        proc = ingest(tmp_path, name)
+        assert proc.returncode == 0, proc.stderr
+    with Workspace.open(tmp_path / "w.duckdb") as ws:
+        props = ws.store.raw.execute("SELECT DISTINCT properties FROM events").fetchall()
+    assert {str(json.loads(p[0])["_row_1"]) for p in props} == {"7"}

@@ -18,7 +18,7 @@ from kundresa._cli_common import EngineOpt as EngineOpt
 from kundresa._cli_common import JsonOpt as JsonOpt
 from kundresa._cli_common import emit, open_workspace
 from kundresa._contract_cli import AnalysisGroup
-from kundresa._errors import FileFormatError, InvalidOptionError, KundresaError
+from kundresa._errors import FileFormatError, InvalidOptionError, KundresaError, NotFoundError
 from kundresa._progress import progress_bar as _progress
 from kundresa._results import jsonable
 
@@ -34,6 +34,17 @@ app = typer.Typer(
 # Shared with the extensions' commands (see kundresa._cli_common).
 _open = open_workspace
 _emit = emit
+
+
+def _engine_message(exc: BaseException) -> str:
+    """The first line of an engine error, its class prefix kept (``Catalog Error: Table
+    with name nowhere does not exist!``), without DuckDB's ``LINE 1:`` context.
+
+    >>> _engine_message(ValueError("Binder Error: column x not found\\nLINE 1: select x"))
+    'Binder Error: column x not found'
+    """
+    lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 def _parse_pairs(pairs: list[str], option: str, fix: str) -> dict[str, str]:
@@ -151,11 +162,19 @@ def sql(
 
     if forward_sql(db, engine, query, limit, as_json):  # one SELECT via a running server
         return
+    if engine == "duckdb":  # a query reads: it never creates a workspace
+        from kundresa._beside import workspace_path
+
+        where = workspace_path(db)
+        if where != ":memory:" and not Path(where).exists():
+            raise NotFoundError("workspace", where)
     with _open(db, engine) as ws:
         try:
             table = ws.sql(query)
-        except Exception as exc:  # the engine's own message is the useful part
-            raise InvalidOptionError("query", query, fix=str(exc).splitlines()[0]) from exc
+        except KundresaError:
+            raise
+        except Exception as exc:  # the engine's own message says what is wrong
+            raise KundresaError(f"query: {_engine_message(exc)}") from None
     rows = table.slice(0, limit).to_pylist()
     if as_json:
         typer.echo(json.dumps(jsonable(rows), indent=2, default=str))

@@ -302,6 +302,23 @@ def _json_lines(path: Path, fmt: str) -> Iterator[pa.Table]:
         yield pa.table({"_row": pa.array(nums, pa.int64()), "_line": pa.array(buf, pa.string())})
 
 
+def _own_row_column(table: pa.Table) -> pa.Table:
+    """A file's own ``_row`` column renamed ``_row_1`` (``_row_2``, ...), as DuckDB's CSV
+    reader renames a duplicate, so the line number kundresa adds is not ambiguous (Parquet
+    raised ``ArrowInvalid``); the column then lands in ``properties`` under that name.
+
+    >>> _own_row_column(pa.table({"_row": [7], "_row_1": [8]})).column_names
+    ['_row_2', '_row_1']
+    """
+    names = table.column_names
+    if "_row" not in names:
+        return table
+    n = 1
+    while f"_row_{n}" in names:
+        n += 1
+    return table.rename_columns([f"_row_{n}" if c == "_row" else c for c in names])
+
+
 def _dumps(item: Any) -> str:
     try:
         return json.dumps(item, separators=(",", ":"))
@@ -578,7 +595,7 @@ class _Processor:
             offset = 0
             for batch in pf.iter_batches(batch_size=_BATCH_ROWS):
                 rows = pa.array(range(offset + 1, offset + batch.num_rows + 1), pa.int64())
-                chunk = pa.Table.from_batches([batch]).append_column("_row", rows)
+                chunk = _own_row_column(pa.Table.from_batches([batch])).append_column("_row", rows)
                 offset += batch.num_rows
                 con.register("parquet_chunk", chunk)
                 con.execute("CREATE OR REPLACE TEMP VIEW src_chunk AS SELECT * FROM parquet_chunk")
