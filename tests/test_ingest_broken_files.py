@@ -153,3 +153,31 @@ def test_a_file_column_named_row(tmp_path: Path) -> None:
     with Workspace.open(tmp_path / "w.duckdb") as ws:
         props = ws.store.raw.execute("SELECT DISTINCT properties FROM events").fetchall()
     assert {str(json.loads(p[0])["_row_1"]) for p in props} == {"7"}
+
+
+@pytest.mark.parametrize("name", ["big.csv", "big.jsonl.gz"])
+def test_a_huge_line_is_quarantined_with_a_bounded_prefix(tmp_path: Path, name: str) -> None:
+    """A CSV line over 2,000,000 bytes failed the whole file (its valid rows lost), and a
+    gzip bomb's single 419 MB line was read whole and stored whole in ``quarantine.raw``.
+    Now the valid rows load; the huge line is quarantined as ``event_too_large`` with at most
+    64 KiB of it kept, the rest never held in memory (JSON lines are read 1 MiB at most)."""
+    huge = "y" * 5_000_000
+    if name.endswith(".csv"):
+        (tmp_path / name).write_text(
+            "user_id,ts,event,note\nu1,2026-01-05T10:00:00Z,A,x\n"
+            f"u2,2026-01-05T10:00:00Z,B,{huge}\nu3,2026-01-05T11:00:00Z,C,z\n"
+        )
+    else:
+        lines = [ROW, ROW | {"event": "B", "properties": {"note": huge}}, ROW | {"event": "C"}]
+        (tmp_path / name).write_bytes(
+            gzip.compress("".join(json.dumps(r) + "\n" for r in lines).encode())
+        )
+    proc = ingest(tmp_path, name)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert (report["accepted"], report["quarantined"]) == (2, 1), report
+    assert report["reasons"] == {"event_too_large": 1}
+    with Workspace.open(tmp_path / "w.duckdb") as ws:
+        (size,) = ws.store.raw.execute("SELECT max(strlen(raw)) FROM quarantine").fetchone()
+    assert size <= 64 * 1024
+    assert (tmp_path / "w.duckdb").stat().st_size < 5_000_000

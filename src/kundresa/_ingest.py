@@ -53,7 +53,7 @@ from kundresa._ingest_sql import (
 from kundresa._pii import PiiRules, Scrubber, prefilter_sql
 from kundresa._results import Result
 from kundresa._retention import drop_expired, events_horizon
-from kundresa.schema import EVENTS, IDENTITY_KEYS, IDENTITY_LINKS, QUARANTINE
+from kundresa.schema import EVENTS, IDENTITY_KEYS, IDENTITY_LINKS, MAX_EVENT_BYTES, QUARANTINE
 
 if TYPE_CHECKING:
     from kundresa._store import Store
@@ -249,9 +249,48 @@ def _text_table(nums: list[int], header: list[str], cols: list[list[str]]) -> pa
     return pa.table(data)
 
 
-def _json_lines(path: Path, fmt: str) -> Iterator[pa.Table]:
+#: a JSON line longer than this (characters) is never read whole: its first
+#: :data:`RAW_PREFIX` characters are quarantined as ``event_too_large`` and the rest skipped,
+#: so one huge line (a gzip bomb) costs bounded memory
+LINE_LIMIT = 1 << 20
+#: how much of an oversized line or row quarantine keeps
+RAW_PREFIX = 64 * 1024
+#: the longest CSV line read (DuckDB's default is 2 MB: a longer line failed the whole file);
+#: a row over the event limit is quarantined, its raw text cut to :data:`RAW_PREFIX`
+CSV_LINE_LIMIT = 64 << 20
+
+
+def _read_lines(
+    fh: Any, oversized: list[tuple[int, str, str, str, str]]
+) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each line of ``fh``, lines over :data:`LINE_LIMIT` put into
+    ``oversized`` as quarantine rows (their first :data:`RAW_PREFIX` characters) instead."""
+    number = 0
+    while True:
+        line = fh.readline(LINE_LIMIT)
+        if not line:
+            return
+        number += 1
+        if len(line) < LINE_LIMIT or line.endswith("\n"):
+            yield number, line
+            continue
+        prefix, size = line[:RAW_PREFIX], len(line)
+        while line and not line.endswith("\n"):  # skip the rest, chunk by chunk
+            line = fh.readline(LINE_LIMIT)
+            size += len(line)
+        oversized.append((number, prefix, "event_too_large", "row",
+                          f"line {number} is {size:,} characters; the limit of an event is "
+                          f"{MAX_EVENT_BYTES:,} bytes (32 KB, as Segment)"))  # fmt: skip
+
+
+def _json_lines(
+    path: Path, fmt: str, oversized: list[tuple[int, str, str, str, str]] | None = None
+) -> Iterator[pa.Table]:
     """Yield (``_row``, ``_line``) chunks. A ``.json`` file that is one document is split
-    into its calls (Segment batch/list/single); otherwise it is read as lines."""
+    into its calls (Segment batch/list/single); otherwise it is read as lines (lines over
+    :data:`LINE_LIMIT` go to ``oversized``)."""
+    if oversized is None:
+        oversized = []
     if fmt == "json":
         with _gzip_errors(path), _open_text(path) as fh:
             text = fh.read()
@@ -284,8 +323,7 @@ def _json_lines(path: Path, fmt: str) -> Iterator[pa.Table]:
     nums: list[int] = []
     try:
         with _gzip_errors(path), _open_text(path) as fh:
-            for line in fh:
-                row += 1
+            for row, line in _read_lines(fh, oversized):
                 s = line.strip()
                 if not s:
                     continue
@@ -298,7 +336,7 @@ def _json_lines(path: Path, fmt: str) -> Iterator[pa.Table]:
         if buf:  # the rows read before a truncated stream ends are loaded, then the error
             yield pa.table({"_row": pa.array(nums, pa.int64()), "_line": pa.array(buf)})
         raise
-    if buf or row == 0:
+    if buf or row == 0 or oversized:
         yield pa.table({"_row": pa.array(nums, pa.int64()), "_line": pa.array(buf, pa.string())})
 
 
@@ -571,8 +609,11 @@ class _Processor:
         source = str(path)
         if fmt in ("jsonl", "json"):
             first = True
-            for chunk in _json_lines(path, fmt):  # the mapping is checked on the first chunk
+            oversized: list[tuple[int, str, str, str, str]] = []
+            for chunk in _json_lines(path, fmt, oversized):  # mapping checked on the first
                 self.stage_json(chunk, source, mapping, check=first)
+                self.add_rejects(oversized, source)
+                oversized.clear()
                 first = False
                 yield
             return
@@ -607,7 +648,8 @@ class _Processor:
         delim = "\\t" if path.suffix.lower() == ".tsv" else ","
         reader = (
             f"read_csv({lit(source)}, all_varchar=true, header=true, delim=E'{delim}', "
-            "store_rejects=true, rejects_table='csv_rejects', rejects_scan='csv_scans')"
+            "store_rejects=true, rejects_table='csv_rejects', rejects_scan='csv_scans', "
+            f"max_line_size={CSV_LINE_LIMIT})"
         )
         # Row numbers must follow the file (line 1 is the header): read with insertion order
         # preserved, materialise once, then stage in chunks like the other formats.
@@ -728,7 +770,9 @@ class _Processor:
             # lines are two entries, as the report counts them); a re-ingest adds none
             "SELECT substr(sha256(to_json([source, _row::VARCHAR, raw, _reason])), 1, 32) "
             "AS quarantine_id, source, _row::BIGINT AS row_number, _reason AS reason, "
-            "_field AS field, _detail AS detail, raw, now()::TIMESTAMP AS quarantined_at "
+            f"_field AS field, _detail AS detail, CASE WHEN strlen(raw) > {RAW_PREFIX} "
+            f"THEN left(raw, {RAW_PREFIX}) ELSE raw END AS raw, "
+            "now()::TIMESTAMP AS quarantined_at "
             "FROM rejected "
             "QUALIFY row_number() OVER (PARTITION BY quarantine_id ORDER BY _row) = 1"
         ).to_arrow_table()
