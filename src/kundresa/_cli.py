@@ -67,7 +67,8 @@ def ingest(
     db: DbOpt = None,
     engine: EngineOpt = "duckdb",
     fmt: Annotated[
-        str | None, typer.Option("--format", help="csv|parquet|jsonl|json (default: suffix).")
+        str | None,
+        typer.Option("--format", help="csv|parquet|jsonl|json|txt|ga4 (default: suffix)."),
     ] = None,
     column: Annotated[
         list[str] | None,

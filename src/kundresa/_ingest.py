@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kundresa._errors import FileFormatError, InvalidOptionError
+from kundresa._ingest_ga4 import ga4_view_sql, is_ga4
 from kundresa._ingest_sql import (
     DEFAULT_IDENTIFIERS,
     FLAT_ALIASES,
@@ -61,7 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMATS", "IdentifierRule", "IngestReport", "ingest_files"]
 
-FORMATS = ("csv", "parquet", "jsonl", "json", "txt")
+FORMATS = ("csv", "parquet", "jsonl", "json", "txt", "ga4")
 _SUFFIX = {
     ".csv": "csv",
     ".tsv": "csv",
@@ -340,6 +341,30 @@ def _json_lines(
         yield pa.table({"_row": pa.array(nums, pa.int64()), "_line": pa.array(buf, pa.string())})
 
 
+_GA4_FIX = "export the GA4 events table (event_name, event_timestamp, user_pseudo_id, ...)"
+
+
+def _is_parquet(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(4) == b"PAR1"
+
+
+def _is_ga4_jsonl(path: Path) -> bool:
+    """Whether the first JSON line of ``path`` is a GA4 export row."""
+    try:
+        with _gzip_errors(path), _open_text(path) as fh:
+            for _ in range(1000):  # the first non-empty line, read 1 MiB at most
+                line = fh.readline(LINE_LIMIT)
+                if not line:
+                    return False
+                if line.strip():
+                    row = json.loads(line)
+                    return isinstance(row, dict) and is_ga4(row)
+    except (ValueError, RecursionError, FileFormatError, OSError):
+        return False
+    return False
+
+
 def _own_row_column(table: pa.Table) -> pa.Table:
     """A file's own ``_row`` column renamed ``_row_1`` (``_row_2``, ...), as DuckDB's CSV
     reader renames a duplicate, so the line number kundresa adds is not ambiguous (Parquet
@@ -607,6 +632,14 @@ class _Processor:
         self.start_file()
         con = self.con
         source = str(path)
+        forced_ga4 = fmt == "ga4"
+        if fmt in ("jsonl", "ga4") and _is_ga4_jsonl(path):
+            yield from self._ga4_jsonl(path, mapping, source)
+            return
+        if forced_ga4:
+            if not _is_parquet(path):
+                raise FileFormatError(source, "is no GA4 export", fix=_GA4_FIX)
+            fmt = "parquet"
         if fmt in ("jsonl", "json"):
             first = True
             oversized: list[tuple[int, str, str, str, str]] = []
@@ -639,7 +672,12 @@ class _Processor:
                 chunk = _own_row_column(pa.Table.from_batches([batch])).append_column("_row", rows)
                 offset += batch.num_rows
                 con.register("parquet_chunk", chunk)
-                con.execute("CREATE OR REPLACE TEMP VIEW src_chunk AS SELECT * FROM parquet_chunk")
+                view = "SELECT * FROM parquet_chunk"
+                if is_ga4(chunk.column_names):
+                    view = ga4_view_sql("parquet_chunk", chunk.column_names)
+                elif forced_ga4:
+                    raise FileFormatError(source, "is no GA4 export", fix=_GA4_FIX)
+                con.execute(f"CREATE OR REPLACE TEMP VIEW src_chunk AS {view}")
                 self._flat("src_chunk", mapping, source)
                 yield
                 con.unregister("parquet_chunk")
@@ -678,6 +716,35 @@ class _Processor:
                 self._csv_rejects(source)
             yield
         con.execute("DROP TABLE IF EXISTS src_csv")
+
+    def _ga4_jsonl(self, path: Path, mapping: dict[str, str], source: str) -> Iterator[None]:
+        """A GA4 export in JSON Lines (as ``bq extract`` writes it), read by DuckDB's JSON
+        reader (nested params and items as structs), staged in chunks like Parquet."""
+        con = self.con
+        con.execute("SET preserve_insertion_order=true")
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE ga4_src AS SELECT row_number() OVER () AS _row, * "
+                f"FROM read_json({lit(str(path))}, format='newline_delimited', "
+                f"maximum_object_size={CSV_LINE_LIMIT})"
+            )
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0].split(": ", 1)[-1]
+            raise FileFormatError(str(path), f"cannot be read as GA4 JSON ({first})") from None
+        finally:
+            con.execute("SET preserve_insertion_order=false")
+        cols = [r[0] for r in con.execute("DESCRIBE ga4_src").fetchall() if r[0] != "_row"]
+        total = int(con.execute("SELECT count(*) FROM ga4_src").fetchone()[0])  # type: ignore[index]
+        for lo in range(1, max(total, 1) + 1, _BATCH_ROWS):
+            con.execute(
+                "CREATE OR REPLACE TEMP VIEW ga4_chunk AS SELECT * FROM ga4_src "
+                f"WHERE _row BETWEEN {lo} AND {lo + _BATCH_ROWS - 1}"
+            )
+            view = ga4_view_sql("ga4_chunk", cols)
+            con.execute(f"CREATE OR REPLACE TEMP VIEW src_chunk AS {view}")
+            self._flat("src_chunk", mapping, source)
+            yield
+        con.execute("DROP TABLE IF EXISTS ga4_src")
 
     def _read_csv(self, reader: str, source: str) -> None:
         """Materialise the CSV as ``src_csv``; when DuckDB's strict reading cannot make out
