@@ -9,6 +9,7 @@ default channel group."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -159,3 +160,40 @@ def test_parquet_and_bq_json_lines_give_the_same_events(
         return [(r["ts"], r["event"], r["channel"], r["revenue"], r["anonymous_id"]) for r in rows]
 
     assert key(loaded["e.parquet"]) == key(loaded["e.jsonl"])
+
+
+def test_segment_and_rudderstack_exports_as_written(tmp_path: Path) -> None:
+    """Segment's (and RudderStack's) warehouse tables as exported: ``tracks`` with ``id``,
+    ``timestamp``, flattened ``context_*`` columns; ``pages`` (no event column) loaded with
+    ``--set type=page``; and Segment's S3 archive files (``<ms>.events-archive-<id>.gz``,
+    gzipped JSON lines without a .jsonl suffix)."""
+    import gzip
+
+    (tmp_path / "tracks.csv").write_text(
+        "id,anonymous_id,user_id,event,event_text,timestamp,received_at,context_library_name,"
+        "context_page_path,context_campaign_source,context_campaign_medium,context_campaign_name\n"
+        "m1,a1,,Product Viewed,Product Viewed,2026-01-05T10:00:00Z,2026-01-05T10:00:01Z,"
+        "analytics.js,/p/1,news,email,spring\n"
+    )
+    (tmp_path / "pages.csv").write_text(
+        "id,anonymous_id,name,path,timestamp,context_library_name\n"
+        "m2,a1,Home,/,2026-01-05T09:59:00Z,analytics.js\n"
+    )
+    call = {"type": "track", "event": "Order Completed", "anonymousId": "a1",
+            "messageId": "m3", "timestamp": "2026-01-05T10:05:00Z",
+            "properties": {"revenue": 10}}  # fmt: skip
+    archive = tmp_path / "1767607200000.events-archive-abc.gz"
+    archive.write_bytes(gzip.compress((json.dumps(call) + "\n").encode()))
+    with Workspace.open(tmp_path / "w.duckdb") as ws:
+        assert ws.ingest([tmp_path / "tracks.csv"]).accepted == 1
+        assert ws.ingest([tmp_path / "pages.csv"], constants={"type": "page"}).accepted == 1
+        assert ws.ingest([archive]).accepted == 1
+        rows = ws.store.raw.execute(
+            "SELECT event_id, type, event, touchpoint, channel, campaign, utm_source, "
+            "revenue FROM events ORDER BY ts"
+        ).fetchall()
+    assert rows == [
+        ("m2", "page", "Page Viewed", "Home", "web", None, None, None),
+        ("m1", "track", "Product Viewed", "Product Viewed", "email", "spring", "news", None),
+        ("m3", "track", "Order Completed", "Order Completed", "unknown", None, None, 10.0),
+    ]

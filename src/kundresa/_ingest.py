@@ -179,11 +179,21 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
         suffixes = suffixes[:-1]
     if suffixes and suffixes[-1] in _SUFFIX:
         return _SUFFIX[suffixes[-1]]
+    if path.suffix.lower() == ".gz" and _gzip_starts_with_object(path):
+        return "jsonl"  # Segment's S3 archives: <time>.events-archive-<...>.gz, JSON lines
     raise FileFormatError(
         str(path),
         f"unsupported suffix {''.join(path.suffixes) or '(none)'!r}",
         fix="use .csv, .parquet, .jsonl, .json or .txt, or pass --format",
     )
+
+
+def _gzip_starts_with_object(path: Path) -> bool:
+    try:
+        with gzip.open(path, "rb") as fh:
+            return fh.read(4096).lstrip().startswith(b"{")
+    except (OSError, EOFError, zlib.error):
+        return False
 
 
 def _open_text(path: Path) -> Any:
