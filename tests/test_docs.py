@@ -32,7 +32,9 @@ DOCS = "\n".join(
 
 def _reasons() -> set[str]:
     src = Path(_ingest_sql.__file__).read_text()
-    return set(re.findall(r'\(\s*"([a-z_]+)",\s*"[a-z_]+",', src)) | {"malformed_csv_row"}
+    # the checks' (reason, field, condition, detail) tuples, one item per line
+    found = set(re.findall(r'\(\n\s*"([a-z_]+)",\n\s*"[a-z_]*",\n', src))
+    return found | {"malformed_csv_row"}
 
 
 def test_every_cli_command_is_documented() -> None:

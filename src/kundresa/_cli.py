@@ -47,6 +47,14 @@ def _engine_message(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+def _check_files(files: list[Path]) -> None:
+    for path in files:
+        if not path.exists():
+            raise FileFormatError(str(path), "no such file", fix="check the path")
+        if path.is_dir():
+            raise FileFormatError(str(path), "is a directory", fix="name the files in it")
+
+
 def _parse_pairs(pairs: list[str], option: str, fix: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for pair in pairs:
@@ -99,18 +107,18 @@ def ingest(
             "journey-map file; the old spelling goes in the next release)",
             err=True,
         )
-    from kundresa._ingest import check_read_options
+    from kundresa._ingest_read import check_read_options
 
     constants = _parse_pairs(
         set_ or [], "--set", "write FIELD=VALUE, e.g. --set 'event=Order Completed'"
     )
     check_read_options(timestamp_format, timezone)  # before the workspace file is opened
-    for path in files:  # before the workspace is opened: a failed ingest creates no file
-        if not path.exists():
-            raise FileFormatError(str(path), "no such file", fix="check the path")
-        if path.is_dir():
-            raise FileFormatError(str(path), "is a directory", fix="name the files in it")
-    with _open(db, engine) as ws:
+    from kundresa._beside import workspace_path
+
+    if engine != "duckdb" or not Path(workspace_path(db)).exists():
+        _check_files(files)  # a failed ingest creates no workspace file
+    with _open(db, engine) as ws:  # (an existing one held elsewhere: that error first)
+        _check_files(files)
         bar, update = _progress()
         with bar:
             report = ws.ingest(
