@@ -18,7 +18,7 @@ from kundresa._cli_common import EngineOpt as EngineOpt
 from kundresa._cli_common import JsonOpt as JsonOpt
 from kundresa._cli_common import emit, open_workspace
 from kundresa._contract_cli import AnalysisGroup
-from kundresa._errors import FileFormatError, InvalidOptionError, KundresaError, NotFoundError
+from kundresa._errors import InvalidOptionError, KundresaError, NotFoundError
 from kundresa._progress import progress_bar as _progress
 from kundresa._results import jsonable
 
@@ -47,12 +47,15 @@ def _engine_message(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def _check_files(files: list[Path]) -> None:
-    for path in files:
-        if not path.exists():
-            raise FileFormatError(str(path), "no such file", fix="check the path")
-        if path.is_dir():
-            raise FileFormatError(str(path), "is a directory", fix="name the files in it")
+def _new_workspace(db: str | None, engine: str) -> str | None:
+    """The DuckDB workspace file the command names when it does not exist yet, else None
+    (a command that must not create one checks this before opening)."""
+    if engine != "duckdb":
+        return None
+    from kundresa._beside import workspace_path
+
+    where = workspace_path(db)
+    return None if where == ":memory:" or Path(where).exists() else where
 
 
 def _parse_pairs(pairs: list[str], option: str, fix: str) -> dict[str, str]:
@@ -107,18 +110,15 @@ def ingest(
             "journey-map file; the old spelling goes in the next release)",
             err=True,
         )
-    from kundresa._ingest_read import check_read_options
+    from kundresa._ingest_read import check_files, check_read_options
 
     constants = _parse_pairs(
         set_ or [], "--set", "write FIELD=VALUE, e.g. --set 'event=Order Completed'"
     )
     check_read_options(timestamp_format, timezone)  # before the workspace file is opened
-    from kundresa._beside import workspace_path
-
-    if engine != "duckdb" or not Path(workspace_path(db)).exists():
-        _check_files(files)  # a failed ingest creates no workspace file
+    if _new_workspace(db, engine) is not None:
+        check_files(files)  # a failed ingest creates no workspace file
     with _open(db, engine) as ws:  # (an existing one held elsewhere: that error first)
-        _check_files(files)
         bar, update = _progress()
         with bar:
             report = ws.ingest(
@@ -171,12 +171,9 @@ def sql(
 
     if forward_sql(db, engine, query, limit, as_json):  # one SELECT via a running server
         return
-    if engine == "duckdb":  # a query reads: it never creates a workspace
-        from kundresa._beside import workspace_path
-
-        where = workspace_path(db)
-        if where != ":memory:" and not Path(where).exists():
-            raise NotFoundError("workspace", where)
+    missing = _new_workspace(db, engine)
+    if missing is not None:  # a query reads: it never creates a workspace
+        raise NotFoundError("workspace", missing)
     with _open(db, engine) as ws:
         try:
             table = ws.sql(query)

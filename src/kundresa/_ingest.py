@@ -41,8 +41,10 @@ from kundresa._ingest_read import (
     GA4_FIX,
     RAW_PREFIX,
     canonical_mapping,
+    check_files,
     check_read_options,
     detect_format,
+    duckdb_reason,
     is_ga4_jsonl,
     is_parquet,
     json_lines,
@@ -369,9 +371,8 @@ class _Processor:
         if fmt in ("jsonl", "json"):
             first = True
             oversized: list[tuple[int, str, str, str, str]] = []
-            for chunk in json_lines(
-                path, fmt, oversized, _BATCH_ROWS
-            ):  # mapping checked on the first
+            # the mapping is checked against the first chunk
+            for chunk in json_lines(path, fmt, oversized, _BATCH_ROWS):
                 self.stage_json(chunk, source, mapping, check=first)
                 self.add_rejects(oversized, source)
                 oversized.clear()
@@ -457,8 +458,8 @@ class _Processor:
                 f"maximum_object_size={CSV_LINE_LIMIT})"
             )
         except duckdb.Error as exc:
-            first = str(exc).splitlines()[0].split(": ", 1)[-1]
-            raise FileFormatError(str(path), f"cannot be read as GA4 JSON ({first})") from None
+            reason = duckdb_reason(exc)
+            raise FileFormatError(str(path), f"cannot be read as GA4 JSON ({reason})") from None
         finally:
             con.execute("SET preserve_insertion_order=false")
         cols = [r[0] for r in con.execute("DESCRIBE ga4_src").fetchall() if r[0] != "_row"]
@@ -488,10 +489,9 @@ class _Processor:
         try:
             self.con.execute(f"{sql} FROM {reader[:-1]}, strict_mode=false)")
         except duckdb.Error as exc:
-            first = str(exc).splitlines()[0].split(": ", 1)[-1]
             raise FileFormatError(
                 source,
-                f"cannot be read as CSV ({first.rstrip('.')})",
+                f"cannot be read as CSV ({duckdb_reason(exc).rstrip('.')})",
                 fix="check that it is text with a header row and commas, or pass --format",
             ) from None
 
@@ -680,11 +680,7 @@ def ingest_files(
     store.ensure("identity_keys", IDENTITY_KEYS)
     store.ensure("identity_links", IDENTITY_LINKS)
     files = [Path(p) for p in paths]
-    for p in files:
-        if not p.exists():
-            raise FileFormatError(str(p), "no such file", fix="check the path")
-        if p.is_dir():
-            raise FileFormatError(str(p), "is a directory", fix="name the files in it")
+    check_files(files)
     formats = [detect_format(p, fmt) for p in files]
     proc = _Processor(
         identifiers=identifiers,

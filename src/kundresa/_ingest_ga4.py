@@ -145,10 +145,9 @@ def ga4_view_sql(src: str, columns: Collection[str]) -> str:
         if "platform" in cols
         else "NULL"
     )
-    has_source = f"({source} IS NOT NULL OR {medium} IS NOT NULL OR {gclid} IS NOT NULL)"
-    group = channel_group_sql(source, medium, campaign, gclid)
-    snake = f"replace(lower({group}), ' ', '_')"
-    channel = f"CASE WHEN {has_source} THEN {snake} ELSE {platform} END"
+    # the traffic fields once per row (t), the channel group once from them (g)
+    group = channel_group_sql("_source", "_medium", "_campaign", "_gclid")
+    has_source = "(_source IS NOT NULL OR _medium IS NOT NULL OR _gclid IS NOT NULL)"
     revenue = _field("ecommerce", "purchase_revenue") if "ecommerce" in cols else "NULL"
     props: list[str] = []
     if params:
@@ -159,9 +158,16 @@ def ga4_view_sql(src: str, columns: Collection[str]) -> str:
     for extra in ("items", "device", "geo", "ecommerce", "platform"):
         if extra in cols:
             props.append(f"'{extra}', {extra}")
-    props.append(f"'ga4_channel_group', CASE WHEN {has_source} THEN {group} END")
+    props.append("'ga4_channel_group', _group")
     location = param("page_location")
     return f"""
+    WITH t AS (
+      SELECT *, {source} AS _source, {medium} AS _medium, {campaign} AS _campaign,
+             {term} AS _term, {content} AS _content, {gclid} AS _gclid
+      FROM {src}
+    ), g AS (
+      SELECT *, CASE WHEN {has_source} THEN {group} END AS _group FROM t
+    )
     SELECT _row,
       event_timestamp::VARCHAR AS ts,
       CASE event_name WHEN 'page_view' THEN 'page' WHEN 'screen_view' THEN 'screen'
@@ -171,12 +177,12 @@ def ga4_view_sql(src: str, columns: Collection[str]) -> str:
            WHEN 'screen_view' THEN {param("firebase_screen")} END AS name,
       user_pseudo_id::VARCHAR AS anonymous_id,
       {"user_id::VARCHAR" if "user_id" in cols else "NULL::VARCHAR"} AS user_id,
-      {channel} AS channel,
+      coalesce(replace(lower(_group), ' ', '_'), {platform}) AS channel,
       nullif(regexp_extract({location}, '^[a-z]+://[^/?#]+([^?#]*)', 1), '') AS page_path,
-      {campaign} AS campaign, {source} AS utm_source, {medium} AS utm_medium,
-      {content} AS utm_content, {term} AS utm_term,
+      _campaign AS campaign, _source AS utm_source, _medium AS utm_medium,
+      _content AS utm_content, _term AS utm_term,
       {revenue}::VARCHAR AS revenue,
       {param("currency")} AS currency,
       json_object({", ".join(props)})::VARCHAR AS properties
-    FROM {src}
+    FROM g
     """

@@ -13,7 +13,6 @@ import gzip
 import json
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +31,10 @@ __all__ = [
     "LINE_LIMIT",
     "RAW_PREFIX",
     "canonical_mapping",
+    "check_files",
     "check_read_options",
     "detect_format",
+    "duckdb_reason",
     "gzip_errors",
     "is_ga4_jsonl",
     "is_parquet",
@@ -90,8 +91,6 @@ def _gzip_starts_with_object(path: Path) -> bool:
 
 def open_text(path: Path) -> Any:
     if path.suffix.lower() == ".gz":
-        import gzip
-
         return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace")
     return path.open("r", encoding="utf-8-sig", errors="replace")  # a BOM is no data
 
@@ -201,24 +200,8 @@ def json_lines(
         oversized = []
     if fmt == "json":
         with gzip_errors(path), open_text(path) as fh:
-            text = fh.read()
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError:
-            doc = None
-        except RecursionError:  # nested deeper than Python's parser goes: DuckDB splits it
-            doc = _split_deep(text)
-        if doc is not None:
-            if isinstance(doc, dict) and isinstance(doc.get("batch"), list):
-                items = doc["batch"]
-                shared = {k: doc[k] for k in ("context", "integrations") if k in doc}
-                if shared:
-                    items = [{**shared, **i} if isinstance(i, dict) else i for i in items]
-            elif isinstance(doc, list):
-                items = doc
-            else:
-                items = [doc]
-            lines = [i.text if isinstance(i, _Deep) else _dumps(i) for i in items]
+            lines = _document_calls(fh.read())
+        if lines is not None:
             yield pa.table(
                 {
                     "_row": pa.array(range(1, len(lines) + 1), pa.int64()),
@@ -289,24 +272,39 @@ def own_row_column(table: pa.Table) -> pa.Table:
     return table.rename_columns([f"_row_{n}" if c == "_row" else c for c in names])
 
 
-def _dumps(item: Any) -> str:
+def _document_calls(text: str) -> list[str] | None:
+    """The calls of a ``.json`` document (a Segment batch, whose ``context`` and
+    ``integrations`` each call inherits, a list, or one call) as JSON text; None when it is
+    not one JSON document (then it is read as lines). A document nested deeper than Python's
+    parser goes is split by DuckDB's (:func:`_split_deep`).
+
+    >>> _document_calls('{"batch": [{"event": "A"}], "context": {"ip": "x"}}')
+    ['{"context":{"ip":"x"},"event":"A"}']
+    >>> _document_calls('{"a": 1} {"a": 2}') is None
+    True
+    """
     try:
-        return json.dumps(item, separators=(",", ":"))
-    except RecursionError:  # cannot happen for what json.loads read; kept for safety
-        return "null"
+        doc = json.loads(text)
+        if isinstance(doc, dict) and isinstance(doc.get("batch"), list):
+            items = doc["batch"]
+            shared = {k: doc[k] for k in ("context", "integrations") if k in doc}
+            if shared:
+                items = [{**shared, **i} if isinstance(i, dict) else i for i in items]
+        elif isinstance(doc, list):
+            items = doc
+        else:
+            items = [doc]
+        return [json.dumps(i, separators=(",", ":")) for i in items]
+    except json.JSONDecodeError:
+        return None
+    except RecursionError:  # nested deeper than Python's parser goes: DuckDB splits it
+        return _split_deep(text)
 
 
-@dataclass(frozen=True)
-class _Deep:
-    """One call of a document too deep for Python's parser, as DuckDB's JSON text."""
-
-    text: str
-
-
-def _split_deep(text: str) -> Any:
+def _split_deep(text: str) -> list[str] | None:
     """The calls of a JSON document nested deeper than Python's parser allows, split by
-    DuckDB's (a list, a ``{"batch": [...]}`` payload or one call), each as :class:`_Deep`
-    text; None when it is not JSON at all."""
+    DuckDB's (a list, a ``{"batch": [...]}`` payload or one call) as JSON text; None when it
+    is not JSON at all."""
     con = duckdb.connect()
     try:
         kind = con.execute("SELECT json_type(?::JSON)", [text]).fetchone()
@@ -317,9 +315,9 @@ def _split_deep(text: str) -> Any:
         elif con.execute("SELECT json_type(?::JSON, '$.batch')", [text]).fetchone() == ("ARRAY",):
             path = "$.batch[*]"
         else:
-            return [_Deep(text)]
+            return [text]
         got = con.execute(f"SELECT unnest(json_extract(?::JSON, '{path}'))::VARCHAR", [text])
-        return [_Deep(str(r[0])) for r in got.fetchall()]
+        return [str(r[0]) for r in got.fetchall()]
     except duckdb.Error:
         return None
     finally:
@@ -341,6 +339,30 @@ def gzip_errors(path: Path) -> Iterator[None]:
             f"is truncated or damaged ({exc})",
             fix="copy the whole file again",
         ) from None
+
+
+def check_files(paths: Sequence[Path]) -> None:
+    """Raise a one-line :class:`FileFormatError` for a path that is missing or a folder.
+
+    >>> check_files([Path("/nonexistent/e.csv")])
+    Traceback (most recent call last):
+    ...
+    kundresa.FileFormatError: /nonexistent/e.csv: no such file; check the path
+    """
+    for path in paths:
+        if not path.exists():
+            raise FileFormatError(str(path), "no such file", fix="check the path")
+        if path.is_dir():
+            raise FileFormatError(str(path), "is a directory", fix="name the files in it")
+
+
+def duckdb_reason(exc: BaseException) -> str:
+    """The first line of a DuckDB error without its class prefix.
+
+    >>> duckdb_reason(ValueError("Invalid Input Error: bad line\\nLINE 1: ..."))
+    'bad line'
+    """
+    return str(exc).splitlines()[0].split(": ", 1)[-1]
 
 
 def canonical_mapping(
@@ -383,9 +405,9 @@ def check_read_options(
     ...
     kundresa.InvalidOptionError: --timestamp-format: '%Q' is not allowed; ...
     """
-    con = duckdb.connect()
+    con = duckdb.connect() if timestamp_format is not None or timezone is not None else None
     try:
-        if timestamp_format is not None:
+        if con is not None and timestamp_format is not None:
             try:
                 con.execute("SELECT try_strptime('2026', ?)", [timestamp_format])
             except duckdb.Error as exc:
@@ -395,7 +417,7 @@ def check_read_options(
                     fix=f"{str(exc).split(': ', 2)[-1].rstrip(': ')}; use strptime codes "
                     "such as %Y%m%d or '%d/%m/%Y %H:%M'",
                 ) from None
-        if timezone is not None:
+        if con is not None and timezone is not None:
             try:
                 con.execute("SELECT TIMESTAMP '2026-01-01' AT TIME ZONE ?", [timezone])
             except duckdb.Error:
@@ -403,7 +425,8 @@ def check_read_options(
                     "--timezone", timezone, fix="use an IANA zone name such as Europe/Stockholm"
                 ) from None
     finally:
-        con.close()
+        if con is not None:
+            con.close()
     out: dict[str, str] = {}
     for key, value in (constants or {}).items():
         if key.startswith("properties.") and len(key) > len("properties."):

@@ -91,12 +91,12 @@ FLAT_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-#: the input fields (beside time, type, ids and revenue) that tell two rows without their own
-#: id apart (issue 22: the content hash once left revenue, campaign and UTM out, so two orders
-#: of $10 and $99 at one time were one)
+#: the input fields (beside time, type, ids, revenue and the properties as stored) that tell
+#: two rows without their own id apart (issue 22: the content hash once left revenue,
+#: campaign and UTM out, so two orders of $10 and $99 at one time were one)
 CONTENT_FIELDS = ("event", "name", "previous_id", "channel", "library", "touchpoint",
                   "page_path", "campaign", "utm_source", "utm_medium", "utm_content", "utm_term",
-                  "currency", "properties")  # fmt: skip
+                  "currency")  # fmt: skip
 
 #: the white space trimmed from every field (a tab-only id is as absent as an empty one)
 WHITE_SPACE = " \t\n\r\x0b\x0c"
@@ -192,32 +192,23 @@ def json_stage(
     for name, idx in slots.items():
         parts = ", ".join(f"nullif(trim(_x[{i}], {lit(WHITE_SPACE)}), '')" for i in idx)
         cols.append(f"coalesce({parts}) AS f_{name}" if len(idx) > 1 else f"{parts} AS f_{name}")
-    if mapping and "properties" in mapping:
-        at = lit(json_path(mapping["properties"]))
-        props = f"CASE WHEN json_type(_j, {at}) = 'OBJECT' THEN json_extract(_j, {at}) END"
-        props_from = f"CASE WHEN json_type(_j, {at}) = 'OBJECT' THEN 'properties' END"
-        props_bad = (
-            f"(json_type(_j, {at}) IS NOT NULL AND json_type(_j, {at}) NOT IN ('OBJECT', 'NULL'))"
-        )
-    else:
-        props = (
-            "CASE WHEN json_type(_j, '$.properties') = 'OBJECT'"
-            " THEN json_extract(_j, '$.properties')"
-            " WHEN json_type(_j, '$.traits') = 'OBJECT' THEN json_extract(_j, '$.traits')"
-            " WHEN json_type(_j, '$.context.traits') = 'OBJECT'"
-            " THEN json_extract(_j, '$.context.traits') END"
-        )
-        # where the properties come from: a group call's traits describe a company, other
-        # traits (and context.traits) a person (kundresa._pii drops a person's bare "name")
-        props_from = (
-            "CASE WHEN json_type(_j, '$.properties') = 'OBJECT' THEN 'properties'"
-            " WHEN json_type(_j, '$.traits') = 'OBJECT' THEN 'traits'"
-            " WHEN json_type(_j, '$.context.traits') = 'OBJECT' THEN 'context' END"
-        )
-        props_bad = (
-            "(json_type(_j, '$.properties') IS NOT NULL"
-            " AND json_type(_j, '$.properties') NOT IN ('OBJECT', 'NULL'))"
-        )
+    # where the properties come from, the first JSON object wins: a group call's traits
+    # describe a company, other traits (and context.traits) a person (kundresa._pii drops a
+    # person's bare "name"); a mapped key is the only source
+    sources = (
+        [(json_path(mapping["properties"]), "properties")]
+        if mapping and "properties" in mapping
+        else [("$.properties", "properties"), ("$.traits", "traits"),
+              ("$.context.traits", "context")]
+    )  # fmt: skip
+    objects = [(f"json_type(_j, {lit(path)}) = 'OBJECT'", path, label) for path, label in sources]
+    props = "CASE " + " ".join(f"WHEN {c} THEN json_extract(_j, {lit(p)})" for c, p, _ in objects)
+    props += " END"
+    props_from = "CASE " + " ".join(f"WHEN {c} THEN {lit(lb)}" for c, _, lb in objects) + " END"
+    first = lit(sources[0][0])
+    props_bad = (
+        f"(json_type(_j, {first}) IS NOT NULL AND json_type(_j, {first}) NOT IN ('OBJECT', 'NULL'))"
+    )
     props += "::VARCHAR"
     # only rows whose extracted text looks like an object, an array or a boolean are parsed
     # once more for the JSON types (the common row costs a few string comparisons)
@@ -618,7 +609,7 @@ def canonical_stage(
     # the file's name, not the time of ingest), as one JSON array, so a NULL keeps its place
     content = ", ".join(
         ["g_ts::VARCHAR", "g_type", "g_anonymous_id", "g_user_id", "g_revenue::VARCHAR"]
-        + [f"f_{n}" for n in CONTENT_FIELDS if n != "properties"]
+        + [f"f_{n}" for n in CONTENT_FIELDS]
         + [f"({props})::VARCHAR"]  # as stored: no properties is '{}' from every format
     )
     return f"""

@@ -380,8 +380,8 @@ class Workspace:
                 constants=constants,
             )
         except KundresaError:
-            if stitch:  # rows written before a damaged part (a cut gzip) are stitched too
-                self.stitch()
+            if stitch and self._unstitched():  # rows written before a damaged part (a cut
+                self.stitch()  # gzip) are stitched too; a refused option wrote nothing
             raise
         if stitch and progress is not None:
             progress("stitch", 0, 0)
@@ -395,6 +395,13 @@ class Workspace:
             forgotten=sum(f.forgotten for f in files),
             expired=sum(f.expired for f in files),
         )
+
+    def _unstitched(self) -> bool:
+        """Whether some stored event has no person yet (written since the last stitch)."""
+        if not self.store.exists("events"):
+            return False
+        t = self.store.table("events")
+        return bool(self.store.fetch(t.filter(t.person_id.isnull()).limit(1)).num_rows > 0)
 
     def stitch(self, sessions: SessionConfig | None = None) -> StitchReport:
         """Recompute persons and sessions for every event (replay).
